@@ -1,0 +1,28 @@
+"""lamina: Keras 3's interface on PyTorch's engine.
+
+>>> import lamina
+>>> model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(2)])
+>>> model.count_params()
+10
+"""
+
+from . import activations, callbacks, config, initializers, layers, models, regularizers
+from .layers import Input
+from .layers.layer import clear_session
+from .models import Model, Sequential
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Input",
+    "Model",
+    "Sequential",
+    "activations",
+    "callbacks",
+    "clear_session",
+    "config",
+    "initializers",
+    "layers",
+    "models",
+    "regularizers",
+]

@@ -1,0 +1,215 @@
+"""The Callback base class, CallbackList, History and ProgbarLogger.
+
+>>> from lamina.callbacks import Callback
+>>> class Stop(Callback):
+...     def on_epoch_end(self, epoch, logs=None):
+...         self.model.stop_training = True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..training.progbar import Progbar
+
+__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger"]
+
+
+class Callback:
+    """Base class: override the hooks you need. `self.model` and `self.params` are set by fit."""
+
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.params: dict[str, Any] = {}
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None: ...
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None: ...
+    def on_train_batch_begin(self, batch: int, logs: Any = None) -> None: ...
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None: ...
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None: ...
+    def on_test_end(self, logs: dict[str, Any] | None = None) -> None: ...
+    def on_test_batch_begin(self, batch: int, logs: Any = None) -> None: ...
+    def on_test_batch_end(self, batch: int, logs: Any = None) -> None: ...
+    def on_predict_begin(self, logs: dict[str, Any] | None = None) -> None: ...
+    def on_predict_end(self, logs: dict[str, Any] | None = None) -> None: ...
+    def on_predict_batch_begin(self, batch: int, logs: Any = None) -> None: ...
+    def on_predict_batch_end(self, batch: int, logs: Any = None) -> None: ...
+
+
+class History(Callback):
+    """Records the epoch logs: `history.history['loss']` is the list of epoch losses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.epoch = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+        if self.model is not None:
+            self.model.history = self
+
+
+class ProgbarLogger(Callback):
+    """Prints Keras' progress bar during fit / evaluate / predict (verbose 1 or 2)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bar: Progbar | None = None
+        self._seen = 0
+        self._epochs = 1
+        self.verbose = 1
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        super().set_params(params)
+        self.verbose = params.get("verbose", 1)
+        self._epochs = params.get("epochs", 1)
+
+    def _start(self, target: int | None) -> None:
+        self._seen = 0
+        self._bar = Progbar(target, verbose=self.verbose)
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.verbose:
+            print(f"Epoch {epoch + 1}/{self._epochs}", flush=True)
+        self._start(self.params.get("steps"))
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        self._seen = batch + 1
+        if self._bar is not None:
+            self._bar.update(self._seen, logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._bar is not None:
+            self._bar.finish(self._seen, logs)
+
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if self.params.get("_in_fit"):
+            return
+        self._start(self.params.get("steps"))
+
+    def on_test_batch_end(self, batch: int, logs: Any = None) -> None:
+        if self.params.get("_in_fit"):
+            return
+        self._seen = batch + 1
+        if self._bar is not None:
+            self._bar.update(self._seen, logs)
+
+    def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.params.get("_in_fit"):
+            return
+        if self._bar is not None:
+            self._bar.finish(self._seen, logs)
+
+    def on_predict_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._start(self.params.get("steps"))
+
+    def on_predict_batch_end(self, batch: int, logs: Any = None) -> None:
+        self._seen = batch + 1
+        if self._bar is not None:
+            self._bar.update(self._seen)
+
+    def on_predict_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self._bar is not None:
+            self._bar.finish(self._seen)
+
+
+class CallbackList(Callback):
+    """Calls a hook on every callback in order; adds History and ProgbarLogger as Keras does."""
+
+    def __init__(
+        self,
+        callbacks: Iterable[Callback] | None = None,
+        add_history: bool = False,
+        add_progbar: bool = False,
+        model: Any = None,
+        **params: Any,
+    ) -> None:
+        super().__init__()
+        self.callbacks = list(callbacks or [])
+        for callback in self.callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(
+                    f"callbacks must be lamina.callbacks.Callback instances; got {callback!r}"
+                )
+        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
+            self.callbacks.insert(0, ProgbarLogger())
+        self.history: History | None = None
+        if add_history:
+            existing = [c for c in self.callbacks if isinstance(c, History)]
+            self.history = existing[0] if existing else History()
+            if not existing:
+                self.callbacks.append(self.history)
+        if model is not None:
+            self.set_model(model)
+        self.set_params(params)
+
+    def set_model(self, model: Any) -> None:
+        super().set_model(model)
+        for callback in self.callbacks:
+            callback.set_model(model)
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        super().set_params(params)
+        for callback in self.callbacks:
+            callback.set_params(params)
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(*args)
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._call("on_train_begin", logs)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self._call("on_train_end", logs)
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._call("on_epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._call("on_epoch_end", epoch, logs)
+
+    def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
+        self._call("on_train_batch_begin", batch, logs)
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        self._call("on_train_batch_end", batch, logs)
+
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._call("on_test_begin", logs)
+
+    def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
+        self._call("on_test_end", logs)
+
+    def on_test_batch_begin(self, batch: int, logs: Any = None) -> None:
+        self._call("on_test_batch_begin", batch, logs)
+
+    def on_test_batch_end(self, batch: int, logs: Any = None) -> None:
+        self._call("on_test_batch_end", batch, logs)
+
+    def on_predict_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._call("on_predict_begin", logs)
+
+    def on_predict_end(self, logs: dict[str, Any] | None = None) -> None:
+        self._call("on_predict_end", logs)
+
+    def on_predict_batch_begin(self, batch: int, logs: Any = None) -> None:
+        self._call("on_predict_batch_begin", batch, logs)
+
+    def on_predict_batch_end(self, batch: int, logs: Any = None) -> None:
+        self._call("on_predict_batch_end", batch, logs)

@@ -1,0 +1,110 @@
+"""Global settings: image data format, float type, default device, seeds.
+
+>>> import lamina
+>>> lamina.config.image_data_format()
+'channels_last'
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+_IMAGE_DATA_FORMAT = "channels_last"
+_FLOATX = "float32"
+_EPSILON = 1e-7
+_DEVICE: str | None = None
+
+__all__ = [
+    "device",
+    "epsilon",
+    "floatx",
+    "image_data_format",
+    "set_device",
+    "set_epsilon",
+    "set_floatx",
+    "set_image_data_format",
+    "set_random_seed",
+]
+
+
+def image_data_format() -> str:
+    """Return the logical layout of image tensors: 'channels_last' (Keras' default)."""
+    return _IMAGE_DATA_FORMAT
+
+
+def set_image_data_format(data_format: str) -> None:
+    """Set the logical layout of image tensors ('channels_last' or 'channels_first')."""
+    global _IMAGE_DATA_FORMAT
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            f"data_format must be 'channels_last' or 'channels_first'; got {data_format!r}"
+        )
+    _IMAGE_DATA_FORMAT = data_format
+
+
+def floatx() -> str:
+    """Return the default float type as a string ('float32')."""
+    return _FLOATX
+
+
+def set_floatx(value: str) -> None:
+    """Set the default float type: 'float16', 'bfloat16', 'float32' or 'float64'."""
+    global _FLOATX
+    if value not in ("float16", "bfloat16", "float32", "float64"):
+        raise ValueError(
+            "floatx must be one of 'float16', 'bfloat16', 'float32', 'float64'; " f"got {value!r}"
+        )
+    _FLOATX = value
+
+
+def epsilon() -> float:
+    """Return the fuzz factor used in numeric expressions (1e-7, as Keras)."""
+    return _EPSILON
+
+
+def set_epsilon(value: float) -> None:
+    """Set the fuzz factor used in numeric expressions."""
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def device() -> torch.device:
+    """Return the device lamina trains on: `set_device`'s choice, else CUDA if present, else CPU.
+
+    The environment variable ``LAMINA_DEVICE`` overrides the automatic choice.
+    """
+    choice = _DEVICE or os.environ.get("LAMINA_DEVICE")
+    if choice:
+        return torch.device(choice)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def set_device(value: str | torch.device | None) -> None:
+    """Force the training device ('cpu', 'cuda', 'cuda:1', ...); None restores the automatic one."""
+    global _DEVICE
+    _DEVICE = None if value is None else str(torch.device(value))
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) at once, as `keras.utils.set_random_seed`."""
+    if not isinstance(seed, int):
+        raise TypeError(f"seed must be an int; got {type(seed).__name__}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def torch_dtype(name: str | torch.dtype | None) -> torch.dtype:
+    """Translate a Keras dtype name ('float32', ...) to a torch dtype."""
+    if name is None:
+        name = _FLOATX
+    if isinstance(name, torch.dtype):
+        return name
+    dtype = getattr(torch, str(name), None)
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(f"Unknown dtype {name!r}")
+    return dtype

@@ -1,0 +1,75 @@
+"""Symbolic tensors: a shape and dtype with the layer call that produced them.
+
+`Input` returns one; calling a layer on one infers the output shape on the `meta` device and
+returns a new one that remembers the call, which is the graph `Model(inputs, outputs)` reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(eq=False)
+class KerasTensor:
+    """A placeholder for a batch of data: `shape` has None for the batch (or unknown) axes.
+
+    >>> from lamina.layers import Input
+    >>> Input((28, 28, 1)).shape
+    (None, 28, 28, 1)
+    """
+
+    shape: tuple[int | None, ...]
+    dtype: str = "float32"
+    name: str | None = None
+    # The call that produced this tensor: (layer, positional args, keyword args) or None for an
+    # Input. The functional graph walks these back from the outputs to the inputs.
+    layer: Any = None
+    call_args: tuple[Any, ...] = ()
+    call_kwargs: dict[str, Any] = field(default_factory=dict)
+    output_index: int = 0
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+
+def flatten_structure(structure: Any) -> list[Any]:
+    """The leaves of nested lists, tuples and dicts, in order (dicts by sorted key)."""
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in flatten_structure(item)]
+    if isinstance(structure, dict):
+        return [leaf for key in sorted(structure) for leaf in flatten_structure(structure[key])]
+    return [structure]
+
+
+def map_structure(fn: Any, structure: Any) -> Any:
+    """Apply `fn` to every leaf of nested lists, tuples and dicts, keeping the nesting."""
+    if isinstance(structure, list):
+        return [map_structure(fn, item) for item in structure]
+    if isinstance(structure, tuple):
+        return tuple(map_structure(fn, item) for item in structure)
+    if isinstance(structure, dict):
+        return {key: map_structure(fn, value) for key, value in structure.items()}
+    return fn(structure)
+
+
+def is_shape(value: Any) -> bool:
+    """True for a tuple of ints and Nones (a shape), which shape structures treat as a leaf."""
+    return isinstance(value, tuple) and all(d is None or isinstance(d, int) for d in value)
+
+
+def map_shapes(fn: Any, structure: Any) -> Any:
+    """Like `map_structure`, with shape tuples as leaves."""
+    if is_shape(structure) or structure is None:
+        return fn(structure)
+    if isinstance(structure, list):
+        return [map_shapes(fn, item) for item in structure]
+    if isinstance(structure, tuple):
+        return tuple(map_shapes(fn, item) for item in structure)
+    if isinstance(structure, dict):
+        return {key: map_shapes(fn, value) for key, value in structure.items()}
+    return fn(structure)

@@ -1,0 +1,313 @@
+"""Core layers: Input, InputLayer, Dense, Activation, Identity, Lambda.
+
+>>> from lamina.layers import Input, Dense
+>>> Dense(10, activation="softmax")(Input((64,))).shape
+(None, 10)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .. import activations, initializers, regularizers
+from ._symbolic import KerasTensor
+from .layer import Layer, Shape, serialize_callable, standardize_shape
+
+__all__ = ["Activation", "Dense", "Identity", "Input", "InputLayer", "Lambda"]
+
+
+def _reject_constraint(layer: Layer, **constraints: Any) -> None:
+    given = [name for name, value in constraints.items() if value is not None]
+    if given:
+        raise NotImplementedError(
+            f"{type(layer).__name__}: weight constraints ({', '.join(given)}) are not supported "
+            "yet; clip or project the weights in a callback instead"
+        )
+
+
+class InputLayer(Layer):
+    """The entry point of a model: declares the shape (batch axis excluded) of its input.
+
+    Args:
+        shape: shape of one sample, e.g. (28, 28, 1).
+        batch_size: optional fixed batch size.
+        dtype: the input's dtype (default floatx).
+        batch_shape: the full shape, batch axis included (instead of shape/batch_size).
+        name: the layer's name.
+    """
+
+    def __init__(
+        self,
+        shape: Any = None,
+        batch_size: int | None = None,
+        dtype: Any = None,
+        sparse: bool | None = None,
+        batch_shape: Any = None,
+        input_tensor: Any = None,
+        optional: bool = False,
+        name: str | None = None,
+        ragged: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if ragged:
+            raise NotImplementedError("InputLayer: ragged inputs are not supported")
+        if "input_shape" in kwargs and shape is None:
+            shape = kwargs.pop("input_shape")
+        if "batch_input_shape" in kwargs and batch_shape is None:
+            batch_shape = kwargs.pop("batch_input_shape")
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        if sparse:
+            raise NotImplementedError("InputLayer: sparse inputs are not supported")
+        if input_tensor is not None:
+            raise NotImplementedError("InputLayer: input_tensor is not supported; use shape=")
+        if batch_shape is not None:
+            self.batch_shape = standardize_shape(batch_shape, "batch_shape")
+        elif shape is not None:
+            self.batch_shape = (batch_size, *standardize_shape(shape, "shape"))
+        else:
+            raise ValueError("InputLayer needs `shape` (one sample's shape) or `batch_shape`")
+        self.optional = optional
+        self.built = True
+        self.output = KerasTensor(self.batch_shape, dtype=self.dtype, name=self.name, layer=self)
+
+    def call(self, inputs: Any) -> Any:
+        return inputs
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "batch_shape": list(self.batch_shape),
+            "dtype": self.dtype,
+            "sparse": False,
+            "ragged": False,
+            "name": self.name,
+            "optional": self.optional,
+        }
+
+
+def Input(  # noqa: N802 - Keras' name for a function returning a tensor
+    shape: Any = None,
+    batch_size: int | None = None,
+    dtype: Any = None,
+    sparse: bool | None = None,
+    batch_shape: Any = None,
+    name: str | None = None,
+    tensor: Any = None,
+    optional: bool = False,
+) -> KerasTensor:
+    """A symbolic input of the given per-sample `shape`, to start a model.
+
+    >>> Input((28, 28, 1)).shape
+    (None, 28, 28, 1)
+    """
+    layer = InputLayer(
+        shape=shape,
+        batch_size=batch_size,
+        dtype=dtype,
+        sparse=sparse,
+        batch_shape=batch_shape,
+        input_tensor=tensor,
+        optional=optional,
+        name=name,
+    )
+    return layer.output
+
+
+class _ActivationMixin:
+    """Shared by layers with an `activation=` argument: the stable-loss path reads it."""
+
+    activation: Callable[..., torch.Tensor]
+
+    @property
+    def output_activation(self) -> str | None:
+        """'softmax' or 'sigmoid' when the layer ends in one of them (losses use the logits)."""
+        name = getattr(self.activation, "__name__", None)
+        return name if name in ("softmax", "sigmoid") else None
+
+
+class Dense(_ActivationMixin, Layer):
+    """A fully connected layer: `activation(inputs @ kernel + bias)` over the last axis.
+
+    The kernel is stored as PyTorch's Linear weight, (units, input_dim); `get_weights()` gives
+    Keras' (input_dim, units).
+
+    Args:
+        units: size of the output's last axis.
+        activation: activation name or function (None: linear).
+        use_bias: whether to add a bias.
+        kernel_initializer, bias_initializer: Keras initializer names or objects.
+        kernel_regularizer, bias_regularizer: penalties added to the loss ('l2', L2(1e-4), ...).
+
+    Input shape:
+        (batch, ..., input_dim).
+    Output shape:
+        (batch, ..., units).
+
+    >>> import torch
+    >>> Dense(3)(torch.ones(2, 5)).shape
+    torch.Size([2, 3])
+    """
+
+    min_ndim = 2
+    input_description = "(batch, ..., features)"
+    weight_names = ("kernel", "bias")
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        lora_rank: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(f"Dense '{self.name}': units must be a positive int; got {units!r}")
+        _reject_constraint(self, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        if lora_rank is not None:
+            raise NotImplementedError(f"Dense '{self.name}': lora_rank is not supported yet")
+        self.units = units
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    def build(self, input_shape: Shape) -> None:
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(
+                f"Dense '{self.name}' needs a known last axis to build; got input shape "
+                f"{input_shape}"
+            )
+        self.add_weight(
+            "kernel",
+            (self.units, input_dim),
+            self.kernel_initializer,
+            self.kernel_regularizer,
+            keras_axes=(1, 0),
+            torch_name="weight",
+        )
+        if self.use_bias:
+            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+        else:
+            self.bias = None
+        self._input_axes = {-1: input_dim}
+
+    def call_pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
+        return F.linear(inputs, self.weight, self.bias)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.activation(F.linear(inputs, self.weight, self.bias))
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            units=self.units,
+            activation=activations.serialize(self.activation),
+            use_bias=self.use_bias,
+            kernel_initializer=initializers.serialize(self.kernel_initializer),
+            bias_initializer=initializers.serialize(self.bias_initializer),
+            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+            bias_regularizer=regularizers.serialize(self.bias_regularizer),
+            kernel_constraint=None,
+            bias_constraint=None,
+        )
+        return config
+
+
+class Activation(_ActivationMixin, Layer):
+    """Applies an activation function by name ('relu', 'softmax', ...) or callable.
+
+    >>> import torch
+    >>> Activation("relu")(torch.tensor([[-1.0, 1.0]])).tolist()
+    [[0.0, 1.0]]
+    """
+
+    def __init__(self, activation: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self.built = True
+
+    def call_pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["activation"] = serialize_callable(self.activation, activations)
+        return config
+
+
+class Identity(Layer):
+    """Returns its input unchanged (a placeholder in a model)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.built = True
+
+    def call(self, inputs: Any) -> Any:
+        return inputs
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+
+class Lambda(Layer):
+    """Wraps a function of tensors as a layer: `Lambda(lambda x: x * 2)`.
+
+    Its function is Python code: a saved model holding a Lambda only loads with
+    `safe_mode=False`.
+    """
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        output_shape: Any = None,
+        mask: Any = None,
+        arguments: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda '{self.name}': function must be callable; got {function!r}")
+        self.function = function
+        self.arguments = arguments or {}
+        self._output_shape = output_shape
+        self.built = True
+
+    def call(self, inputs: Any) -> Any:
+        return self.function(inputs, **self.arguments)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        if self._output_shape is not None:
+            return (None, *standardize_shape(self._output_shape))
+        return super().compute_output_shape(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            function=getattr(self.function, "__name__", "lambda"),
+            output_shape=self._output_shape,
+            arguments=self.arguments,
+        )
+        return config

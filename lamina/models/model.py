@@ -1,0 +1,335 @@
+"""Model: a Layer that trains. compile / fit / evaluate / predict delegate to `training/`.
+
+Subclass it with `__init__` and `call`, or use `Sequential`.
+
+>>> import numpy as np, lamina
+>>> class TwoLayers(lamina.Model):
+...     def __init__(self):
+...         super().__init__()
+...         self.hidden = lamina.layers.Dense(8, activation="relu")
+...         self.out = lamina.layers.Dense(1)
+...     def call(self, x):
+...         return self.out(self.hidden(x))
+>>> model = TwoLayers()
+>>> model.compile(optimizer="sgd", loss="mse")
+>>> history = model.fit(np.zeros((4, 3)), np.zeros((4, 1)), epochs=1, verbose=0)
+>>> sorted(history.history)
+['loss']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..layers._symbolic import flatten_structure, map_shapes, map_structure
+from ..layers.layer import Layer, Shape
+
+__all__ = ["Model"]
+
+
+def _resolve_verbose(verbose: Any) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto'; got {verbose!r}")
+    return int(verbose)
+
+
+class Model(Layer):
+    """A trainable stack or graph of layers with Keras' training API."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args or "inputs" in kwargs or "outputs" in kwargs:
+            raise NotImplementedError(
+                "Model(inputs, outputs) (the functional API) is not available yet in lamina; "
+                "use Sequential, or subclass Model with __init__ and call()"
+            )
+        super().__init__(**kwargs)
+        self._compile_state: Any = None
+        self._trainer: Any = None
+        self.stop_training = False
+        self.history: Any = None
+
+    # ------------------------------------------------------------------ structure
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's direct layers, in order."""
+        return self._sublayers()
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called `name`, or at position `index` in `layers`."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer needs exactly one of name= or index=")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"get_layer(index={index}) is out of range: model '{self.name}' has "
+                    f"{len(layers)} layers"
+                )
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"No layer named {name!r} in model '{self.name}'. Layers: "
+            f"{', '.join(layer.name for layer in layers)}"
+        )
+
+    def build(self, input_shape: Shape) -> None:
+        """Build by running the model once on `meta` tensors of `input_shape`."""
+        if self.built:
+            return
+        self.compute_output_shape(input_shape)
+        self.built = True
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        if not self.built:
+            # Sub-layers build on their first (meta) call; their weights are created on CPU.
+            def meta(shape: Any) -> Any:
+                return torch.empty(tuple(1 if d is None else d for d in shape), device="meta")
+
+            with torch.no_grad():
+                outputs = self.call(map_shapes(meta, input_shape))
+            self.built = True
+            self._build_input_shape = input_shape
+            return map_structure(lambda t: (None, *tuple(t.shape)[1:]), outputs)
+        return super().compute_output_shape(input_shape)
+
+    @property
+    def output_activation(self) -> str | None:
+        """'softmax'/'sigmoid' when the model ends in one (losses then read the logits)."""
+        return None
+
+    def call_with_logits(self, x: Any, training: bool | None = None) -> tuple[Any, Any]:
+        """(predictions, logits before the final softmax/sigmoid); see `output_activation`."""
+        return self(x, training=training), None
+
+    def summary(
+        self,
+        line_length: int | None = None,
+        positions: Any = None,
+        print_fn: Any = None,
+        expand_nested: bool = False,
+        show_trainable: bool = False,
+        layer_range: Any = None,
+    ) -> None:
+        """Print a table of layers, output shapes and parameter counts, as Keras."""
+        from ..inspect.summary import print_summary
+
+        print_summary(
+            self,
+            line_length=line_length,
+            positions=positions,
+            print_fn=print_fn,
+            expand_nested=expand_nested,
+            show_trainable=show_trainable,
+            layer_range=layer_range,
+        )
+
+    # ------------------------------------------------------------------ training
+
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        loss_weights: Any = None,
+        metrics: Any = None,
+        weighted_metrics: Any = None,
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        jit_compile: bool | str = "auto",
+        auto_scale_loss: bool = True,
+    ) -> None:
+        """Set the optimizer, loss and metrics for training.
+
+        Args:
+            optimizer: a name ('adam') or an optimizer object.
+            loss: a name ('sparse_categorical_crossentropy'), a function or a Loss object.
+            loss_weights: a scalar weight for the loss.
+            metrics: names ('accuracy') or Metric objects.
+            weighted_metrics: metrics that take sample_weight/class_weight into account.
+            jit_compile: True hands the train step to `torch.compile`; 'auto' and False run
+                eagerly for now.
+        """
+        from ..training.compile import CompileState
+        from ..training.trainer import Trainer
+
+        self._compile_state = CompileState(
+            optimizer,
+            loss,
+            loss_weights,
+            metrics,
+            weighted_metrics,
+            jit_compile,
+            steps_per_execution,
+        )
+        self._trainer = Trainer(self, self._compile_state)
+
+    @property
+    def optimizer(self) -> Any:
+        return None if self._compile_state is None else self._compile_state.optimizer
+
+    @property
+    def loss(self) -> Any:
+        return None if self._compile_state is None else self._compile_state.loss_identifier
+
+    @property
+    def compiled(self) -> bool:
+        return self._compile_state is not None
+
+    @property
+    def metrics(self) -> list[Any]:
+        """The compiled metric objects (created on the first batch)."""
+        return [] if self._compile_state is None else self._compile_state.all_metrics()
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return ["loss", *(m.name for m in self.metrics)]
+
+    def _require_compiled(self, what: str) -> Any:
+        if self._trainer is None:
+            raise RuntimeError(
+                f"You must call compile() before {what}(): model '{self.name}' has no optimizer "
+                "or loss yet. Example: model.compile(optimizer='adam', "
+                "loss='sparse_categorical_crossentropy', metrics=['accuracy'])"
+            )
+        return self._trainer
+
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        callbacks: list[Any] | None = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        class_weight: dict[int, float] | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int = 1,
+    ) -> Any:
+        """Train for `epochs` epochs; returns a History whose `.history` has Keras' keys."""
+        trainer = self._require_compiled("fit")
+        return trainer.fit(
+            x,
+            y,
+            batch_size=32 if batch_size is None else batch_size,
+            epochs=epochs,
+            verbose=_resolve_verbose(verbose),
+            callbacks=callbacks,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            shuffle=shuffle,
+            class_weight=class_weight,
+            sample_weight=sample_weight,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size,
+            validation_freq=validation_freq,
+        )
+
+    def _format_results(self, logs: dict[str, float], return_dict: bool) -> Any:
+        if return_dict:
+            return logs
+        ordered = [logs["loss"], *(logs[m.name] for m in self.metrics)]
+        return ordered[0] if len(ordered) == 1 else ordered
+
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        steps: int | None = None,
+        callbacks: list[Any] | None = None,
+        return_dict: bool = False,
+    ) -> Any:
+        """Loss (and metrics) on the given data: a scalar, a list, or a dict with return_dict."""
+        trainer = self._require_compiled("evaluate")
+        logs = trainer.evaluate(
+            x,
+            y,
+            sample_weight,
+            batch_size=32 if batch_size is None else batch_size,
+            verbose=_resolve_verbose(verbose),
+            callbacks=callbacks,
+            steps=steps,
+        )
+        return self._format_results(logs, return_dict)
+
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: list[Any] | None = None,
+    ) -> Any:
+        """The model's outputs on `x`, batched, as NumPy arrays."""
+        from ..training.trainer import Trainer
+
+        trainer = self._trainer or Trainer(self, None)
+        return trainer.predict(
+            x,
+            batch_size=32 if batch_size is None else batch_size,
+            verbose=_resolve_verbose(verbose),
+            callbacks=callbacks,
+            steps=steps,
+        )
+
+    def train_on_batch(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        class_weight: dict[int, float] | None = None,
+        return_dict: bool = False,
+    ) -> Any:
+        """One gradient step on one batch; returns the running loss (and metrics)."""
+        trainer = self._require_compiled("train_on_batch")
+        return self._format_results(
+            trainer.train_on_batch(x, y, sample_weight, class_weight), return_dict
+        )
+
+    def test_on_batch(
+        self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
+    ) -> Any:
+        """Loss (and metrics) on one batch, without updating the weights."""
+        trainer = self._require_compiled("test_on_batch")
+        return self._format_results(trainer.test_on_batch(x, y, sample_weight), return_dict)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        """The model's outputs on one batch, as NumPy arrays."""
+        first = flatten_structure(x)[0]
+        return self.predict(x, batch_size=max(1, int(np.shape(first)[0])), verbose=0)
+
+    def reset_metrics(self) -> None:
+        if self._trainer is not None:
+            self._trainer.reset_metrics()
+
+    # ------------------------------------------------------------------ weights files
+
+    def save_weights(self, filepath: str, overwrite: bool = True) -> None:
+        """Write the weights (PyTorch layout, state_dict keys) to a `.safetensors` file."""
+        from ..saving.weights import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: str, skip_mismatch: bool = False) -> None:
+        """Load weights written by `save_weights` (or a torch state_dict `.pt` file)."""
+        from ..saving.weights import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)

@@ -1,0 +1,205 @@
+"""Sequential: a plain stack of layers, built from a list or with `.add`.
+
+>>> from lamina.models import Sequential
+>>> from lamina.layers import Dense, Input
+>>> model = Sequential([Input((100,)), Dense(64, activation="relu"), Dense(10)])
+>>> model.count_params()
+7114
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..layers._symbolic import KerasTensor
+from ..layers.core import InputLayer
+from ..layers.layer import Layer, Shape
+from .model import Model
+
+__all__ = ["Sequential"]
+
+
+class Sequential(Model):
+    """A model that applies its layers one after the other.
+
+    Its state_dict keys are the layers' positions ('0.weight', '2.bias'), as torch.nn.Sequential.
+
+    Args:
+        layers: the layers, in order; the first may be an `Input(shape)` or declare
+            `input_shape=`.
+        trainable: whether the weights train.
+        name: the model's name.
+    """
+
+    def __init__(
+        self, layers: list[Any] | None = None, trainable: bool = True, name: str | None = None
+    ) -> None:
+        super().__init__(trainable=trainable, name=name)
+        self._input_layer: InputLayer | None = None
+        self._stack: list[Layer] = []
+        self._output_shapes: list[Any] = []
+        for layer in layers or []:
+            self.add(layer)
+
+    # ------------------------------------------------------------------ structure
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._stack)
+
+    @property
+    def input_shape(self) -> Shape | None:
+        return None if self._input_layer is None else self._input_layer.batch_shape
+
+    @property
+    def output_shape(self) -> Any:
+        return self._output_shapes[-1] if self._output_shapes else None
+
+    def add(self, layer: Any, rebuild: bool = True) -> None:
+        """Append a layer (or set the input with an `Input(shape)` / `InputLayer`)."""
+        if isinstance(layer, KerasTensor):
+            if not isinstance(layer.layer, InputLayer):
+                raise ValueError(
+                    "Sequential.add takes layers or an Input(shape); got a symbolic tensor "
+                    f"produced by layer '{layer.name}'. Use the functional API for graphs."
+                )
+            layer = layer.layer
+        if isinstance(layer, InputLayer):
+            if self._stack or self._input_layer is not None:
+                raise ValueError(
+                    f"Sequential '{self.name}': an Input/InputLayer can only come first"
+                )
+            self._input_layer = layer
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"Sequential '{self.name}' takes lamina layers; got {type(layer).__name__}. "
+                "Wrap other torch modules in a Layer subclass."
+            )
+        if any(existing.name == layer.name for existing in self._stack) or layer is self:
+            raise ValueError(
+                f"Sequential '{self.name}' already has a layer named '{layer.name}'; layer "
+                "names must be unique within a model"
+            )
+        if not self._stack and self._input_layer is None and layer._declared_input_shape:
+            self._input_layer = InputLayer(batch_shape=layer._declared_input_shape)
+        self._stack.append(layer)
+        self.add_module(str(len(self._stack) - 1), layer)
+        if self._input_layer is not None:
+            try:
+                self._infer_shapes()
+            except (ValueError, TypeError):
+                self.pop()
+                raise
+
+    def pop(self, rebuild: bool = True) -> Layer:
+        """Remove and return the last layer."""
+        if not self._stack:
+            raise ValueError(f"Sequential '{self.name}' has no layers to pop")
+        layer = self._stack.pop()
+        delattr(self, str(len(self._stack)))
+        self._output_shapes = self._output_shapes[: len(self._stack)]
+        return layer
+
+    def _infer_shapes(self) -> None:
+        """Run shape inference through the layers (building them), naming any misfit."""
+        if self._input_layer is None:
+            return
+        shape: Any = self._input_layer.batch_shape
+        shapes = []
+        previous = "the input"
+        for layer in self._stack:
+            try:
+                shape = layer.compute_output_shape(shape)
+            except ValueError as error:
+                raise ValueError(
+                    f"{error}\n  (in Sequential '{self.name}': layer '{layer.name}' "
+                    f"({type(layer).__name__}) receives {previous}, of shape {shape})"
+                ) from None
+            shapes.append(shape)
+            previous = f"the output of '{layer.name}' ({type(layer).__name__})"
+        self._output_shapes = shapes
+        self.built = True
+        self._build_input_shape = self._input_layer.batch_shape
+
+    def build(self, input_shape: Shape | None = None) -> None:
+        """Build every layer for inputs of `input_shape` (batch axis included, may be None)."""
+        if self._input_layer is None:
+            if input_shape is None:
+                raise ValueError(
+                    f"Sequential '{self.name}' has no input shape: pass build(input_shape), "
+                    "start with Input(shape), or give the first layer input_shape="
+                )
+            self._input_layer = InputLayer(batch_shape=(None, *tuple(input_shape)[1:]))
+        self._infer_shapes()
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        if not self.built:
+            self.build(input_shape)
+        return super(Model, self).compute_output_shape(input_shape)
+
+    # ------------------------------------------------------------------ computation
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        x = inputs
+        for layer in self._stack:
+            x = layer(x, training=training)
+        return x
+
+    @property
+    def output_activation(self) -> str | None:
+        if not self._stack:
+            return None
+        return getattr(self._stack[-1], "output_activation", None)
+
+    def call_with_logits(self, x: Any, training: bool | None = None) -> tuple[Any, Any]:
+        """Predictions and the logits before the last layer's softmax/sigmoid."""
+        for layer in self._stack[:-1]:
+            x = layer(x, training=training)
+        last = self._stack[-1]
+        logits = last.call_pre_activation(last._prepare_inputs(x))
+        return last.activation(logits), logits
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.built and args and isinstance(args[0], torch.Tensor):
+            self.build((None, *tuple(args[0].shape)[1:]))
+        return super().forward(*args, **kwargs)
+
+    # ------------------------------------------------------------------ config
+
+    def get_config(self) -> dict[str, Any]:
+        layers = []
+        if self._input_layer is not None:
+            layers.append(_serialize_layer(self._input_layer))
+        layers.extend(_serialize_layer(layer) for layer in self._stack)
+        return {"name": self.name, "trainable": self.trainable, "layers": layers}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for entry in config["layers"]:
+            model.add(_deserialize_layer(entry))
+        return model
+
+
+def _serialize_layer(layer: Layer) -> dict[str, Any]:
+    return {
+        "module": "lamina.layers",
+        "class_name": type(layer).__name__,
+        "config": layer.get_config(),
+    }
+
+
+def _deserialize_layer(entry: dict[str, Any]) -> Layer:
+    from .. import layers as layers_module
+
+    class_name = entry.get("class_name")
+    cls = getattr(layers_module, str(class_name), None)
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise ValueError(
+            f"Unknown layer class {class_name!r} in a Sequential config; only lamina.layers "
+            "classes are resolved"
+        )
+    return cls.from_config(entry["config"])

@@ -1,0 +1,432 @@
+"""The train, test and predict steps and the epoch loop behind fit / evaluate / predict.
+
+The train step is one function (forward, loss, backward, optimizer step, metric updates) that
+runs entirely on the device: the loss and metrics accumulate in device tensors and are read
+back only when the progress bar draws or an epoch ends.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import config
+from ..callbacks.callback import Callback, CallbackList
+from ..layers._symbolic import flatten_structure
+from .adapters import ArrayBatches, _take, num_samples, to_tensor_structure
+from .compile import CompileState
+
+__all__ = ["Trainer"]
+
+
+class _LazyLogs(Mapping[str, float]):
+    """Batch logs whose values are read from the device only if a callback looks at them."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        self._trainer = trainer
+        self._values: dict[str, float] | None = None
+
+    def _read(self) -> dict[str, float]:
+        if self._values is None:
+            self._values = self._trainer.results()
+        return self._values
+
+    def __getitem__(self, key: str) -> float:
+        return self._read()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+
+def _batch_size_of(x: Any) -> int:
+    return int(flatten_structure(x)[0].shape[0])
+
+
+class Trainer:
+    """Runs the steps for one compiled model."""
+
+    def __init__(self, model: Any, state: CompileState) -> None:
+        self.model = model
+        self.state = state
+        self.device = config.device()
+        self._loss_sum = torch.zeros((), device=self.device)
+        self._count = torch.zeros((), device=self.device)
+        self._logits_activation: str | None = None
+        self._validated = False
+        self._train_step_fn = self._train_step
+        self._compiled = False
+
+    # ------------------------------------------------------------------ setup
+
+    def prepare(self, x: Any) -> None:
+        """Build the model from the data's shape, move it to the device, set the optimizer up."""
+        model = self.model
+        if not model.built:
+            model.build(model._shapes_of(x))
+        model.to(self.device)
+        self._loss_sum = self._loss_sum.to(self.device)
+        self._count = self._count.to(self.device)
+        params = [p for p in model.parameters() if p.requires_grad]
+        self.state.optimizer.build(params)
+        self._logits_activation = self.state.logits_activation(
+            getattr(model, "output_activation", None)
+        )
+        self._regularized = [
+            (info.regularizer, tensor)
+            for owner, _, tensor, info in model._all_weights()
+            if info.regularizer is not None and owner.trainable
+        ]
+        if self.state.jit_compile is True and not self._compiled:
+            self._train_step_fn = torch.compile(self._train_step)
+            self._compiled = True
+
+    def validate_targets(self, x: Any, y: Any) -> None:
+        """Check the labels against the loss and the model's output once per fit."""
+        loss = self.state.loss
+        if loss is None or y is None or not isinstance(y, torch.Tensor):
+            return
+        validate = getattr(__import__("lamina.losses", fromlist=["x"]), "validate_targets", None)
+        if validate is None:
+            return
+        with torch.no_grad():
+            sample = flatten_structure(x)
+            sample_x = x if len(sample) != 1 else sample[0][:2]
+            y_pred_shape = tuple(self.model(sample_x, training=False).shape)
+        validate(loss, y, y_pred_shape)
+
+    # ------------------------------------------------------------------ losses and metrics
+
+    def _forward(self, x: Any, training: bool) -> tuple[Any, Any]:
+        if self._logits_activation is not None:
+            return self.model.call_with_logits(x, training=training)
+        return self.model(x, training=training), None
+
+    def compute_loss(
+        self, y: Any, y_pred: Any, logits: Any, sample_weight: Any, training: bool
+    ) -> torch.Tensor:
+        loss_fn = self.state.loss
+        if loss_fn is None:
+            total = y_pred.new_zeros(())
+        elif logits is not None:
+            total = loss_fn.compute_on_logits(y, logits, self._logits_activation, sample_weight)
+        else:
+            total = loss_fn(y, y_pred, sample_weight=sample_weight)
+        if self.state.loss_weight != 1.0:
+            total = total * self.state.loss_weight
+        # Keras adds the weight penalties to the loss in evaluation too.
+        for regularizer, tensor in self._regularized:
+            total = total + regularizer(tensor)
+        if training:
+            activity = [t for m in self.model.modules() for t in getattr(m, "_activity_losses", [])]
+            for penalty in activity:
+                total = total + penalty
+            if activity:
+                self.model._clear_activity_losses()
+        return total
+
+    def reset_metrics(self) -> None:
+        self._loss_sum.zero_()
+        self._count.zero_()
+        for metric in self.state.all_metrics():
+            metric.reset_state()
+
+    def _update_metrics(
+        self, loss: torch.Tensor, y: Any, y_pred: Any, sample_weight: Any, batch: int
+    ) -> None:
+        self._loss_sum += loss.detach() * batch
+        self._count += batch
+        if y is None:
+            return
+        y_pred = y_pred.detach()
+        for metric in self.state.metrics or []:
+            metric.update_state(y, y_pred)
+        for metric in self.state.weighted_metrics or []:
+            metric.update_state(y, y_pred, sample_weight=sample_weight)
+
+    def results(self) -> dict[str, float]:
+        """Current loss and metric values as floats (this reads from the device)."""
+        values = {"loss": float(self._loss_sum / self._count.clamp(min=1))}
+        for metric in self.state.all_metrics():
+            values[metric.name] = float(metric.result())
+        return dict(sorted(values.items()))
+
+    # ------------------------------------------------------------------ steps
+
+    def _train_step(self, x: Any, y: Any, sample_weight: Any) -> torch.Tensor:
+        y_pred, logits = self._forward(x, training=True)
+        loss = self.compute_loss(y, y_pred, logits, sample_weight, training=True)
+        optimizer = self.state.optimizer
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if self.state.metrics is None:
+            self.state.build_metrics(y, y_pred, self.device)
+        with torch.no_grad():
+            self._update_metrics(loss, y, y_pred, sample_weight, _batch_size_of(x))
+        return loss
+
+    def test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
+        y_pred, logits = self._forward(x, training=False)
+        loss = self.compute_loss(y, y_pred, logits, sample_weight, training=False)
+        if self.state.metrics is None:
+            self.state.build_metrics(y, y_pred, self.device)
+        self._update_metrics(loss, y, y_pred, sample_weight, _batch_size_of(x))
+
+    # ------------------------------------------------------------------ loops
+
+    def fit(
+        self,
+        x: Any,
+        y: Any,
+        batch_size: int,
+        epochs: int,
+        verbose: int,
+        callbacks: list[Callback],
+        validation_split: float,
+        validation_data: Any,
+        shuffle: bool,
+        class_weight: dict[int, float] | None,
+        sample_weight: Any,
+        initial_epoch: int,
+        steps_per_epoch: int | None,
+        validation_steps: int | None,
+        validation_batch_size: int | None,
+        validation_freq: int,
+    ) -> Any:
+        x, y, sample_weight = self._to_device(x, y, sample_weight, "fit")
+        if not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"validation_split must be in [0, 1); got {validation_split}")
+        if validation_split and validation_data is None:
+            size = num_samples(x, "x") or 0
+            split = size - int(math.floor(size * validation_split))
+            if split <= 0 or split >= size:
+                raise ValueError(
+                    f"validation_split={validation_split} of {size} samples leaves "
+                    f"{split} for training and {size - split} for validation; both must be > 0"
+                )
+            head, tail = slice(0, split), slice(split, None)
+            validation_data = (_take(x, tail), _take(y, tail), _take(sample_weight, tail))
+            x, y, sample_weight = _take(x, head), _take(y, head), _take(sample_weight, head)
+        if class_weight is not None:
+            sample_weight = _apply_class_weight(y, class_weight, sample_weight)
+        self.prepare(x)
+        self.validate_targets(x, y)
+        batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+        validation = None
+        if validation_data is not None:
+            validation = self._unpack_validation(validation_data)
+
+        model = self.model
+        model.stop_training = False
+        callback_list = CallbackList(
+            callbacks,
+            add_history=True,
+            add_progbar=verbose != 0,
+            model=model,
+            verbose=verbose,
+            epochs=epochs,
+            steps=len(batches),
+        )
+        callback_list.on_train_begin()
+        epoch_logs: dict[str, float] = {}
+        lazy = _LazyLogs(self)
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            model.train()
+            callback_list.on_epoch_begin(epoch)
+            for step, (bx, by, bw) in enumerate(batches):
+                callback_list.on_train_batch_begin(step)
+                self._train_step_fn(bx, by, bw)
+                lazy._values = None
+                callback_list.on_train_batch_end(step, lazy)
+                if model.stop_training:
+                    break
+            model.eval()
+            epoch_logs = self.results()
+            if validation is not None and (epoch + 1) % validation_freq == 0:
+                callback_list.params["_in_fit"] = True
+                val_logs = self.evaluate(
+                    *validation,
+                    batch_size=validation_batch_size or batch_size,
+                    verbose=0,
+                    callbacks=callback_list.callbacks,
+                    steps=validation_steps,
+                    _prepared=True,
+                )
+                callback_list.params["_in_fit"] = False
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                epoch_logs = dict(sorted(epoch_logs.items()))
+            callback_list.on_epoch_end(epoch, epoch_logs)
+            if model.stop_training:
+                break
+        callback_list.on_train_end(epoch_logs)
+        return callback_list.history
+
+    def evaluate(
+        self,
+        x: Any,
+        y: Any,
+        sample_weight: Any,
+        batch_size: int,
+        verbose: int,
+        callbacks: list[Callback] | None,
+        steps: int | None,
+        _prepared: bool = False,
+    ) -> dict[str, float]:
+        if not _prepared:
+            x, y, sample_weight = self._to_device(x, y, sample_weight, "evaluate")
+            self.prepare(x)
+        batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle=False, steps=steps)
+        callback_list = CallbackList(
+            callbacks, add_progbar=verbose != 0, model=self.model, verbose=verbose,
+            steps=len(batches),
+        )
+        if _prepared:
+            callback_list.params["_in_fit"] = True
+        self.reset_metrics()
+        self.model.eval()
+        callback_list.on_test_begin()
+        lazy = _LazyLogs(self)
+        with torch.no_grad():
+            for step, (bx, by, bw) in enumerate(batches):
+                callback_list.on_test_batch_begin(step)
+                self.test_step(bx, by, bw)
+                lazy._values = None
+                callback_list.on_test_batch_end(step, lazy)
+        logs = self.results()
+        callback_list.on_test_end(logs)
+        return logs
+
+    def predict(
+        self, x: Any, batch_size: int, verbose: int, callbacks: list[Callback] | None,
+        steps: int | None,
+    ) -> Any:
+        x = self._inputs_to_device(x, "predict")
+        model = self.model
+        if not model.built:
+            model.build(model._shapes_of(x))
+        model.to(self.device)
+        model.eval()
+        batches = ArrayBatches(x, None, None, batch_size, shuffle=False, steps=steps)
+        callback_list = CallbackList(
+            callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, steps=len(batches)
+        )
+        callback_list.on_predict_begin()
+        outputs: list[Any] = []
+        with torch.inference_mode():
+            for step, (bx, _, _) in enumerate(batches):
+                callback_list.on_predict_batch_begin(step)
+                outputs.append(model(bx, training=False))
+                callback_list.on_predict_batch_end(step)
+        callback_list.on_predict_end()
+        return _concatenate(outputs)
+
+    def train_on_batch(
+        self, x: Any, y: Any, sample_weight: Any, class_weight: dict[int, float] | None
+    ) -> dict[str, float]:
+        x, y, sample_weight = self._to_device(x, y, sample_weight, "train_on_batch")
+        if class_weight is not None:
+            sample_weight = _apply_class_weight(y, class_weight, sample_weight)
+        self.prepare(x)
+        self.model.train()
+        self._train_step_fn(x, y, sample_weight)
+        self.model.eval()
+        return self.results()
+
+    def test_on_batch(self, x: Any, y: Any, sample_weight: Any) -> dict[str, float]:
+        x, y, sample_weight = self._to_device(x, y, sample_weight, "test_on_batch")
+        self.prepare(x)
+        self.reset_metrics()
+        self.model.eval()
+        with torch.no_grad():
+            self.test_step(x, y, sample_weight)
+        return self.results()
+
+    # ------------------------------------------------------------------ data
+
+    def _inputs_to_device(self, x: Any, where: str) -> Any:
+        if x is None:
+            raise ValueError(f"{where}() needs input data x; got None")
+        x = to_tensor_structure(x, self.device, "x")
+        size = num_samples(x, "x")
+        if not size:
+            raise ValueError(f"{where}() received empty input: x has 0 samples")
+        return x
+
+    def _to_device(self, x: Any, y: Any, sample_weight: Any, where: str) -> tuple[Any, Any, Any]:
+        if isinstance(x, (torch.utils.data.DataLoader, torch.utils.data.Dataset)) or hasattr(
+            x, "__next__"
+        ):
+            raise NotImplementedError(
+                f"{where}() takes NumPy arrays and torch tensors for now; DataLoaders, datasets "
+                "and generators arrive with lamina's input pipelines"
+            )
+        x = self._inputs_to_device(x, where)
+        size = num_samples(x, "x")
+        if y is not None:
+            y = to_tensor_structure(y, self.device, "y")
+            y_size = num_samples(y, "y")
+            if y_size != size:
+                raise ValueError(
+                    f"x and y must hold the same number of samples; got x with {size} and "
+                    f"y with {y_size}"
+                )
+        if sample_weight is not None:
+            sample_weight = to_tensor_structure(sample_weight, self.device, "sample_weight")
+            if num_samples(sample_weight, "sample_weight") != size:
+                raise ValueError(
+                    f"sample_weight must hold one weight per sample ({size}); got "
+                    f"{num_samples(sample_weight, 'sample_weight')}"
+                )
+        return x, y, sample_weight
+
+    def _unpack_validation(self, data: Any) -> tuple[Any, Any, Any]:
+        if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+                f"val_sample_weight); got {type(data).__name__} of length "
+                f"{len(data) if hasattr(data, '__len__') else '?'}"
+            )
+        x, y, weight = (*data, None)[:3]
+        if isinstance(flatten_structure(x)[0], torch.Tensor) and flatten_structure(x)[
+            0
+        ].device == torch.device(self.device):
+            return x, y, weight
+        return self._to_device(x, y, weight, "fit (validation_data)")
+
+
+def _apply_class_weight(
+    y: torch.Tensor, class_weight: dict[int, float], sample_weight: Any
+) -> torch.Tensor:
+    if not isinstance(y, torch.Tensor):
+        raise ValueError("class_weight needs a single target array y")
+    if y.ndim > 1 and y.shape[-1] > 1:
+        classes = y.argmax(dim=-1)
+    else:
+        classes = y.reshape(y.shape[0]).round().long()
+    size = int(max(max(class_weight) + 1, int(classes.max()) + 1))
+    table = torch.ones(size, device=y.device)
+    for label, weight in class_weight.items():
+        table[int(label)] = float(weight)
+    weights = table[classes]
+    if sample_weight is not None:
+        weights = weights * sample_weight.reshape(weights.shape)
+    return weights
+
+
+def _concatenate(outputs: list[Any]) -> Any:
+    first = outputs[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(outputs).cpu().numpy()
+    if isinstance(first, (list, tuple)):
+        return [_concatenate([o[i] for o in outputs]) for i in range(len(first))]
+    if isinstance(first, dict):
+        return {k: _concatenate([o[k] for o in outputs]) for k in first}
+    return np.asarray(outputs)

@@ -1,0 +1,200 @@
+"""The Layer base: naming, building, config, trainable, weights in Keras layout, regularizers."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import initializers, regularizers
+from lamina.layers import Activation, Dense, Input, Layer
+from lamina.layers.layer import to_snake_case
+
+
+@pytest.fixture(autouse=True)
+def fresh_names():
+    lamina.clear_session()
+    yield
+    lamina.clear_session()
+
+
+@pytest.mark.parametrize(
+    ("cls_name", "expected"),
+    [
+        ("Dense", "dense"),
+        ("Conv2D", "conv2d"),
+        ("MaxPooling2D", "max_pooling2d"),
+        ("BatchNormalization", "batch_normalization"),
+        ("GlobalAveragePooling2D", "global_average_pooling2d"),
+        ("InputLayer", "input_layer"),
+    ],
+)
+def test_snake_case_names_match_keras(cls_name, expected):
+    assert to_snake_case(cls_name) == expected
+
+
+def test_automatic_names_are_unique_and_numbered():
+    names = [Dense(2).name for _ in range(3)]
+    assert names == ["dense", "dense_1", "dense_2"]
+
+
+def test_clear_session_restarts_numbering():
+    Dense(2)
+    lamina.clear_session()
+    assert Dense(2).name == "dense"
+
+
+def test_layer_builds_lazily_on_first_call():
+    layer = Dense(4)
+    assert not layer.built
+    layer(torch.zeros(3, 5))
+    assert layer.built
+    assert tuple(layer.kernel.shape) == (4, 5)  # PyTorch layout (out, in)
+
+
+def test_touching_a_weight_before_build_explains_how_to_build():
+    with pytest.raises(AttributeError, match="created on the first call.*build"):
+        _ = Dense(3).kernel
+
+
+def test_unknown_constructor_argument_is_a_type_error():
+    with pytest.raises(TypeError, match="unexpected keyword argument.*unitz"):
+        Dense(3, unitz=4)
+
+
+def test_get_weights_uses_keras_layout_and_set_weights_round_trips():
+    layer = Dense(4)
+    layer(torch.zeros(1, 3))
+    kernel, bias = layer.get_weights()
+    assert kernel.shape == (3, 4)
+    assert bias.shape == (4,)
+    np.testing.assert_array_equal(kernel, layer.weight.detach().numpy().T)
+    new_kernel = np.arange(12, dtype="float32").reshape(3, 4)
+    layer.set_weights([new_kernel, np.ones(4, dtype="float32")])
+    np.testing.assert_array_equal(layer.weight.detach().numpy(), new_kernel.T)
+
+
+def test_set_weights_rejects_wrong_shapes_with_keras_shape_in_message():
+    layer = Dense(4)
+    layer(torch.zeros(1, 3))
+    with pytest.raises(ValueError, match=r"kernel.*\(3, 4\).*\(4, 3\)"):
+        layer.set_weights([np.zeros((4, 3)), np.zeros(4)])
+    with pytest.raises(ValueError, match="expects a list of 2 weight arrays"):
+        layer.set_weights([np.zeros((3, 4))])
+
+
+def test_count_params_requires_build():
+    with pytest.raises(ValueError, match="not built"):
+        Dense(2).count_params()
+
+
+def test_trainable_false_freezes_parameters():
+    layer = Dense(2)
+    layer(torch.zeros(1, 3))
+    layer.trainable = False
+    assert layer.trainable_weights == []
+    assert len(layer.non_trainable_weights) == 2
+    assert not any(p.requires_grad for p in layer.parameters())
+    layer.trainable = True
+    assert len(layer.trainable_weights) == 2
+
+
+def test_config_round_trip_is_json_and_rebuilds_the_same_layer():
+    layer = Dense(
+        5,
+        activation="tanh",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        kernel_regularizer=regularizers.L2(1e-3),
+    )
+    config = json.loads(json.dumps(layer.get_config()))
+    clone = Dense.from_config(config)
+    assert clone.get_config() == layer.get_config()
+    assert clone.units == 5 and clone.use_bias is False
+
+
+def test_regularizer_penalty_matches_keras():
+    # Keras 3.15: Dense(3, kernel_regularizer=L2(0.1)) with an all-ones (2, 3) kernel -> 0.6
+    layer = Dense(3, kernel_regularizer=regularizers.L2(0.1))
+    layer(torch.zeros(1, 2))
+    layer.set_weights([np.ones((2, 3)), np.zeros(3)])
+    assert [round(float(p.detach()), 6) for p in layer.losses] == [0.6]
+
+
+def test_regularizers_by_name_use_keras_defaults():
+    assert regularizers.get("l2").l2 == 0.01
+    assert regularizers.get("l1").l1 == 0.01
+    both = regularizers.get("l1_l2")
+    assert (both.l1, both.l2) == (0.01, 0.01)
+    with pytest.raises(ValueError, match="Valid names"):
+        regularizers.get("l3")
+
+
+def test_input_is_symbolic_and_layers_infer_shapes_on_meta():
+    x = Input((28, 28, 1))
+    assert x.shape == (None, 28, 28, 1)
+    y = Dense(7)(x)
+    assert y.shape == (None, 28, 28, 7)
+
+
+def test_inputs_are_cast_to_the_layer_dtype():
+    layer = Dense(2)
+    out = layer(torch.zeros(1, 3, dtype=torch.float64))
+    assert out.dtype == torch.float32
+
+
+def test_layer_is_a_torch_module_with_inference_by_default():
+    layer = Dense(2)
+    assert isinstance(layer, torch.nn.Module)
+    assert layer.training is False
+
+
+def test_training_flag_propagates_to_nested_layers():
+    seen = []
+
+    class Probe(Layer):
+        def call(self, inputs, training=None):
+            seen.append(training)
+            return inputs
+
+    class Outer(Layer):
+        def __init__(self):
+            super().__init__()
+            self.inner = Probe()
+
+        def call(self, inputs):
+            return self.inner(inputs)
+
+    outer = Outer()
+    outer(torch.zeros(1, 2), training=True)
+    outer(torch.zeros(1, 2))
+    assert seen == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("name", "mode", "fan"),
+    [("he_normal", "normal", 3 * 3 * 16), ("glorot_uniform", "uniform", (3 * 3 * 16 + 3 * 3 * 8) / 2)],
+)
+def test_initializers_use_keras_fans(name, mode, fan):
+    init = initializers.get(name)
+    values = init((3, 3, 16, 8 * 50))  # Keras conv layout (kh, kw, in, out); many outs for stats
+    fan_out_shape = (3, 3, 16, 8 * 50)
+    fan_avg = (3 * 3 * 16 + 3 * 3 * 8 * 50) / 2
+    if mode == "normal":
+        expected_std = np.sqrt(2.0 / fan)
+    else:
+        expected_std = np.sqrt(1.0 / fan_avg)  # uniform(-l, l) with l = sqrt(3/fan_avg)
+    assert values.shape == fan_out_shape
+    assert abs(float(values.std()) - expected_std) / expected_std < 0.05
+
+
+def test_initializers_are_resolved_by_keras_names():
+    for name in ["zeros", "ones", "he_uniform", "lecun_normal", "orthogonal", "truncated_normal"]:
+        assert initializers.get(name)((4, 4)).shape == (4, 4)
+    with pytest.raises(ValueError, match="Valid names"):
+        initializers.get("glorot")
+
+
+def test_activation_layer_config():
+    assert Activation("relu").get_config()["activation"] == "relu"

@@ -1,0 +1,51 @@
+"""Activation functions against Keras 3.15 reference values on linspace(-3, 3, 7)."""
+
+import numpy as np
+import pytest
+import torch
+
+from lamina import activations
+from lamina.layers import Activation
+
+X = torch.linspace(-3, 3, 7)
+
+# Keras 3.15.1 (torch backend): keras.activations.get(name)(np.linspace(-3, 3, 7))
+KERAS = {
+    "relu": [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0],
+    "sigmoid": [0.047426, 0.119203, 0.268941, 0.5, 0.731059, 0.880797, 0.952574],
+    "tanh": [-0.995055, -0.964028, -0.761594, 0.0, 0.761594, 0.964028, 0.995055],
+    "gelu": [-0.00405, -0.0455, -0.158655, 0.0, 0.841345, 1.9545, 2.99595],
+    "elu": [-0.950213, -0.864665, -0.632121, 0.0, 1.0, 2.0, 3.0],
+    "selu": [-1.670569, -1.520166, -1.111331, 0.0, 1.050701, 2.101402, 3.152103],
+    "leaky_relu": [-0.6, -0.4, -0.2, 0.0, 1.0, 2.0, 3.0],
+    "silu": [-0.142278, -0.238406, -0.268941, 0.0, 0.731059, 1.761594, 2.857722],
+    "swish": [-0.142278, -0.238406, -0.268941, 0.0, 0.731059, 1.761594, 2.857722],
+    "softplus": [0.048587, 0.126928, 0.313262, 0.693147, 1.313262, 2.126928, 3.048587],
+    "softsign": [-0.75, -0.666667, -0.5, 0.0, 0.5, 0.666667, 0.75],
+    "hard_sigmoid": [0.0, 0.166667, 0.333333, 0.5, 0.666667, 0.833333, 1.0],
+    "linear": [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0],
+    "softmax": [0.001568, 0.004263, 0.011588, 0.0315, 0.085626, 0.232756, 0.632698],
+    "log_softmax": [-6.457762, -5.457762, -4.457762, -3.457763, -2.457763, -1.457763, -0.457763],
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS))
+def test_activation_matches_keras(name):
+    got = activations.get(name)(X)
+    np.testing.assert_allclose(got.numpy(), KERAS[name], atol=2e-6)
+
+
+@pytest.mark.parametrize("name", sorted(KERAS))
+def test_activation_layer_matches_function(name):
+    out = Activation(name)(X[None])
+    np.testing.assert_allclose(out[0].numpy(), KERAS[name], atol=2e-6)
+
+
+def test_gelu_is_exact_by_default():
+    x = torch.linspace(-4, 4, 101)
+    torch.testing.assert_close(activations.gelu(x), torch.nn.functional.gelu(x))
+
+
+def test_unknown_activation_lists_valid_names():
+    with pytest.raises(ValueError, match="Unknown activation 'relux'.*Valid names:.*relu"):
+        activations.get("relux")
