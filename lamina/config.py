@@ -56,7 +56,7 @@ def set_floatx(value: str) -> None:
     global _FLOATX
     if value not in ("float16", "bfloat16", "float32", "float64"):
         raise ValueError(
-            "floatx must be one of 'float16', 'bfloat16', 'float32', 'float64'; " f"got {value!r}"
+            f"floatx must be one of 'float16', 'bfloat16', 'float32', 'float64'; got {value!r}"
         )
     _FLOATX = value
 

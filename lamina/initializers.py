@@ -122,7 +122,9 @@ class RandomNormal(Initializer):
 class RandomUniform(Initializer):
     """Uniform distribution on [minval, maxval)."""
 
-    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None) -> None:
+    def __init__(
+        self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None
+    ) -> None:
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
     def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> torch.Tensor:
@@ -167,7 +169,9 @@ class VarianceScaling(Initializer):
         if scale <= 0.0:
             raise ValueError(f"VarianceScaling scale must be positive; got {scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
-            raise ValueError(f"VarianceScaling mode must be fan_in, fan_out or fan_avg; got {mode!r}")
+            raise ValueError(
+                f"VarianceScaling mode must be fan_in, fan_out or fan_avg; got {mode!r}"
+            )
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
             raise ValueError(
                 "VarianceScaling distribution must be truncated_normal, untruncated_normal or "

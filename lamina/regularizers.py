@@ -83,9 +83,7 @@ def get(identifier: Any) -> Regularizer | None:
         return identifier
     if isinstance(identifier, str):
         if identifier not in _NAMES:
-            raise ValueError(
-                f"Unknown regularizer {identifier!r}. Valid names: l1, l2, l1_l2"
-            )
+            raise ValueError(f"Unknown regularizer {identifier!r}. Valid names: l1, l2, l1_l2")
         return _NAMES[identifier]()
     if isinstance(identifier, dict) and identifier.get("class_name") in _NAMES:
         factory = _NAMES[identifier["class_name"]]

@@ -73,6 +73,7 @@ class ProgbarLogger(Callback):
         self._seen = 0
         self._epochs = 1
         self.verbose = 1
+        self._in_fit = False
 
     def set_params(self, params: dict[str, Any]) -> None:
         super().set_params(params)
@@ -82,6 +83,12 @@ class ProgbarLogger(Callback):
     def _start(self, target: int | None) -> None:
         self._seen = 0
         self._bar = Progbar(target, verbose=self.verbose)
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._in_fit = True
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self._in_fit = False
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self.verbose:
@@ -98,19 +105,19 @@ class ProgbarLogger(Callback):
             self._bar.finish(self._seen, logs)
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
-        if self.params.get("_in_fit"):
+        if self._in_fit:
             return
         self._start(self.params.get("steps"))
 
     def on_test_batch_end(self, batch: int, logs: Any = None) -> None:
-        if self.params.get("_in_fit"):
+        if self._in_fit:
             return
         self._seen = batch + 1
         if self._bar is not None:
             self._bar.update(self._seen, logs)
 
     def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
-        if self.params.get("_in_fit"):
+        if self._in_fit:
             return
         if self._bar is not None:
             self._bar.finish(self._seen, logs)

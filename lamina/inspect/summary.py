@@ -66,7 +66,11 @@ def print_summary(
     widths = [31, 22, 13]
     if line_length is not None:
         total = max(line_length - 10, 30)
-        widths = [int(total * 0.45), int(total * 0.35), total - int(total * 0.45) - int(total * 0.35)]
+        widths = [
+            int(total * 0.45),
+            int(total * 0.35),
+            total - int(total * 0.45) - int(total * 0.35),
+        ]
     table = Table(box=box.HEAVY_HEAD, show_lines=True, show_edge=True, pad_edge=True)
     table.add_column("Layer (type)", width=widths[0], no_wrap=False)
     table.add_column("Output Shape", width=widths[1])

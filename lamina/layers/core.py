@@ -176,7 +176,9 @@ class Dense(_ActivationMixin, Layer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense '{self.name}': units must be a positive int; got {units!r}")
-        _reject_constraint(self, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        _reject_constraint(
+            self, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint
+        )
         if lora_rank is not None:
             raise NotImplementedError(f"Dense '{self.name}': lora_rank is not supported yet")
         self.units = units

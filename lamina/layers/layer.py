@@ -28,7 +28,7 @@ import torch
 
 from .. import config as lamina_config
 from .. import initializers, regularizers
-from ._symbolic import KerasTensor, flatten_structure, is_shape, map_shapes, map_structure
+from ._symbolic import KerasTensor, flatten_structure, map_shapes, map_structure
 
 Shape = tuple[int | None, ...]
 
@@ -248,6 +248,26 @@ class Layer(torch.nn.Module):
 
     # ---------------------------------------------------------------- building
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is None or getattr(build, "_lamina_wrapped", False):
+            return
+
+        def wrapped_build(self: Layer, input_shape: Any = None) -> None:
+            # As in Keras, a hand call to build() marks the layer built, and a second call does
+            # not replace weights that may already have been trained or loaded.
+            if self.built:
+                return
+            build(self, input_shape)
+            self.built = True
+            self._build_input_shape = input_shape
+
+        wrapped_build._lamina_wrapped = True  # type: ignore[attr-defined]
+        wrapped_build.__doc__ = build.__doc__
+        wrapped_build.__wrapped__ = build  # type: ignore[attr-defined]
+        cls.build = wrapped_build  # type: ignore[method-assign]
+
     def build(self, input_shape: Shape) -> None:
         """Create the weights for inputs of `input_shape` (batch axis None). Default: none."""
 
@@ -292,11 +312,12 @@ class Layer(torch.nn.Module):
             training = getattr(_CALL_CONTEXT, "training", None)
         if training is None:
             training = self.training
+        # Rank checks and dtype casts come first, so errors show the real input shape.
+        inputs = self._prepare_inputs(inputs)
         self._maybe_build(self._shapes_of(inputs))
         first = flatten_structure(inputs)[0]
         if isinstance(first, torch.Tensor):
             self._move_new_weights(first.device)
-        inputs = self._prepare_inputs(inputs)
         if self._call_accepts("training"):
             kwargs["training"] = training
         if explicit:
@@ -336,8 +357,7 @@ class Layer(torch.nn.Module):
         described = f" {self.input_description}" if self.input_description else ""
         if self.input_ndim is not None and x.ndim != self.input_ndim:
             raise ValueError(
-                f"{what} expects {self.input_ndim}-D input{described}; "
-                f"got shape {tuple(x.shape)}"
+                f"{what} expects {self.input_ndim}-D input{described}; got shape {tuple(x.shape)}"
             )
         if self.min_ndim is not None and x.ndim < self.min_ndim:
             raise ValueError(
@@ -388,7 +408,8 @@ class Layer(torch.nn.Module):
 
         meta_inputs = map_shapes(meta, input_shape)
         state = {
-            k: torch.empty_like(v, device="meta") for k, v in self.state_dict(keep_vars=True).items()
+            k: torch.empty_like(v, device="meta")
+            for k, v in self.state_dict(keep_vars=True).items()
         }
         with torch.no_grad():
             outputs = torch.func.functional_call(
@@ -437,12 +458,16 @@ class Layer(torch.nn.Module):
 
     @property
     def trainable_weights(self) -> list[torch.Tensor]:
-        return [t for owner, _, t, info in self._all_weights() if info.trainable and owner._frozen_ok]
+        return [
+            t for owner, _, t, info in self._all_weights() if info.trainable and owner._frozen_ok
+        ]
 
     @property
     def non_trainable_weights(self) -> list[torch.Tensor]:
         return [
-            t for owner, _, t, info in self._all_weights() if not (info.trainable and owner._frozen_ok)
+            t
+            for owner, _, t, info in self._all_weights()
+            if not (info.trainable and owner._frozen_ok)
         ]
 
     @property

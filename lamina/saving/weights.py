@@ -47,9 +47,7 @@ def save_weights(model: Any, filepath: str | os.PathLike[str], overwrite: bool =
         raise
 
 
-def load_weights(
-    model: Any, filepath: str | os.PathLike[str], skip_mismatch: bool = False
-) -> None:
+def load_weights(model: Any, filepath: str | os.PathLike[str], skip_mismatch: bool = False) -> None:
     """Load a `.safetensors` file or a `.pt` state dict into `model` (same keys and shapes)."""
     path = Path(filepath)
     if not path.is_file():

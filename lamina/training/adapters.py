@@ -42,17 +42,18 @@ def _to_tensor(value: Any, device: torch.device, name: str) -> Any:
                 f"{name} must be a NumPy array or torch tensor; got {type(value).__name__}"
             )
         tensor = torch.from_numpy(array)
-    if tensor.is_floating_point() and tensor.dtype != config.torch_dtype(None):
-        tensor = tensor.to(config.torch_dtype(None))
-    elif tensor.dtype == torch.bool:
-        tensor = tensor.to(config.torch_dtype(None))
+    floatx = config.torch_dtype(None)
+    if (tensor.is_floating_point() and tensor.dtype != floatx) or tensor.dtype == torch.bool:
+        tensor = tensor.to(floatx)
     return tensor.to(device, non_blocking=True)
 
 
 def to_tensor_structure(data: Any, device: torch.device, name: str) -> Any:
     """Convert every array in a nested structure to a tensor on `device`."""
-    if isinstance(data, (list, tuple)) and data and all(
-        isinstance(item, (int, float)) for item in data
+    if (
+        isinstance(data, (list, tuple))
+        and data
+        and all(isinstance(item, (int, float)) for item in data)
     ):
         return _to_tensor(np.asarray(data), device, name)
     return map_structure(lambda leaf: _to_tensor(leaf, device, name), data)

@@ -77,7 +77,9 @@ class Progbar:
         width = len(str(self.target))
         return f"{current:>{width}}/{self.target} " + "━" * filled + "─" * (_BAR_WIDTH - filled)
 
-    def update(self, current: int, logs: Mapping[str, Any] | None = None, final: bool = False) -> None:
+    def update(
+        self, current: int, logs: Mapping[str, Any] | None = None, final: bool = False
+    ) -> None:
         """Redraw for step `current`; `logs` values are read only if a line is drawn."""
         if self.verbose != 1:
             return

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .. import config
+from ..losses import validate_targets
 from ..callbacks.callback import Callback, CallbackList
 from ..layers._symbolic import flatten_structure
 from .adapters import ArrayBatches, _take, num_samples, to_tensor_structure
@@ -92,14 +93,11 @@ class Trainer:
         loss = self.state.loss
         if loss is None or y is None or not isinstance(y, torch.Tensor):
             return
-        validate = getattr(__import__("lamina.losses", fromlist=["x"]), "validate_targets", None)
-        if validate is None:
-            return
         with torch.no_grad():
             sample = flatten_structure(x)
             sample_x = x if len(sample) != 1 else sample[0][:2]
             y_pred_shape = tuple(self.model(sample_x, training=False).shape)
-        validate(loss, y, y_pred_shape)
+        validate_targets(loss, y, y_pred_shape)
 
     # ------------------------------------------------------------------ losses and metrics
 
@@ -251,21 +249,22 @@ class Trainer:
             model.eval()
             epoch_logs = self.results()
             if validation is not None and (epoch + 1) % validation_freq == 0:
-                callback_list.params["_in_fit"] = True
                 val_logs = self.evaluate(
                     *validation,
                     batch_size=validation_batch_size or batch_size,
                     verbose=0,
-                    callbacks=callback_list.callbacks,
+                    callbacks=callback_list,
                     steps=validation_steps,
                     _prepared=True,
                 )
-                callback_list.params["_in_fit"] = False
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 epoch_logs = dict(sorted(epoch_logs.items()))
             callback_list.on_epoch_end(epoch, epoch_logs)
             if model.stop_training:
                 break
+        finalize = getattr(self.state.optimizer, "finalize_variable_values", None)
+        if finalize is not None:
+            finalize([p for p in model.parameters() if p.requires_grad])
         callback_list.on_train_end(epoch_logs)
         return callback_list.history
 
@@ -276,7 +275,7 @@ class Trainer:
         sample_weight: Any,
         batch_size: int,
         verbose: int,
-        callbacks: list[Callback] | None,
+        callbacks: list[Callback] | CallbackList | None,
         steps: int | None,
         _prepared: bool = False,
     ) -> dict[str, float]:
@@ -284,12 +283,16 @@ class Trainer:
             x, y, sample_weight = self._to_device(x, y, sample_weight, "evaluate")
             self.prepare(x)
         batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle=False, steps=steps)
-        callback_list = CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self.model, verbose=verbose,
-            steps=len(batches),
-        )
-        if _prepared:
-            callback_list.params["_in_fit"] = True
+        if isinstance(callbacks, CallbackList):
+            callback_list = callbacks  # validation inside fit: fit's callbacks and params
+        else:
+            callback_list = CallbackList(
+                callbacks,
+                add_progbar=verbose != 0,
+                model=self.model,
+                verbose=verbose,
+                steps=len(batches),
+            )
         self.reset_metrics()
         self.model.eval()
         callback_list.on_test_begin()
@@ -305,7 +308,11 @@ class Trainer:
         return logs
 
     def predict(
-        self, x: Any, batch_size: int, verbose: int, callbacks: list[Callback] | None,
+        self,
+        x: Any,
+        batch_size: int,
+        verbose: int,
+        callbacks: list[Callback] | None,
         steps: int | None,
     ) -> Any:
         x = self._inputs_to_device(x, "predict")

@@ -172,20 +172,23 @@ def test_training_flag_propagates_to_nested_layers():
     assert seen == [True, False]
 
 
+KERAS_CONV_SHAPE = (3, 3, 16, 400)  # (kh, kw, in, out): fan_in 144, fan_out 3600
+FAN_IN, FAN_AVG = 3 * 3 * 16, (3 * 3 * 16 + 3 * 3 * 400) / 2
+
+
 @pytest.mark.parametrize(
-    ("name", "mode", "fan"),
-    [("he_normal", "normal", 3 * 3 * 16), ("glorot_uniform", "uniform", (3 * 3 * 16 + 3 * 3 * 8) / 2)],
+    ("name", "expected_std"),
+    [
+        ("he_normal", np.sqrt(2.0 / FAN_IN)),
+        ("he_uniform", np.sqrt(2.0 / FAN_IN)),
+        ("lecun_normal", np.sqrt(1.0 / FAN_IN)),
+        ("glorot_uniform", np.sqrt(1.0 / FAN_AVG)),
+        ("glorot_normal", np.sqrt(1.0 / FAN_AVG)),
+    ],
 )
-def test_initializers_use_keras_fans(name, mode, fan):
-    init = initializers.get(name)
-    values = init((3, 3, 16, 8 * 50))  # Keras conv layout (kh, kw, in, out); many outs for stats
-    fan_out_shape = (3, 3, 16, 8 * 50)
-    fan_avg = (3 * 3 * 16 + 3 * 3 * 8 * 50) / 2
-    if mode == "normal":
-        expected_std = np.sqrt(2.0 / fan)
-    else:
-        expected_std = np.sqrt(1.0 / fan_avg)  # uniform(-l, l) with l = sqrt(3/fan_avg)
-    assert values.shape == fan_out_shape
+def test_initializers_use_keras_fans(name, expected_std):
+    values = initializers.get(name)(KERAS_CONV_SHAPE)
+    assert values.shape == KERAS_CONV_SHAPE
     assert abs(float(values.std()) - expected_std) / expected_std < 0.05
 
 

@@ -1,0 +1,195 @@
+"""Loss functions and classes, as `keras.losses`, computed in torch.
+
+A function returns one loss per sample (the last axis reduced); a class wraps its function, weighs
+the per-sample losses by `sample_weight` and reduces them as Keras does (see `Loss`). Nothing here
+reads a tensor back to the host except `validate_targets`, which the trainer calls once per fit.
+
+>>> import torch, lamina
+>>> loss = lamina.losses.get("mse")
+>>> type(loss).__name__
+'MeanSquaredError'
+>>> float(loss(torch.tensor([[0.0, 1.0], [1.0, 1.0]]), torch.tensor([[1.0, 1.0], [1.0, 1.0]])))
+0.25
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .loss import (
+    REDUCTIONS,
+    Loss,
+    LossFunction,
+    LossFunctionWrapper,
+    reduce_weighted_values,
+    squeeze_or_expand_to_same_rank,
+)
+from .probabilistic import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    KLDivergence,
+    Poisson,
+    SparseCategoricalCrossentropy,
+    binary_crossentropy,
+    categorical_crossentropy,
+    kl_divergence,
+    poisson,
+    sparse_categorical_crossentropy,
+)
+from .regression import (
+    CategoricalHinge,
+    CosineSimilarity,
+    Hinge,
+    Huber,
+    LogCosh,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    SquaredHinge,
+    categorical_hinge,
+    cosine_similarity,
+    hinge,
+    huber,
+    log_cosh,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+    squared_hinge,
+)
+from .validation import validate_targets
+
+__all__ = [
+    "REDUCTIONS",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "CategoricalHinge",
+    "CosineSimilarity",
+    "Hinge",
+    "Huber",
+    "KLDivergence",
+    "LogCosh",
+    "Loss",
+    "LossFunctionWrapper",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
+    "Poisson",
+    "SparseCategoricalCrossentropy",
+    "SquaredHinge",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "categorical_hinge",
+    "cosine_similarity",
+    "deserialize",
+    "get",
+    "hinge",
+    "huber",
+    "kl_divergence",
+    "log_cosh",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "poisson",
+    "reduce_weighted_values",
+    "serialize",
+    "sparse_categorical_crossentropy",
+    "squared_hinge",
+    "squeeze_or_expand_to_same_rank",
+    "validate_targets",
+]
+
+_FUNCTION_CLASSES: dict[LossFunction, type[LossFunctionWrapper]] = {
+    mean_squared_error: MeanSquaredError,
+    mean_absolute_error: MeanAbsoluteError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
+    huber: Huber,
+    log_cosh: LogCosh,
+    cosine_similarity: CosineSimilarity,
+    hinge: Hinge,
+    squared_hinge: SquaredHinge,
+    categorical_hinge: CategoricalHinge,
+    kl_divergence: KLDivergence,
+    poisson: Poisson,
+    categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    binary_crossentropy: BinaryCrossentropy,
+}
+_FUNCTIONS: dict[str, LossFunction] = {fn.__name__: fn for fn in _FUNCTION_CLASSES}
+_ALIASES = {
+    "mse": mean_squared_error,
+    "mae": mean_absolute_error,
+    "mape": mean_absolute_percentage_error,
+    "msle": mean_squared_logarithmic_error,
+    "kld": kl_divergence,
+    "bce": binary_crossentropy,
+}
+_FUNCTIONS.update(_ALIASES)
+_FUNCTIONS.update({alias.upper(): fn for alias, fn in _ALIASES.items()})
+_CLASSES: dict[str, type[Loss]] = {
+    cls.__name__: cls for cls in [Loss, LossFunctionWrapper, *_FUNCTION_CLASSES.values()]
+}
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kl_divergence
+
+
+def _valid_names() -> str:
+    return ", ".join(sorted(set(_FUNCTIONS) | set(_CLASSES) - {"Loss", "LossFunctionWrapper"}))
+
+
+def _resolve_function(name: str | LossFunction) -> LossFunction:
+    if callable(name):
+        return name
+    if name not in _FUNCTIONS:
+        raise ValueError(f"Unknown loss function {name!r}. Valid names: {_valid_names()}")
+    return _FUNCTIONS[name]
+
+
+def get(identifier: str | LossFunction | Loss | dict[str, Any] | None) -> Loss | None:
+    """Return a `Loss` for a name ('mse', 'CategoricalCrossentropy'), a function, a config dict
+    ({'class_name': ..., 'config': ...}), a `Loss` (returned as is) or None (returns None).
+
+    Names and lamina's own functions give the matching class (`get('categorical_crossentropy')`
+    is a `CategoricalCrossentropy`); other functions are wrapped in a `LossFunctionWrapper`.
+    """
+    if identifier is None or isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        if identifier in _CLASSES and identifier not in ("Loss", "LossFunctionWrapper"):
+            return _CLASSES[identifier]()
+        if identifier in _FUNCTIONS:
+            return _FUNCTION_CLASSES[_FUNCTIONS[identifier]]()
+        raise ValueError(f"Unknown loss {identifier!r}. Valid names: {_valid_names()}")
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if callable(identifier):
+        if identifier in _FUNCTION_CLASSES:
+            return _FUNCTION_CLASSES[identifier]()
+        return LossFunctionWrapper(identifier)
+    raise TypeError(
+        f"Cannot interpret {identifier!r} as a loss: give a name, a function, a Loss or a config"
+    )
+
+
+def serialize(loss: Loss) -> dict[str, Any]:
+    """The JSON form of a loss: {'class_name': ..., 'config': ...}."""
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Loss:
+    """Inverse of `serialize`; `custom_objects` maps further class names to classes."""
+    classes = {**_CLASSES, **(custom_objects or {})}
+    class_name = config.get("class_name")
+    if class_name not in classes:
+        raise ValueError(f"Unknown loss class {class_name!r}. Valid names: {_valid_names()}")
+    return classes[class_name].from_config(config.get("config", {}))

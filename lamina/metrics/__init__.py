@@ -1,0 +1,229 @@
+"""Stateful metrics, as `keras.metrics`: torch modules whose totals stay on the device.
+
+`get(identifier)` turns what `compile(metrics=[...])` receives into a metric named as Keras'
+compile names it: a string gives a metric named by that string ('mse' -> a MeanSquaredError named
+'mse'). 'accuracy' and 'acc' depend on the targets and predictions: `resolve_accuracy` picks
+the binary, categorical or sparse categorical accuracy from their shapes, as Keras 3 does.
+
+>>> import torch, lamina
+>>> m = lamina.metrics.get("mae")
+>>> m.name, type(m).__name__
+('mae', 'MeanAbsoluteError')
+>>> m.update_state(torch.tensor([[1.0, 2.0]]), torch.tensor([[1.5, 2.5]]))
+>>> float(m.result())
+0.5
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from .. import losses as _losses
+from .accuracy import (
+    Accuracy,
+    BinaryAccuracy,
+    CategoricalAccuracy,
+    SparseCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy,
+    TopKCategoricalAccuracy,
+    accuracy,
+    binary_accuracy,
+    categorical_accuracy,
+    sparse_categorical_accuracy,
+    sparse_top_k_categorical_accuracy,
+    top_k_categorical_accuracy,
+)
+from .confusion import AUC, Precision, Recall
+from .metric import Mean, MeanMetricWrapper, Metric, Sum
+from .regression import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    RootMeanSquaredError,
+    SparseCategoricalCrossentropy,
+)
+
+__all__ = [
+    "AUC",
+    "Accuracy",
+    "BinaryAccuracy",
+    "BinaryCrossentropy",
+    "CategoricalAccuracy",
+    "CategoricalCrossentropy",
+    "Mean",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanMetricWrapper",
+    "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
+    "Metric",
+    "Precision",
+    "Recall",
+    "RootMeanSquaredError",
+    "SparseCategoricalAccuracy",
+    "SparseCategoricalCrossentropy",
+    "SparseTopKCategoricalAccuracy",
+    "Sum",
+    "TopKCategoricalAccuracy",
+    "accuracy",
+    "binary_accuracy",
+    "categorical_accuracy",
+    "deserialize",
+    "get",
+    "resolve_accuracy",
+    "serialize",
+    "sparse_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy",
+    "top_k_categorical_accuracy",
+]
+
+_CLASSES: dict[str, type[Metric]] = {
+    cls.__name__: cls
+    for cls in (
+        AUC,
+        Accuracy,
+        BinaryAccuracy,
+        BinaryCrossentropy,
+        CategoricalAccuracy,
+        CategoricalCrossentropy,
+        Mean,
+        MeanAbsoluteError,
+        MeanAbsolutePercentageError,
+        MeanMetricWrapper,
+        MeanSquaredError,
+        MeanSquaredLogarithmicError,
+        Precision,
+        Recall,
+        RootMeanSquaredError,
+        SparseCategoricalAccuracy,
+        SparseCategoricalCrossentropy,
+        SparseTopKCategoricalAccuracy,
+        Sum,
+        TopKCategoricalAccuracy,
+    )
+}
+
+# Names that give a metric class; the accuracies' names resolve through `resolve_accuracy`
+# inside compile, and to exact-match `Accuracy` here.
+_NAMED_CLASSES: dict[str, type[Metric]] = {
+    "accuracy": Accuracy,
+    "acc": Accuracy,
+    "binary_accuracy": BinaryAccuracy,
+    "categorical_accuracy": CategoricalAccuracy,
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mape": MeanAbsolutePercentageError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "rmse": RootMeanSquaredError,
+    "root_mean_squared_error": RootMeanSquaredError,
+    "auc": AUC,
+    "precision": Precision,
+    "recall": Recall,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+}
+
+# Functions by name: the accuracies here and every loss function (averaged by MeanMetricWrapper).
+_FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
+    fn.__name__: fn
+    for fn in (
+        accuracy,
+        binary_accuracy,
+        categorical_accuracy,
+        sparse_categorical_accuracy,
+        top_k_categorical_accuracy,
+        sparse_top_k_categorical_accuracy,
+    )
+}
+_FUNCTIONS.update({name: fn for name, fn in _losses._FUNCTIONS.items() if name == fn.__name__})
+
+
+def _valid_names() -> str:
+    return ", ".join(sorted(set(_NAMED_CLASSES) | set(_CLASSES) | set(_FUNCTIONS)))
+
+
+def get(identifier: Any) -> Metric | None:
+    """Return a metric for a name, a function, a class, a config dict or a `Metric`.
+
+    A string gives a fresh metric named by that string, as Keras' compile names it: 'mse' is a
+    MeanSquaredError named 'mse', 'MeanSquaredError' one named 'MeanSquaredError', 'hinge' the
+    mean of `lamina.losses.hinge` named 'hinge'. A function `fn` gives
+    `MeanMetricWrapper(fn, name=fn.__name__)`; a `Metric` is returned as is; None gives None.
+    ('accuracy' here is exact-match `Accuracy`; compile resolves it with `resolve_accuracy`.)
+    """
+    if identifier is None or isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        if identifier in _NAMED_CLASSES:
+            return _NAMED_CLASSES[identifier](name=identifier)
+        if identifier in _CLASSES and identifier != "MeanMetricWrapper":
+            return _CLASSES[identifier](name=identifier)
+        if identifier in _FUNCTIONS:
+            return MeanMetricWrapper(_FUNCTIONS[identifier], name=identifier)
+        raise ValueError(f"Unknown metric {identifier!r}. Valid names: {_valid_names()}")
+    if inspect.isclass(identifier) and issubclass(identifier, Metric):
+        return identifier()
+    if callable(identifier):
+        return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", None))
+    raise TypeError(
+        f"Cannot interpret {identifier!r} as a metric: give a name, a function, a Metric or a "
+        "config dict"
+    )
+
+
+def resolve_accuracy(
+    name: str,
+    loss: Any,
+    y_true_shape: tuple[int | None, ...],
+    y_pred_shape: tuple[int | None, ...],
+) -> Metric:
+    """The accuracy metric that `metrics=['accuracy']` means, named `name`.
+
+    As Keras 3, only the shapes decide (the loss is accepted but not consulted): predictions
+    with a last axis of 1 give `BinaryAccuracy`; targets of lower rank than the predictions, or
+    with a last axis of 1, give `SparseCategoricalAccuracy`; otherwise `CategoricalAccuracy`
+    (so multi-label sigmoid outputs with binary_crossentropy get the categorical accuracy, as
+    in Keras 3). One deliberate difference: rank-1 predictions (one score per sample) give
+    `BinaryAccuracy`, where Keras would take an argmax over the batch.
+
+    >>> resolve_accuracy("accuracy", "sparse_categorical_crossentropy", (32,), (32, 10))
+    SparseCategoricalAccuracy(name='accuracy')
+    """
+    del loss  # Keras 3 decides from the shapes alone.
+    true_rank, pred_rank = len(y_true_shape), len(y_pred_shape)
+    if pred_rank <= 1 or y_pred_shape[-1] == 1:
+        return BinaryAccuracy(name=name)
+    if true_rank < pred_rank or (true_rank > 0 and y_true_shape[-1] == 1):
+        return SparseCategoricalAccuracy(name=name)
+    return CategoricalAccuracy(name=name)
+
+
+def serialize(metric: Metric) -> dict[str, Any]:
+    """The JSON form of a metric: {'class_name': ..., 'config': ...}."""
+    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Metric:
+    """Inverse of `serialize`; `custom_objects` maps further class names to classes."""
+    classes = {**_CLASSES, **(custom_objects or {})}
+    class_name = config.get("class_name")
+    if class_name not in classes:
+        raise ValueError(f"Unknown metric class {class_name!r}. Valid names: {_valid_names()}")
+    return classes[class_name].from_config(config.get("config", {}))

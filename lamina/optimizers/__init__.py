@@ -1,0 +1,74 @@
+"""Keras 3's optimizers, with Keras' names, arguments, defaults and update rules.
+
+>>> import lamina
+>>> lamina.optimizers.get("adam").get_config()["learning_rate"]
+0.001
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lamina.optimizers.adam import Adam, Adamax, AdamW, Nadam
+from lamina.optimizers.adaptive import Adadelta, Adagrad, RMSprop
+from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.sgd import SGD
+
+__all__ = [
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "Nadam",
+    "Optimizer",
+    "RMSprop",
+    "deserialize",
+    "get",
+    "serialize",
+]
+
+_BY_NAME: dict[str, type[Optimizer]] = {
+    cls.__name__.lower(): cls
+    for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam)
+}
+
+
+def serialize(optimizer: Optimizer) -> dict[str, Any]:
+    """Return ``{"class_name": ..., "config": ...}``, JSON types only."""
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def deserialize(
+    config: dict[str, Any], custom_objects: dict[str, type[Optimizer]] | None = None
+) -> Optimizer:
+    """Create an optimizer from ``serialize``'s output (class names are case-insensitive)."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(
+            "An optimizer config must be a dict with 'class_name' and 'config' keys, as "
+            f"`lamina.optimizers.serialize` returns; got {config!r}"
+        )
+    class_name = config["class_name"]
+    custom_objects = custom_objects or {}
+    cls = custom_objects.get(class_name) or _BY_NAME.get(str(class_name).lower())
+    if cls is None:
+        raise ValueError(
+            f"Unknown optimizer {class_name!r}. Valid names: {', '.join(sorted(_BY_NAME))}; "
+            "pass other Optimizer subclasses through `custom_objects`."
+        )
+    return cls.from_config(config.get("config", {}))
+
+
+def get(identifier: str | dict[str, Any] | Optimizer | None) -> Optimizer | None:
+    """Return an optimizer from a name (``"adam"``), a config dict, or an instance (as is)."""
+    if identifier is None or isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        return deserialize({"class_name": identifier, "config": {}})
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    raise ValueError(
+        f"Could not interpret optimizer identifier {identifier!r}: expected an optimizer "
+        f"name ({', '.join(sorted(_BY_NAME))}), a config dict or an Optimizer instance."
+    )

@@ -1,0 +1,35 @@
+"""Keras' gradient clipping on lists of tensors, with multi-tensor kernels and no host sync.
+
+Each function returns new tensors and leaves its input untouched.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def clip_by_norm(grads: list[torch.Tensor], clipnorm: float) -> list[torch.Tensor]:
+    """Rescale each gradient to an L2 norm of at most ``clipnorm``: ``g * c / max(|g|, c)``."""
+    norms = torch._foreach_maximum(torch._foreach_norm(grads), clipnorm)
+    return torch._foreach_div(torch._foreach_mul(grads, clipnorm), norms)
+
+
+def clip_by_global_norm(grads: list[torch.Tensor], clipnorm: float) -> list[torch.Tensor]:
+    """Rescale all gradients together to a joint L2 norm of at most ``clipnorm``.
+
+    Unlike torch.nn.utils.clip_grad_norm_, no 1e-6 is added to the norm, and an inf or NaN
+    norm makes every gradient NaN, as in Keras.
+    """
+    norms = torch._foreach_norm(grads)
+    total = torch.linalg.vector_norm(torch.stack([n.to(norms[0].device) for n in norms]))
+    scale = clipnorm / torch.clamp_min(total, clipnorm) + (total - total)
+    if len({g.device for g in grads}) > 1:  # model parallel: one copy of the scale per device
+        return [g * scale.to(g.device) for g in grads]
+    return torch._foreach_mul(grads, scale)
+
+
+def clip_by_value(grads: list[torch.Tensor], clipvalue: float) -> list[torch.Tensor]:
+    """Clip each gradient entry to ``[-clipvalue, clipvalue]``."""
+    clipped = torch._foreach_clamp_min(grads, -clipvalue)
+    torch._foreach_clamp_max_(clipped, clipvalue)
+    return clipped
