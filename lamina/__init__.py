@@ -6,7 +6,21 @@
 10
 """
 
-from . import activations, callbacks, config, initializers, layers, models, regularizers
+from . import (
+    activations,
+    backend,
+    callbacks,
+    config,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+    utils,
+)
 from .layers import Input
 from .layers.layer import clear_session
 from .models import Model, Sequential
@@ -18,11 +32,17 @@ __all__ = [
     "Model",
     "Sequential",
     "activations",
+    "backend",
     "callbacks",
     "clear_session",
     "config",
+    "datasets",
     "initializers",
     "layers",
+    "losses",
+    "metrics",
     "models",
+    "optimizers",
     "regularizers",
+    "utils",
 ]

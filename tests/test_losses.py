@@ -1,5 +1,8 @@
 """lamina.losses: Keras 3.15.1 values, reductions, the logits path, lookup and validation."""
 
+import contextlib
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -557,24 +560,38 @@ def test_validation_names_a_custom_loss_name():
 # ----------------------------------------------------------------------------- device
 
 
+@contextlib.contextmanager
+def _host_sync_is_an_error():
+    """Make any host synchronisation on CUDA raise (torch warns that the check is a prototype)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Synchronization debug mode")
+        torch.cuda.set_sync_debug_mode("error")
+    try:
+        yield
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_losses_do_not_synchronise_with_the_host():
     device = torch.device("cuda")
-    cases = [(getattr(losses, name)(**kwargs), yt, yp) for name, kwargs, yt, yp, *_ in KERAS_LOSSES]
-    tensors = [
-        (loss, torch.tensor(yt, device=device), torch.tensor(yp, device=device))
-        for loss, yt, yp in cases
+    calls = [
+        (
+            getattr(losses, name)(**kwargs),
+            torch.tensor(yt, device=device),
+            torch.tensor(yp, device=device),
+        )
+        for name, kwargs, yt, yp, *_ in KERAS_LOSSES
+    ]
+    logit_calls = [
+        (loss, torch.tensor(yt, device=device), torch.tensor(logits, device=device), activation)
+        for loss, yt, logits, activation in LOGIT_CASES
     ]
     weights = torch.tensor(SW, device=device)
     torch.cuda.synchronize()
-    torch.cuda.set_sync_debug_mode("error")
-    try:
-        for loss, y_true, y_pred in tensors:
+    with _host_sync_is_an_error():
+        for loss, y_true, y_pred in calls:
             loss(y_true, y_pred, sample_weight=weights)
-        for loss, y_true, logits, activation in LOGIT_CASES:
-            loss.compute_on_logits(
-                torch.tensor(y_true, device=device), torch.tensor(logits, device=device), activation
-            )
-    finally:
-        torch.cuda.set_sync_debug_mode("default")
+        for loss, y_true, logits, activation in logit_calls:
+            loss.compute_on_logits(y_true, logits, activation, sample_weight=weights)

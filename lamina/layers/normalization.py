@@ -490,7 +490,9 @@ class GroupNormalization(_AffineNormalization):
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         axis = self.axis % inputs.ndim
-        x = inputs if axis == 1 else inputs.movedim(axis, 1)
+        # A contiguous copy, not the channels_last view: PyTorch's CPU channels_last group_norm
+        # backward crashes (torch 2.13) when the input needs no gradient but gamma/beta do.
+        x = inputs if axis == 1 else inputs.movedim(axis, 1).contiguous()
         outputs = F.group_norm(x, self._num_groups, self.weight, self.bias, self.epsilon)
         return outputs if axis == 1 else outputs.movedim(1, axis)
 

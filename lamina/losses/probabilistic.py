@@ -203,7 +203,7 @@ class KLDivergence(LossFunctionWrapper):
         reduction: str | None = "sum_over_batch_size",
         name: str = "kl_divergence",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(kl_divergence, reduction=reduction, name=name, dtype=dtype)
 
 
@@ -215,7 +215,7 @@ class Poisson(LossFunctionWrapper):
         reduction: str | None = "sum_over_batch_size",
         name: str = "poisson",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(poisson, reduction=reduction, name=name, dtype=dtype)
 
 
@@ -234,7 +234,7 @@ class CategoricalCrossentropy(LossFunctionWrapper):
         reduction: str | None = "sum_over_batch_size",
         name: str = "categorical_crossentropy",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(
             categorical_crossentropy,
             reduction=reduction,
@@ -268,7 +268,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         axis: int = -1,
         name: str = "sparse_categorical_crossentropy",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(
             sparse_categorical_crossentropy,
             reduction=reduction,
@@ -311,7 +311,7 @@ class BinaryCrossentropy(LossFunctionWrapper):
         reduction: str | None = "sum_over_batch_size",
         name: str = "binary_crossentropy",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(
             binary_crossentropy,
             reduction=reduction,

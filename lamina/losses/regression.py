@@ -130,7 +130,7 @@ class MeanSquaredError(LossFunctionWrapper):
         reduction: str | None = "sum_over_batch_size",
         name: str = "mean_squared_error",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(mean_squared_error, reduction=reduction, name=name, dtype=dtype)
 
 
@@ -142,7 +142,7 @@ class MeanAbsoluteError(LossFunctionWrapper):
         reduction: str | None = "sum_over_batch_size",
         name: str = "mean_absolute_error",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(mean_absolute_error, reduction=reduction, name=name, dtype=dtype)
 
 
@@ -154,7 +154,7 @@ class MeanAbsolutePercentageError(LossFunctionWrapper):
         reduction: str | None = "sum_over_batch_size",
         name: str = "mean_absolute_percentage_error",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(
             mean_absolute_percentage_error, reduction=reduction, name=name, dtype=dtype
         )
@@ -168,7 +168,7 @@ class MeanSquaredLogarithmicError(LossFunctionWrapper):
         reduction: str | None = "sum_over_batch_size",
         name: str = "mean_squared_logarithmic_error",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(
             mean_squared_logarithmic_error, reduction=reduction, name=name, dtype=dtype
         )
@@ -183,7 +183,7 @@ class Huber(LossFunctionWrapper):
         reduction: str | None = "sum_over_batch_size",
         name: str = "huber_loss",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(huber, reduction=reduction, name=name, dtype=dtype, delta=delta)
 
 
@@ -195,7 +195,7 @@ class LogCosh(LossFunctionWrapper):
         reduction: str | None = "sum_over_batch_size",
         name: str = "log_cosh",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(log_cosh, reduction=reduction, name=name, dtype=dtype)
 
 
@@ -208,7 +208,7 @@ class CosineSimilarity(LossFunctionWrapper):
         reduction: str | None = "sum_over_batch_size",
         name: str = "cosine_similarity",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(cosine_similarity, reduction=reduction, name=name, dtype=dtype, axis=axis)
 
 
@@ -220,7 +220,7 @@ class Hinge(LossFunctionWrapper):
         reduction: str | None = "sum_over_batch_size",
         name: str = "hinge",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(hinge, reduction=reduction, name=name, dtype=dtype)
 
 
@@ -232,7 +232,7 @@ class SquaredHinge(LossFunctionWrapper):
         reduction: str | None = "sum_over_batch_size",
         name: str = "squared_hinge",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(squared_hinge, reduction=reduction, name=name, dtype=dtype)
 
 
@@ -244,5 +244,5 @@ class CategoricalHinge(LossFunctionWrapper):
         reduction: str | None = "sum_over_batch_size",
         name: str = "categorical_hinge",
         dtype: str | None = None,
-    ):
+    ) -> None:
         super().__init__(categorical_hinge, reduction=reduction, name=name, dtype=dtype)

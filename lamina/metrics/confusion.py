@@ -34,7 +34,9 @@ SUMMATION_METHODS = ("interpolation", "minoring", "majoring")
 _STATES = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 
 
-def _parse_thresholds(owner: str, thresholds: float | Sequence[float] | None, default: float):
+def _parse_thresholds(
+    owner: str, thresholds: float | Sequence[float] | None, default: float
+) -> list[float]:
     if thresholds is None:
         return [default]
     values = [thresholds] if isinstance(thresholds, (int, float)) else list(thresholds)

@@ -1,6 +1,8 @@
-"""Utilities, as `keras.utils`: downloading files, one-hot labels, normalization."""
+"""Utilities, as `keras.utils`: downloading files, one-hot labels, normalization, seeds."""
 
+from lamina.config import set_random_seed
+from lamina.layers.layer import clear_session
 from lamina.utils._file import get_file
 from lamina.utils._numerical import normalize, to_categorical
 
-__all__ = ["get_file", "normalize", "to_categorical"]
+__all__ = ["clear_session", "get_file", "normalize", "set_random_seed", "to_categorical"]

@@ -69,10 +69,6 @@ def test_relu_matches_keras(kwargs, expected):
     torch.testing.assert_close(ReLU(**kwargs)(V), torch.tensor(expected))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lamina.activations.relu passes x == threshold through; Keras gives 0 there",
-)
 def test_relu_at_exactly_the_threshold_matches_keras():
     # Keras 3.15: ReLU(max_value=5, negative_slope=0.2, threshold=0.5)([0.5]) == [0.0].
     layer = ReLU(max_value=5.0, negative_slope=0.2, threshold=0.5)

@@ -324,6 +324,15 @@ def test_group_normalization_state_dict_matches_torch_group_norm():
         torch.testing.assert_close(layer(x), expected)
 
 
+@pytest.mark.parametrize("input_shape", [(4, 5, 5, 4), (2, 3, 3, 3, 4)])
+def test_group_normalization_backward_to_weights_only(input_shape):
+    # torch 2.13's CPU group_norm backward on a channels_last view crashed the process when the
+    # input needs no gradient (the first layer of a model in fit()).
+    layer = GroupNormalization(groups=2)
+    layer(torch.randn(input_shape), training=True).square().sum().backward()
+    assert layer.gamma.grad is not None and layer.beta.grad is not None
+
+
 def test_group_normalization_errors():
     with pytest.raises(ValueError, match=r"GroupNormalization 'gn'.*groups=3 must divide .* 4"):
         GroupNormalization(groups=3, name="gn")(torch.zeros(2, 4))

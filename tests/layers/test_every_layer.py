@@ -1,0 +1,120 @@
+"""The contract harness applied to every public layer class, plus one fit step in a model.
+
+Adding a layer to `lamina.layers` without a row here fails `test_every_layer_has_a_case`.
+"""
+
+import numpy as np
+import pytest
+
+import lamina
+from lamina import layers
+from lamina.testing import check_layer
+
+# class -> (constructor arguments, input shape, expected output shape)
+CASES = {
+    "Activation": ({"activation": "relu"}, (2, 5), (2, 5)),
+    "ActivityRegularization": ({"l1": 0.01}, (2, 5), (2, 5)),
+    "AveragePooling1D": ({"pool_size": 2}, (2, 8, 3), (2, 4, 3)),
+    "AveragePooling2D": ({"pool_size": 2}, (2, 8, 8, 3), (2, 4, 4, 3)),
+    "AveragePooling3D": ({"pool_size": 2}, (2, 4, 4, 4, 3), (2, 2, 2, 2, 3)),
+    "BatchNormalization": ({}, (4, 6, 6, 3), (4, 6, 6, 3)),
+    "Conv1D": ({"filters": 4, "kernel_size": 3}, (2, 10, 3), (2, 8, 4)),
+    "Conv1DTranspose": ({"filters": 4, "kernel_size": 3, "strides": 2}, (2, 5, 3), (2, 11, 4)),
+    "Conv2D": ({"filters": 6, "kernel_size": 5}, (2, 32, 32, 3), (2, 28, 28, 6)),
+    "Conv2DTranspose": (
+        {"filters": 4, "kernel_size": 3, "strides": 2},
+        (2, 5, 5, 3),
+        (2, 11, 11, 4),
+    ),
+    "Conv3D": ({"filters": 4, "kernel_size": 3}, (2, 5, 5, 5, 2), (2, 3, 3, 3, 4)),
+    "Conv3DTranspose": (
+        {"filters": 2, "kernel_size": 2, "strides": 2},
+        (2, 3, 3, 3, 2),
+        (2, 6, 6, 6, 2),
+    ),
+    "Cropping1D": ({"cropping": (1, 2)}, (2, 8, 3), (2, 5, 3)),
+    "Cropping2D": ({"cropping": ((1, 1), (2, 0))}, (2, 8, 8, 3), (2, 6, 6, 3)),
+    "Cropping3D": ({"cropping": 1}, (2, 4, 4, 4, 3), (2, 2, 2, 2, 3)),
+    "Dense": ({"units": 7, "activation": "tanh"}, (2, 5), (2, 7)),
+    "DepthwiseConv1D": ({"kernel_size": 3, "depth_multiplier": 2}, (2, 8, 3), (2, 6, 6)),
+    "DepthwiseConv2D": ({"kernel_size": 3, "depth_multiplier": 2}, (2, 8, 8, 3), (2, 6, 6, 6)),
+    "Dropout": ({"rate": 0.5}, (2, 5), (2, 5)),
+    "ELU": ({}, (2, 5), (2, 5)),
+    "Flatten": ({}, (2, 4, 4, 3), (2, 48)),
+    "GaussianDropout": ({"rate": 0.3}, (2, 5), (2, 5)),
+    "GaussianNoise": ({"stddev": 0.1}, (2, 5), (2, 5)),
+    "GlobalAveragePooling1D": ({}, (2, 8, 3), (2, 3)),
+    "GlobalAveragePooling2D": ({}, (2, 8, 8, 3), (2, 3)),
+    "GlobalAveragePooling3D": ({}, (2, 4, 4, 4, 3), (2, 3)),
+    "GlobalMaxPooling1D": ({}, (2, 8, 3), (2, 3)),
+    "GlobalMaxPooling2D": ({}, (2, 8, 8, 3), (2, 3)),
+    "GlobalMaxPooling3D": ({}, (2, 4, 4, 4, 3), (2, 3)),
+    "GroupNormalization": ({"groups": 2}, (2, 5, 5, 4), (2, 5, 5, 4)),
+    "Identity": ({}, (2, 5), (2, 5)),
+    "LayerNormalization": ({}, (2, 3, 5), (2, 3, 5)),
+    "LeakyReLU": ({}, (2, 5), (2, 5)),
+    "MaxPooling1D": ({"pool_size": 2}, (2, 8, 3), (2, 4, 3)),
+    "MaxPooling2D": ({"pool_size": 2}, (2, 7, 7, 3), (2, 3, 3, 3)),
+    "MaxPooling3D": ({"pool_size": 2}, (2, 4, 4, 4, 3), (2, 2, 2, 2, 3)),
+    # A zero slope (the default) gets no gradient from a squared loss at the start.
+    "PReLU": (
+        {"alpha_initializer": {"class_name": "Constant", "config": {"value": 0.25}}},
+        (2, 5),
+        (2, 5),
+    ),
+    "Permute": ({"dims": (2, 1)}, (2, 3, 5), (2, 5, 3)),
+    "ReLU": ({"max_value": 6.0}, (2, 5), (2, 5)),
+    "RepeatVector": ({"n": 3}, (2, 5), (2, 3, 5)),
+    "Reshape": ({"target_shape": (5, -1)}, (2, 10), (2, 5, 2)),
+    "SeparableConv1D": ({"filters": 4, "kernel_size": 3}, (2, 8, 3), (2, 6, 4)),
+    "SeparableConv2D": ({"filters": 4, "kernel_size": 3}, (2, 8, 8, 3), (2, 6, 6, 4)),
+    "Softmax": ({}, (2, 5), (2, 5)),
+    "SpatialDropout1D": ({"rate": 0.5}, (2, 8, 3), (2, 8, 3)),
+    "SpatialDropout2D": ({"rate": 0.5}, (2, 8, 8, 3), (2, 8, 8, 3)),
+    "SpatialDropout3D": ({"rate": 0.5}, (2, 4, 4, 4, 3), (2, 4, 4, 4, 3)),
+    "UpSampling1D": ({"size": 2}, (2, 4, 3), (2, 8, 3)),
+    "UpSampling2D": ({"size": 2}, (2, 4, 4, 3), (2, 8, 8, 3)),
+    "UpSampling3D": ({"size": 2}, (2, 2, 2, 2, 3), (2, 4, 4, 4, 3)),
+    "ZeroPadding1D": ({"padding": 1}, (2, 4, 3), (2, 6, 3)),
+    "ZeroPadding2D": ({"padding": ((1, 0), (2, 1))}, (2, 4, 4, 3), (2, 5, 7, 3)),
+    "ZeroPadding3D": ({"padding": 1}, (2, 2, 2, 2, 3), (2, 4, 4, 4, 3)),
+}
+# Not layers one computes with in this harness: the base class, the input placeholder, and
+# Lambda (a Python function, tested with the core layers).
+NOT_HARNESSED = {"Layer", "InputLayer", "Lambda"}
+
+
+def public_layer_classes():
+    classes = {}
+    for name in layers.__all__:
+        value = getattr(layers, name)
+        if isinstance(value, type) and issubclass(value, layers.Layer):
+            classes[value.__name__] = value
+    return classes
+
+
+def test_every_layer_has_a_case():
+    missing = set(public_layer_classes()) - set(CASES) - NOT_HARNESSED
+    assert not missing, f"add a CASES row for: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_layer_contract(name):
+    kwargs, input_shape, expected = CASES[name]
+    check_layer(getattr(layers, name), kwargs, input_shape, expected_output_shape=expected)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_layer_trains_inside_a_sequential_model(name):
+    kwargs, input_shape, output_shape = CASES[name]
+    model = lamina.Sequential([lamina.Input(input_shape[1:]), getattr(layers, name)(**kwargs)])
+    if len(output_shape) > 2:
+        model.add(layers.Flatten())
+    model.add(layers.Dense(1))
+    model.compile(optimizer="sgd", loss="mse")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, *input_shape[1:])).astype("float32")
+    y = rng.normal(size=(8, 1)).astype("float32")
+    history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert model.predict(x, verbose=0).shape == (8, 1)
