@@ -90,8 +90,9 @@ class TorchLoopRunner:
     name = "hand-written torch loop"
 
     def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
-        self.y = torch.from_numpy(y)
+        device = lamina.config.device()
+        self.x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(device)
+        self.y = torch.from_numpy(y).to(device)
         self.model = torch.nn.Sequential(
             torch.nn.Conv2d(1, 32, 3),
             torch.nn.ReLU(),
@@ -102,15 +103,15 @@ class TorchLoopRunner:
             torch.nn.Flatten(),
             torch.nn.Dropout(0.5),
             torch.nn.Linear(1600, 10),
-        )
+        ).to(device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3, eps=1e-7)
         self.loss = torch.nn.CrossEntropyLoss()
 
     def epoch(self) -> float:
         start = time.perf_counter()
         self.model.train()
-        order = torch.randperm(len(self.x))
-        correct = torch.zeros(())
+        order = torch.randperm(len(self.x), device=self.x.device)
+        correct = torch.zeros((), device=self.x.device)
         for i in range(0, len(self.x), BATCH):
             index = order[i : i + BATCH]
             xb, yb = self.x[index], self.y[index]
@@ -176,7 +177,8 @@ def main() -> None:
     else:
         print("KERAS_PYTHON is not set: the Keras 3 column is skipped")
     print(
-        f"torch {torch.__version__}, {args.threads} threads, {len(x)} images per epoch, "
+        f"torch {torch.__version__} on {lamina.config.device()}, {args.threads} threads, "
+        f"{len(x)} images per epoch, "
         f"batch {BATCH}, {args.rounds} timed rounds after one warm-up"
     )
     times: dict[str, list[float]] = {r.name: [] for r in runners}

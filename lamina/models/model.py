@@ -100,6 +100,19 @@ class Model(Layer):
             return map_structure(lambda t: (None, *tuple(t.shape)[1:]), outputs)
         return super().compute_output_shape(input_shape)
 
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        # Keras moves inputs to where the model lives; a torch user expects the same of
+        # model(x) after fit() put the model on the GPU.
+        if args and isinstance(args[0], (torch.Tensor, np.ndarray)):
+            first = next(self.parameters(), None)
+            inputs = args[0]
+            if isinstance(inputs, np.ndarray):
+                inputs = torch.from_numpy(inputs)
+            if first is not None and inputs.device != first.device and first.device.type != "meta":
+                inputs = inputs.to(first.device)
+            args = (inputs, *args[1:])
+        return super().forward(*args, **kwargs)
+
     @property
     def output_activation(self) -> str | None:
         """'softmax'/'sigmoid' when the model ends in one (losses then read the logits)."""

@@ -1,0 +1,58 @@
+"""CUDA checks (run where a GPU is present): fit trains there with no host sync per step."""
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina.cli import mnist_convnet
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+]
+
+
+@pytest.fixture(autouse=True)
+def on_cuda():
+    lamina.config.set_device("cuda")
+    yield
+    lamina.config.set_device(None)
+
+
+def data(n=512):
+    rng = np.random.default_rng(0)
+    return rng.random((n, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, n)
+
+
+def test_fit_trains_on_the_gpu_and_predict_returns_numpy():
+    x, y = data()
+    model = mnist_convnet()
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=64, epochs=2, verbose=0, validation_split=0.25)
+    assert all(p.device.type == "cuda" for p in model.parameters())
+    assert np.isfinite(history.history["val_loss"]).all()
+    prediction = model.predict(x[:10], verbose=0)
+    assert isinstance(prediction, np.ndarray) and prediction.shape == (10, 10)
+    # A CPU tensor or array given to the model moves to the model's device.
+    assert model(torch.from_numpy(x[:3])).device.type == "cuda"
+
+
+@pytest.mark.filterwarnings("ignore:Synchronization debug mode is a prototype")
+def test_train_steps_do_not_synchronise_with_the_host():
+    x, y = data()
+    model = mnist_convnet()
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:64], y[:64], batch_size=64, epochs=1, verbose=0)  # builds, creates metrics
+    trainer = model._trainer
+    xs = torch.from_numpy(x).cuda()
+    ys = torch.from_numpy(y).cuda()
+    model.train()
+    torch.cuda.synchronize()
+    try:
+        torch.cuda.set_sync_debug_mode("error")
+        for start in range(0, 512, 64):
+            trainer._train_step(xs[start : start + 64], ys[start : start + 64], None)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    assert 0.0 < trainer.results()["accuracy"] <= 1.0
