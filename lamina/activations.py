@@ -26,7 +26,8 @@ def relu(
     """Rectified linear unit, with Keras' optional slope, ceiling and threshold."""
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return F.relu(x)
-    y = torch.where(x > threshold, x, negative_slope * (x - threshold))
+    below = negative_slope * (x - threshold) if negative_slope else x.new_zeros(())
+    y = torch.where(x > threshold, x, below)
     if max_value is not None:
         y = y.clamp(max=max_value)
     return y

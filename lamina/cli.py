@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lamina", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser("demo", help="train the MNIST convnet on real MNIST")
-    demo_parser.add_argument("--epochs", type=int, default=4)
+    demo_parser.add_argument("--epochs", type=int, default=5)
     demo_parser.add_argument("--batch-size", type=int, default=128)
     demo_parser.add_argument("--output", default="mnist_convnet.safetensors")
     demo_parser.add_argument("--seed", type=int, default=1337)

@@ -79,13 +79,15 @@ from .regularization import (
     SpatialDropout3D,
 )
 from .reshaping import (
-    Cropping1D,
-    Cropping2D,
-    Cropping3D,
     Flatten,
     Permute,
     RepeatVector,
     Reshape,
+)
+from .spatial_reshaping import (
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
     UpSampling1D,
     UpSampling2D,
     UpSampling3D,

@@ -15,12 +15,10 @@ torch.Size([2, 4])
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,12 +26,16 @@ import torch
 
 from .. import config as lamina_config
 from .. import initializers, regularizers
-from ._symbolic import KerasTensor, flatten_structure, map_shapes, map_structure
+from ._symbolic import KerasTensor, flatten_structure, is_shape, map_shapes, map_structure
+from ._weights import WeightsMixin, _WeightInfo
 
 Shape = tuple[int | None, ...]
 
 _NAME_COUNTS: dict[str, int] = {}
 _CALL_CONTEXT = threading.local()
+# Sizes tried for unknown (None) axes when inferring shapes on `meta`: far apart, so that an
+# output size that depends on such an axis still differs after strides of up to 65.
+_META_SIZES = (64, 129)
 
 
 def to_snake_case(name: str) -> str:
@@ -55,16 +57,6 @@ def clear_session() -> None:
     _NAME_COUNTS.clear()
 
 
-@contextlib.contextmanager
-def _training_context(training: bool) -> Iterator[None]:
-    previous = getattr(_CALL_CONTEXT, "training", None)
-    _CALL_CONTEXT.training = training
-    try:
-        yield
-    finally:
-        _CALL_CONTEXT.training = previous
-
-
 def standardize_shape(shape: Any, what: str = "shape") -> tuple[int | None, ...]:
     """A tuple of ints and Nones from an int, list, tuple or torch.Size."""
     if isinstance(shape, int):
@@ -79,33 +71,7 @@ def standardize_shape(shape: Any, what: str = "shape") -> tuple[int | None, ...]
     return tuple(out)
 
 
-@dataclass
-class _WeightInfo:
-    """How one weight is seen from Keras: its name and the axes to permute into Keras' layout."""
-
-    keras_name: str
-    keras_axes: tuple[int, ...] | None
-    regularizer: Any
-    trainable: bool
-
-    def to_keras(self, tensor: torch.Tensor) -> torch.Tensor:
-        return tensor if self.keras_axes is None else tensor.permute(*self.keras_axes)
-
-    def from_keras(self, tensor: torch.Tensor) -> torch.Tensor:
-        if self.keras_axes is None:
-            return tensor
-        inverse = [0] * len(self.keras_axes)
-        for position, axis in enumerate(self.keras_axes):
-            inverse[axis] = position
-        return tensor.permute(*inverse)
-
-    def keras_shape(self, torch_shape: Sequence[int]) -> tuple[int, ...]:
-        if self.keras_axes is None:
-            return tuple(torch_shape)
-        return tuple(torch_shape[axis] for axis in self.keras_axes)
-
-
-class Layer(torch.nn.Module):
+class Layer(WeightsMixin, torch.nn.Module):
     """Base class of every lamina layer and model.
 
     Args:
@@ -152,6 +118,7 @@ class Layer(torch.nn.Module):
         # Keras semantics: calling a layer or model outside fit() is inference.
         self.training = False
         self._dtype_name = str(dtype) if dtype is not None else lamina_config.floatx()
+        self._compute_dtype = lamina_config.torch_dtype(self._dtype_name)
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._activity_losses: list[torch.Tensor] = []
         self._weight_info: dict[str, _WeightInfo] = {}
@@ -183,7 +150,7 @@ class Layer(torch.nn.Module):
 
     @property
     def compute_dtype(self) -> torch.dtype:
-        return lamina_config.torch_dtype(self._dtype_name)
+        return self._compute_dtype
 
     def add_weight(
         self,
@@ -303,26 +270,38 @@ class Layer(torch.nn.Module):
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         if not args:
             raise TypeError(f"{type(self).__name__} '{self.name}' was called without inputs")
-        if any(isinstance(t, KerasTensor) for t in flatten_structure(args[0])):
-            return self._symbolic_call(*args, **kwargs)
         inputs = args[0]
+        single = isinstance(inputs, torch.Tensor)
+        if not single and any(isinstance(t, KerasTensor) for t in flatten_structure(inputs)):
+            return self._symbolic_call(*args, **kwargs)
         training = kwargs.pop("training", None)
         explicit = training is not None
-        if training is None:
+        if not explicit:
             training = getattr(_CALL_CONTEXT, "training", None)
-        if training is None:
-            training = self.training
+            if training is None:
+                training = self.training
         # Rank checks and dtype casts come first, so errors show the real input shape.
-        inputs = self._prepare_inputs(inputs)
-        self._maybe_build(self._shapes_of(inputs))
-        first = flatten_structure(inputs)[0]
-        if isinstance(first, torch.Tensor):
-            self._move_new_weights(first.device)
+        if single:
+            self._check_input(inputs)
+            if inputs.is_floating_point() and inputs.dtype != self._compute_dtype:
+                inputs = inputs.to(self._compute_dtype)
+        else:
+            inputs = self._prepare_inputs(inputs)
+        if not self.built:
+            self._maybe_build(self._shapes_of(inputs))
+            first = flatten_structure(inputs)[0]
+            if isinstance(first, torch.Tensor):
+                self._move_new_weights(first.device)
         if self._call_accepts("training"):
             kwargs["training"] = training
         if explicit:
-            with _training_context(bool(training)):
+            # Sub-layers called with training=None follow the outermost explicit value.
+            previous = getattr(_CALL_CONTEXT, "training", None)
+            _CALL_CONTEXT.training = bool(training)
+            try:
                 outputs = self.call(inputs, *args[1:], **kwargs)
+            finally:
+                _CALL_CONTEXT.training = previous
         else:
             outputs = self.call(inputs, *args[1:], **kwargs)
         if self.activity_regularizer is not None and training:
@@ -346,30 +325,37 @@ class Layer(torch.nn.Module):
                 else:
                     return t
             self._check_input(t)
-            if t.is_floating_point() and t.dtype != self.compute_dtype:
+            if t.is_floating_point() and t.dtype != self._compute_dtype:
                 t = t.to(self.compute_dtype)
             return t
 
         return map_structure(prepare, inputs)
 
     def _check_input(self, x: torch.Tensor) -> None:
-        what = f"{type(self).__name__} '{self.name}'"
-        described = f" {self.input_description}" if self.input_description else ""
-        if self.input_ndim is not None and x.ndim != self.input_ndim:
+        ndim = x.ndim
+        if self.input_ndim is not None and ndim != self.input_ndim:
             raise ValueError(
-                f"{what} expects {self.input_ndim}-D input{described}; got shape {tuple(x.shape)}"
-            )
-        if self.min_ndim is not None and x.ndim < self.min_ndim:
-            raise ValueError(
-                f"{what} expects input of at least {self.min_ndim} dimensions{described}; "
+                f"{self._describe()} expects {self.input_ndim}-D input{self._expected_axes()}; "
                 f"got shape {tuple(x.shape)}"
             )
+        if self.min_ndim is not None and ndim < self.min_ndim:
+            raise ValueError(
+                f"{self._describe()} expects input of at least {self.min_ndim} dimensions"
+                f"{self._expected_axes()}; got shape {tuple(x.shape)}"
+            )
         for axis, size in self._input_axes.items():
-            if x.ndim <= abs(axis) - (axis < 0) or x.shape[axis] != size:
+            if ndim <= (axis if axis >= 0 else -axis - 1) or x.shape[axis] != size:
                 raise ValueError(
-                    f"{what} was built for inputs of shape {self._build_input_shape} "
-                    f"(size {size} on axis {axis}); got shape {tuple(x.shape)}"
+                    f"{self._describe()} was built for inputs of shape "
+                    f"{self._build_input_shape} (size {size} on axis {axis}); "
+                    f"got shape {tuple(x.shape)}"
                 )
+
+    def _describe(self) -> str:
+        return f"{type(self).__name__} '{self.name}'"
+
+    def _expected_axes(self) -> str:
+        return f" {self.input_description}" if self.input_description else ""
 
     def _symbolic_call(self, *args: Any, **kwargs: Any) -> Any:
         """Call on KerasTensors: infer the output shape on `meta` and record the call."""
@@ -397,13 +383,37 @@ class Layer(torch.nn.Module):
         return map_shapes(make, output_shapes)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
-        """Output shape(s) for `input_shape`, found by running `call` on the `meta` device."""
-        self._maybe_build(input_shape)
+        """Output shape(s) for `input_shape`, found by running `call` on the `meta` device.
 
+        Unknown (None) sizes past the batch axis are tried at two sizes; an output size that
+        differs between the two runs depends on them and is unknown (None) too.
+        """
+        self._maybe_build(input_shape)
+        first = self._meta_output_shapes(input_shape, _META_SIZES[0])
+        inputs: list[Any] = []
+        map_shapes(inputs.append, input_shape)
+        if not any(shape is not None and None in shape[1:] for shape in inputs):
+            return first
+        seconds: list[Any] = []
+        map_shapes(seconds.append, self._meta_output_shapes(input_shape, _META_SIZES[1]))
+        others = iter(seconds)
+
+        def merge(shape: Any) -> Any:
+            other = next(others)
+            if not is_shape(shape) or not is_shape(other):
+                return shape
+            return tuple(a if a == b else None for a, b in zip(shape, other, strict=True))
+
+        return map_shapes(merge, first)
+
+    def _meta_output_shapes(self, input_shape: Any, unknown_size: int) -> Any:
         def meta(shape: Any) -> Any:
             if shape is None:
                 return None
-            concrete = tuple(1 if d is None else d for d in shape)
+            concrete = tuple(
+                (1 if axis == 0 else unknown_size) if d is None else d
+                for axis, d in enumerate(shape)
+            )
             return torch.empty(concrete, device="meta", dtype=self.compute_dtype)
 
         meta_inputs = map_shapes(meta, input_shape)
@@ -420,133 +430,6 @@ class Layer(torch.nn.Module):
             return (None, *tuple(t.shape)[1:]) if isinstance(t, torch.Tensor) else t
 
         return map_structure(shape_of, outputs)
-
-    # ---------------------------------------------------------------- weights
-
-    def _sublayers(self) -> list[Layer]:
-        """Direct child layers, found through the module tree (plain Modules are looked into)."""
-        found: list[Layer] = []
-
-        def visit(module: torch.nn.Module) -> None:
-            for child in module.children():
-                if isinstance(child, Layer):
-                    if child not in found:
-                        found.append(child)
-                else:
-                    visit(child)
-
-        visit(self)
-        return found
-
-    def _own_weights(self) -> list[tuple[str, torch.Tensor, _WeightInfo]]:
-        return [(n, getattr(self, n), info) for n, info in self._weight_info.items()]
-
-    def _all_weights(self) -> list[tuple[Layer, str, torch.Tensor, _WeightInfo]]:
-        out = [(self, n, t, info) for n, t, info in self._own_weights()]
-        seen = {id(t) for _, _, t, _ in out}
-        for layer in self._sublayers():
-            for entry in layer._all_weights():
-                if id(entry[2]) not in seen:
-                    seen.add(id(entry[2]))
-                    out.append(entry)
-        return out
-
-    @property
-    def weights(self) -> list[torch.Tensor]:
-        """All weights (PyTorch layout): trainable first, as Keras orders them."""
-        return self.trainable_weights + self.non_trainable_weights
-
-    @property
-    def trainable_weights(self) -> list[torch.Tensor]:
-        return [
-            t for owner, _, t, info in self._all_weights() if info.trainable and owner._frozen_ok
-        ]
-
-    @property
-    def non_trainable_weights(self) -> list[torch.Tensor]:
-        return [
-            t
-            for owner, _, t, info in self._all_weights()
-            if not (info.trainable and owner._frozen_ok)
-        ]
-
-    @property
-    def _frozen_ok(self) -> bool:
-        """True when this layer is trainable (set per layer; a parent's setter propagates)."""
-        return self._trainable
-
-    @property
-    def trainable(self) -> bool:
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        self._trainable = bool(value)
-        for _, tensor, info in self._own_weights():
-            if info.trainable:
-                tensor.requires_grad_(self._trainable)
-        for layer in self._sublayers():
-            layer.trainable = value
-
-    def count_params(self) -> int:
-        """Number of scalars in all weights; the layer must be built."""
-        if not self.built:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}' is not built yet, so it has no weights to "
-                "count. Call it on data or give it an input shape first."
-            )
-        return sum(t.numel() for t in self.weights)
-
-    def _keras_ordered_weights(self) -> list[tuple[torch.Tensor, _WeightInfo, Layer, str]]:
-        # Keras orders get_weights() by creation within each layer, layers in order.
-        return [(t, info, owner, name) for owner, name, t, info in self._all_weights()]
-
-    def get_weights(self) -> list[np.ndarray]:
-        """The weights as NumPy arrays in Keras' layout (a Dense kernel is (in, out))."""
-        return [
-            info.to_keras(t.detach()).cpu().numpy().copy()
-            for t, info, _, _ in self._keras_ordered_weights()
-        ]
-
-    def set_weights(self, weights: Sequence[Any]) -> None:
-        """Set the weights from arrays in Keras' layout, as returned by `get_weights`."""
-        entries = self._keras_ordered_weights()
-        if len(weights) != len(entries):
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}' expects a list of {len(entries)} weight "
-                f"arrays ({', '.join(f'{o.name}/{i.keras_name}' for _, i, o, _ in entries)}); "
-                f"got {len(weights)}"
-            )
-        converted = []
-        for (tensor, info, owner, _), value in zip(entries, weights, strict=True):
-            value = torch.as_tensor(np.asarray(value))
-            expected = info.keras_shape(tuple(tensor.shape))
-            if tuple(value.shape) != expected:
-                raise ValueError(
-                    f"Weight {owner.name}/{info.keras_name} of {type(owner).__name__} has shape "
-                    f"{expected} (Keras layout); got an array of shape {tuple(value.shape)}"
-                )
-            converted.append(info.from_keras(value))
-        with torch.no_grad():
-            for (tensor, _, _, _), value in zip(entries, converted, strict=True):
-                tensor.copy_(value.to(dtype=tensor.dtype, device=tensor.device))
-
-    @property
-    def losses(self) -> list[torch.Tensor]:
-        """Penalties to add to the loss: weight regularizers and activity regularizers."""
-        out: list[torch.Tensor] = []
-        for owner, _, tensor, info in self._all_weights():
-            if info.regularizer is not None and owner.trainable:
-                out.append(info.regularizer(tensor))
-        for module in self.modules():
-            if isinstance(module, Layer):
-                out.extend(module._activity_losses)
-        return out
-
-    def _clear_activity_losses(self) -> None:
-        for module in self.modules():
-            if isinstance(module, Layer):
-                module._activity_losses.clear()
 
     # ---------------------------------------------------------------- config
 

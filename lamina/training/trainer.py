@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from .. import config
-from ..losses import validate_targets
 from ..callbacks.callback import Callback, CallbackList
 from ..layers._symbolic import flatten_structure
+from ..losses import validate_targets
 from .adapters import ArrayBatches, _take, num_samples, to_tensor_structure
 from .compile import CompileState
 
@@ -60,7 +60,8 @@ class Trainer:
         self._loss_sum = torch.zeros((), device=self.device)
         self._count = torch.zeros((), device=self.device)
         self._logits_activation: str | None = None
-        self._validated = False
+        self._regularized: list[Any] = []
+        self._activity_layers: list[Any] = []
         self._train_step_fn = self._train_step
         self._compiled = False
 
@@ -83,6 +84,9 @@ class Trainer:
             (info.regularizer, tensor)
             for owner, _, tensor, info in model._all_weights()
             if info.regularizer is not None and owner.trainable
+        ]
+        self._activity_layers = [
+            m for m in model.modules() if getattr(m, "activity_regularizer", None) is not None
         ]
         if self.state.jit_compile is True and not self._compiled:
             self._train_step_fn = torch.compile(self._train_step)
@@ -121,12 +125,11 @@ class Trainer:
         # Keras adds the weight penalties to the loss in evaluation too.
         for regularizer, tensor in self._regularized:
             total = total + regularizer(tensor)
-        if training:
-            activity = [t for m in self.model.modules() for t in getattr(m, "_activity_losses", [])]
-            for penalty in activity:
-                total = total + penalty
-            if activity:
-                self.model._clear_activity_losses()
+        if training and self._activity_layers:
+            for layer in self._activity_layers:
+                for penalty in layer._activity_losses:
+                    total = total + penalty
+                layer._activity_losses.clear()
         return total
 
     def reset_metrics(self) -> None:

@@ -6,7 +6,7 @@ import torch
 
 import lamina
 from lamina.layers.core import Input
-from lamina.layers.reshaping import (
+from lamina.layers import (
     Cropping1D,
     Cropping2D,
     Cropping3D,

@@ -1,0 +1,174 @@
+"""Weights of a layer as Keras sees them: names, Keras' layout, trainable or not, penalties.
+
+The tensors are PyTorch parameters and buffers in PyTorch's layout; `_WeightInfo` records how
+each one looks from Keras (its name and the permutation into Keras' layout), and `WeightsMixin`
+gives `Layer` Keras' weight API on top: `weights`, `trainable_weights`, `get_weights`,
+`set_weights`, `count_params`, `losses`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["WeightsMixin"]
+
+
+@dataclass
+class _WeightInfo:
+    """How one weight is seen from Keras: its name and the axes to permute into Keras' layout."""
+
+    keras_name: str
+    keras_axes: tuple[int, ...] | None
+    regularizer: Any
+    trainable: bool
+
+    def to_keras(self, tensor: torch.Tensor) -> torch.Tensor:
+        return tensor if self.keras_axes is None else tensor.permute(*self.keras_axes)
+
+    def from_keras(self, tensor: torch.Tensor) -> torch.Tensor:
+        if self.keras_axes is None:
+            return tensor
+        inverse = [0] * len(self.keras_axes)
+        for position, axis in enumerate(self.keras_axes):
+            inverse[axis] = position
+        return tensor.permute(*inverse)
+
+    def keras_shape(self, torch_shape: Sequence[int]) -> tuple[int, ...]:
+        if self.keras_axes is None:
+            return tuple(torch_shape)
+        return tuple(torch_shape[axis] for axis in self.keras_axes)
+
+
+class WeightsMixin:
+    """Keras' weight API for `Layer`, over the parameters registered by `add_weight`."""
+
+    name: str
+    built: bool
+    _trainable: bool
+    _weight_info: dict[str, _WeightInfo]
+    _activity_losses: list[torch.Tensor]
+
+    def _sublayers(self) -> list[Any]:
+        """Direct child layers, found through the module tree (plain Modules are looked into)."""
+        found: list[Any] = []
+
+        def visit(module: torch.nn.Module) -> None:
+            for child in module.children():
+                if isinstance(child, WeightsMixin):
+                    if child not in found:
+                        found.append(child)
+                else:
+                    visit(child)
+
+        visit(self)
+        return found
+
+    def _own_weights(self) -> list[tuple[str, torch.Tensor, _WeightInfo]]:
+        return [(n, getattr(self, n), info) for n, info in self._weight_info.items()]
+
+    def _all_weights(self) -> list[tuple[Any, str, torch.Tensor, _WeightInfo]]:
+        out = [(self, n, t, info) for n, t, info in self._own_weights()]
+        seen = {id(t) for _, _, t, _ in out}
+        for layer in self._sublayers():
+            for entry in layer._all_weights():
+                if id(entry[2]) not in seen:
+                    seen.add(id(entry[2]))
+                    out.append(entry)
+        return out
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """All weights (PyTorch layout): trainable first, as Keras orders them."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        return [
+            t for owner, _, t, info in self._all_weights() if info.trainable and owner.trainable
+        ]
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        return [
+            t
+            for owner, _, t, info in self._all_weights()
+            if not (info.trainable and owner.trainable)
+        ]
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for _, tensor, info in self._own_weights():
+            if info.trainable:
+                tensor.requires_grad_(self._trainable)
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    def count_params(self) -> int:
+        """Number of scalars in all weights; the layer must be built."""
+        if not self.built:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' is not built yet, so it has no weights to "
+                "count. Call it on data or give it an input shape first."
+            )
+        return sum(t.numel() for t in self.weights)
+
+    def _keras_ordered_weights(self) -> list[tuple[torch.Tensor, _WeightInfo, Any, str]]:
+        # Keras orders get_weights() by creation within each layer, layers in order.
+        return [(t, info, owner, name) for owner, name, t, info in self._all_weights()]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as NumPy arrays in Keras' layout (a Dense kernel is (in, out))."""
+        return [
+            info.to_keras(t.detach()).cpu().numpy().copy()
+            for t, info, _, _ in self._keras_ordered_weights()
+        ]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Set the weights from arrays in Keras' layout, as returned by `get_weights`."""
+        entries = self._keras_ordered_weights()
+        if len(weights) != len(entries):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' expects a list of {len(entries)} weight "
+                f"arrays ({', '.join(f'{o.name}/{i.keras_name}' for _, i, o, _ in entries)}); "
+                f"got {len(weights)}"
+            )
+        converted = []
+        for (tensor, info, owner, _), value in zip(entries, weights, strict=True):
+            value = torch.as_tensor(np.asarray(value))
+            expected = info.keras_shape(tuple(tensor.shape))
+            if tuple(value.shape) != expected:
+                raise ValueError(
+                    f"Weight {owner.name}/{info.keras_name} of {type(owner).__name__} has shape "
+                    f"{expected} (Keras layout); got an array of shape {tuple(value.shape)}"
+                )
+            converted.append(info.from_keras(value))
+        with torch.no_grad():
+            for (tensor, _, _, _), value in zip(entries, converted, strict=True):
+                tensor.copy_(value.to(dtype=tensor.dtype, device=tensor.device))
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Penalties to add to the loss: weight regularizers and activity regularizers."""
+        out: list[torch.Tensor] = []
+        for owner, _, tensor, info in self._all_weights():
+            if info.regularizer is not None and owner.trainable:
+                out.append(info.regularizer(tensor))
+        for module in self.modules():
+            if isinstance(module, WeightsMixin):
+                out.extend(module._activity_losses)
+        return out
+
+    def _clear_activity_losses(self) -> None:
+        for module in self.modules():
+            if isinstance(module, WeightsMixin):
+                module._activity_losses.clear()
