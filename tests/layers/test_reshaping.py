@@ -5,7 +5,6 @@ import pytest
 import torch
 
 import lamina
-from lamina.layers.core import Input
 from lamina.layers import (
     Cropping1D,
     Cropping2D,
@@ -21,6 +20,7 @@ from lamina.layers import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
+from lamina.layers.core import Input
 from lamina.testing import check_layer
 
 

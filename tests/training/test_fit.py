@@ -13,6 +13,7 @@ from lamina import callbacks, layers, optimizers
 from lamina.layers import Activation, Dense, Input
 from lamina.models import Sequential
 
+
 @pytest.fixture(autouse=True)
 def fresh_names():
     lamina.clear_session()
@@ -150,7 +151,9 @@ def test_evaluate_and_predict_formats():
     assert model.metrics_names == ["loss", "accuracy"]
     prediction = model.predict(X, batch_size=5, verbose=0)
     assert isinstance(prediction, np.ndarray) and prediction.shape == (32, 3)
-    np.testing.assert_allclose(prediction, model(torch.from_numpy(X)).detach().cpu().numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        prediction, model(torch.from_numpy(X)).detach().cpu().numpy(), atol=1e-6
+    )
     np.testing.assert_allclose(model.predict_on_batch(X), prediction, atol=1e-6)
     plain = small_model()
     plain.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
