@@ -89,12 +89,14 @@ class Model(Layer):
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         if not self.built:
-            # Sub-layers build on their first (meta) call; their weights are created on CPU.
-            def meta(shape: Any) -> Any:
-                return torch.empty(tuple(1 if d is None else d for d in shape), device="meta")
+            # A subclassed model's sub-layers are only known by running `call`: run it once on
+            # a one-sample zero batch (on the CPU, where the new weights are created), which
+            # builds every sub-layer with real shapes.
+            def zeros(shape: Any) -> Any:
+                return torch.zeros(tuple(1 if d is None else d for d in shape))
 
             with torch.no_grad():
-                outputs = self.call(map_shapes(meta, input_shape))
+                outputs = self.call(map_shapes(zeros, input_shape))
             self.built = True
             self._build_input_shape = input_shape
             return map_structure(lambda t: (None, *tuple(t.shape)[1:]), outputs)

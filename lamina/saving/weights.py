@@ -41,6 +41,10 @@ def save_weights(model: Any, filepath: str | os.PathLike[str], overwrite: bool =
         save_file(state, temporary, metadata={"format": "pt", "lamina_model": model.name})
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
+        # mkstemp creates the file private (0600); give it the permissions of a normal file.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
