@@ -11,6 +11,31 @@ from typing import Any
 
 
 @dataclass(eq=False)
+class Node:
+    """One call of a layer on symbolic tensors: the edges of a functional graph.
+
+    `call_args` / `call_kwargs` are what the layer was called with (KerasTensors inside any
+    nesting), `outputs` the structure of KerasTensors it returned. An `Input` is a node whose
+    layer is the InputLayer and whose call_args are empty.
+    """
+
+    layer: Any
+    call_args: tuple[Any, ...] = ()
+    call_kwargs: dict[str, Any] = field(default_factory=dict)
+    outputs: Any = None
+
+    @property
+    def input_tensors(self) -> list[KerasTensor]:
+        """The KerasTensors this call read, in order."""
+        leaves = flatten_structure((self.call_args, self.call_kwargs))
+        return [leaf for leaf in leaves if isinstance(leaf, KerasTensor)]
+
+    @property
+    def output_tensors(self) -> list[KerasTensor]:
+        return [leaf for leaf in flatten_structure(self.outputs) if isinstance(leaf, KerasTensor)]
+
+
+@dataclass(eq=False)
 class KerasTensor:
     """A placeholder for a batch of data: `shape` has None for the batch (or unknown) axes.
 
@@ -22,12 +47,15 @@ class KerasTensor:
     shape: tuple[int | None, ...]
     dtype: str = "float32"
     name: str | None = None
-    # The call that produced this tensor: (layer, positional args, keyword args) or None for an
-    # Input. The functional graph walks these back from the outputs to the inputs.
-    layer: Any = None
-    call_args: tuple[Any, ...] = ()
-    call_kwargs: dict[str, Any] = field(default_factory=dict)
+    # The call that produced this tensor and which of its outputs this is; the functional graph
+    # walks these back from the outputs to the inputs.
+    node: Node | None = None
     output_index: int = 0
+
+    @property
+    def layer(self) -> Any:
+        """The layer whose call produced this tensor (the InputLayer for an Input)."""
+        return None if self.node is None else self.node.layer
 
     @property
     def ndim(self) -> int:

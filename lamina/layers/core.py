@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import activations, initializers, regularizers
-from ._symbolic import KerasTensor
+from ._symbolic import KerasTensor, Node
 from .layer import Layer, Shape, serialize_callable, standardize_shape
 
 __all__ = ["Activation", "Dense", "Identity", "Input", "InputLayer", "Lambda"]
@@ -72,7 +72,9 @@ class InputLayer(Layer):
             raise ValueError("InputLayer needs `shape` (one sample's shape) or `batch_shape`")
         self.optional = optional
         self.built = True
-        self.output = KerasTensor(self.batch_shape, dtype=self.dtype, name=self.name, layer=self)
+        node = Node(self)
+        node.outputs = KerasTensor(self.batch_shape, dtype=self.dtype, name=self.name, node=node)
+        self._inbound_nodes.append(node)
 
     def call(self, inputs: Any) -> Any:
         return inputs

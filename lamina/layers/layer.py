@@ -26,7 +26,7 @@ import torch
 
 from .. import config as lamina_config
 from .. import initializers, regularizers
-from ._symbolic import KerasTensor, flatten_structure, is_shape, map_shapes, map_structure
+from ._symbolic import KerasTensor, Node, flatten_structure, is_shape, map_shapes, map_structure
 from ._weights import WeightsMixin, _WeightInfo
 
 Shape = tuple[int | None, ...]
@@ -122,6 +122,7 @@ class Layer(WeightsMixin, torch.nn.Module):
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._activity_losses: list[torch.Tensor] = []
         self._weight_info: dict[str, _WeightInfo] = {}
+        self._inbound_nodes: list[Node] = []
         self._keras_aliases: dict[str, str] = {}
         self._build_input_shape: Shape | None = None
         self._input_axes: dict[int, int] = {}
@@ -366,7 +367,7 @@ class Layer(WeightsMixin, torch.nn.Module):
             raise ValueError(f"{error}") from None
         leaves = flatten_structure(inputs)
         dtype = leaves[0].dtype if leaves else self._dtype_name
-
+        node = Node(self, args, kwargs)
         counter = iter(range(1 << 30))
 
         def make(shape: Any) -> KerasTensor:
@@ -374,13 +375,38 @@ class Layer(WeightsMixin, torch.nn.Module):
                 shape=tuple(shape),
                 dtype=dtype,
                 name=self.name,
-                layer=self,
-                call_args=args,
-                call_kwargs=kwargs,
+                node=node,
                 output_index=next(counter),
             )
 
-        return map_shapes(make, output_shapes)
+        node.outputs = map_shapes(make, output_shapes)
+        self._inbound_nodes.append(node)
+        return node.outputs
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output of this layer's call in a model (Keras' `layer.output`)."""
+        return self._single_node("output").outputs
+
+    @property
+    def input(self) -> Any:
+        """The symbolic input of this layer's call in a model (Keras' `layer.input`)."""
+        node = self._single_node("input")
+        return node.call_args[0] if node.call_args else node.outputs
+
+    def _single_node(self, what: str) -> Node:
+        nodes = self.__dict__.get("_inbound_nodes", [])
+        if not nodes:
+            raise AttributeError(
+                f"{type(self).__name__} '{self.name}' has no {what} yet: it has not been called "
+                "on a symbolic tensor (an Input or a layer's output)"
+            )
+        if len(nodes) > 1:
+            raise AttributeError(
+                f"{type(self).__name__} '{self.name}' was called {len(nodes)} times, so its "
+                f"{what} is ambiguous; use the tensors returned by each call instead"
+            )
+        return nodes[0]
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """Output shape(s) for `input_shape`, found by running `call` on the `meta` device.
