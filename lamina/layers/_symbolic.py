@@ -6,8 +6,11 @@ returns a new one that remembers the call, which is the graph `Model(inputs, out
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
+
+_NODE_IDS = itertools.count()
 
 
 @dataclass(eq=False)
@@ -23,6 +26,8 @@ class Node:
     call_args: tuple[Any, ...] = ()
     call_kwargs: dict[str, Any] = field(default_factory=dict)
     outputs: Any = None
+    # Creation order: ties between nodes of equal depth are ordered by it, as Keras does.
+    serial: int = field(default_factory=lambda: next(_NODE_IDS))
 
     @property
     def input_tensors(self) -> list[KerasTensor]:

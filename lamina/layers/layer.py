@@ -364,7 +364,17 @@ class Layer(WeightsMixin, torch.nn.Module):
         try:
             output_shapes = self.compute_output_shape(self._shapes_of(inputs))
         except ValueError as error:
-            raise ValueError(f"{error}") from None
+            sources = [
+                f"'{t.name}' ({type(t.layer).__name__}) with shape {t.shape}"
+                for t in flatten_structure(inputs)
+                if isinstance(t, KerasTensor) and t.layer is not None
+            ]
+            if not sources:
+                raise
+            raise ValueError(
+                f"{error}\n  ({type(self).__name__} '{self.name}' was called on the output of "
+                f"{', '.join(sources)})"
+            ) from None
         leaves = flatten_structure(inputs)
         dtype = leaves[0].dtype if leaves else self._dtype_name
         node = Node(self, args, kwargs)

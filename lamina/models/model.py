@@ -41,11 +41,20 @@ def _resolve_verbose(verbose: Any) -> int:
 class Model(Layer):
     """A trainable stack or graph of layers with Keras' training API."""
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        # Model(inputs, outputs) builds a functional model, as in Keras.
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from .functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise NotImplementedError(
-                "Model(inputs, outputs) (the functional API) is not available yet in lamina; "
-                "use Sequential, or subclass Model with __init__ and call()"
+            raise TypeError(
+                f"{type(self).__name__}.__init__ got inputs/outputs: a subclass of Model "
+                "defines its layers in __init__ and its computation in call(); use "
+                "Model(inputs, outputs) for a functional model"
             )
         super().__init__(**kwargs)
         self._compile_state: Any = None
@@ -105,14 +114,19 @@ class Model(Layer):
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         # Keras moves inputs to where the model lives; a torch user expects the same of
         # model(x) after fit() put the model on the GPU.
-        if args and isinstance(args[0], (torch.Tensor, np.ndarray)):
+        if args:
             first = next(self.parameters(), None)
-            inputs = args[0]
-            if isinstance(inputs, np.ndarray):
-                inputs = torch.from_numpy(inputs)
-            if first is not None and inputs.device != first.device and first.device.type != "meta":
-                inputs = inputs.to(first.device)
-            args = (inputs, *args[1:])
+            if first is not None and first.device.type != "meta":
+                device = first.device
+
+                def place(item: Any) -> Any:
+                    if isinstance(item, np.ndarray):
+                        item = torch.from_numpy(item)
+                    if isinstance(item, torch.Tensor) and item.device != device:
+                        return item.to(device)
+                    return item
+
+                args = (map_structure(place, args[0]), *args[1:])
         return super().forward(*args, **kwargs)
 
     @property
@@ -182,6 +196,7 @@ class Model(Layer):
             weighted_metrics,
             jit_compile,
             steps_per_execution,
+            output_names=getattr(self, "output_names", None),
         )
         self._trainer = Trainer(self, self._compile_state)
 
@@ -200,11 +215,16 @@ class Model(Layer):
     @property
     def metrics(self) -> list[Any]:
         """The compiled metric objects (created on the first batch)."""
-        return [] if self._compile_state is None else self._compile_state.all_metrics()
+        if self._compile_state is None:
+            return []
+        return [metric for _, metric, _ in self._compile_state.all_metrics()]
 
     @property
     def metrics_names(self) -> list[str]:
-        return ["loss", *(m.name for m in self.metrics)]
+        """'loss' and the log names of the compiled metrics."""
+        if self._compile_state is None:
+            return ["loss"]
+        return ["loss", *(key for key, _, _ in self._compile_state.all_metrics())]
 
     def _require_compiled(self, what: str) -> Any:
         if self._trainer is None:
@@ -258,7 +278,7 @@ class Model(Layer):
     def _format_results(self, logs: dict[str, float], return_dict: bool) -> Any:
         if return_dict:
             return logs
-        ordered = [logs["loss"], *(logs[m.name] for m in self.metrics)]
+        ordered = self._trainer.results_in_order(logs)
         return ordered[0] if len(ordered) == 1 else ordered
 
     def evaluate(

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from ..layers._symbolic import KerasTensor
+from ..layers._symbolic import KerasTensor, Node, flatten_structure, map_structure
 from ..layers.core import InputLayer
 from ..layers.layer import Layer, Shape
 from .model import Model
@@ -39,7 +39,7 @@ class Sequential(Model):
         super().__init__(trainable=trainable, name=name)
         self._input_layer: InputLayer | None = None
         self._stack: list[Layer] = []
-        self._output_shapes: list[Any] = []
+        self._nodes: list[Node] = []
         for layer in layers or []:
             self.add(layer)
 
@@ -89,9 +89,10 @@ class Sequential(Model):
         self.add_module(str(len(self._stack) - 1), layer)
         if self._input_layer is not None:
             try:
-                self._infer_shapes()
+                self._connect(layer)
             except (ValueError, TypeError):
-                self.pop()
+                self._stack.pop()
+                delattr(self, str(len(self._stack)))
                 raise
 
     def pop(self, rebuild: bool = True) -> Layer:
@@ -100,27 +101,25 @@ class Sequential(Model):
             raise ValueError(f"Sequential '{self.name}' has no layers to pop")
         layer = self._stack.pop()
         delattr(self, str(len(self._stack)))
-        self._output_shapes = self._output_shapes[: len(self._stack)]
+        if len(self._nodes) > len(self._stack):
+            node = self._nodes.pop()
+            if node in layer._inbound_nodes:
+                layer._inbound_nodes.remove(node)
         return layer
 
-    def _infer_shapes(self) -> None:
-        """Run shape inference through the layers (building them), naming any misfit."""
+    @property
+    def _output_shapes(self) -> list[Any]:
+        return [_shape_of(node.outputs) for node in self._nodes]
+
+    def _connect(self, layer: Layer) -> None:
+        """Call `layer` on the previous symbolic output: builds it and records its node."""
         if self._input_layer is None:
-            return
-        shape: Any = self._input_layer.batch_shape
-        shapes = []
-        previous = "the input"
-        for layer in self._stack:
-            try:
-                shape = layer.compute_output_shape(shape)
-            except ValueError as error:
-                raise ValueError(
-                    f"{error}\n  (in Sequential '{self.name}': layer '{layer.name}' "
-                    f"({type(layer).__name__}) receives {previous}, of shape {shape})"
-                ) from None
-            shapes.append(shape)
-            previous = f"the output of '{layer.name}' ({type(layer).__name__})"
-        self._output_shapes = shapes
+            raise ValueError(f"Sequential '{self.name}' has no input yet")
+        # The layer's own error names it, its input shape and the layer that produced it.
+        previous = self._nodes[-1].outputs if self._nodes else self._input_layer.output
+        outputs = layer(previous)
+        node = flatten_structure(outputs)[0].node
+        self._nodes.append(node)
         self.built = True
         self._build_input_shape = self._input_layer.batch_shape
 
@@ -133,7 +132,31 @@ class Sequential(Model):
                     "start with Input(shape), or give the first layer input_shape="
                 )
             self._input_layer = InputLayer(batch_shape=(None, *tuple(input_shape)[1:]))
-        self._infer_shapes()
+        for layer in self._stack[len(self._nodes) :]:
+            self._connect(layer)
+        self.built = True
+
+    @property
+    def inputs(self) -> list[Any]:
+        return [] if self._input_layer is None else [self._input_layer.output]
+
+    @property
+    def outputs(self) -> list[Any]:
+        return flatten_structure(self._nodes[-1].outputs) if self._nodes else []
+
+    @property
+    def input(self) -> Any:
+        """The symbolic input (Keras' `model.input`), for feature-extraction models."""
+        if self._input_layer is None:
+            raise AttributeError(f"Sequential '{self.name}' has no input shape yet")
+        return self._input_layer.output
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output of the last layer (Keras' `model.output`)."""
+        if not self._nodes:
+            raise AttributeError(f"Sequential '{self.name}' is not built yet")
+        return self._nodes[-1].outputs
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         if not self.built:
@@ -182,6 +205,11 @@ class Sequential(Model):
         for entry in config["layers"]:
             model.add(_deserialize_layer(entry))
         return model
+
+
+def _shape_of(outputs: Any) -> Any:
+    shapes = map_structure(lambda t: t.shape, outputs)
+    return shapes
 
 
 def _serialize_layer(layer: Layer) -> dict[str, Any]:

@@ -1,11 +1,14 @@
-"""What `compile(optimizer, loss, metrics, loss_weights)` resolves to, for one output.
+"""What `compile(optimizer, loss, metrics, loss_weights)` resolves to, for one or more outputs.
 
-The loss and metric names are resolved here; 'accuracy' is resolved on the first batch, when
-the shapes of the targets and predictions are known (as Keras does).
+Losses, loss weights and metrics may be given once (one output), as lists in output order, or
+as dicts keyed by output name, as in Keras. Log names follow Keras 3: with several outputs,
+each output's loss is `{output}_loss` and its metrics `{output}_{metric}`. The string
+'accuracy' is resolved on the first batch, when target and prediction shapes are known.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -14,7 +17,7 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers
 
-__all__ = ["CompileState"]
+__all__ = ["CompileState", "OutputSpec"]
 
 _ACCURACY_NAMES = ("accuracy", "acc")
 _CROSSENTROPY_ACTIVATION = {
@@ -24,8 +27,60 @@ _CROSSENTROPY_ACTIVATION = {
 }
 
 
+@dataclass
+class OutputSpec:
+    """One output's loss, weight and metrics."""
+
+    name: str
+    loss: Any = None
+    weight: float = 1.0
+    metric_identifiers: list[Any] = field(default_factory=list)
+    weighted_metric_identifiers: list[Any] = field(default_factory=list)
+    # (log key, metric object, weighted?) once built on the first batch.
+    metrics: list[tuple[str, Any, bool]] | None = None
+
+
+def _per_output(value: Any, names: list[str], what: str, *, nested: bool) -> list[Any]:
+    """Spread a compile argument over the outputs: one value, a list, or a dict by name."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(
+                f"compile({what}=...) names unknown outputs {unknown}; the model's outputs are "
+                f"{names}"
+            )
+        return [value.get(name) for name in names]
+    if len(names) == 1:
+        return [value]
+    if isinstance(value, (list, tuple)) and (
+        not nested or all(isinstance(v, (list, tuple, type(None))) for v in value)
+    ):
+        if len(value) != len(names):
+            raise ValueError(
+                f"compile({what}=...) has {len(value)} entries for a model with "
+                f"{len(names)} outputs ({', '.join(names)})"
+            )
+        return list(value)
+    if value is None:
+        return [None] * len(names)
+    if nested:
+        raise ValueError(
+            f"For a model with several outputs ({', '.join(names)}), {what} must be a dict "
+            f"keyed by output name or a list of lists in output order; got {value!r}"
+        )
+    return [value] * len(names)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
 class CompileState:
-    """Everything `compile` was given, resolved to objects."""
+    """Everything `compile` was given, resolved to objects, per output."""
 
     def __init__(
         self,
@@ -36,66 +91,85 @@ class CompileState:
         weighted_metrics: Any,
         jit_compile: bool | str,
         steps_per_execution: int,
+        output_names: list[str] | None = None,
     ) -> None:
         self.optimizer = optimizers.get(optimizer)
-        if isinstance(loss, (list, tuple, dict)):
-            raise NotImplementedError(
-                "A loss per output (a list or dict of losses) needs a model with several "
-                "outputs; lamina's multi-output training is not available yet"
-            )
         self.loss_identifier = loss
-        self.loss = None if loss is None else losses_module.get(loss)
-        if loss_weights is not None and not isinstance(loss_weights, (int, float)):
-            raise NotImplementedError("loss_weights per output needs a multi-output model")
-        self.loss_weight = 1.0 if loss_weights is None else float(loss_weights)
-        self.metric_identifiers = self._as_list(metrics, "metrics")
-        self.weighted_metric_identifiers = self._as_list(weighted_metrics, "weighted_metrics")
+        names = list(output_names or ["output"])
+        self.multi_output = len(names) > 1
+        losses = _per_output(loss, names, "loss", nested=False)
+        weights = _per_output(loss_weights, names, "loss_weights", nested=False)
+        metric_lists = _per_output(metrics, names, "metrics", nested=True)
+        weighted_lists = _per_output(weighted_metrics, names, "weighted_metrics", nested=True)
+        self.outputs = [
+            OutputSpec(
+                name=name,
+                loss=None if spec_loss is None else losses_module.get(spec_loss),
+                weight=1.0 if weight is None else float(weight),
+                metric_identifiers=_as_list(metric_list),
+                weighted_metric_identifiers=_as_list(weighted_list),
+            )
+            for name, spec_loss, weight, metric_list, weighted_list in zip(
+                names, losses, weights, metric_lists, weighted_lists, strict=True
+            )
+        ]
         # Resolve names now so that a typo fails at compile time, not after the first batch.
-        for identifier in self.metric_identifiers + self.weighted_metric_identifiers:
-            if not (isinstance(identifier, str) and identifier in _ACCURACY_NAMES):
-                metrics_module.get(identifier)
+        for spec in self.outputs:
+            for identifier in spec.metric_identifiers + spec.weighted_metric_identifiers:
+                if not (isinstance(identifier, str) and identifier in _ACCURACY_NAMES):
+                    metrics_module.get(identifier)
         if jit_compile not in (True, False, "auto"):
             raise ValueError(f"jit_compile must be True, False or 'auto'; got {jit_compile!r}")
         self.jit_compile = jit_compile
         self.steps_per_execution = steps_per_execution
-        self.metrics: list[Any] | None = None
-        self.weighted_metrics: list[Any] | None = None
 
-    @staticmethod
-    def _as_list(value: Any, name: str) -> list[Any]:
-        if value is None:
-            return []
-        if isinstance(value, dict):
-            raise NotImplementedError(f"{name} per output needs a multi-output model")
-        if isinstance(value, (list, tuple)):
-            return list(value)
-        return [value]
+    @property
+    def loss(self) -> Any:
+        """The loss of a single-output model (None with several outputs)."""
+        return None if self.multi_output else self.outputs[0].loss
+
+    @property
+    def metrics_built(self) -> bool:
+        return all(spec.metrics is not None for spec in self.outputs)
 
     def logits_activation(self, model_activation: str | None) -> str | None:
         """The activation whose logits the loss should read, when that is stable and equal."""
-        if model_activation is None or self.loss is None:
+        loss = self.loss
+        if model_activation is None or loss is None:
             return None
-        expected = _CROSSENTROPY_ACTIVATION.get(type(self.loss).__name__)
-        if expected != model_activation or getattr(self.loss, "from_logits", True):
+        expected = _CROSSENTROPY_ACTIVATION.get(type(loss).__name__)
+        if expected != model_activation or getattr(loss, "from_logits", True):
             return None
         return expected
 
-    def build_metrics(
-        self, y_true: torch.Tensor, y_pred: torch.Tensor, device: torch.device
-    ) -> None:
+    def build_metrics(self, y_true: list[Any], y_pred: list[Any], device: torch.device) -> None:
         """Create the metric objects once the first batch shows the shapes."""
-        if self.metrics is not None:
-            return
+        for spec, target, prediction in zip(self.outputs, y_true, y_pred, strict=True):
+            if spec.metrics is not None:
+                continue
 
-        def make(identifier: Any) -> Any:
-            if isinstance(identifier, str) and identifier in _ACCURACY_NAMES:
-                return metrics_module.resolve_accuracy(
-                    identifier, self.loss, tuple(y_true.shape), tuple(y_pred.shape)
-                )
-            return metrics_module.get(identifier)
+            def make(
+                identifier: Any,
+                spec: OutputSpec = spec,
+                target: Any = target,
+                prediction: Any = prediction,
+            ) -> Any:
+                if isinstance(identifier, str) and identifier in _ACCURACY_NAMES:
+                    return metrics_module.resolve_accuracy(
+                        identifier, spec.loss, tuple(target.shape), tuple(prediction.shape)
+                    )
+                return metrics_module.get(identifier)
 
-        self.metrics = [make(m).to(device) for m in self.metric_identifiers]
-        self.weighted_metrics = [make(m).to(device) for m in self.weighted_metric_identifiers]
+            built = []
+            for weighted, identifiers in (
+                (False, spec.metric_identifiers),
+                (True, spec.weighted_metric_identifiers),
+            ):
+                for identifier in identifiers:
+                    metric = make(identifier).to(device)
+                    key = f"{spec.name}_{metric.name}" if self.multi_output else metric.name
+                    built.append((key, metric, weighted))
+            spec.metrics = built
 
-    def all_metrics(self) -> list[Any]:
-        return (self.metrics or []) + (self.weighted_metrics or [])
+    def all_metrics(self) -> list[tuple[str, Any, bool]]:
+        return [entry for spec in self.outputs for entry in (spec.metrics or [])]

@@ -16,7 +16,7 @@ import torch
 
 from .. import config
 from ..callbacks.callback import Callback, CallbackList
-from ..layers._symbolic import flatten_structure
+from ..layers._symbolic import flatten_structure, map_structure
 from ..losses import validate_targets
 from .adapters import ArrayBatches, _take, num_samples, to_tensor_structure
 from .compile import CompileState
@@ -59,6 +59,8 @@ class Trainer:
         self.device = config.device()
         self._loss_sum = torch.zeros((), device=self.device)
         self._count = torch.zeros((), device=self.device)
+        outputs = 1 if state is None else sum(spec.loss is not None for spec in state.outputs)
+        self._output_loss_sums = torch.zeros(max(outputs, 1), device=self.device)
         self._logits_activation: str | None = None
         self._regularized: list[Any] = []
         self._activity_layers: list[Any] = []
@@ -75,6 +77,7 @@ class Trainer:
         model.to(self.device)
         self._loss_sum = self._loss_sum.to(self.device)
         self._count = self._count.to(self.device)
+        self._output_loss_sums = self._output_loss_sums.to(self.device)
         params = [p for p in model.parameters() if p.requires_grad]
         self.state.optimizer.build(params)
         self._logits_activation = self.state.logits_activation(
@@ -93,15 +96,35 @@ class Trainer:
             self._compiled = True
 
     def validate_targets(self, x: Any, y: Any) -> None:
-        """Check the labels against the loss and the model's output once per fit."""
-        loss = self.state.loss
-        if loss is None or y is None or not isinstance(y, torch.Tensor):
+        """Check the labels against each output's loss and shape once per fit."""
+        if y is None or all(spec.loss is None for spec in self.state.outputs):
             return
         with torch.no_grad():
-            sample = flatten_structure(x)
-            sample_x = x if len(sample) != 1 else sample[0][:2]
-            y_pred_shape = tuple(self.model(sample_x, training=False).shape)
-        validate_targets(loss, y, y_pred_shape)
+            sample_x = map_structure(lambda t: None if t is None else t[:2], x)
+            predictions = self.per_output(self.model(sample_x, training=False), "predictions")
+        targets = self.per_output(y, "y")
+        for spec, target, prediction in zip(self.state.outputs, targets, predictions, strict=True):
+            if spec.loss is not None and isinstance(target, torch.Tensor):
+                validate_targets(spec.loss, target, tuple(prediction.shape))
+
+    def per_output(self, value: Any, what: str) -> list[Any]:
+        """A target or prediction structure as a list in the order of the compiled outputs."""
+        specs = self.state.outputs
+        if not self.state.multi_output:
+            return [value]
+        names = [spec.name for spec in specs]
+        if isinstance(value, dict):
+            missing = sorted(set(names) - set(value))
+            if missing:
+                raise ValueError(f"{what} has no entry for the outputs {missing}; outputs: {names}")
+            return [value[name] for name in names]
+        flat = flatten_structure(value)
+        if len(flat) != len(names):
+            raise ValueError(
+                f"The model has {len(names)} outputs ({', '.join(names)}); {what} holds "
+                f"{len(flat)} array(s). Pass a list in output order or a dict by output name."
+            )
+        return flat
 
     # ------------------------------------------------------------------ losses and metrics
 
@@ -111,17 +134,24 @@ class Trainer:
         return self.model(x, training=training), None
 
     def compute_loss(
-        self, y: Any, y_pred: Any, logits: Any, sample_weight: Any, training: bool
-    ) -> torch.Tensor:
-        loss_fn = self.state.loss
-        if loss_fn is None:
-            total = y_pred.new_zeros(())
-        elif logits is not None:
-            total = loss_fn.compute_on_logits(y, logits, self._logits_activation, sample_weight)
-        else:
-            total = loss_fn(y, y_pred, sample_weight=sample_weight)
-        if self.state.loss_weight != 1.0:
-            total = total * self.state.loss_weight
+        self, y: list[Any], y_pred: list[Any], logits: Any, sample_weight: Any, training: bool
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The total loss and each output's unweighted loss (Keras logs those as
+        `{output}_loss`); loss weights and penalties go in the total."""
+        parts = []
+        for spec, target, prediction in zip(self.state.outputs, y, y_pred, strict=True):
+            if spec.loss is None:
+                continue
+            if logits is not None:
+                part = spec.loss.compute_on_logits(
+                    target, logits, self._logits_activation, sample_weight
+                )
+            else:
+                part = spec.loss(target, prediction, sample_weight=sample_weight)
+            parts.append(part)
+        weights = [spec.weight for spec in self.state.outputs if spec.loss is not None]
+        weighted = [p if w == 1.0 else p * w for p, w in zip(parts, weights, strict=True)]
+        total = weighted[0] if len(weighted) == 1 else sum(weighted, y_pred[0].new_zeros(()))
         # Keras adds the weight penalties to the loss in evaluation too.
         for regularizer, tensor in self._regularized:
             total = total + regularizer(tensor)
@@ -130,55 +160,85 @@ class Trainer:
                 for penalty in layer._activity_losses:
                     total = total + penalty
                 layer._activity_losses.clear()
-        return total
+        return total, parts
 
     def reset_metrics(self) -> None:
         self._loss_sum.zero_()
         self._count.zero_()
-        for metric in self.state.all_metrics():
+        self._output_loss_sums.zero_()
+        for _, metric, _ in self.state.all_metrics():
             metric.reset_state()
 
     def _update_metrics(
-        self, loss: torch.Tensor, y: Any, y_pred: Any, sample_weight: Any, batch: int
+        self,
+        loss: torch.Tensor,
+        parts: list[torch.Tensor],
+        y: list[Any],
+        y_pred: list[Any],
+        sample_weight: Any,
+        batch: int,
     ) -> None:
         self._loss_sum += loss.detach() * batch
         self._count += batch
-        if y is None:
-            return
-        y_pred = y_pred.detach()
-        for metric in self.state.metrics or []:
-            metric.update_state(y, y_pred)
-        for metric in self.state.weighted_metrics or []:
-            metric.update_state(y, y_pred, sample_weight=sample_weight)
+        if self.state.multi_output and parts:
+            self._output_loss_sums += torch.stack([p.detach() for p in parts]) * batch
+        for spec, target, prediction in zip(self.state.outputs, y, y_pred, strict=True):
+            if target is None:
+                continue
+            prediction = prediction.detach()
+            for _, metric, weighted in spec.metrics or []:
+                if weighted:
+                    metric.update_state(target, prediction, sample_weight=sample_weight)
+                else:
+                    metric.update_state(target, prediction)
 
     def results(self) -> dict[str, float]:
         """Current loss and metric values as floats (this reads from the device)."""
-        values = {"loss": float(self._loss_sum / self._count.clamp(min=1))}
-        for metric in self.state.all_metrics():
-            values[metric.name] = float(metric.result())
+        count = self._count.clamp(min=1)
+        values = {"loss": float(self._loss_sum / count)}
+        if self.state.multi_output:
+            losses = (self._output_loss_sums / count).tolist()
+            named = [spec.name for spec in self.state.outputs if spec.loss is not None]
+            values.update(
+                {f"{name}_loss": value for name, value in zip(named, losses, strict=False)}
+            )
+        for key, metric, _ in self.state.all_metrics():
+            values[key] = float(metric.result())
         return dict(sorted(values.items()))
+
+    def results_in_order(self, logs: dict[str, float]) -> list[float]:
+        """evaluate()'s list: the loss, each output's loss, then the metrics (Keras' order)."""
+        ordered = [logs["loss"]]
+        if self.state.multi_output:
+            ordered += [
+                logs[f"{spec.name}_loss"] for spec in self.state.outputs if spec.loss is not None
+            ]
+        ordered += [logs[key] for key, _, _ in self.state.all_metrics()]
+        return ordered
 
     # ------------------------------------------------------------------ steps
 
     def _train_step(self, x: Any, y: Any, sample_weight: Any) -> torch.Tensor:
-        y_pred, logits = self._forward(x, training=True)
-        loss = self.compute_loss(y, y_pred, logits, sample_weight, training=True)
+        outputs, logits = self._forward(x, training=True)
+        y_list, y_pred = self.per_output(y, "y"), self.per_output(outputs, "predictions")
+        loss, parts = self.compute_loss(y_list, y_pred, logits, sample_weight, training=True)
         optimizer = self.state.optimizer
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        if self.state.metrics is None:
-            self.state.build_metrics(y, y_pred, self.device)
+        if not self.state.metrics_built:
+            self.state.build_metrics(y_list, y_pred, self.device)
         with torch.no_grad():
-            self._update_metrics(loss, y, y_pred, sample_weight, _batch_size_of(x))
+            self._update_metrics(loss, parts, y_list, y_pred, sample_weight, _batch_size_of(x))
         return loss
 
     def test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
-        y_pred, logits = self._forward(x, training=False)
-        loss = self.compute_loss(y, y_pred, logits, sample_weight, training=False)
-        if self.state.metrics is None:
-            self.state.build_metrics(y, y_pred, self.device)
-        self._update_metrics(loss, y, y_pred, sample_weight, _batch_size_of(x))
+        outputs, logits = self._forward(x, training=False)
+        y_list, y_pred = self.per_output(y, "y"), self.per_output(outputs, "predictions")
+        loss, parts = self.compute_loss(y_list, y_pred, logits, sample_weight, training=False)
+        if not self.state.metrics_built:
+            self.state.build_metrics(y_list, y_pred, self.device)
+        self._update_metrics(loss, parts, y_list, y_pred, sample_weight, _batch_size_of(x))
 
     # ------------------------------------------------------------------ loops
 

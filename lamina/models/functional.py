@@ -1,0 +1,329 @@
+"""The functional API: `Model(inputs, outputs)` over a graph of layer calls.
+
+Calling a layer on symbolic tensors (an `Input`, or another layer's output) records a `Node`;
+`Functional` walks the nodes back from the outputs to the inputs once, keeps them in
+topological order, and replays them on real tensors.
+
+>>> from lamina import Input, Model, layers
+>>> a, b = Input((4,), name="a"), Input((3,), name="b")
+>>> h = layers.Dense(5, name="da")(a)
+>>> out = layers.Dense(2, name="out")(h)
+>>> model = Model(a, out)
+>>> [layer.name for layer in model.layers]
+['a', 'da', 'out']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..layers._symbolic import KerasTensor, Node, flatten_structure, map_structure
+from ..layers.core import InputLayer
+from ..layers.layer import Layer
+from .model import Model
+from .sequential import _deserialize_layer, _serialize_layer
+
+__all__ = ["Functional"]
+
+
+def _describe(tensor: Any) -> str:
+    if isinstance(tensor, KerasTensor):
+        layer = tensor.layer
+        kind = type(layer).__name__ if layer is not None else "?"
+        return f"tensor {tensor.shape} from layer '{tensor.name}' ({kind})"
+    return f"{type(tensor).__name__} {tensor!r}"
+
+
+class Functional(Model):
+    """A model defined by its input and output symbolic tensors.
+
+    Args:
+        inputs: an `Input` tensor, or a list or dict of them.
+        outputs: a symbolic tensor computed from the inputs, or a list or dict of them.
+        name: the model's name.
+        trainable: whether the weights train.
+    """
+
+    def __init__(
+        self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True
+    ) -> None:
+        super().__init__(name=name, trainable=trainable)
+        self._input_structure = inputs
+        self._output_structure = outputs
+        self.inputs: list[KerasTensor] = flatten_structure(inputs)
+        self.outputs: list[KerasTensor] = flatten_structure(outputs)
+        self._check_tensors()
+        self._nodes = self._topological_nodes()
+        self._register_layers()
+        self.built = True
+        self._build_input_shape = map_structure(lambda t: t.shape, inputs)
+
+    # ------------------------------------------------------------------ graph
+
+    def _check_tensors(self) -> None:
+        for tensor in self.inputs:
+            if not isinstance(tensor, KerasTensor) or not isinstance(tensor.layer, InputLayer):
+                raise ValueError(
+                    f"Model '{self.name}': inputs must be Input(...) tensors; got "
+                    f"{_describe(tensor)}"
+                )
+        seen: set[int] = set()
+        for tensor in self.inputs:
+            if id(tensor) in seen:
+                raise ValueError(
+                    f"Model '{self.name}': the input {_describe(tensor)} is given twice; "
+                    "each Input may appear once in inputs"
+                )
+            seen.add(id(tensor))
+        for tensor in self.outputs:
+            if not isinstance(tensor, KerasTensor):
+                raise ValueError(
+                    f"Model '{self.name}': outputs must be symbolic tensors computed from the "
+                    f"inputs; got {_describe(tensor)}"
+                )
+
+    def _topological_nodes(self) -> list[Node]:
+        inputs = {id(t) for t in self.inputs}
+        ordered: list[Node] = []
+        done: set[int] = set()
+        active: set[int] = set()
+
+        def visit(tensor: KerasTensor, needed_by: str) -> None:
+            if id(tensor) in inputs:
+                return
+            node = tensor.node
+            if node is None or isinstance(node.layer, InputLayer):
+                raise ValueError(
+                    f"Model '{self.name}' is disconnected: {needed_by} needs the "
+                    f"{_describe(tensor)}, which is not among the model's inputs "
+                    f"({', '.join(t.name or '?' for t in self.inputs)}). Add that Input to "
+                    "inputs=."
+                )
+            if id(node) in done:
+                return
+            if id(node) in active:
+                raise ValueError(
+                    f"Model '{self.name}': the graph has a cycle at '{node.layer.name}'"
+                )
+            active.add(id(node))
+            for parent in node.input_tensors:
+                visit(parent, f"layer '{node.layer.name}' ({type(node.layer).__name__})")
+            active.discard(id(node))
+            done.add(id(node))
+            ordered.append(node)
+
+        for tensor in self.outputs:
+            visit(tensor, "an output")
+        # Keras' order: by depth from the inputs, then by creation.
+        depth: dict[int, int] = {}
+        for node in ordered:
+            parents = [t.node for t in node.input_tensors if id(t) not in inputs]
+            depth[id(node)] = 1 + max((depth[id(p)] for p in parents if p is not None), default=0)
+        return sorted(ordered, key=lambda n: (depth[id(n)], n.serial))
+
+    def _register_layers(self) -> None:
+        names: dict[str, Layer] = {}
+        for layer in self.layers:
+            other = names.get(layer.name)
+            if other is not None and other is not layer:
+                raise ValueError(
+                    f"Model '{self.name}': the name '{layer.name}' is used by two different "
+                    "layers; layer names must be unique within a model"
+                )
+            names[layer.name] = layer
+        for layer in self.layers:
+            if not isinstance(layer, InputLayer) and layer.name not in self._modules:
+                self.add_module(layer.name, layer)
+
+    @property
+    def layers(self) -> list[Layer]:
+        """InputLayers first, then every other layer in the order the graph first uses it."""
+        ordered: list[Layer] = [t.layer for t in self.inputs]
+        for node in self._nodes:
+            if all(node.layer is not layer for layer in ordered):
+                ordered.append(node.layer)
+        return ordered
+
+    @property
+    def input(self) -> Any:
+        return self._input_structure
+
+    @property
+    def output(self) -> Any:
+        return self._output_structure
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.name or "" for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        """Names of the outputs: the producing layers' names (dict keys for dict outputs)."""
+        if isinstance(self._output_structure, dict):
+            return sorted(self._output_structure)
+        return [t.name or f"output_{i}" for i, t in enumerate(self.outputs)]
+
+    # ------------------------------------------------------------------ computation
+
+    def _flat_inputs(self, inputs: Any) -> list[Any]:
+        structure = self._input_structure
+        if isinstance(structure, dict):
+            if not isinstance(inputs, dict):
+                raise ValueError(
+                    f"Model '{self.name}' takes a dict of inputs with keys {sorted(structure)}; "
+                    f"got {type(inputs).__name__}"
+                )
+            missing = sorted(set(structure) - set(inputs))
+            if missing:
+                raise ValueError(f"Model '{self.name}': missing inputs {missing}")
+            return [inputs[key] for key in sorted(structure)]
+        if isinstance(inputs, dict):
+            by_name = {t.name: t for t in self.inputs}
+            unknown = sorted(set(inputs) - set(by_name))
+            if unknown:
+                raise ValueError(
+                    f"Model '{self.name}': unknown input names {unknown}; inputs are "
+                    f"{sorted(by_name)}"
+                )
+            return [inputs[t.name] for t in self.inputs]
+        flat = flatten_structure(inputs)
+        if len(flat) != len(self.inputs):
+            raise ValueError(
+                f"Model '{self.name}' expects {len(self.inputs)} input(s) "
+                f"({', '.join(str(t.shape) for t in self.inputs)}); got {len(flat)}"
+            )
+        return flat
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        values: dict[int, Any] = {}
+        for tensor, value in zip(self.inputs, self._flat_inputs(inputs), strict=True):
+            values[id(tensor)] = value
+
+        def lookup(item: Any) -> Any:
+            return values[id(item)] if isinstance(item, KerasTensor) else item
+
+        for node in self._nodes:
+            args = map_structure(lookup, node.call_args)
+            kwargs = map_structure(lookup, node.call_kwargs)
+            if training is not None:
+                kwargs["training"] = training
+            result = node.layer(*args, **kwargs)
+            for tensor, value in zip(node.output_tensors, flatten_structure(result), strict=True):
+                values[id(tensor)] = value
+        return map_structure(lookup, self._output_structure)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return super(Model, self).compute_output_shape(input_shape)
+
+    # ------------------------------------------------------------------ config
+
+    def get_config(self) -> dict[str, Any]:
+        """The graph as JSON: each layer's config with the calls that connect it."""
+        node_index: dict[int, tuple[str, int]] = {}
+        calls: dict[int, list[Any]] = {}
+        for tensor in self.inputs:
+            node_index[id(tensor.node)] = (tensor.layer.name, 0)
+        for node in self._nodes:
+            count = len(calls.setdefault(id(node.layer), []))
+            node_index[id(node)] = (node.layer.name, count)
+
+            def encode(item: Any) -> Any:
+                if isinstance(item, KerasTensor):
+                    layer_name, index = node_index[id(item.node)]
+                    return {"__tensor__": [layer_name, index, item.output_index]}
+                if isinstance(item, tuple):
+                    return {"__tuple__": [encode(i) for i in item]}
+                if isinstance(item, list):
+                    return [encode(i) for i in item]
+                if isinstance(item, dict):
+                    return {k: encode(v) for k, v in item.items()}
+                return item
+
+            calls[id(node.layer)].append(
+                {"args": encode(list(node.call_args)), "kwargs": encode(node.call_kwargs)}
+            )
+
+        def reference(tensor: KerasTensor) -> list[Any]:
+            layer_name, index = node_index[id(tensor.node)]
+            return [layer_name, index, tensor.output_index]
+
+        layers = []
+        for layer in self.layers:
+            entry = _serialize_layer(layer)
+            entry["name"] = layer.name
+            entry["inbound_nodes"] = calls.get(id(layer), [])
+            layers.append(entry)
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": layers,
+            "input_layers": map_structure(reference, self._input_structure),
+            "output_layers": map_structure(reference, self._output_structure),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Functional:
+        """Rebuild the graph: recreate each layer and replay its calls in order."""
+        created: dict[str, Layer] = {}
+        outputs_of: dict[tuple[str, int], Any] = {}
+        pending = []
+        for entry in config["layers"]:
+            layer = _deserialize_layer(entry)
+            created[entry["name"]] = layer
+            if isinstance(layer, InputLayer):
+                outputs_of[(entry["name"], 0)] = layer.output
+            for index, call in enumerate(entry.get("inbound_nodes", [])):
+                pending.append((entry["name"], index, call))
+
+        def decode(item: Any) -> Any:
+            if isinstance(item, dict) and "__tensor__" in item:
+                layer_name, index, output_index = item["__tensor__"]
+                produced = outputs_of[(layer_name, index)]
+                return flatten_structure(produced)[output_index]
+            if isinstance(item, dict) and "__tuple__" in item:
+                return tuple(decode(i) for i in item["__tuple__"])
+            if isinstance(item, list):
+                return [decode(i) for i in item]
+            if isinstance(item, dict):
+                return {k: decode(v) for k, v in item.items()}
+            return item
+
+        # Replay calls whose inputs exist, until all are placed (the order in the config is a
+        # valid one already; the loop only guards against hand-edited orders).
+        while pending:
+            progressed = False
+            for entry in list(pending):
+                layer_name, index, call = entry
+                try:
+                    args = decode(call["args"])
+                    kwargs = decode(call["kwargs"])
+                except KeyError:
+                    continue
+                outputs_of[(layer_name, index)] = created[layer_name](*args, **kwargs)
+                pending.remove(entry)
+                progressed = True
+            if not progressed:
+                raise ValueError(
+                    "The model config's graph cannot be rebuilt: these calls never get their "
+                    f"inputs: {[(name, index) for name, index, _ in pending]}"
+                )
+
+        def resolve(reference: Any) -> Any:
+            if (
+                isinstance(reference, list)
+                and len(reference) == 3
+                and isinstance(reference[0], str)
+            ):
+                return flatten_structure(outputs_of[(reference[0], reference[1])])[reference[2]]
+            if isinstance(reference, list):
+                return [resolve(r) for r in reference]
+            if isinstance(reference, dict):
+                return {k: resolve(v) for k, v in reference.items()}
+            return reference
+
+        return cls(
+            resolve(config["input_layers"]),
+            resolve(config["output_layers"]),
+            name=config.get("name"),
+            trainable=config.get("trainable", True),
+        )
