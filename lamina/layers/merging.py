@@ -190,11 +190,9 @@ class _ElementwiseMerge(_Merge):
 
     def _merge(self, inputs: list[torch.Tensor], shapes: list[Shape]) -> torch.Tensor:
         rank = max(len(shape) for shape in shapes)
-        aligned = [
-            x if x.ndim == rank else x.reshape(x.shape[0], *([1] * (rank - x.ndim)), *x.shape[1:])
-            for x in inputs
-        ]
-        return self._combine(aligned)
+        if any(len(shape) != rank for shape in shapes):
+            inputs = [x.reshape(x.shape[0], *([1] * (rank - x.ndim)), *x.shape[1:]) for x in inputs]
+        return self._combine(inputs)
 
     def _combine(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
@@ -350,6 +348,12 @@ class Concatenate(_Merge):
     def _merged_shape(self, shapes: list[Shape]) -> Shape:
         first = shapes[0]
         rank = len(first)
+        if all(shape == first for shape in shapes[1:]) and -rank <= self.axis < rank:
+            size = first[self.axis]
+            return tuple(
+                (None if size is None else size * len(shapes)) if index == self.axis % rank else d
+                for index, d in enumerate(first)
+            )
         if any(len(shape) != rank for shape in shapes[1:]):
             raise self._incompatible(
                 shapes, f"their ranks differ; all must have the same rank to join on axis "

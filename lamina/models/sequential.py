@@ -213,21 +213,20 @@ def _shape_of(outputs: Any) -> Any:
 
 
 def _serialize_layer(layer: Layer) -> dict[str, Any]:
-    return {
-        "module": "lamina.layers",
-        "class_name": type(layer).__name__,
-        "config": layer.get_config(),
-    }
+    module = "lamina.models" if isinstance(layer, Model) else "lamina.layers"
+    return {"module": module, "class_name": type(layer).__name__, "config": layer.get_config()}
 
 
 def _deserialize_layer(entry: dict[str, Any]) -> Layer:
+    """Rebuild a layer or model from its config; only lamina's own classes are resolved."""
     from .. import layers as layers_module
+    from .. import models as models_module
 
-    class_name = entry.get("class_name")
-    cls = getattr(layers_module, str(class_name), None)
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+    class_name = str(entry.get("class_name"))
+    cls = getattr(layers_module, class_name, None) or getattr(models_module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Layer)) or class_name.startswith("_"):
         raise ValueError(
-            f"Unknown layer class {class_name!r} in a Sequential config; only lamina.layers "
-            "classes are resolved"
+            f"Unknown layer class {class_name!r} in a model config; only lamina.layers and "
+            "lamina.models classes are resolved"
         )
     return cls.from_config(entry["config"])

@@ -167,3 +167,13 @@ def test_incompatible_call_names_both_layers_and_shapes():
         ValueError, match=r"(?s)Conv2D 'conv'.*\(None, 784\).*'flatten' \(Flatten\)"
     ):
         layers.Conv2D(4, 3, name="conv")(flat)
+
+
+def test_config_round_trip_of_a_model_nesting_a_sequential():
+    inner = Sequential([Input((4,)), layers.Dense(3, activation="relu")], name="inner")
+    x = Input((4,), name="x")
+    outer = Model(x, layers.Dense(2, name="head")(inner(x)), name="outer")
+    clone = Functional.from_config(json.loads(json.dumps(outer.get_config())))
+    assert isinstance(clone.get_layer("inner"), Sequential)
+    clone.set_weights(outer.get_weights())
+    np.testing.assert_array_equal(clone.predict(X1, verbose=0), outer.predict(X1, verbose=0))
