@@ -126,6 +126,12 @@ class Trainer:
             )
         return flat
 
+    def _per_output_weights(self, sample_weight: Any) -> list[Any]:
+        """One sample-weight array for all outputs, or a list/dict with one per output."""
+        if self.state.multi_output and isinstance(sample_weight, (list, tuple, dict)):
+            return self.per_output(sample_weight, "sample_weight")
+        return [sample_weight] * len(self.state.outputs)
+
     # ------------------------------------------------------------------ losses and metrics
 
     def _forward(self, x: Any, training: bool) -> tuple[Any, Any]:
@@ -139,15 +145,16 @@ class Trainer:
         """The total loss and each output's unweighted loss (Keras logs those as
         `{output}_loss`); loss weights and penalties go in the total."""
         parts = []
-        for spec, target, prediction in zip(self.state.outputs, y, y_pred, strict=True):
+        weights = self._per_output_weights(sample_weight)
+        for spec, target, prediction, weight in zip(
+            self.state.outputs, y, y_pred, weights, strict=True
+        ):
             if spec.loss is None:
                 continue
             if logits is not None:
-                part = spec.loss.compute_on_logits(
-                    target, logits, self._logits_activation, sample_weight
-                )
+                part = spec.loss.compute_on_logits(target, logits, self._logits_activation, weight)
             else:
-                part = spec.loss(target, prediction, sample_weight=sample_weight)
+                part = spec.loss(target, prediction, sample_weight=weight)
             parts.append(part)
         weights = [spec.weight for spec in self.state.outputs if spec.loss is not None]
         weighted = [p if w == 1.0 else p * w for p, w in zip(parts, weights, strict=True)]
@@ -182,13 +189,16 @@ class Trainer:
         self._count += batch
         if self.state.multi_output and parts:
             self._output_loss_sums += torch.stack([p.detach() for p in parts]) * batch
-        for spec, target, prediction in zip(self.state.outputs, y, y_pred, strict=True):
+        weights = self._per_output_weights(sample_weight)
+        for spec, target, prediction, weight in zip(
+            self.state.outputs, y, y_pred, weights, strict=True
+        ):
             if target is None:
                 continue
             prediction = prediction.detach()
             for _, metric, weighted in spec.metrics or []:
                 if weighted:
-                    metric.update_state(target, prediction, sample_weight=sample_weight)
+                    metric.update_state(target, prediction, sample_weight=weight)
                 else:
                     metric.update_state(target, prediction)
 

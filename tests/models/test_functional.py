@@ -177,3 +177,16 @@ def test_config_round_trip_of_a_model_nesting_a_sequential():
     assert isinstance(clone.get_layer("inner"), Sequential)
     clone.set_weights(outer.get_weights())
     np.testing.assert_array_equal(clone.predict(X1, verbose=0), outer.predict(X1, verbose=0))
+
+
+def test_sample_weights_per_output():
+    model = two_headed()
+    model.compile("sgd", loss=["sparse_categorical_crossentropy", "mse"])
+    zero, one = np.zeros(16, "float32"), np.ones(16, "float32")
+    logs = model.evaluate(
+        [X1, X2], [Y1, Y2], sample_weight=[zero, one], verbose=0, return_dict=True
+    )
+    assert logs["cls_loss"] == 0.0
+    assert logs["loss"] == pytest.approx(logs["reg_loss"])
+    plain = model.evaluate([X1, X2], [Y1, Y2], verbose=0, return_dict=True)
+    assert logs["reg_loss"] == pytest.approx(plain["reg_loss"])
