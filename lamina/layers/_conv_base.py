@@ -6,6 +6,7 @@ build on `_BaseConv`; the arithmetic itself is in `_conv_utils.py`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,6 +15,8 @@ import torch.nn.functional as F
 
 from .. import activations, initializers, regularizers
 from ._conv_utils import (
+    TilingWarning,
+    UntiledAxis,
     conv_output_size,
     normalize_data_format,
     normalize_padding,
@@ -24,6 +27,8 @@ from ._conv_utils import (
     to_channels_first,
     to_channels_last,
     torch_pad_argument,
+    untiled_axes,
+    untiled_message,
     with_spatial,
 )
 from .core import _ActivationMixin
@@ -41,6 +46,12 @@ class _BaseConv(_ActivationMixin, Layer):
     """What every convolution shares: argument checks, layouts, padding plans and shapes.
 
     Subclasses set `rank`, create their weights in `build` and run torch in `_forward`.
+
+    With 'valid' or explicit padding, a layer built for (or first called on) an input size
+    where (N - F + 2P) / S is not whole and real input is dropped (see
+    `_conv_utils.untiled_axes`) gives a `TilingWarning` once per input size, naming the axis,
+    the sizes and how many rows/columns are lost. 'same' and 'causal' padding and transposed
+    convolutions never warn.
     """
 
     rank: int = 2
@@ -76,6 +87,7 @@ class _BaseConv(_ActivationMixin, Layer):
         self.input_ndim = rank + 2
         self.input_description = spatial_description(rank, self._channels_last)
         self._plans: dict[tuple[int, ...], Any] = {}
+        self._tiling_checked: set[tuple[Any, ...]] = set()
 
     # ---------------------------------------------------------------- small helpers
 
@@ -144,6 +156,29 @@ class _BaseConv(_ActivationMixin, Layer):
             )
         return out
 
+    def _untiled(self, spatial: Sequence[int | None]) -> list[UntiledAxis]:
+        """The axes along which this layer's windows drop input of these spatial sizes."""
+        if self.padding in ("same", "causal") or getattr(self, "_transpose", False):
+            return []
+        padding = (0,) * self.rank if self.padding == "valid" else self.padding
+        return untiled_axes(spatial, self.kernel_size, self.strides, padding, self.dilation_rate)
+
+    def _warn_if_untiled(self, spatial: tuple[Any, ...]) -> None:
+        """A `TilingWarning`, once per input size, when the windows drop input."""
+        if spatial in self._tiling_checked:
+            return
+        self._tiling_checked.add(spatial)
+        untiled = self._untiled(spatial)
+        if untiled:
+            settings = (
+                f"kernel_size {self.kernel_size}, strides {self.strides}, padding "
+                f"{self.padding!r}"
+            )
+            if any(d > 1 for d in self.dilation_rate):
+                settings += f", dilation_rate {self.dilation_rate}"
+            message = untiled_message(self._owner, untiled, self.rank, settings)
+            warnings.warn(message, TilingWarning, stacklevel=4)
+
     def _plan(self, spatial: tuple[int, ...], shape: Shape) -> Any:
         """How to pad an input of these spatial sizes (cached: the arithmetic runs once)."""
         plan = self._plans.get(spatial)
@@ -173,6 +208,7 @@ class _BaseConv(_ActivationMixin, Layer):
             )
         spatial = spatial_shape(input_shape, self.rank, self._channels_last)
         out = self._output_spatial(spatial, input_shape)
+        self._warn_if_untiled(spatial)
         return with_spatial(
             input_shape, out, self._output_channels(input_shape), self._channels_last
         )
@@ -187,6 +223,9 @@ class _BaseConv(_ActivationMixin, Layer):
         """The layer's output before its activation (losses use it as logits)."""
         spatial = spatial_shape(inputs.shape, self.rank, self._channels_last)
         plan = self._plan(spatial, tuple(inputs.shape))
+        # Shape inference on `meta` tries stand-in sizes for unknown axes: no warning for those.
+        if spatial not in self._tiling_checked and inputs.device.type != "meta":
+            self._warn_if_untiled(spatial)
         if self._channels_last:
             return to_channels_last(self._forward(to_channels_first(inputs), plan))
         return self._forward(inputs, plan)

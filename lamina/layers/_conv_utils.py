@@ -1,7 +1,9 @@
 """Convolution arithmetic shared by the convolution and pooling layers and by `lamina.inspect`.
 
 The course's formulas, one function each: the output size of a convolution, the "same" padding
-that keeps `ceil(n / s)` outputs, and the output size of a transposed convolution.
+that keeps `ceil(n / s)` outputs, the output size of a transposed convolution, and how many input
+rows a window tiling leaves over when (N - F + 2P) / S is not whole (`tiling_remainder`), with the
+`TilingWarning` that convolution and pooling layers give when that drops input.
 
 >>> conv_output_size(7, 3, s=2)
 3
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -20,9 +23,14 @@ import torch
 from .. import config as lamina_config
 
 __all__ = [
+    "TilingWarning",
+    "UntiledAxis",
     "conv_output_size",
     "conv_transpose_output_size",
     "same_padding",
+    "tiling_remainder",
+    "untiled_axes",
+    "untiled_message",
 ]
 
 
@@ -74,6 +82,121 @@ def conv_transpose_output_size(
     7
     """
     return (n - 1) * s - 2 * p + d * (f - 1) + output_padding + 1
+
+
+class TilingWarning(UserWarning):
+    """A convolution or pooling layer's windows leave the last rows/columns of its input unused.
+
+    Given when (N - F + 2P) / S is not whole for the input size a layer is built for: the
+    windows then stop before the end of the input and the rows/columns after the last window
+    take no part in the output. Silence it with
+    `warnings.filterwarnings("ignore", category=TilingWarning)` where that is intended.
+    """
+
+
+def tiling_remainder(n: int, f: int, s: int = 1, p: int = 0, d: int = 1) -> int:
+    """Input rows/columns left over after the last window: (N - F + 2P) mod S.
+
+    F is the filter's span, d(f - 1) + 1. Zero means the windows tile the padded input exactly;
+    otherwise that many rows/columns at the end (padding included) are in no window.
+
+    Args:
+        n: input length.
+        f: filter (kernel or pool) length.
+        s: stride.
+        p: zero padding on each side.
+        d: dilation rate.
+
+    >>> tiling_remainder(7, 3, s=3)   # 7x7 input, 3x3 filter, stride 3: (7 - 3) / 3 not whole
+    1
+    >>> tiling_remainder(7, 3, s=2)
+    0
+    """
+    span = d * (f - 1) + 1
+    if n + 2 * p < span:
+        raise ValueError(
+            f"tiling_remainder: the filter spans {span} inputs but the padded input has only "
+            f"n + 2p = {n + 2 * p}; the filter does not fit"
+        )
+    return (n + 2 * p - span) % s
+
+
+@dataclass(frozen=True)
+class UntiledAxis:
+    """One spatial axis along which a window tiling leaves input unused (see `untiled_axes`)."""
+
+    axis: int
+    size: int
+    kernel: int
+    stride: int
+    padding: int
+    dilation: int
+    remainder: int
+    unused: int
+
+
+def untiled_axes(
+    spatial: Sequence[int | None],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int] | None = None,
+) -> list[UntiledAxis]:
+    """The axes along which windows leave real input rows/columns unused at the end.
+
+    Along an axis of length N (None: unknown, skipped), `tiling_remainder` rows of the padded
+    input follow the last window; the last P of them are padding, so max(remainder - P, 0) real
+    rows are `unused`. An axis is reported only when that is more than the gap windows leave
+    between each other anyway (max(S - F, 0), as a 1x1 convolution with stride 2 skips every
+    other row): such a layer drops input that the pattern of its windows would otherwise use.
+
+    >>> [(a.axis, a.remainder, a.unused) for a in untiled_axes((7, 8), (3, 3), (3, 3), (0, 0))]
+    [(0, 1, 1)]
+    >>> untiled_axes((56,), (1,), (2,), (0,))   # 1x1 stride 2 skips every other row anyway
+    []
+    """
+    dilation = dilation or (1,) * len(kernel)
+    found = []
+    for axis, n in enumerate(spatial):
+        k, s, p, d = kernel[axis], strides[axis], padding[axis], dilation[axis]
+        span = d * (k - 1) + 1
+        if n is None or n + 2 * p < span:
+            continue
+        remainder = tiling_remainder(n, k, s, p, d)
+        unused = max(remainder - p, 0)
+        if unused > max(s - span, 0):
+            found.append(UntiledAxis(axis, n, k, s, p, d, remainder, unused))
+    return found
+
+
+_AXIS_NAMES = {
+    1: (("steps", "step", "steps"),),
+    2: (("height", "row", "rows"), ("width", "column", "columns")),
+    3: (("depth", "plane", "planes"), ("height", "row", "rows"), ("width", "column", "columns")),
+}
+
+
+def untiled_message(owner: str, axes: Sequence[UntiledAxis], rank: int, settings: str) -> str:
+    """What a `TilingWarning` (and `summary()`'s note) says about the `axes` of a layer.
+
+    >>> axes = untiled_axes((7, 7), (3, 3), (3, 3), (0, 0))
+    >>> print(untiled_message("Conv2D 'c'", axes, 2, "strides (3, 3)"))  # doctest: +ELLIPSIS
+    Conv2D 'c' leaves input unused: along height, (N - F + 2P) / S = (7 - 3 + 0) / 3 is not whole: 1 row of 7 dropped at the end; along width, ... (strides (3, 3)). ...
+    """
+    parts = []
+    for item in axes:
+        name, one, many = _AXIS_NAMES[rank][item.axis]
+        span = item.dilation * (item.kernel - 1) + 1
+        padding = "0" if item.padding == 0 else f"2*{item.padding}"
+        unit = one if item.unused == 1 else many
+        parts.append(
+            f"along {name}, (N - F + 2P) / S = ({item.size} - {span} + {padding}) / "
+            f"{item.stride} is not whole: {item.unused} {unit} of {item.size} dropped at the end"
+        )
+    return (
+        f"{owner} leaves input unused: {'; '.join(parts)} ({settings}). Use padding='same', or "
+        "sizes for which S divides N - F + 2P."
+    )
 
 
 # ---------------------------------------------------------------- argument checks for layers

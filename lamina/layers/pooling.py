@@ -10,6 +10,7 @@ torch.Size([1, 32])
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,6 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from ._conv_utils import (
+    TilingWarning,
+    UntiledAxis,
     conv_output_size,
     normalize_data_format,
     normalize_padding,
@@ -27,6 +30,8 @@ from ._conv_utils import (
     to_channels_first,
     to_channels_last,
     torch_pad_argument,
+    untiled_axes,
+    untiled_message,
     with_spatial,
 )
 from .layer import Layer, Shape
@@ -82,6 +87,11 @@ class _Pooling(Layer):
         (batch, *spatial, channels) with channels_last, (batch, channels, *spatial) otherwise.
     Output shape:
         (batch, *pooled_spatial, channels), or channels first.
+
+    With 'valid' padding and strides equal to pool_size (the default), an odd last row is
+    dropped without a warning: that floor is ordinary pooling (MaxPooling2D(2) on 11x11 gives
+    5x5), and `summary()` notes it. With other strides, an input size that leaves input in no
+    window gives a `TilingWarning` once per size, as convolutions do.
     """
 
     rank: int = 2
@@ -108,11 +118,32 @@ class _Pooling(Layer):
         self.input_ndim = self.rank + 2
         self.input_description = spatial_description(self.rank, self._channels_last)
         self._plans: dict[tuple[int, ...], Any] = {}
+        self._tiling_checked: set[tuple[Any, ...]] = set()
         self.built = True
 
     @property
     def _channels_last(self) -> bool:
         return self.data_format == "channels_last"
+
+    def _untiled(self, spatial: Sequence[int | None]) -> list[UntiledAxis]:
+        """The axes along which the windows drop input of these spatial sizes."""
+        if self.padding == "same":
+            return []
+        return untiled_axes(spatial, self.pool_size, self.strides, (0,) * self.rank)
+
+    def _warn_if_untiled(self, spatial: tuple[Any, ...]) -> None:
+        """A `TilingWarning`, once per input size, unless strides == pool_size (see above)."""
+        if spatial in self._tiling_checked:
+            return
+        self._tiling_checked.add(spatial)
+        if self.strides == self.pool_size:
+            return
+        untiled = self._untiled(spatial)
+        if untiled:
+            owner = f"{type(self).__name__} '{self.name}'"
+            settings = f"pool_size {self.pool_size}, strides {self.strides}, padding 'valid'"
+            message = untiled_message(owner, untiled, self.rank, settings)
+            warnings.warn(message, TilingWarning, stacklevel=4)
 
     def _axis_padding(self, axis: int, n: int) -> tuple[int, int]:
         if self.padding == "same":
@@ -173,6 +204,9 @@ class _Pooling(Layer):
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         spatial = spatial_shape(inputs.shape, self.rank, self._channels_last)
         plan = self._plan(spatial, tuple(inputs.shape))
+        # Shape inference on `meta` tries stand-in sizes for unknown axes: no warning for those.
+        if spatial not in self._tiling_checked and inputs.device.type != "meta":
+            self._warn_if_untiled(spatial)
         if self._channels_last:
             return to_channels_last(self._pool(to_channels_first(inputs), plan))
         return self._pool(inputs, plan)
@@ -186,6 +220,7 @@ class _Pooling(Layer):
             )
         spatial = spatial_shape(input_shape, self.rank, self._channels_last)
         out = self._output_spatial(spatial, input_shape)
+        self._warn_if_untiled(spatial)
         channels = input_shape[-1] if self._channels_last else input_shape[1]
         return with_spatial(input_shape, out, channels, self._channels_last)
 

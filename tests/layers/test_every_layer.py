@@ -49,6 +49,7 @@ CASES = {
     "GlobalMaxPooling1D": ({}, (2, 8, 3), (2, 3)),
     "GlobalMaxPooling2D": ({}, (2, 8, 8, 3), (2, 3)),
     "GlobalMaxPooling3D": ({}, (2, 4, 4, 4, 3), (2, 3)),
+    "GradientReversal": ({"scale": 0.5}, (2, 5), (2, 5)),
     "GroupNormalization": ({"groups": 2}, (2, 5, 5, 4), (2, 5, 5, 4)),
     "Identity": ({}, (2, 5), (2, 5)),
     "LayerNormalization": ({}, (2, 3, 5), (2, 3, 5)),
@@ -79,9 +80,11 @@ CASES = {
     "ZeroPadding2D": ({"padding": ((1, 0), (2, 1))}, (2, 4, 4, 3), (2, 5, 7, 3)),
     "ZeroPadding3D": ({"padding": 1}, (2, 2, 2, 2, 3), (2, 4, 4, 4, 3)),
 }
-# Not layers one computes with in this harness: the base class, the input placeholder, and
-# Lambda (a Python function, tested with the core layers).
-NOT_HARNESSED = {"Layer", "InputLayer", "Lambda"}
+# Not layers one computes with in this harness: the base class, the input placeholder, Lambda
+# (a Python function, tested with the core layers), and the merging layers, which take a list
+# of tensors (their contract test is tests/layers/test_merging.py).
+MERGING = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"}
+NOT_HARNESSED = {"Layer", "InputLayer", "Lambda"} | MERGING
 
 
 def public_layer_classes():

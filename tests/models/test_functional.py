@@ -190,3 +190,25 @@ def test_sample_weights_per_output():
     assert logs["loss"] == pytest.approx(logs["reg_loss"])
     plain = model.evaluate([X1, X2], [Y1, Y2], verbose=0, return_dict=True)
     assert logs["reg_loss"] == pytest.approx(plain["reg_loss"])
+
+
+def test_branches_merged_by_concatenate_match_keras_parameter_count():
+    # Keras 3.15.1: the same definition has these layers and 78 parameters.
+    a, b = Input((4,), name="a"), Input((3,), name="b")
+    h = layers.Concatenate()([layers.Dense(5, name="da")(a), layers.Dense(5, name="db")(b)])
+    cls = layers.Dense(2, activation="softmax", name="cls")(h)
+    reg = layers.Dense(1, name="reg")(h)
+    model = Model([a, b], [cls, reg])
+    assert [layer.name for layer in model.layers] == [
+        "a", "b", "da", "db", "concatenate", "cls", "reg"
+    ]  # fmt: skip
+    assert model.count_params() == 78
+    model.compile("adam", loss=["sparse_categorical_crossentropy", "mse"])
+    history = model.fit([X1, X2], [Y1, Y2], epochs=1, verbose=0)
+    assert sorted(history.history) == ["cls_loss", "loss", "reg_loss"]
+
+
+def test_merging_incompatible_symbolic_tensors_names_both_shapes():
+    a, b = Input((4,), name="a"), Input((5,), name="b")
+    with pytest.raises(ValueError, match=r"Add 'add'.*\(None, 4\).*\(None, 5\)"):
+        layers.Add()([a, b])
