@@ -47,11 +47,12 @@ class _BaseConv(_ActivationMixin, Layer):
 
     Subclasses set `rank`, create their weights in `build` and run torch in `_forward`.
 
-    With 'valid' or explicit padding, a layer built for (or first called on) an input size
-    where (N - F + 2P) / S is not whole and real input is dropped (see
-    `_conv_utils.untiled_axes`) gives a `TilingWarning` once per input size, naming the axis,
-    the sizes and how many rows/columns are lost. 'same' and 'causal' padding and transposed
-    convolutions never warn.
+    With 'valid' or explicit padding, a layer placed in a model (called on an `Input` or another
+    layer's symbolic output) for an input size where (N - F + 2P) / S is not whole and real
+    input is dropped (see `_conv_utils.untiled_axes`) gives a `TilingWarning` once per size,
+    naming the axis, the sizes and how many rows/columns are lost. Eager calls on tensors do
+    not warn: there the data, not the architecture, picks the size (a fully convolutional
+    network meets many). 'same' and 'causal' padding and transposed convolutions never warn.
     """
 
     rank: int = 2
@@ -164,7 +165,10 @@ class _BaseConv(_ActivationMixin, Layer):
         return untiled_axes(spatial, self.kernel_size, self.strides, padding, self.dilation_rate)
 
     def _warn_if_untiled(self, spatial: tuple[Any, ...]) -> None:
-        """A `TilingWarning`, once per input size, when the windows drop input."""
+        """A `TilingWarning`, once per input size, when the windows drop input.
+
+        Called from `compute_output_shape`, which runs when the layer joins a model's graph.
+        """
         if spatial in self._tiling_checked:
             return
         self._tiling_checked.add(spatial)
@@ -223,9 +227,6 @@ class _BaseConv(_ActivationMixin, Layer):
         """The layer's output before its activation (losses use it as logits)."""
         spatial = spatial_shape(inputs.shape, self.rank, self._channels_last)
         plan = self._plan(spatial, tuple(inputs.shape))
-        # Shape inference on `meta` tries stand-in sizes for unknown axes: no warning for those.
-        if spatial not in self._tiling_checked and inputs.device.type != "meta":
-            self._warn_if_untiled(spatial)
         if self._channels_last:
             return to_channels_last(self._forward(to_channels_first(inputs), plan))
         return self._forward(inputs, plan)

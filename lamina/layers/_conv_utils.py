@@ -150,7 +150,7 @@ def untiled_axes(
     between each other anyway (max(S - F, 0), as a 1x1 convolution with stride 2 skips every
     other row): such a layer drops input that the pattern of its windows would otherwise use.
 
-    >>> [(a.axis, a.remainder, a.unused) for a in untiled_axes((7, 8), (3, 3), (3, 3), (0, 0))]
+    >>> [(a.axis, a.remainder, a.unused) for a in untiled_axes((7, 9), (3, 3), (3, 3), (0, 0))]
     [(0, 1, 1)]
     >>> untiled_axes((56,), (1,), (2,), (0,))   # 1x1 stride 2 skips every other row anyway
     []

@@ -90,8 +90,9 @@ class _Pooling(Layer):
 
     With 'valid' padding and strides equal to pool_size (the default), an odd last row is
     dropped without a warning: that floor is ordinary pooling (MaxPooling2D(2) on 11x11 gives
-    5x5), and `summary()` notes it. With other strides, an input size that leaves input in no
-    window gives a `TilingWarning` once per size, as convolutions do.
+    5x5), and `summary()` notes it. With other strides, a layer placed in a model for an input
+    size that leaves input in no window gives a `TilingWarning` once per size, as convolutions
+    do (eager calls on tensors do not warn).
     """
 
     rank: int = 2
@@ -204,9 +205,6 @@ class _Pooling(Layer):
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         spatial = spatial_shape(inputs.shape, self.rank, self._channels_last)
         plan = self._plan(spatial, tuple(inputs.shape))
-        # Shape inference on `meta` tries stand-in sizes for unknown axes: no warning for those.
-        if spatial not in self._tiling_checked and inputs.device.type != "meta":
-            self._warn_if_untiled(spatial)
         if self._channels_last:
             return to_channels_last(self._pool(to_channels_first(inputs), plan))
         return self._pool(inputs, plan)
