@@ -37,6 +37,10 @@ from .depthwise import (
     SeparableConvolution1D,
     SeparableConvolution2D,
 )
+from .dot import (
+    Dot,
+    dot,
+)
 from .gradient_reversal import (
     GradientReversal,
 )
@@ -45,7 +49,6 @@ from .merging import (
     Add,
     Average,
     Concatenate,
-    Dot,
     Maximum,
     Minimum,
     Multiply,
@@ -53,7 +56,6 @@ from .merging import (
     add,
     average,
     concatenate,
-    dot,
     maximum,
     minimum,
     multiply,

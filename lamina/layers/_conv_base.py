@@ -175,8 +175,7 @@ class _BaseConv(_ActivationMixin, Layer):
         untiled = self._untiled(spatial)
         if untiled:
             settings = (
-                f"kernel_size {self.kernel_size}, strides {self.strides}, padding "
-                f"{self.padding!r}"
+                f"kernel_size {self.kernel_size}, strides {self.strides}, padding {self.padding!r}"
             )
             if any(d > 1 for d in self.dilation_rate):
                 settings += f", dilation_rate {self.dilation_rate}"

@@ -5,7 +5,6 @@ input with the normalized axes where PyTorch wants them, and keeps PyTorch's par
 (`weight`, `bias`, `running_mean`, `running_var`) so that `torch.nn` state_dicts load unchanged;
 `get_weights()` gives Keras' names and order (gamma, beta, moving_mean, moving_variance).
 
->>> import torch
 >>> from lamina.layers import Input
 >>> BatchNormalization()(Input((8, 8, 16))).shape
 (None, 8, 8, 16)

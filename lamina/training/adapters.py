@@ -16,7 +16,16 @@ import torch
 from .. import config
 from ..layers._symbolic import flatten_structure, map_structure
 
-__all__ = ["ArrayBatches", "to_tensor_structure", "num_samples"]
+__all__ = [
+    "ArrayBatches",
+    "apply_class_weight",
+    "arrays_to_device",
+    "concatenate_outputs",
+    "inputs_to_device",
+    "num_samples",
+    "to_tensor_structure",
+    "unpack_validation",
+]
 
 
 def _to_tensor(value: Any, device: torch.device, name: str) -> Any:
@@ -128,3 +137,88 @@ class ArrayBatches:
 
     def __len__(self) -> int:
         return self.steps
+
+
+def inputs_to_device(device: torch.device, x: Any, where: str) -> Any:
+    """`x` as tensors on `device`, with clear errors for None and empty inputs."""
+    if x is None:
+        raise ValueError(f"{where}() needs input data x; got None")
+    x = to_tensor_structure(x, device, "x")
+    if not num_samples(x, "x"):
+        raise ValueError(f"{where}() received empty input: x has 0 samples")
+    return x
+
+
+def arrays_to_device(
+    device: torch.device, x: Any, y: Any, sample_weight: Any, where: str
+) -> tuple[Any, Any, Any]:
+    """x, y and sample_weight as tensors on `device`, checked to hold the same samples."""
+    if isinstance(x, (torch.utils.data.DataLoader, torch.utils.data.Dataset)) or hasattr(
+        x, "__next__"
+    ):
+        raise NotImplementedError(
+            f"{where}() takes NumPy arrays and torch tensors for now; DataLoaders, datasets "
+            "and generators arrive with lamina's input pipelines"
+        )
+    x = inputs_to_device(device, x, where)
+    size = num_samples(x, "x")
+    if y is not None:
+        y = to_tensor_structure(y, device, "y")
+        y_size = num_samples(y, "y")
+        if y_size != size:
+            raise ValueError(
+                f"x and y must hold the same number of samples; got x with {size} and "
+                f"y with {y_size}"
+            )
+    if sample_weight is not None:
+        sample_weight = to_tensor_structure(sample_weight, device, "sample_weight")
+        weights = num_samples(sample_weight, "sample_weight")
+        if weights != size:
+            raise ValueError(
+                f"sample_weight must hold one weight per sample ({size}); got {weights}"
+            )
+    return x, y, sample_weight
+
+
+def unpack_validation(device: torch.device, data: Any) -> tuple[Any, Any, Any]:
+    """(x, y, sample_weight) from fit's validation_data, on `device`."""
+    if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
+        raise ValueError(
+            "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+            f"val_sample_weight); got {type(data).__name__} of length "
+            f"{len(data) if hasattr(data, '__len__') else '?'}"
+        )
+    x, y, weight = (*data, None)[:3]
+    return arrays_to_device(device, x, y, weight, "fit (validation_data)")
+
+
+def apply_class_weight(
+    y: torch.Tensor, class_weight: dict[int, float], sample_weight: Any
+) -> torch.Tensor:
+    """Per-sample weights from a {class: weight} dict (sparse or one-hot labels)."""
+    if not isinstance(y, torch.Tensor):
+        raise ValueError("class_weight needs a single target array y")
+    if y.ndim > 1 and y.shape[-1] > 1:
+        classes = y.argmax(dim=-1)
+    else:
+        classes = y.reshape(y.shape[0]).round().long()
+    size = int(max(max(class_weight) + 1, int(classes.max()) + 1))
+    table = torch.ones(size, device=y.device)
+    for label, weight in class_weight.items():
+        table[int(label)] = float(weight)
+    weights = table[classes]
+    if sample_weight is not None:
+        weights = weights * sample_weight.reshape(weights.shape)
+    return weights
+
+
+def concatenate_outputs(outputs: list[Any]) -> Any:
+    """Batches of predictions joined into NumPy arrays, keeping the outputs' structure."""
+    first = outputs[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(outputs).cpu().numpy()
+    if isinstance(first, (list, tuple)):
+        return [concatenate_outputs([o[i] for o in outputs]) for i in range(len(first))]
+    if isinstance(first, dict):
+        return {k: concatenate_outputs([o[k] for o in outputs]) for k in first}
+    return np.asarray(outputs)

@@ -11,14 +11,22 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import numpy as np
 import torch
 
 from .. import config
 from ..callbacks.callback import Callback, CallbackList
 from ..layers._symbolic import flatten_structure, map_structure
 from ..losses import validate_targets
-from .adapters import ArrayBatches, _take, num_samples, to_tensor_structure
+from .adapters import (
+    ArrayBatches,
+    _take,
+    apply_class_weight,
+    arrays_to_device,
+    concatenate_outputs,
+    inputs_to_device,
+    num_samples,
+    unpack_validation,
+)
 from .compile import CompileState
 
 __all__ = ["Trainer"]
@@ -271,7 +279,7 @@ class Trainer:
         validation_batch_size: int | None,
         validation_freq: int,
     ) -> Any:
-        x, y, sample_weight = self._to_device(x, y, sample_weight, "fit")
+        x, y, sample_weight = arrays_to_device(self.device, x, y, sample_weight, "fit")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1); got {validation_split}")
         if validation_split and validation_data is None:
@@ -286,13 +294,13 @@ class Trainer:
             validation_data = (_take(x, tail), _take(y, tail), _take(sample_weight, tail))
             x, y, sample_weight = _take(x, head), _take(y, head), _take(sample_weight, head)
         if class_weight is not None:
-            sample_weight = _apply_class_weight(y, class_weight, sample_weight)
+            sample_weight = apply_class_weight(y, class_weight, sample_weight)
         self.prepare(x)
         self.validate_targets(x, y)
         batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
         validation = None
         if validation_data is not None:
-            validation = self._unpack_validation(validation_data)
+            validation = unpack_validation(self.device, validation_data)
 
         model = self.model
         model.stop_training = False
@@ -353,7 +361,7 @@ class Trainer:
         _prepared: bool = False,
     ) -> dict[str, float]:
         if not _prepared:
-            x, y, sample_weight = self._to_device(x, y, sample_weight, "evaluate")
+            x, y, sample_weight = arrays_to_device(self.device, x, y, sample_weight, "evaluate")
             self.prepare(x)
         batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle=False, steps=steps)
         if isinstance(callbacks, CallbackList):
@@ -388,7 +396,7 @@ class Trainer:
         callbacks: list[Callback] | None,
         steps: int | None,
     ) -> Any:
-        x = self._inputs_to_device(x, "predict")
+        x = inputs_to_device(self.device, x, "predict")
         model = self.model
         if not model.built:
             model.build(model._shapes_of(x))
@@ -406,14 +414,14 @@ class Trainer:
                 outputs.append(model(bx, training=False))
                 callback_list.on_predict_batch_end(step)
         callback_list.on_predict_end()
-        return _concatenate(outputs)
+        return concatenate_outputs(outputs)
 
     def train_on_batch(
         self, x: Any, y: Any, sample_weight: Any, class_weight: dict[int, float] | None
     ) -> dict[str, float]:
-        x, y, sample_weight = self._to_device(x, y, sample_weight, "train_on_batch")
+        x, y, sample_weight = arrays_to_device(self.device, x, y, sample_weight, "train_on_batch")
         if class_weight is not None:
-            sample_weight = _apply_class_weight(y, class_weight, sample_weight)
+            sample_weight = apply_class_weight(y, class_weight, sample_weight)
         self.prepare(x)
         self.model.train()
         self._train_step_fn(x, y, sample_weight)
@@ -421,92 +429,10 @@ class Trainer:
         return self.results()
 
     def test_on_batch(self, x: Any, y: Any, sample_weight: Any) -> dict[str, float]:
-        x, y, sample_weight = self._to_device(x, y, sample_weight, "test_on_batch")
+        x, y, sample_weight = arrays_to_device(self.device, x, y, sample_weight, "test_on_batch")
         self.prepare(x)
         self.reset_metrics()
         self.model.eval()
         with torch.no_grad():
             self.test_step(x, y, sample_weight)
         return self.results()
-
-    # ------------------------------------------------------------------ data
-
-    def _inputs_to_device(self, x: Any, where: str) -> Any:
-        if x is None:
-            raise ValueError(f"{where}() needs input data x; got None")
-        x = to_tensor_structure(x, self.device, "x")
-        size = num_samples(x, "x")
-        if not size:
-            raise ValueError(f"{where}() received empty input: x has 0 samples")
-        return x
-
-    def _to_device(self, x: Any, y: Any, sample_weight: Any, where: str) -> tuple[Any, Any, Any]:
-        if isinstance(x, (torch.utils.data.DataLoader, torch.utils.data.Dataset)) or hasattr(
-            x, "__next__"
-        ):
-            raise NotImplementedError(
-                f"{where}() takes NumPy arrays and torch tensors for now; DataLoaders, datasets "
-                "and generators arrive with lamina's input pipelines"
-            )
-        x = self._inputs_to_device(x, where)
-        size = num_samples(x, "x")
-        if y is not None:
-            y = to_tensor_structure(y, self.device, "y")
-            y_size = num_samples(y, "y")
-            if y_size != size:
-                raise ValueError(
-                    f"x and y must hold the same number of samples; got x with {size} and "
-                    f"y with {y_size}"
-                )
-        if sample_weight is not None:
-            sample_weight = to_tensor_structure(sample_weight, self.device, "sample_weight")
-            if num_samples(sample_weight, "sample_weight") != size:
-                raise ValueError(
-                    f"sample_weight must hold one weight per sample ({size}); got "
-                    f"{num_samples(sample_weight, 'sample_weight')}"
-                )
-        return x, y, sample_weight
-
-    def _unpack_validation(self, data: Any) -> tuple[Any, Any, Any]:
-        if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
-            raise ValueError(
-                "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
-                f"val_sample_weight); got {type(data).__name__} of length "
-                f"{len(data) if hasattr(data, '__len__') else '?'}"
-            )
-        x, y, weight = (*data, None)[:3]
-        if isinstance(flatten_structure(x)[0], torch.Tensor) and flatten_structure(x)[
-            0
-        ].device == torch.device(self.device):
-            return x, y, weight
-        return self._to_device(x, y, weight, "fit (validation_data)")
-
-
-def _apply_class_weight(
-    y: torch.Tensor, class_weight: dict[int, float], sample_weight: Any
-) -> torch.Tensor:
-    if not isinstance(y, torch.Tensor):
-        raise ValueError("class_weight needs a single target array y")
-    if y.ndim > 1 and y.shape[-1] > 1:
-        classes = y.argmax(dim=-1)
-    else:
-        classes = y.reshape(y.shape[0]).round().long()
-    size = int(max(max(class_weight) + 1, int(classes.max()) + 1))
-    table = torch.ones(size, device=y.device)
-    for label, weight in class_weight.items():
-        table[int(label)] = float(weight)
-    weights = table[classes]
-    if sample_weight is not None:
-        weights = weights * sample_weight.reshape(weights.shape)
-    return weights
-
-
-def _concatenate(outputs: list[Any]) -> Any:
-    first = outputs[0]
-    if isinstance(first, torch.Tensor):
-        return torch.cat(outputs).cpu().numpy()
-    if isinstance(first, (list, tuple)):
-        return [_concatenate([o[i] for o in outputs]) for i in range(len(first))]
-    if isinstance(first, dict):
-        return {k: _concatenate([o[k] for o in outputs]) for k in first}
-    return np.asarray(outputs)

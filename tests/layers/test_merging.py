@@ -10,8 +10,7 @@ import pytest
 import torch
 
 import lamina
-from lamina.layers.core import Dense, Input
-from lamina.layers.merging import (
+from lamina.layers import (
     Add,
     Average,
     Concatenate,
@@ -29,6 +28,7 @@ from lamina.layers.merging import (
     multiply,
     subtract,
 )
+from lamina.layers.core import Dense, Input
 
 
 @pytest.fixture(autouse=True)
