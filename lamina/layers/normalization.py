@@ -234,8 +234,7 @@ class BatchNormalization(_AffineNormalization):
 
     def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         axis = self.axis % inputs.ndim
-        # F.batch_norm wants the features on axis 1; for NHWC this is an NCHW view in
-        # channels_last memory (no copy).
+        # F.batch_norm wants the features on axis 1: for NHWC, a channels_last NCHW view.
         x = inputs if axis == 1 else inputs.movedim(axis, 1)
         if not (training and self.trainable):
             outputs = F.batch_norm(
