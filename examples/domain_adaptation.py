@@ -11,6 +11,12 @@ with the same seed, once with the reversal scale following the paper's schedule 
 held at 0 (source-only features), and prints the target accuracy of both.
 
     LAMINA_DATASETS=../shared/datasets python examples/domain_adaptation.py --samples 10000
+
+Measured on 2 CPU cores (one seed, 2,000 target test images): 5,000 images per domain,
+2 epochs, ceiling 0.3: 14.9% source-only vs 15.4% with reversal; 10,000 per domain, 6 epochs,
+ceiling 1.0: 24.5% vs 24.0%. At these small budgets the adversarial term does not yet help on
+this hard target (the domain head still tells the domains apart ~90% of the time); the paper's
+gains come from far longer training with an annealed learning rate.
 """
 
 from __future__ import annotations

@@ -164,6 +164,18 @@ class _BaseConv(_ActivationMixin, Layer):
         padding = (0,) * self.rank if self.padding == "valid" else self.padding
         return untiled_axes(spatial, self.kernel_size, self.strides, padding, self.dilation_rate)
 
+    def _untiled_message(self, spatial: Sequence[int | None]) -> str | None:
+        """What `TilingWarning` (and `summary()`'s note) says for these sizes; None if tiled."""
+        untiled = self._untiled(spatial)
+        if not untiled:
+            return None
+        settings = (
+            f"kernel_size {self.kernel_size}, strides {self.strides}, padding {self.padding!r}"
+        )
+        if any(d > 1 for d in self.dilation_rate):
+            settings += f", dilation_rate {self.dilation_rate}"
+        return untiled_message(self._owner, untiled, self.rank, settings)
+
     def _warn_if_untiled(self, spatial: tuple[Any, ...]) -> None:
         """A `TilingWarning`, once per input size, when the windows drop input.
 
@@ -172,14 +184,8 @@ class _BaseConv(_ActivationMixin, Layer):
         if spatial in self._tiling_checked:
             return
         self._tiling_checked.add(spatial)
-        untiled = self._untiled(spatial)
-        if untiled:
-            settings = (
-                f"kernel_size {self.kernel_size}, strides {self.strides}, padding {self.padding!r}"
-            )
-            if any(d > 1 for d in self.dilation_rate):
-                settings += f", dilation_rate {self.dilation_rate}"
-            message = untiled_message(self._owner, untiled, self.rank, settings)
+        message = self._untiled_message(spatial)
+        if message is not None:
             warnings.warn(message, TilingWarning, stacklevel=4)
 
     def _plan(self, spatial: tuple[int, ...], shape: Shape) -> Any:

@@ -180,8 +180,11 @@ def untiled_message(owner: str, axes: Sequence[UntiledAxis], rank: int, settings
     """What a `TilingWarning` (and `summary()`'s note) says about the `axes` of a layer.
 
     >>> axes = untiled_axes((7, 7), (3, 3), (3, 3), (0, 0))
-    >>> print(untiled_message("Conv2D 'c'", axes, 2, "strides (3, 3)"))  # doctest: +ELLIPSIS
-    Conv2D 'c' leaves input unused: along height, (N - F + 2P) / S = (7 - 3 + 0) / 3 is not whole: 1 row of 7 dropped at the end; along width, ... (strides (3, 3)). ...
+    >>> message = untiled_message("Conv2D 'c'", axes, 2, "strides (3, 3)")
+    >>> print(message)  # doctest: +ELLIPSIS
+    Conv2D 'c' leaves input unused: along height, (N - F + 2P) / S = (7 - 3 + 0) / 3 is not
+    whole: 1 row of 7 dropped at the end;
+    along width, ... 1 column of 7 dropped at the end (strides (3, 3)). Use padding='same', ...
     """
     parts = []
     for item in axes:

@@ -132,18 +132,22 @@ class _Pooling(Layer):
             return []
         return untiled_axes(spatial, self.pool_size, self.strides, (0,) * self.rank)
 
+    def _untiled_message(self, spatial: Sequence[int | None]) -> str | None:
+        """What `TilingWarning` (and `summary()`'s note) says for these sizes; None if tiled."""
+        untiled = self._untiled(spatial)
+        if not untiled:
+            return None
+        owner = f"{type(self).__name__} '{self.name}'"
+        settings = f"pool_size {self.pool_size}, strides {self.strides}, padding 'valid'"
+        return untiled_message(owner, untiled, self.rank, settings)
+
     def _warn_if_untiled(self, spatial: tuple[Any, ...]) -> None:
         """A `TilingWarning`, once per input size, unless strides == pool_size (see above)."""
         if spatial in self._tiling_checked:
             return
         self._tiling_checked.add(spatial)
-        if self.strides == self.pool_size:
-            return
-        untiled = self._untiled(spatial)
-        if untiled:
-            owner = f"{type(self).__name__} '{self.name}'"
-            settings = f"pool_size {self.pool_size}, strides {self.strides}, padding 'valid'"
-            message = untiled_message(owner, untiled, self.rank, settings)
+        message = None if self.strides == self.pool_size else self._untiled_message(spatial)
+        if message is not None:
             warnings.warn(message, TilingWarning, stacklevel=4)
 
     def _axis_padding(self, axis: int, n: int) -> tuple[int, int]:
