@@ -13,9 +13,11 @@ calls, which is what receptive fields and operation counts walk through.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..layers._conv_utils import TilingWarning
 from ..layers._symbolic import is_shape
 from ..models.model import Model
 from ..models.sequential import Sequential
@@ -128,7 +130,10 @@ def _guess_output_shape(layer: Any, input_shape: Any) -> Any:
     if input_shape is None:
         return None
     try:
-        return layer.compute_output_shape(input_shape)
+        with warnings.catch_warnings():
+            # The layer warned when it was built, if it had to; reading it again says nothing new.
+            warnings.simplefilter("ignore", TilingWarning)
+            return layer.compute_output_shape(input_shape)
     except Exception:  # any failure only means that the shape is unknown
         return None
 
@@ -144,7 +149,11 @@ def _chain(model: Any) -> ModelGraph:
         inputs.append(previous)
         calls.append(previous)
     for layer in model.layers:
+        # A subclassed model's layers remember the shape they were built for; stateless ones
+        # (built at init) are assumed to read the previous layer's output, as in a chain.
         input_shape = getattr(layer, "_build_input_shape", None)
+        if input_shape is None and previous is not None and previous.output_shapes:
+            input_shape = previous.output_shapes[0]
         if isinstance(model, Sequential):
             input_shape = None
         call = LayerCall(layer, input_shapes=[input_shape])

@@ -30,6 +30,7 @@ from ._conv_utils import (
     untiled_axes,
     untiled_message,
     with_spatial,
+    zeros_after_input,
 )
 from .core import _ActivationMixin
 from .layer import Layer, Shape
@@ -157,16 +158,25 @@ class _BaseConv(_ActivationMixin, Layer):
             )
         return out
 
-    def _untiled(self, spatial: Sequence[int | None]) -> list[UntiledAxis]:
-        """The axes along which this layer's windows drop input of these spatial sizes."""
+    def _untiled(
+        self, spatial: Sequence[int | None], zeros_after: Sequence[int] | None = None
+    ) -> list[UntiledAxis]:
+        """The axes along which this layer's windows drop input of these spatial sizes.
+
+        `zeros_after`: zeros a ZeroPadding layer put after the input, per axis (not input).
+        """
         if self.padding in ("same", "causal") or getattr(self, "_transpose", False):
             return []
         padding = (0,) * self.rank if self.padding == "valid" else self.padding
-        return untiled_axes(spatial, self.kernel_size, self.strides, padding, self.dilation_rate)
+        return untiled_axes(
+            spatial, self.kernel_size, self.strides, padding, self.dilation_rate, zeros_after
+        )
 
-    def _untiled_message(self, spatial: Sequence[int | None]) -> str | None:
+    def _untiled_message(
+        self, spatial: Sequence[int | None], zeros_after: Sequence[int] | None = None
+    ) -> str | None:
         """What `TilingWarning` (and `summary()`'s note) says for these sizes; None if tiled."""
-        untiled = self._untiled(spatial)
+        untiled = self._untiled(spatial, zeros_after)
         if not untiled:
             return None
         settings = (
@@ -179,14 +189,23 @@ class _BaseConv(_ActivationMixin, Layer):
     def _warn_if_untiled(self, spatial: tuple[Any, ...]) -> None:
         """A `TilingWarning`, once per input size, when the windows drop input.
 
-        Called from `compute_output_shape`, which runs when the layer joins a model's graph.
+        Called from `compute_output_shape`, which runs when the layer joins a model's graph
+        (`_symbolic_call` notes the zeros a ZeroPadding layer in front added).
         """
-        if spatial in self._tiling_checked:
+        zeros_after = self.__dict__.get("_zeros_after")
+        if (spatial, zeros_after) in self._tiling_checked:
             return
-        self._tiling_checked.add(spatial)
-        message = self._untiled_message(spatial)
+        self._tiling_checked.add((spatial, zeros_after))
+        message = self._untiled_message(spatial, zeros_after)
         if message is not None:
             warnings.warn(message, TilingWarning, stacklevel=4)
+
+    def _symbolic_call(self, *args: Any, **kwargs: Any) -> Any:
+        self._zeros_after = zeros_after_input(args[0]) if args else None
+        try:
+            return super()._symbolic_call(*args, **kwargs)
+        finally:
+            self._zeros_after = None
 
     def _plan(self, spatial: tuple[int, ...], shape: Shape) -> Any:
         """How to pad an input of these spatial sizes (cached: the arithmetic runs once)."""

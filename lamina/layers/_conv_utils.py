@@ -31,6 +31,7 @@ __all__ = [
     "tiling_remainder",
     "untiled_axes",
     "untiled_message",
+    "zeros_after_input",
 ]
 
 
@@ -141,21 +142,27 @@ def untiled_axes(
     strides: Sequence[int],
     padding: Sequence[int],
     dilation: Sequence[int] | None = None,
+    zeros_after: Sequence[int] | None = None,
 ) -> list[UntiledAxis]:
     """The axes along which windows leave real input rows/columns unused at the end.
 
     Along an axis of length N (None: unknown, skipped), `tiling_remainder` rows of the padded
-    input follow the last window; the last P of them are padding, so max(remainder - P, 0) real
-    rows are `unused`. An axis is reported only when that is more than the gap windows leave
-    between each other anyway (max(S - F, 0), as a 1x1 convolution with stride 2 skips every
-    other row): such a layer drops input that the pattern of its windows would otherwise use.
+    input follow the last window. The last P of them are the layer's own padding and the
+    `zeros_after` before those were added by a ZeroPadding layer in front of it: what is left,
+    max(remainder - P - zeros_after, 0), are real rows, `unused`. An axis is reported only when
+    that is more than the gap windows leave between each other anyway (max(S - F, 0), as a 1x1
+    convolution with stride 2 skips every other row): such a layer drops input that the pattern
+    of its windows would otherwise use.
 
     >>> [(a.axis, a.remainder, a.unused) for a in untiled_axes((7, 9), (3, 3), (3, 3), (0, 0))]
     [(0, 1, 1)]
     >>> untiled_axes((56,), (1,), (2,), (0,))   # 1x1 stride 2 skips every other row anyway
     []
+    >>> untiled_axes((230,), (7,), (2,), (0,), zeros_after=(3,))  # ResNet's padded 7x7 stem
+    []
     """
     dilation = dilation or (1,) * len(kernel)
+    zeros_after = zeros_after or (0,) * len(kernel)
     found = []
     for axis, n in enumerate(spatial):
         k, s, p, d = kernel[axis], strides[axis], padding[axis], dilation[axis]
@@ -163,10 +170,24 @@ def untiled_axes(
         if n is None or n + 2 * p < span:
             continue
         remainder = tiling_remainder(n, k, s, p, d)
-        unused = max(remainder - p, 0)
+        unused = max(remainder - p - zeros_after[axis], 0)
         if unused > max(s - span, 0):
             found.append(UntiledAxis(axis, n, k, s, p, d, remainder, unused))
     return found
+
+
+def zeros_after_input(inputs: Any) -> tuple[int, ...] | None:
+    """Per spatial axis, the zeros a ZeroPadding layer added after a symbolic input, if any.
+
+    A convolution fed by `ZeroPadding2D(3)` (ResNet's stem) may leave the last padded row
+    unused: that row is zeros, no input is lost, and there is nothing to warn about.
+    """
+    from .spatial_reshaping import _ZeroPadding  # that module builds on this one
+
+    producer = getattr(inputs, "layer", None)
+    if isinstance(producer, _ZeroPadding):
+        return tuple(after for _, after in producer.padding)
+    return None
 
 
 _AXIS_NAMES = {
@@ -179,22 +200,28 @@ _AXIS_NAMES = {
 def untiled_message(owner: str, axes: Sequence[UntiledAxis], rank: int, settings: str) -> str:
     """What a `TilingWarning` (and `summary()`'s note) says about the `axes` of a layer.
 
+    Axes with the same arithmetic are described together.
+
     >>> axes = untiled_axes((7, 7), (3, 3), (3, 3), (0, 0))
-    >>> message = untiled_message("Conv2D 'c'", axes, 2, "strides (3, 3)")
-    >>> print(message)  # doctest: +ELLIPSIS
-    Conv2D 'c' leaves input unused: along height, (N - F + 2P) / S = (7 - 3 + 0) / 3 is not
-    whole: 1 row of 7 dropped at the end;
-    along width, ... 1 column of 7 dropped at the end (strides (3, 3)). Use padding='same', ...
+    >>> print(untiled_message("Conv2D 'c'", axes, 2, "strides (3, 3)"))  # doctest: +ELLIPSIS
+    Conv2D 'c' leaves input unused: along height and width, (N - F + 2P) / S = (7 - 3 + 0) / 3
+    is not whole: the last row and column of 7 are dropped (strides (3, 3)). Use ...
     """
-    parts = []
+    groups: dict[tuple[int, ...], list[UntiledAxis]] = {}
     for item in axes:
-        name, one, many = _AXIS_NAMES[rank][item.axis]
         span = item.dilation * (item.kernel - 1) + 1
-        padding = "0" if item.padding == 0 else f"2*{item.padding}"
-        unit = one if item.unused == 1 else many
+        key = (item.size, span, item.padding, item.stride, item.unused)
+        groups.setdefault(key, []).append(item)
+    parts = []
+    for (size, span, padding, stride, unused), items in groups.items():
+        names = [_AXIS_NAMES[rank][item.axis] for item in items]
+        units = [one if unused == 1 else f"{unused} {many}" for _, one, many in names]
+        dropped = f"the last {' and '.join(units)} of {size}"
+        verb = "is" if unused == 1 and len(items) == 1 else "are"
+        padded = "0" if padding == 0 else f"2*{padding}"
         parts.append(
-            f"along {name}, (N - F + 2P) / S = ({item.size} - {span} + {padding}) / "
-            f"{item.stride} is not whole: {item.unused} {unit} of {item.size} dropped at the end"
+            f"along {' and '.join(name for name, _, _ in names)}, (N - F + 2P) / S = "
+            f"({size} - {span} + {padded}) / {stride} is not whole: {dropped} {verb} dropped"
         )
     return (
         f"{owner} leaves input unused: {'; '.join(parts)} ({settings}). Use padding='same', or "

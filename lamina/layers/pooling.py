@@ -33,6 +33,7 @@ from ._conv_utils import (
     untiled_axes,
     untiled_message,
     with_spatial,
+    zeros_after_input,
 )
 from .layer import Layer, Shape
 
@@ -126,15 +127,23 @@ class _Pooling(Layer):
     def _channels_last(self) -> bool:
         return self.data_format == "channels_last"
 
-    def _untiled(self, spatial: Sequence[int | None]) -> list[UntiledAxis]:
-        """The axes along which the windows drop input of these spatial sizes."""
+    def _untiled(
+        self, spatial: Sequence[int | None], zeros_after: Sequence[int] | None = None
+    ) -> list[UntiledAxis]:
+        """The axes along which the windows drop input of these spatial sizes.
+
+        `zeros_after`: zeros a ZeroPadding layer put after the input, per axis (not input).
+        """
         if self.padding == "same":
             return []
-        return untiled_axes(spatial, self.pool_size, self.strides, (0,) * self.rank)
+        zeros = (0,) * self.rank
+        return untiled_axes(spatial, self.pool_size, self.strides, zeros, None, zeros_after)
 
-    def _untiled_message(self, spatial: Sequence[int | None]) -> str | None:
+    def _untiled_message(
+        self, spatial: Sequence[int | None], zeros_after: Sequence[int] | None = None
+    ) -> str | None:
         """What `TilingWarning` (and `summary()`'s note) says for these sizes; None if tiled."""
-        untiled = self._untiled(spatial)
+        untiled = self._untiled(spatial, zeros_after)
         if not untiled:
             return None
         owner = f"{type(self).__name__} '{self.name}'"
@@ -143,12 +152,22 @@ class _Pooling(Layer):
 
     def _warn_if_untiled(self, spatial: tuple[Any, ...]) -> None:
         """A `TilingWarning`, once per input size, unless strides == pool_size (see above)."""
-        if spatial in self._tiling_checked:
+        zeros_after = self.__dict__.get("_zeros_after")
+        if (spatial, zeros_after) in self._tiling_checked:
             return
-        self._tiling_checked.add(spatial)
-        message = None if self.strides == self.pool_size else self._untiled_message(spatial)
+        self._tiling_checked.add((spatial, zeros_after))
+        if self.strides == self.pool_size:
+            return
+        message = self._untiled_message(spatial, zeros_after)
         if message is not None:
             warnings.warn(message, TilingWarning, stacklevel=4)
+
+    def _symbolic_call(self, *args: Any, **kwargs: Any) -> Any:
+        self._zeros_after = zeros_after_input(args[0]) if args else None
+        try:
+            return super()._symbolic_call(*args, **kwargs)
+        finally:
+            self._zeros_after = None
 
     def _axis_padding(self, axis: int, n: int) -> tuple[int, int]:
         if self.padding == "same":

@@ -146,8 +146,13 @@ class Model(Layer):
         expand_nested: bool = False,
         show_trainable: bool = False,
         layer_range: Any = None,
+        show_arithmetic: bool | None = None,
     ) -> None:
-        """Print a table of layers, output shapes and parameter counts, as Keras."""
+        """Print a table of layers, output shapes and parameter counts, as Keras.
+
+        Convolutional networks also get receptive-field and multiply-add columns
+        (`show_arithmetic=False` hides them).
+        """
         from ..inspect.summary import print_summary
 
         print_summary(
@@ -158,6 +163,7 @@ class Model(Layer):
             expand_nested=expand_nested,
             show_trainable=show_trainable,
             layer_range=layer_range,
+            show_arithmetic=show_arithmetic,
         )
 
     # ------------------------------------------------------------------ training

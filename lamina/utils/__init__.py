@@ -4,5 +4,13 @@ from lamina.config import set_random_seed
 from lamina.layers.layer import clear_session
 from lamina.utils._file import get_file
 from lamina.utils._numerical import normalize, to_categorical
+from lamina.utils.plot_model import plot_model
 
-__all__ = ["clear_session", "get_file", "normalize", "set_random_seed", "to_categorical"]
+__all__ = [
+    "clear_session",
+    "get_file",
+    "normalize",
+    "plot_model",
+    "set_random_seed",
+    "to_categorical",
+]
