@@ -7,7 +7,7 @@ import pytest
 
 import lamina
 from lamina import Input, Model, Sequential, layers
-from lamina.inspect import plot as plot_module
+from lamina.inspect import _render as render_module
 from lamina.inspect.plot import plot_model
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -200,7 +200,7 @@ def test_png_without_pillow_says_how_to_fix_it(tmp_path, monkeypatch):
 
 
 def test_graphviz_engine_needs_dot_on_path(tmp_path, monkeypatch):
-    monkeypatch.setattr(plot_module.shutil, "which", lambda name: None)
+    monkeypatch.setattr(render_module.shutil, "which", lambda name: None)
     with pytest.raises(ImportError, match="Graphviz' `dot` on PATH"):
         plot_model(convnet(), tmp_path / "m.png", engine="graphviz")
 
@@ -212,7 +212,7 @@ def test_graphviz_engine_hands_dot_the_same_graph(tmp_path, monkeypatch):
         '#!/bin/sh\n# dot -Tformat -o file: keep the graph it was given\ncat > "$3"\n'
     )
     fake_dot.chmod(0o755)
-    monkeypatch.setattr(plot_module.shutil, "which", lambda name: str(fake_dot))
+    monkeypatch.setattr(render_module.shutil, "which", lambda name: str(fake_dot))
     path = plot_model(residual(), tmp_path / "m.png", engine="graphviz", rankdir="LR")
     source = (tmp_path / "m.png").read_text()
     assert path == str(tmp_path / "m.png")
