@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lamina.optimizers import schedules
 from lamina.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from lamina.optimizers.adaptive import Adadelta, Adagrad, RMSprop
 from lamina.optimizers.optimizer import Optimizer
@@ -26,6 +27,7 @@ __all__ = [
     "RMSprop",
     "deserialize",
     "get",
+    "schedules",
     "serialize",
 ]
 
