@@ -58,7 +58,11 @@ class Sequential(Model):
         return self._output_shapes[-1] if self._output_shapes else None
 
     def add(self, layer: Any, rebuild: bool = True) -> None:
-        """Append a layer (or set the input with an `Input(shape)` / `InputLayer`)."""
+        """Append a layer (or set the input with an `Input(shape)` / `InputLayer`).
+
+        `rebuild` is Keras' argument, accepted for compatibility: lamina always connects a
+        layer at once when the input shape is known.
+        """
         if isinstance(layer, KerasTensor):
             if not isinstance(layer.layer, InputLayer):
                 raise ValueError(
@@ -96,7 +100,7 @@ class Sequential(Model):
                 raise
 
     def pop(self, rebuild: bool = True) -> Layer:
-        """Remove and return the last layer."""
+        """Remove and return the last layer (`rebuild` as in `add`)."""
         if not self._stack:
             raise ValueError(f"Sequential '{self.name}' has no layers to pop")
         layer = self._stack.pop()
