@@ -147,12 +147,17 @@ def get(identifier: str | Callable[..., Tensor] | None) -> Callable[..., Tensor]
     if identifier is None:
         return linear
     if isinstance(identifier, str):
-        try:
+        if identifier in _ACTIVATIONS:
             return _ACTIVATIONS[identifier]
-        except KeyError:
-            raise ValueError(
-                f"Unknown activation {identifier!r}. Valid names: {', '.join(sorted(_ACTIVATIONS))}"
-            ) from None
+        from .saving.registry import get_registered_object
+
+        registered = get_registered_object(identifier)
+        if callable(registered):
+            return registered
+        raise ValueError(
+            f"Unknown activation {identifier!r}. Valid names: {', '.join(sorted(_ACTIVATIONS))}"
+            "; register custom functions with lamina.saving.register_serializable"
+        )
     if callable(identifier):
         return identifier
     raise TypeError(f"activation must be a name or a callable; got {identifier!r}")
@@ -163,10 +168,11 @@ def serialize(fn: Callable[..., Tensor]) -> str:
     for name, candidate in _ACTIVATIONS.items():
         if candidate is fn:
             return name
-    name = getattr(fn, "__name__", None)
-    if name is None:
+    if getattr(fn, "__name__", None) is None:
         raise ValueError(f"Cannot serialize activation {fn!r}: it has no name")
-    return name
+    from .saving.registry import get_registered_name
+
+    return get_registered_name(fn)
 
 
 def deserialize(name: str) -> Callable[..., Tensor]:

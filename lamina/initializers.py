@@ -298,19 +298,26 @@ _NAMES: dict[str, type] = {
 }
 
 
+def _registered(name: str) -> Any:
+    from .saving.registry import get_registered_object
+
+    return get_registered_object(name)
+
+
 def get(identifier: Any) -> Initializer:
     """Return an initializer from a name ('he_normal'), a class name, a config dict or an object."""
     if isinstance(identifier, Initializer):
         return identifier
     if isinstance(identifier, str):
-        cls = _NAMES.get(identifier) or _CLASSES.get(identifier)
+        cls = _NAMES.get(identifier) or _CLASSES.get(identifier) or _registered(identifier)
         if cls is None:
             raise ValueError(
                 f"Unknown initializer {identifier!r}. Valid names: {', '.join(sorted(_NAMES))}"
             )
         return cls()
     if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _CLASSES.get(identifier["class_name"]) or _NAMES.get(identifier["class_name"])
+        name = identifier["class_name"]
+        cls = _CLASSES.get(name) or _NAMES.get(name) or _registered(name)
         if cls is None:
             raise ValueError(f"Unknown initializer class {identifier['class_name']!r}")
         return cls.from_config(identifier.get("config", {}))
@@ -323,4 +330,8 @@ def serialize(initializer: Any) -> Any:
     """Return the JSON form of an initializer: {'class_name': ..., 'config': ...}."""
     if isinstance(initializer, Initializer):
         return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    if callable(initializer) and not isinstance(initializer, type):
+        from .saving.registry import get_registered_name
+
+        return get_registered_name(initializer)
     return initializer

@@ -82,12 +82,28 @@ def get(identifier: Any) -> Regularizer | None:
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, str):
+        from .saving.registry import get_registered_object
+
+        registered = get_registered_object(identifier)
+        if registered is not None:
+            return registered() if isinstance(registered, type) else registered
         if identifier not in _NAMES:
             raise ValueError(f"Unknown regularizer {identifier!r}. Valid names: l1, l2, l1_l2")
         return _NAMES[identifier]()
     if isinstance(identifier, dict) and identifier.get("class_name") in _NAMES:
         factory = _NAMES[identifier["class_name"]]
         return factory(**identifier.get("config", {}))
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        from .saving.registry import get_registered_object
+
+        cls = get_registered_object(identifier.get("registered_name") or identifier["class_name"])
+        if not isinstance(cls, type):
+            raise ValueError(
+                f"Unknown regularizer class {identifier['class_name']!r}; register custom "
+                "regularizers with lamina.saving.register_serializable"
+            )
+        config = identifier.get("config", {})
+        return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
     if callable(identifier):
         return identifier
     raise TypeError(f"Cannot interpret {identifier!r} as a regularizer")
@@ -97,4 +113,12 @@ def serialize(regularizer: Any) -> Any:
     """Return the JSON form of a regularizer: {'class_name': ..., 'config': ...}."""
     if isinstance(regularizer, Regularizer):
         return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    if regularizer is not None and hasattr(regularizer, "get_config"):
+        from .saving.registry import get_registered_name
+
+        return {
+            "class_name": type(regularizer).__name__,
+            "registered_name": get_registered_name(regularizer),
+            "config": regularizer.get_config(),
+        }
     return regularizer

@@ -1,11 +1,13 @@
 """Callbacks: hooks into fit / evaluate / predict, with Keras' names."""
 
+from .backup import BackupAndRestore
 from .callback import Callback, CallbackList, History, ProgbarLogger
 from .checkpoint import ModelCheckpoint
 from .logging import CSVLogger, LambdaCallback, LearningRateScheduler
 from .monitoring import EarlyStopping, ReduceLROnPlateau, TerminateOnNaN
 
 __all__ = [
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "CallbackList",

@@ -164,6 +164,23 @@ class CallbackList(Callback):
         if model is not None:
             self.set_model(model)
         self.set_params(params)
+        # Hooks run after every callback's own: for callbacks that save or restore the others'
+        # state (BackupAndRestore), which must see them after they reset or update it.
+        self._after_train_begin = [
+            c._on_train_begin_after_all
+            for c in self.callbacks
+            if hasattr(c, "_on_train_begin_after_all")
+        ]
+        self._after_epoch = [
+            c._on_epoch_end_after_all
+            for c in self.callbacks
+            if hasattr(c, "_on_epoch_end_after_all")
+        ]
+        self._after_batch = [
+            c._on_train_batch_end_after_all
+            for c in self.callbacks
+            if hasattr(c, "_on_train_batch_end_after_all")
+        ]
 
     def set_model(self, model: Any) -> None:
         super().set_model(model)
@@ -181,6 +198,8 @@ class CallbackList(Callback):
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._call("on_train_begin", logs)
+        for hook in self._after_train_begin:
+            hook(logs)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self._call("on_train_end", logs)
@@ -190,12 +209,16 @@ class CallbackList(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._call("on_epoch_end", epoch, logs)
+        for hook in self._after_epoch:
+            hook(epoch, logs)
 
     def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
         self._call("on_train_batch_begin", batch, logs)
 
     def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
         self._call("on_train_batch_end", batch, logs)
+        for hook in self._after_batch:
+            hook(batch, logs)
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._call("on_test_begin", logs)

@@ -38,6 +38,8 @@ class ModelCheckpoint(_Monitor):
             (with `save_best_only=True`).
     """
 
+    _state_attributes = ("best", "_batches_since_save", "_last_batch_seen")
+
     def __init__(
         self,
         filepath: str | os.PathLike[str],

@@ -146,6 +146,9 @@ class EarlyStopping(_Monitor):
     `best_epoch` and `wait` are available.
     """
 
+    # What BackupAndRestore saves and restores.
+    _state_attributes = ("wait", "stopped_epoch", "best", "best_epoch", "best_weights")
+
     def __init__(
         self,
         monitor: str = "val_loss",
@@ -225,6 +228,8 @@ class ReduceLROnPlateau(_Monitor):
         cooldown: epochs to wait after a reduction before counting again.
         min_lr: lower bound on the learning rate.
     """
+
+    _state_attributes = ("wait", "cooldown_counter", "best")
 
     def __init__(
         self,

@@ -308,10 +308,36 @@ class Lambda(Layer):
         return super().compute_output_shape(input_shape)
 
     def get_config(self) -> dict[str, Any]:
+        from ..saving.registry import get_registered_name
+
         config = super().get_config()
         config.update(
-            function=getattr(self.function, "__name__", "lambda"),
+            function=get_registered_name(self.function),
             output_shape=self._output_shape,
             arguments=self.arguments,
         )
         return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Lambda:
+        """Rebuild from a config: only with safe mode off, and only with a function found by
+        name in `custom_objects` or the registry (a file never carries code)."""
+        from ..saving.registry import get_registered_object, in_safe_mode
+
+        name = config.get("name", "lambda")
+        function = config.get("function")
+        if in_safe_mode():
+            raise ValueError(
+                f"Lambda layer '{name}' wraps Python code (function {function!r}); loading it "
+                "is refused in safe mode. If you trust this file, load it with "
+                "safe_mode=False and pass the function in custom_objects={"
+                f"{function!r}: ...}}."
+            )
+        resolved = get_registered_object(function) if isinstance(function, str) else None
+        if not callable(resolved):
+            raise ValueError(
+                f"Lambda layer '{name}' needs the function {function!r}, which is neither in "
+                "custom_objects nor registered; lamina does not store code in files. Pass "
+                f"custom_objects={{{function!r}: your_function}} to load_model."
+            )
+        return cls(**{**config, "function": resolved})

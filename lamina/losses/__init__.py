@@ -149,6 +149,11 @@ def _resolve_function(name: str | LossFunction) -> LossFunction:
     if callable(name):
         return name
     if name not in _FUNCTIONS:
+        from ..saving.registry import get_registered_object
+
+        registered = get_registered_object(name)
+        if callable(registered):
+            return registered
         raise ValueError(f"Unknown loss function {name!r}. Valid names: {_valid_names()}")
     return _FUNCTIONS[name]
 
@@ -169,6 +174,11 @@ def get(identifier: str | LossFunction | Loss | dict[str, Any] | None) -> Loss |
             return _CLASSES[identifier]()
         if identifier in _FUNCTIONS:
             return _FUNCTION_CLASSES[_FUNCTIONS[identifier]]()
+        from ..saving.registry import get_registered_object
+
+        registered = get_registered_object(identifier)
+        if registered is not None:
+            return get(registered)
         raise ValueError(f"Unknown loss {identifier!r}. Valid names: {_valid_names()}")
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
@@ -183,13 +193,25 @@ def get(identifier: str | LossFunction | Loss | dict[str, Any] | None) -> Loss |
 
 def serialize(loss: Loss) -> dict[str, Any]:
     """The JSON form of a loss: {'class_name': ..., 'config': ...}."""
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    from ..saving.registry import get_registered_name
+
+    entry = {"class_name": type(loss).__name__, "config": loss.get_config()}
+    if type(loss).__name__ not in _CLASSES:
+        entry["registered_name"] = get_registered_name(loss)
+    return entry
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Loss:
     """Inverse of `serialize`; `custom_objects` maps further class names to classes."""
-    classes = {**_CLASSES, **(custom_objects or {})}
+    from ..saving.registry import get_registered_object
+
     class_name = config.get("class_name")
-    if class_name not in classes:
-        raise ValueError(f"Unknown loss class {class_name!r}. Valid names: {_valid_names()}")
-    return classes[class_name].from_config(config.get("config", {}))
+    cls = get_registered_object(
+        config.get("registered_name") or class_name, custom_objects
+    ) or _CLASSES.get(class_name)
+    if not (isinstance(cls, type) and issubclass(cls, Loss)):
+        raise ValueError(
+            f"Unknown loss class {class_name!r}. Valid names: {_valid_names()}; register custom "
+            "losses with lamina.saving.register_serializable or pass custom_objects"
+        )
+    return cls.from_config(config.get("config", {}))

@@ -281,7 +281,9 @@ class LossFunctionWrapper(Loss):
     def get_config(self) -> dict[str, Any]:
         config = {**super().get_config(), **self._fn_kwargs}
         if type(self) is LossFunctionWrapper:
-            config["fn"] = getattr(self.fn, "__name__", repr(self.fn))
+            from ..saving.registry import get_registered_name
+
+            config["fn"] = get_registered_name(self.fn)
         return config
 
     @classmethod

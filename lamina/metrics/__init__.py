@@ -177,6 +177,11 @@ def get(identifier: Any) -> Metric | None:
             return _CLASSES[identifier](name=identifier)
         if identifier in _FUNCTIONS:
             return MeanMetricWrapper(_FUNCTIONS[identifier], name=identifier)
+        from ..saving.registry import get_registered_object
+
+        registered = get_registered_object(identifier)
+        if registered is not None:
+            return get(registered)
         raise ValueError(f"Unknown metric {identifier!r}. Valid names: {_valid_names()}")
     if inspect.isclass(identifier) and issubclass(identifier, Metric):
         return identifier()
@@ -217,13 +222,25 @@ def resolve_accuracy(
 
 def serialize(metric: Metric) -> dict[str, Any]:
     """The JSON form of a metric: {'class_name': ..., 'config': ...}."""
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    from ..saving.registry import get_registered_name
+
+    entry = {"class_name": type(metric).__name__, "config": metric.get_config()}
+    if type(metric).__name__ not in _CLASSES:
+        entry["registered_name"] = get_registered_name(metric)
+    return entry
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Metric:
     """Inverse of `serialize`; `custom_objects` maps further class names to classes."""
-    classes = {**_CLASSES, **(custom_objects or {})}
+    from ..saving.registry import get_registered_object
+
     class_name = config.get("class_name")
-    if class_name not in classes:
-        raise ValueError(f"Unknown metric class {class_name!r}. Valid names: {_valid_names()}")
-    return classes[class_name].from_config(config.get("config", {}))
+    cls = get_registered_object(
+        config.get("registered_name") or class_name, custom_objects
+    ) or _CLASSES.get(class_name)
+    if not (isinstance(cls, type) and issubclass(cls, Metric)):
+        raise ValueError(
+            f"Unknown metric class {class_name!r}. Valid names: {_valid_names()}; register "
+            "custom metrics with lamina.saving.register_serializable or pass custom_objects"
+        )
+    return cls.from_config(config.get("config", {}))

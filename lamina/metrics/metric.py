@@ -192,7 +192,9 @@ class MeanMetricWrapper(Mean):
     def get_config(self) -> dict[str, Any]:
         config = {**super().get_config(), **self._fn_kwargs}
         if type(self) is MeanMetricWrapper:
-            config["fn"] = self._fn.__name__
+            from ..saving.registry import get_registered_name
+
+            config["fn"] = get_registered_name(self._fn)
         return config
 
     @classmethod
@@ -206,8 +208,12 @@ class MeanMetricWrapper(Mean):
 def _metric_function(name: str | Callable[..., Tensor]) -> Callable[..., Tensor]:
     if callable(name):
         return name
+    from ..saving.registry import get_registered_object
     from . import _FUNCTIONS  # the package's table of metric and loss functions
 
+    registered = get_registered_object(name)
+    if name not in _FUNCTIONS and callable(registered):
+        return registered
     if name not in _FUNCTIONS:
         raise ValueError(
             f"Unknown metric function {name!r}. Valid names: {', '.join(sorted(_FUNCTIONS))}"

@@ -369,8 +369,39 @@ class Model(Layer):
 
         save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath: str, skip_mismatch: bool = False) -> None:
-        """Load weights written by `save_weights` (or a torch state_dict `.pt` file)."""
+    def load_weights(
+        self, filepath: str, skip_mismatch: bool = False, by_name: bool = False
+    ) -> None:
+        """Load weights written by `save_weights` (or a torch state_dict `.pt` file);
+        `by_name=True` matches them by layer name instead of position."""
         from ..saving.weights import load_weights
 
-        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
+
+    def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True) -> None:
+        """Save the whole model to one `.lamina` file: architecture, weights, compile settings
+        and optimizer state (see `lamina.models.load_model`)."""
+        from ..saving.model_file import save_model
+
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def export(
+        self,
+        filepath: str,
+        format: str | None = None,
+        verbose: bool = True,
+        input_signature: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Export for inference: ONNX ('.onnx', through torch.onnx) or a torch.export
+        program ('.pt2'). See `lamina.saving.export.export_model`."""
+        from ..saving.export import export_model
+
+        return export_model(
+            self,
+            filepath,
+            format=format,
+            verbose=verbose,
+            input_signature=input_signature,
+            **kwargs,
+        )

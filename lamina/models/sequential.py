@@ -217,20 +217,47 @@ def _shape_of(outputs: Any) -> Any:
 
 
 def _serialize_layer(layer: Layer) -> dict[str, Any]:
-    module = "lamina.models" if isinstance(layer, Model) else "lamina.layers"
-    return {"module": module, "class_name": type(layer).__name__, "config": layer.get_config()}
-
-
-def _deserialize_layer(entry: dict[str, Any]) -> Layer:
-    """Rebuild a layer or model from its config; only lamina's own classes are resolved."""
     from .. import layers as layers_module
     from .. import models as models_module
 
+    cls = type(layer)
+    module = models_module if isinstance(layer, Model) else layers_module
+    entry = {
+        "module": module.__name__,
+        "class_name": cls.__name__,
+        "config": layer.get_config(),
+    }
+    if getattr(module, cls.__name__, None) is not cls:
+        from ..saving.registry import get_registered_name
+
+        entry["registered_name"] = get_registered_name(layer)
+    return entry
+
+
+def _deserialize_layer(entry: dict[str, Any]) -> Layer:
+    """Rebuild a layer or model from its config. Classes are resolved only among lamina's
+    layers and models, the registered classes and the `custom_objects` in scope."""
+    from .. import layers as layers_module
+    from .. import models as models_module
+    from ..saving.registry import get_registered_object
+
+    if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
+        raise ValueError(
+            f"A layer entry in a model config must be a dict with a 'config'; got {entry!r}"
+        )
     class_name = str(entry.get("class_name"))
-    cls = getattr(layers_module, class_name, None) or getattr(models_module, class_name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Layer)) or class_name.startswith("_"):
+    registered = entry.get("registered_name")
+    cls = None
+    if registered is not None:
+        cls = get_registered_object(registered)
+    if cls is None and not class_name.startswith("_"):
+        cls = getattr(layers_module, class_name, None) or getattr(models_module, class_name, None)
+    if cls is None:
+        cls = get_registered_object(class_name)
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise ValueError(
             f"Unknown layer class {class_name!r} in a model config; only lamina.layers and "
-            "lamina.models classes are resolved"
+            "lamina.models classes, classes registered with "
+            "lamina.saving.register_serializable and custom_objects are resolved"
         )
     return cls.from_config(entry["config"])

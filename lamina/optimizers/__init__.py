@@ -52,8 +52,11 @@ def deserialize(
             f"`lamina.optimizers.serialize` returns; got {config!r}"
         )
     class_name = config["class_name"]
-    custom_objects = custom_objects or {}
-    cls = custom_objects.get(class_name) or _BY_NAME.get(str(class_name).lower())
+    from ..saving.registry import get_registered_object
+
+    cls = get_registered_object(
+        config.get("registered_name") or class_name, custom_objects
+    ) or _BY_NAME.get(str(class_name).lower())
     if cls is None:
         raise ValueError(
             f"Unknown optimizer {class_name!r}. Valid names: {', '.join(sorted(_BY_NAME))}; "

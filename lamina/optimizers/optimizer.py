@@ -172,7 +172,10 @@ class Optimizer:
 
     @property
     def iterations(self) -> int:
-        """How many steps have been applied."""
+        """How many steps have been applied (including a loaded state still waiting for
+        `build`)."""
+        if self._pending_state is not None:
+            return int(self._pending_state["iterations"])
         return self._iterations
 
     def build(self, params: Iterable[torch.Tensor]) -> None:

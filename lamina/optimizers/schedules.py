@@ -408,7 +408,11 @@ def deserialize(
             f"as `lamina.optimizers.schedules.serialize` returns; got {config!r}"
         )
     class_name = config["class_name"]
-    cls = (custom_objects or {}).get(class_name) or _BY_NAME.get(class_name)
+    from ..saving.registry import get_registered_object
+
+    cls = get_registered_object(
+        config.get("registered_name") or class_name, custom_objects
+    ) or _BY_NAME.get(class_name)
     if cls is None:
         raise ValueError(
             f"Unknown learning-rate schedule {class_name!r}. Valid names: "

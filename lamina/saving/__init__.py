@@ -1,5 +1,33 @@
-"""Saving and loading: weights files (safetensors, PyTorch layout)."""
+"""Saving and loading: model files (.lamina), weights files, the serialization registry."""
 
+from .model_file import load_model, save_model
+from .registry import (
+    CustomObjectScope,
+    SafeModeScope,
+    custom_object_scope,
+    enable_unsafe_deserialization,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    in_safe_mode,
+    register_keras_serializable,
+    register_serializable,
+)
 from .weights import load_weights, save_weights
 
-__all__ = ["load_weights", "save_weights"]
+__all__ = [
+    "CustomObjectScope",
+    "SafeModeScope",
+    "custom_object_scope",
+    "enable_unsafe_deserialization",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "in_safe_mode",
+    "load_model",
+    "load_weights",
+    "register_keras_serializable",
+    "register_serializable",
+    "save_model",
+    "save_weights",
+]

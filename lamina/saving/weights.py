@@ -6,14 +6,17 @@ A weights file holds tensors only (no code, no pickle). `.pt` / `.pth` state dic
 
 from __future__ import annotations
 
+import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["load_weights", "save_weights"]
+from ._archive import atomic_write, is_writer
+from ._safetensors import check_safetensors_file, to_bytes
+
+__all__ = ["layer_names", "load_weights", "save_weights"]
 
 
 def _check_built(model: Any, what: str) -> None:
@@ -24,47 +27,107 @@ def _check_built(model: Any, what: str) -> None:
         )
 
 
-def save_weights(model: Any, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
-    """Write `model.state_dict()` to `filepath` (.safetensors): a temp file renamed into place."""
-    from safetensors.torch import save_file
+def layer_names(model: Any) -> dict[str, str]:
+    """state_dict key -> "layer_name/tensor_name", to match weights by layer name."""
+    from ..layers.layer import Layer
 
+    names = {}
+    for path, module in model.named_modules():
+        if not isinstance(module, Layer):
+            continue
+        own = [name for name, _ in module.named_parameters(recurse=False)]
+        own += [name for name, _ in module.named_buffers(recurse=False)]
+        for name in own:
+            names[f"{path}.{name}" if path else name] = f"{module.name}/{name}"
+    return names
+
+
+def save_weights(model: Any, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
+    """Write `model.state_dict()` to `filepath` (.safetensors): a temp file renamed into place.
+
+    Only rank 0 writes in a torch.distributed job. The file's metadata maps each tensor to its
+    layer's name, for `load_weights(..., by_name=True)`.
+    """
     _check_built(model, "save")
     path = Path(filepath)
     if path.suffix != ".safetensors":
         raise ValueError(f"save_weights writes .safetensors files; got {str(path)!r}")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists and overwrite=False")
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
-    os.close(descriptor)
-    try:
-        save_file(state, temporary, metadata={"format": "pt", "lamina_model": model.name})
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
-        # mkstemp creates the file private (0600); give it the permissions of a normal file.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    if not is_writer():
+        return
+    metadata = {
+        "format": "pt",
+        "lamina_model": model.name,
+        "lamina_layer_names": json.dumps(layer_names(model)),
+    }
+    data = to_bytes(model.state_dict(), metadata)
+    atomic_write(path, lambda handle: handle.write(data))
 
 
-def load_weights(model: Any, filepath: str | os.PathLike[str], skip_mismatch: bool = False) -> None:
-    """Load a `.safetensors` file or a `.pt` state dict into `model` (same keys and shapes)."""
+def _read_state(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        check_safetensors_file(path)
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        names = json.loads(metadata.get("lamina_layer_names", "{}"))
+        return load_file(str(path)), names
+    if path.suffix in (".pt", ".pth"):
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError...
+            raise ValueError(
+                f"Could not read {str(path)!r} as a PyTorch state dict with "
+                f"torch.load(weights_only=True), which refuses code and unknown objects: {error}"
+            ) from None
+        if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+            state = state["state_dict"]
+        if not isinstance(state, dict) or not all(
+            isinstance(v, torch.Tensor) for v in state.values()
+        ):
+            raise ValueError(f"{str(path)!r} does not hold a state dict (name -> tensor)")
+        return state, {}
+    raise ValueError(f"load_weights reads .safetensors, .pt or .pth files; got {str(path)!r}")
+
+
+def load_weights(
+    model: Any,
+    filepath: str | os.PathLike[str],
+    skip_mismatch: bool = False,
+    by_name: bool = False,
+) -> None:
+    """Load a `.safetensors` file or a `.pt` state dict into `model`.
+
+    Args:
+        skip_mismatch: load what fits (same key and shape) and skip the rest.
+        by_name: match tensors by layer name (`dense_1/weight`) instead of position, so
+            weights move between models that share layer names but not structure (needs a
+            file written by lamina's `save_weights`).
+    """
     path = Path(filepath)
     if not path.is_file():
         raise FileNotFoundError(f"No weights file at {str(path)!r}")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        state: dict[str, Any] = load_file(str(path))
-    elif path.suffix in (".pt", ".pth"):
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    else:
-        raise ValueError(f"load_weights reads .safetensors, .pt or .pth files; got {str(path)!r}")
+    state, file_names = _read_state(path)
     _check_built(model, "load into")
+    if by_name:
+        if not file_names:
+            raise ValueError(
+                f"{str(path)!r} has no layer names (it was not written by lamina's "
+                "save_weights), so by_name=True cannot match it; load it by position."
+            )
+        by_layer = {file_names[k]: v for k, v in state.items() if k in file_names}
+        own_names = layer_names(model)
+        absent = sorted(set(own_names.values()) - set(by_layer))
+        if absent and not skip_mismatch:
+            raise ValueError(
+                f"Weights file {str(path)!r} has no tensors for {', '.join(absent)} in model "
+                f"'{model.name}'. Pass skip_mismatch=True to load only what matches."
+            )
+        # Tensors of layers the model does not have are ignored: that is what by_name is for.
+        state = {key: by_layer[name] for key, name in own_names.items() if name in by_layer}
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))

@@ -95,6 +95,15 @@ class CompileState:
     ) -> None:
         self.optimizer = optimizers.get(optimizer)
         self.loss_identifier = loss
+        # What compile() was given, for model files (the optimizer is saved separately).
+        self.compile_arguments = {
+            "loss": loss,
+            "loss_weights": loss_weights,
+            "metrics": metrics,
+            "weighted_metrics": weighted_metrics,
+            "jit_compile": jit_compile,
+            "steps_per_execution": steps_per_execution,
+        }
         names = list(output_names or ["output"])
         self.multi_output = len(names) > 1
         losses = _per_output(loss, names, "loss", nested=False)

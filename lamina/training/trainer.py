@@ -74,6 +74,10 @@ class Trainer:
         self._activity_layers: list[Any] = []
         self._train_step_fn = self._train_step
         self._compiled = False
+        self._pending_metric_state: dict[str, torch.Tensor] = {}
+        # Set during fit, for callbacks that save the training state (BackupAndRestore).
+        self.callback_list: CallbackList | None = None
+        self.epoch_rng: Any = None
 
     # ------------------------------------------------------------------ setup
 
@@ -177,6 +181,36 @@ class Trainer:
                 layer._activity_losses.clear()
         return total, parts
 
+    def accumulator_state(self) -> dict[str, torch.Tensor]:
+        """The running loss sums and metric states of the current epoch (for exact resume)."""
+        state = {
+            "loss_sum": self._loss_sum,
+            "count": self._count,
+            "output_loss_sums": self._output_loss_sums,
+        }
+        for key, metric, _ in self.state.all_metrics():
+            for name in metric._state_names:
+                state[f"metric.{key}.{name}"] = getattr(metric, name)
+        return state
+
+    def restore_accumulators(self, state: dict[str, torch.Tensor]) -> None:
+        """Inverse of `accumulator_state`; metric states wait for the metrics to be built."""
+        with torch.no_grad():
+            for name in ("loss_sum", "count", "output_loss_sums"):
+                getattr(self, "_" + name).copy_(state[name])
+        self._pending_metric_state = {k: v for k, v in state.items() if k.startswith("metric.")}
+        if self.state.metrics_built:
+            self._apply_metric_state()
+
+    def _apply_metric_state(self) -> None:
+        pending, self._pending_metric_state = self._pending_metric_state, {}
+        with torch.no_grad():
+            for key, metric, _ in self.state.all_metrics():
+                for name in metric._state_names:
+                    value = pending.get(f"metric.{key}.{name}")
+                    if value is not None:
+                        getattr(metric, name).copy_(value)
+
     def reset_metrics(self) -> None:
         self._loss_sum.zero_()
         self._count.zero_()
@@ -246,6 +280,8 @@ class Trainer:
         optimizer.step()
         if not self.state.metrics_built:
             self.state.build_metrics(y_list, y_pred, self.device)
+            if self._pending_metric_state:
+                self._apply_metric_state()
         with torch.no_grad():
             self._update_metrics(loss, parts, y_list, y_pred, sample_weight, _batch_size_of(x))
         return loss
@@ -313,14 +349,21 @@ class Trainer:
             epochs=epochs,
             steps=len(batches),
         )
+        self.callback_list = callback_list
+        model._initial_epoch = None
+        model._resume_position = None
         callback_list.on_train_begin()
+        # A callback (BackupAndRestore) may have restored an interrupted run.
+        initial_epoch = model._initial_epoch or initial_epoch
+        resume, model._resume_position = model._resume_position, None
         epoch_logs: dict[str, float] = {}
         lazy = _LazyLogs(self)
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             model.train()
             callback_list.on_epoch_begin(epoch)
-            for step, (bx, by, bw) in enumerate(batches):
+            iterator = self._epoch_batches(batches, resume if epoch == initial_epoch else None)
+            for step, (bx, by, bw) in iterator:
                 callback_list.on_train_batch_begin(step)
                 self._train_step_fn(bx, by, bw)
                 lazy._values = None
@@ -348,6 +391,24 @@ class Trainer:
             finalize([p for p in model.parameters() if p.requires_grad])
         callback_list.on_train_end(epoch_logs)
         return callback_list.history
+
+    def _epoch_batches(self, batches: ArrayBatches, resume: dict[str, Any] | None) -> Any:
+        """The epoch's (step, batch) pairs; when resuming mid-epoch, the same order as the
+        interrupted run (drawn again from the epoch's starting random state), from the
+        first batch it had not done."""
+        from ..saving.training_state import capture_rng, restore_rng
+
+        if not resume or not resume.get("step"):
+            self.epoch_rng = capture_rng(self.model)
+            return enumerate(batches)
+        self.epoch_rng = resume["epoch_rng"]
+        restore_rng(*self.epoch_rng, model=self.model)
+        iterator = enumerate(batches)
+        for _ in range(resume["step"]):
+            next(iterator)
+        restore_rng(*resume["rng"], model=self.model)
+        self.restore_accumulators(resume["accumulators"])
+        return iterator
 
     def evaluate(
         self,
