@@ -5,6 +5,7 @@ from .callback import Callback, CallbackList, History, ProgbarLogger
 from .checkpoint import ModelCheckpoint
 from .logging import CSVLogger, LambdaCallback, LearningRateScheduler
 from .monitoring import EarlyStopping, ReduceLROnPlateau, TerminateOnNaN
+from .tensorboard import TensorBoard
 
 __all__ = [
     "BackupAndRestore",
@@ -18,5 +19,6 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "TensorBoard",
     "TerminateOnNaN",
 ]

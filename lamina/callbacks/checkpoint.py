@@ -1,4 +1,5 @@
-"""ModelCheckpoint: save the weights during training, every epoch, every N batches, or the best.
+"""ModelCheckpoint: save the model or its weights during training, every epoch, every N
+batches, or the best.
 
 >>> from lamina.callbacks import ModelCheckpoint
 >>> ckpt = ModelCheckpoint(
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from typing import Any
@@ -20,18 +22,19 @@ __all__ = ["ModelCheckpoint"]
 
 
 class ModelCheckpoint(_Monitor):
-    """Save the model's weights to `filepath` during `fit`.
+    """Save the model (or its weights) to `filepath` during `fit`.
 
     Args:
         filepath: path of the file to write, a format string that may use `{epoch}` (1-based),
             `{batch}` (1-based, when `save_freq` is an int) and any log key, e.g.
-            ``"ckpt-{epoch:02d}-{val_loss:.2f}.weights.safetensors"``. It must end in
-            ``.safetensors`` (where Keras asks for ``.weights.h5``).
+            ``"ckpt-{epoch:02d}-{val_loss:.2f}.lamina"``. It must end in ``.lamina`` (or
+            ``.keras``), or ``.safetensors`` with `save_weights_only=True` (where Keras asks
+            for ``.weights.h5``).
         monitor: the log key compared when `save_best_only=True`.
         verbose: 1 prints a message at each save decision.
         save_best_only: only save when `monitor` improves on the best value seen.
-        save_weights_only: must be True for now (`model.save_weights`); full-model saving
-            is not available yet.
+        save_weights_only: True saves the weights (`model.save_weights`, a `.safetensors`
+            file); False the whole model (`model.save`, a `.lamina` file).
         mode: 'min', 'max' or 'auto'.
         save_freq: 'epoch' (at each epoch end) or an int: every that many training batches.
         initial_value_threshold: a starting "best" value that must be beaten before saving
@@ -67,12 +70,13 @@ class ModelCheckpoint(_Monitor):
                 "integer values"
             )
         if not save_weights_only:
-            raise NotImplementedError(
-                "ModelCheckpoint(save_weights_only=False) would save the whole model, which "
-                "lamina does not support yet; pass save_weights_only=True and a filepath "
-                "ending in '.safetensors' to checkpoint the weights."
-            )
-        if not self.filepath.endswith(".safetensors"):
+            if not self.filepath.endswith((".lamina", ".keras")):
+                raise ValueError(
+                    "The filepath provided must end in `.lamina` (lamina's model format; "
+                    "`.keras` is accepted for Keras code and holds the same format). "
+                    f"Received: filepath={self.filepath}"
+                )
+        elif not self.filepath.endswith(".safetensors"):
             raise ValueError(
                 "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
                 "provided must end in `.safetensors` (lamina's weights format, where Keras "
@@ -146,6 +150,15 @@ class ModelCheckpoint(_Monitor):
 
     def _save(self, epoch: int, batch: int | None, logs: Any) -> None:
         filepath = self._file_path(epoch, batch, logs)
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            # A diverged model would overwrite the last good checkpoint (Keras saves it).
+            warnings.warn(
+                f"ModelCheckpoint: not saving {filepath} at epoch {epoch + 1}: the loss is "
+                f"{float(loss)}; the last checkpoint written is kept.",
+                stacklevel=2,
+            )
+            return
         if not self._should_save(epoch, logs, filepath):
             return
         if os.path.isdir(filepath):
@@ -156,6 +169,9 @@ class ModelCheckpoint(_Monitor):
         dirname = os.path.dirname(filepath)
         if dirname:
             os.makedirs(dirname, exist_ok=True)
-        self.model.save_weights(filepath, overwrite=True)
+        if self.save_weights_only:
+            self.model.save_weights(filepath, overwrite=True)
+        else:
+            self.model.save(filepath, overwrite=True)
         if self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}", flush=True)

@@ -7,6 +7,21 @@ from .activation import (
     ReLU,
     Softmax,
 )
+from .augmentation import (
+    CutMix,
+    MixUp,
+    RandomBrightness,
+    RandomContrast,
+    RandomErasing,
+)
+from .augmentation_geometric import (
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomShift,
+    RandomTranslation,
+    RandomZoom,
+)
 from .convolution import (
     Conv1D,
     Conv1DTranspose,
@@ -92,6 +107,12 @@ from .pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
+from .preprocessing import (
+    CenterCrop,
+    Normalization,
+    Rescaling,
+    Resizing,
+)
 from .regularization import (
     ActivityRegularization,
     Dropout,
@@ -131,6 +152,7 @@ __all__ = [
     "AvgPool2D",
     "AvgPool3D",
     "BatchNormalization",
+    "CenterCrop",
     "Concatenate",
     "Conv1D",
     "Conv1DTranspose",
@@ -147,6 +169,7 @@ __all__ = [
     "Cropping1D",
     "Cropping2D",
     "Cropping3D",
+    "CutMix",
     "Dense",
     "DepthwiseConv1D",
     "DepthwiseConv2D",
@@ -185,12 +208,25 @@ __all__ = [
     "MaxPooling3D",
     "Maximum",
     "Minimum",
+    "MixUp",
     "Multiply",
+    "Normalization",
     "PReLU",
     "Permute",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomErasing",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomShift",
+    "RandomTranslation",
+    "RandomZoom",
     "ReLU",
     "RepeatVector",
+    "Rescaling",
     "Reshape",
+    "Resizing",
     "SeparableConv1D",
     "SeparableConv2D",
     "SeparableConvolution1D",

@@ -18,6 +18,7 @@ import os
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -29,6 +30,16 @@ MAX_COMPRESSION_RATIO = 200
 # No single member may exceed this (the weights of the largest zoo models are far below it).
 MAX_MEMBER_BYTES = 64 * 2**30
 _SMALL = 2**20  # members this small are never called bombs
+# What zipfile raises on damaged data (a bad CRC, a broken deflate stream, a bad header).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    UnicodeDecodeError,
+)
 
 
 def is_writer() -> bool:
@@ -135,7 +146,7 @@ def read_archive(
         raise ValueError(f"{source} changed while it was read; try again")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as error:
+    except _ZIP_ERRORS as error:
         raise ValueError(
             f"{source} is not a valid {what} (not a readable zip archive: {error}); it may be "
             "truncated or corrupted"
@@ -171,7 +182,7 @@ def read_archive(
             try:
                 with archive.open(info) as handle:
                     content = handle.read(info.file_size + 1)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+            except _ZIP_ERRORS as error:
                 raise ValueError(
                     f"{source}: member {info.filename!r} is corrupted ({error}); the file was "
                     "damaged after it was written"

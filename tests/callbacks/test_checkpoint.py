@@ -105,8 +105,8 @@ def test_save_freq_in_batches(tmp_path):
 
 
 def test_argument_errors(tmp_path):
-    with pytest.raises(NotImplementedError, match="save_weights_only=True"):
-        callbacks.ModelCheckpoint(str(tmp_path / "m.keras"))
+    with pytest.raises(ValueError, match="must end in `.lamina`"):
+        callbacks.ModelCheckpoint(str(tmp_path / "m.h5"))
     with pytest.raises(ValueError, match="must end in `.safetensors`"):
         callbacks.ModelCheckpoint(str(tmp_path / "w.weights.h5"), save_weights_only=True)
     with pytest.raises(ValueError, match="Unrecognized save_freq"):
@@ -117,3 +117,16 @@ def test_argument_errors(tmp_path):
     ckpt = callbacks.ModelCheckpoint(str(tmp_path / "{nope}.safetensors"), save_weights_only=True)
     with pytest.raises(KeyError, match="Failed to format this callback filepath"):
         model.fit(X, Y, epochs=1, verbose=0, callbacks=[ckpt])
+
+
+def test_full_model_checkpoints_load_and_keep_training(tmp_path):
+    model = tiny()
+    path = str(tmp_path / "model-{epoch:02d}.lamina")
+    ckpt = callbacks.ModelCheckpoint(path, save_best_only=False)
+    model.fit(X, Y, epochs=2, batch_size=4, verbose=0, callbacks=[ckpt])
+    assert sorted(os.listdir(tmp_path)) == ["model-01.lamina", "model-02.lamina"]
+    restored = lamina.models.load_model(str(tmp_path / "model-02.lamina"))
+    np.testing.assert_array_equal(restored.predict(X, verbose=0), model.predict(X, verbose=0))
+    assert restored.optimizer.iterations == model.optimizer.iterations == 8
+    before = model.evaluate(X, Y, verbose=0)
+    assert restored.evaluate(X, Y, verbose=0) == pytest.approx(before, rel=1e-6)

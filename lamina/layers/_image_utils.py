@@ -1,0 +1,314 @@
+"""Shared machinery of the image preprocessing and augmentation layers.
+
+Every function here works on whole batches in (batch, channels, height, width) layout on the
+batch's device, with vectorised torch ops: no loop over the samples. Pixel coordinates follow
+Keras' convention: pixel centres sit at integers 0 .. size - 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ._conv_utils import normalize_data_format
+from .regularization import _RandomLayer
+
+FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+INTERPOLATIONS = ("bilinear", "nearest")
+# grid_sample's padding modes that give Keras' fill modes; 'wrap' is done with coordinates.
+_PADDING_MODES = {"reflect": "reflection", "nearest": "border", "constant": "zeros"}
+
+
+def check_choice(owner: str, name: str, value: Any, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ValueError(f"{owner}: {name} must be one of {tuple(choices)}; got {name}={value!r}")
+    return value
+
+
+def check_size(owner: str, name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive int; got {name}={value!r}")
+    return value
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def parse_factor(
+    owner: str,
+    name: str,
+    factor: Any,
+    bounds: tuple[float, float] = (-1.0, 1.0),
+    symmetric: bool = True,
+) -> tuple[float, float]:
+    """(lower, upper) from a number or a pair, as Keras' `_set_factor`.
+
+    A number f gives (-f, f), cut at the lower bound (so (0, f) where the bound is 0), or (f, f)
+    with `symmetric=False` (RandomContrast's 1 - lower .. 1 + upper); a pair is sorted.
+    """
+    message = (
+        f"{owner}: {name} must be a number or a pair of numbers in "
+        f"[{bounds[0]}, {bounds[1]}]; got {name}={factor!r}"
+    )
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2 or not all(is_number(f) for f in factor):
+            raise ValueError(message)
+        lower, upper = sorted(float(f) for f in factor)
+    elif is_number(factor):
+        value = abs(float(factor))
+        lower, upper = (max(-value, bounds[0]) if symmetric else value), value
+    else:
+        raise ValueError(message)
+    if lower < bounds[0] or upper > bounds[1]:
+        raise ValueError(message)
+    return lower, upper
+
+
+def as_config(value: Any) -> Any:
+    """JSON form of an argument: tuples become lists."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def uniform(
+    shape: Sequence[int],
+    low: float,
+    high: float,
+    generator: torch.Generator | None,
+    like: torch.Tensor,
+) -> torch.Tensor:
+    """Uniform draws in [low, high) of `like`'s float dtype (float32 for integer images)."""
+    dtype = like.dtype if like.is_floating_point() else torch.float32
+    values = torch.rand(tuple(shape), generator=generator, device=like.device, dtype=dtype)
+    return values * (high - low) + low
+
+
+def sample_gamma(
+    concentration: torch.Tensor, generator: torch.Generator | None, tries: int = 16
+) -> torch.Tensor:
+    """Gamma(concentration, 1) draws, one per element, from `generator` (Marsaglia-Tsang).
+
+    torch's own gamma sampler takes no generator, so seeded layers could not reproduce it. The
+    rejection step accepts over 95% of candidates for shapes >= 1, so 16 candidates per draw
+    fail with probability below 1e-20; shapes < 1 use Gamma(a) = Gamma(a + 1) * U ** (1 / a).
+    """
+    alpha = concentration.float()
+    boosted = alpha + (alpha < 1).float()
+    d = boosted - 1.0 / 3.0
+    c = 1.0 / torch.sqrt(9.0 * d)
+    shape = (tries, *alpha.shape)
+    x = torch.randn(shape, generator=generator, device=alpha.device)
+    u = torch.rand(shape, generator=generator, device=alpha.device)
+    v = (1.0 + c * x) ** 3
+    accept = (v > 0) & (
+        torch.log(u.clamp_min(1e-30)) < 0.5 * x**2 + d - d * v + d * torch.log(v.clamp_min(1e-30))
+    )
+    # The first accepted candidate (argmax finds the first True; the last one if none is).
+    first = torch.where(
+        accept.any(0), accept.float().argmax(0), torch.full_like(d, tries - 1).long()
+    )
+    draws = (d * v).gather(0, first.unsqueeze(0)).squeeze(0)
+    small = alpha < 1
+    if bool(small.any()):
+        extra = torch.rand(alpha.shape, generator=generator, device=alpha.device)
+        draws = torch.where(small, draws * extra.clamp_min(1e-30) ** (1.0 / alpha), draws)
+    return draws
+
+
+def sample_beta(
+    alpha: float | torch.Tensor, size: int, generator: torch.Generator | None, device: torch.device
+) -> torch.Tensor:
+    """`size` draws of Beta(alpha, alpha), as X / (X + Y) with X, Y ~ Gamma(alpha)."""
+    concentration = torch.as_tensor(alpha, dtype=torch.float32, device=device).expand(2, size)
+    gammas = sample_gamma(concentration.contiguous(), generator)
+    return gammas[0] / (gammas[0] + gammas[1]).clamp_min(1e-30)
+
+
+def fix_indices(index: torch.Tensor, size: int, fill_mode: str) -> torch.Tensor:
+    """Map integer pixel indices outside [0, size) back inside, as Keras' fill modes do.
+
+    reflect (d c b a | a b c d | d c b a), wrap (a b c d | a b c d), nearest and constant
+    (a a | a b c d | d d; constant then masks those pixels with the fill value).
+    """
+    if fill_mode == "wrap":
+        return index.remainder(size)
+    if fill_mode == "reflect":
+        folded = index.remainder(2 * size)
+        return torch.where(folded < size, folded, 2 * size - 1 - folded)
+    return index.clamp(0, size - 1)
+
+
+def gather_windows(
+    images: torch.Tensor,
+    rows: torch.Tensor,
+    cols: torch.Tensor,
+    fill_mode: str = "constant",
+    fill_value: float = 0.0,
+) -> torch.Tensor:
+    """out[n, :, i, j] = images[n, :, rows[n, i], cols[n, j]], whole pixels, no interpolation.
+
+    Indices outside the image are filled as `fill_mode` says. This one gather serves integer
+    shifts (rows = arange(height) - dy) and crops (rows = top + arange(crop_height)).
+    """
+    height, width = images.shape[-2:]
+    batch = torch.arange(images.shape[0], device=images.device)[:, None, None]
+    fixed_rows = fix_indices(rows, height, fill_mode)
+    fixed_cols = fix_indices(cols, width, fill_mode)
+    # Advanced indices around a slice put their axes first: (n, i, j, channels).
+    out = images.permute(0, 2, 3, 1)[batch, fixed_rows[:, :, None], fixed_cols[:, None, :]]
+    if fill_mode == "constant":
+        inside = ((rows >= 0) & (rows < height))[:, :, None] & ((cols >= 0) & (cols < width))[
+            :, None, :
+        ]
+        out = torch.where(inside[..., None], out, torch.full_like(out, fill_value))
+    return out.permute(0, 3, 1, 2)
+
+
+def affine_transform(
+    images: torch.Tensor,
+    matrix: torch.Tensor,
+    interpolation: str = "bilinear",
+    fill_mode: str = "reflect",
+    fill_value: float = 0.0,
+) -> torch.Tensor:
+    """Resample (N, C, H, W) `images`: output pixel (x, y) reads input pixel matrix @ (x, y, 1).
+
+    `matrix` is (N, 2, 3) in pixel coordinates (Keras' `affine_transform` convention, output to
+    input). Out-of-image reads follow Keras' fill modes: grid_sample's reflection (about the
+    image's edges, align_corners=False), border and zeros padding give 'reflect', 'nearest' and
+    'constant' (the fill value is blended in with a resampled mask, so each out-of-image corner
+    counts as `fill_value`, as Keras); 'wrap' takes coordinates modulo the size and samples an
+    image padded circularly by one pixel.
+    """
+    n, _, height, width = images.shape
+    dtype = images.dtype
+    ys = torch.arange(height, device=images.device, dtype=dtype)
+    xs = torch.arange(width, device=images.device, dtype=dtype)
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    points = torch.stack([grid_x, grid_y, torch.ones_like(grid_x)], dim=-1)  # (H, W, 3)
+    coords = torch.einsum("hwk,njk->nhwj", points, matrix.to(dtype))  # (N, H, W, 2): x, y
+    size = torch.tensor([width, height], device=images.device, dtype=dtype)
+    padding_mode = _PADDING_MODES.get(fill_mode, "border")
+    if fill_mode == "wrap":
+        coords = coords.remainder(size) + 1.0
+        images = F.pad(images, (1, 1, 1, 1), mode="circular")
+        size = size + 2.0
+    grid = (2.0 * coords + 1.0) / size - 1.0
+    mode = "nearest" if interpolation == "nearest" else "bilinear"
+    out = F.grid_sample(images, grid, mode=mode, padding_mode=padding_mode, align_corners=False)
+    if fill_mode == "constant" and fill_value != 0:
+        ones = torch.ones((n, 1, height, width), device=images.device, dtype=dtype)
+        weight = F.grid_sample(ones, grid, mode=mode, padding_mode="zeros", align_corners=False)
+        out = out + (1.0 - weight) * fill_value
+    return out
+
+
+def aspect_crop_box(height: int, width: int, target_height: int, target_width: int) -> tuple:
+    """(top, left, crop_height, crop_width): the largest centred window of the target's aspect
+    ratio, with Keras' integer arithmetic."""
+    crop_height = max(min(height, int(width * target_height / target_width)), 1)
+    crop_width = max(min(width, int(height * target_width / target_height)), 1)
+    return (height - crop_height) // 2, (width - crop_width) // 2, crop_height, crop_width
+
+
+def resize(
+    images: torch.Tensor,
+    height: int,
+    width: int,
+    interpolation: str = "bilinear",
+    antialias: bool = False,
+) -> torch.Tensor:
+    """F.interpolate to (height, width) as Keras' torch backend (align_corners=False)."""
+    if tuple(images.shape[-2:]) == (height, width):
+        return images
+    mode = {"nearest": "nearest-exact"}.get(interpolation, interpolation)
+    work = images if images.is_floating_point() else images.float()
+    out = F.interpolate(
+        work,
+        size=(height, width),
+        mode=mode,
+        align_corners=False if mode in ("bilinear", "bicubic") else None,
+        antialias=antialias and mode in ("bilinear", "bicubic"),
+    )
+    if not images.is_floating_point():
+        info = torch.iinfo(images.dtype)
+        out = out.round().clamp(info.min, info.max).to(images.dtype)
+    return out
+
+
+def smart_resize(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Centre-crop to the target's aspect ratio, then resize bilinearly (Keras' smart_resize)."""
+    if tuple(images.shape[-2:]) == (height, width):
+        return images
+    top, left, crop_height, crop_width = aspect_crop_box(*images.shape[-2:], height, width)
+    cropped = images[..., top : top + crop_height, left : left + crop_width]
+    return resize(cropped, height, width)
+
+
+class ImageLayer(_RandomLayer):
+    """Base of the image layers: data_format, rank 3 or 4 inputs, the training gate.
+
+    Subclasses implement `augment(images, generator)` on a (N, C, H, W) batch; `inference`
+    (the identity by default) is what inference mode returns, in the same layout.
+    """
+
+    #: Whether inference returns the input as it is (so nothing is permuted or checked).
+    identity_in_inference: bool = True
+
+    def __init__(
+        self, seed: int | None = None, data_format: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(seed=seed, **kwargs)
+        self.data_format = normalize_data_format(data_format, self._describe())
+        self.input_description = (
+            "(batch, height, width, channels)"
+            if self.data_format == "channels_last"
+            else "(batch, channels, height, width)"
+        )
+
+    def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def inference(self, images: torch.Tensor) -> torch.Tensor:
+        return images
+
+    def _to_nchw(self, inputs: torch.Tensor) -> tuple[torch.Tensor, bool]:
+        if inputs.ndim not in (3, 4):
+            raise ValueError(
+                f"{self._describe()} expects 4-D input {self.input_description} or one 3-D "
+                f"image; got shape {tuple(inputs.shape)}"
+            )
+        unbatched = inputs.ndim == 3
+        images = inputs.unsqueeze(0) if unbatched else inputs
+        if not images.is_floating_point():
+            images = images.to(self.compute_dtype)
+        if self.data_format == "channels_last":
+            images = images.permute(0, 3, 1, 2)
+        return images, unbatched
+
+    def _from_nchw(self, images: torch.Tensor, unbatched: bool) -> torch.Tensor:
+        if self.data_format == "channels_last":
+            images = images.permute(0, 2, 3, 1)
+        return images.squeeze(0) if unbatched else images
+
+    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        if not training and self.identity_in_inference:
+            if inputs.ndim not in (3, 4):
+                self._to_nchw(inputs)  # raises the rank error
+            return inputs if inputs.is_floating_point() else inputs.to(self.compute_dtype)
+        images, unbatched = self._to_nchw(inputs)
+        if training:
+            out = self.augment(images, self._generator(images.device))
+        else:
+            out = self.inference(images)
+            if out is images and inputs.is_floating_point():
+                return inputs
+        return self._from_nchw(out, unbatched)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config

@@ -1,0 +1,438 @@
+"""Preprocessing layers: Rescaling, Normalization, Resizing, CenterCrop.
+
+They compute the same in training and inference, so they can sit at the start of a model and
+travel with it when it is saved.
+
+>>> import torch
+>>> Rescaling(1 / 255)(torch.full((1, 2, 2, 3), 255.0)).max().item()
+1.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import config as lamina_config
+from ._image_utils import (
+    ImageLayer,
+    aspect_crop_box,
+    check_choice,
+    check_size,
+    resize,
+    smart_resize,
+)
+from .layer import Layer, Shape
+
+__all__ = ["CenterCrop", "Normalization", "Rescaling", "Resizing"]
+
+_RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic")
+
+
+def _json(value: Any) -> Any:
+    """A number, nested lists or None: the JSON form of a scale/mean argument."""
+    if value is None or isinstance(value, (int, float)):
+        return value
+    return np.asarray(value).tolist()
+
+
+class Rescaling(Layer):
+    """Multiplies the inputs by `scale` and adds `offset`: `x * scale + offset`.
+
+    Args:
+        scale: a number, or one number per channel.
+        offset: a number, or one number per channel.
+
+    Input shape:
+        Any; integer inputs are cast to the layer's float dtype.
+    Output shape:
+        Same as the input.
+
+    >>> import torch
+    >>> Rescaling(1 / 127.5, offset=-1)(torch.tensor([[0.0, 127.5, 255.0]])).tolist()
+    [[-1.0, 0.0, 1.0]]
+    """
+
+    def __init__(self, scale: Any, offset: Any = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for name, value in (("scale", scale), ("offset", offset)):
+            try:
+                np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"Rescaling '{self.name}': {name} must be a number or a list of numbers; "
+                    f"got {name}={value!r}"
+                ) from None
+        self.scale = scale
+        self.offset = offset
+        self.built = True
+
+    def _broadcast(self, value: Any, ndim: int, device: torch.device) -> torch.Tensor:
+        tensor = torch.as_tensor(np.asarray(value), dtype=self.compute_dtype, device=device)
+        if tensor.ndim and lamina_config.image_data_format() == "channels_first" and ndim >= 3:
+            # Per-channel values go on the channel axis, which comes right after the batch.
+            tensor = tensor.reshape(*tensor.shape, *([1] * (ndim - 2)))
+        return tensor
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = inputs.to(self.compute_dtype)
+        scale = self._broadcast(self.scale, x.ndim, x.device)
+        offset = self._broadcast(self.offset, x.ndim, x.device)
+        return x * scale + offset
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(scale=_json(self.scale), offset=_json(self.offset))
+        return config
+
+
+class Normalization(Layer):
+    """Shifts and scales the inputs to mean 0 and variance 1 per feature:
+    `(x - mean) / max(sqrt(variance), epsilon)`, with `epsilon = lamina.config.epsilon()`.
+
+    Give `mean` and `variance`, or call `adapt(data)` before training, which measures them over
+    every axis except `axis`.
+
+    Args:
+        axis: the axis or axes that keep their own mean and variance (default -1, the features
+            or channels); None gives one mean and variance for everything.
+        mean: the mean to subtract, broadcast to the kept axes; set with `variance`.
+        variance: the variance to divide by (its square root), broadcast like `mean`.
+        invert: True applies the inverse, `mean + x * max(sqrt(variance), epsilon)`, to turn
+            normalised values back into data.
+
+    Input shape:
+        Any, with known sizes on the kept axes.
+    Output shape:
+        Same as the input.
+
+    >>> import numpy as np
+    >>> layer = Normalization()
+    >>> layer.adapt(np.array([[1.0], [2.0], [3.0]]))
+    >>> layer(np.array([[1.0], [2.0], [3.0]], dtype="float32")).flatten().tolist()
+    [-1.224744..., 0.0, 1.224744...]
+    """
+
+    weight_names = ("mean", "variance", "count")
+
+    def __init__(
+        self,
+        axis: int | Sequence[int] | None = -1,
+        mean: Any = None,
+        variance: Any = None,
+        invert: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if axis is None:
+            axes: tuple[int, ...] = ()
+        elif isinstance(axis, int) and not isinstance(axis, bool):
+            axes = (axis,)
+        elif isinstance(axis, (list, tuple)) and all(isinstance(a, int) for a in axis):
+            axes = tuple(axis)
+        else:
+            raise TypeError(
+                f"Normalization '{self.name}': axis must be an int, a list of ints or None; "
+                f"got axis={axis!r}"
+            )
+        if (mean is None) != (variance is None):
+            raise ValueError(
+                f"Normalization '{self.name}': give both mean and variance, or neither (and "
+                f"call adapt()); got mean={mean!r}, variance={variance!r}"
+            )
+        if mean is not None:
+            if np.shape(mean) != np.shape(variance):
+                raise ValueError(
+                    f"Normalization '{self.name}': mean and variance must have the same shape; "
+                    f"got {np.shape(mean)} and {np.shape(variance)}"
+                )
+            if np.ndim(mean) > len(axes):
+                raise ValueError(
+                    f"Normalization '{self.name}': mean of shape {np.shape(mean)} has more "
+                    f"dimensions than the {len(axes)} kept axes axis={axis!r}"
+                )
+        self.axis = axis
+        self._axes = axes
+        self.input_mean = mean
+        self.input_variance = variance
+        self.invert = bool(invert)
+
+    def build(self, input_shape: Shape) -> None:
+        ndim = len(input_shape)
+        if any(not -ndim <= a < ndim for a in self._axes):
+            raise ValueError(
+                f"Normalization '{self.name}': axis={self.axis!r} is out of range for inputs "
+                f"of shape {tuple(input_shape)}"
+            )
+        keep = tuple(sorted(a % ndim for a in self._axes))
+        for a in keep:
+            if input_shape[a] is None:
+                raise ValueError(
+                    f"Normalization '{self.name}': the kept axis {a} must have a known size; "
+                    f"got input shape {tuple(input_shape)}"
+                )
+        self._keep = keep
+        self._reduce = tuple(d for d in range(ndim) if d not in keep)
+        self._broadcast_shape = tuple(input_shape[d] if d in keep else 1 for d in range(ndim))
+        self._input_axes = {a: input_shape[a] for a in keep}
+        stats_shape = tuple(input_shape[a] for a in keep)
+        if self.input_mean is None:
+            self.add_weight("mean", stats_shape, initializer="zeros", trainable=False)
+            self.add_weight("variance", stats_shape, initializer="ones", trainable=False)
+            self.add_weight("count", (), initializer="zeros", trainable=False)
+            return
+        # Given statistics align with the kept axes from the right, then broadcast (as Keras).
+        for name, value in (
+            ("_given_mean", self.input_mean),
+            ("_given_variance", self.input_variance),
+        ):
+            tensor = torch.as_tensor(np.asarray(value), dtype=self.compute_dtype)
+            expanded = [1] * ndim
+            for i in range(1, tensor.ndim + 1):
+                expanded[keep[-i]] = tensor.shape[-i]
+            try:
+                tensor = tensor.reshape(expanded).expand(self._broadcast_shape).clone()
+            except RuntimeError:
+                raise ValueError(
+                    f"Normalization '{self.name}': {name[7:]} of shape {tuple(np.shape(value))} "
+                    f"does not broadcast to the kept axes of inputs {tuple(input_shape)}"
+                ) from None
+            self.register_buffer(name, tensor, persistent=False)
+
+    def _statistics(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.input_mean is not None:
+            return self._given_mean, self._given_variance
+        return (
+            self.mean.reshape(self._broadcast_shape),
+            self.variance.reshape(self._broadcast_shape),
+        )
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = inputs.to(self.compute_dtype)
+        mean, variance = self._statistics()
+        scale = torch.sqrt(variance).clamp_min(lamina_config.epsilon())
+        return mean + x * scale if self.invert else (x - mean) / scale
+
+    def adapt(self, data: Any) -> None:
+        """Measure the mean and variance of `data` over every axis but `axis`.
+
+        Args:
+            data: a NumPy array, a torch tensor, or an iterable of batches (arrays or tensors,
+                or (x, y) tuples whose x is used), e.g. a list of arrays or a DataLoader.
+                Batches are combined exactly (Chan's parallel update, in float64).
+        """
+        if self.input_mean is not None:
+            raise ValueError(
+                f"Normalization '{self.name}' was given mean and variance; adapt() cannot "
+                "replace them. Create the layer without them to adapt it."
+            )
+        if isinstance(data, (np.ndarray, torch.Tensor)):
+            batches: Iterable[Any] = [data]
+        elif isinstance(data, Iterable) and not isinstance(data, (str, bytes, dict)):
+            batches = data
+        else:
+            raise TypeError(
+                f"Normalization '{self.name}'.adapt() expects a NumPy array, a torch tensor or "
+                f"an iterable of batches; got {type(data).__name__}"
+            )
+        count = 0
+        total_mean = total_var = None
+        for batch in batches:
+            if isinstance(batch, (tuple, list)) and not isinstance(data, list):
+                batch = batch[0]
+            x = torch.as_tensor(np.asarray(batch) if not torch.is_tensor(batch) else batch)
+            x = x.detach().to("cpu", torch.float64)
+            if not self.built:
+                self.build((None, *tuple(x.shape)[1:]))
+            self._check_input(x)
+            if x.ndim != len(self._broadcast_shape):
+                raise ValueError(
+                    f"Normalization '{self.name}' was built for {len(self._broadcast_shape)}-D "
+                    f"inputs; adapt() got a batch of shape {tuple(x.shape)}"
+                )
+            if self._reduce:
+                batch_count = math.prod(x.shape[d] for d in self._reduce)
+                batch_mean = x.mean(dim=self._reduce)
+                batch_var = x.var(dim=self._reduce, correction=0)
+            else:
+                batch_count, batch_mean, batch_var = 1, x, torch.zeros_like(x)
+            if total_mean is None:
+                count, total_mean, total_var = batch_count, batch_mean, batch_var
+                continue
+            new_count = count + batch_count
+            delta = batch_mean - total_mean
+            total_mean = total_mean + delta * (batch_count / new_count)
+            total_var = (
+                total_var * count
+                + batch_var * batch_count
+                + delta**2 * count * batch_count / new_count
+            ) / new_count
+            count = new_count
+        if total_mean is None:
+            raise ValueError(f"Normalization '{self.name}'.adapt() got no batches")
+        with torch.no_grad():
+            self.mean.copy_(total_mean.reshape(self.mean.shape))
+            self.variance.copy_(total_var.reshape(self.variance.shape))
+            self.count.fill_(count)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            axis=list(self.axis) if isinstance(self.axis, tuple) else self.axis,
+            mean=_json(self.input_mean),
+            variance=_json(self.input_variance),
+            invert=self.invert,
+        )
+        return config
+
+
+class Resizing(ImageLayer):
+    """Resizes images to (height, width) with `F.interpolate`, as Keras' PyTorch backend.
+
+    Args:
+        height: the output height.
+        width: the output width.
+        interpolation: 'bilinear', 'nearest' or 'bicubic'.
+        crop_to_aspect_ratio: True first crops the largest centred window of the target's
+            aspect ratio, so nothing is stretched.
+        pad_to_aspect_ratio: True first pads the short side evenly with `fill_value` instead.
+        fill_mode: how padding is filled; only 'constant' (Keras has no other).
+        fill_value: the padding value.
+        antialias: low-pass filter when downsampling ('bilinear' and 'bicubic'). The default,
+            False, matches Keras' PyTorch backend exactly; Keras' TensorFlow and JAX backends
+            resize with their own kernels, whose downsampled values differ slightly.
+        data_format: 'channels_last' (default) or 'channels_first'.
+
+    Input shape:
+        (batch, height, width, channels), or one (height, width, channels) image.
+    Output shape:
+        (batch, height, width, channels) at the new size; integer images keep their dtype
+        (values rounded).
+
+    >>> import torch
+    >>> Resizing(2, 2)(torch.arange(16.0).reshape(1, 4, 4, 1))[0, :, :, 0].tolist()
+    [[2.5, 4.5], [10.5, 12.5]]
+    """
+
+    identity_in_inference = False
+
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        interpolation: str = "bilinear",
+        crop_to_aspect_ratio: bool = False,
+        pad_to_aspect_ratio: bool = False,
+        fill_mode: str = "constant",
+        fill_value: float = 0.0,
+        antialias: bool = False,
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data_format=data_format, **kwargs)
+        owner = self._describe()
+        self.height = check_size(owner, "height", height)
+        self.width = check_size(owner, "width", width)
+        self.interpolation = check_choice(
+            owner, "interpolation", interpolation, _RESIZE_INTERPOLATIONS
+        )
+        if crop_to_aspect_ratio and pad_to_aspect_ratio:
+            raise ValueError(f"{owner}: set only one of crop_to_aspect_ratio, pad_to_aspect_ratio")
+        self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
+        self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
+        self.fill_mode = check_choice(owner, "fill_mode", fill_mode, ("constant",))
+        self.fill_value = float(fill_value)
+        self.antialias = bool(antialias)
+
+    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        dtype = inputs.dtype
+        images, unbatched = self._to_nchw(inputs)
+        if not dtype.is_floating_point:
+            images = images.to(dtype)  # resize() rounds and casts integer images back
+        height, width = images.shape[-2:]
+        if self.crop_to_aspect_ratio:
+            top, left, crop_height, crop_width = aspect_crop_box(
+                height, width, self.height, self.width
+            )
+            images = images[..., top : top + crop_height, left : left + crop_width]
+        elif self.pad_to_aspect_ratio:
+            pad_height = max(height, int(width * self.height / self.width))
+            pad_width = max(width, int(height * self.width / self.height))
+            top, left = (pad_height - height) // 2, (pad_width - width) // 2
+            if top or left:
+                images = F.pad(images, (left, left, top, top), value=self.fill_value)
+        out = resize(images, self.height, self.width, self.interpolation, self.antialias)
+        return self._from_nchw(out, unbatched)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["seed"]
+        config.update(
+            height=self.height,
+            width=self.width,
+            interpolation=self.interpolation,
+            crop_to_aspect_ratio=self.crop_to_aspect_ratio,
+            pad_to_aspect_ratio=self.pad_to_aspect_ratio,
+            fill_mode=self.fill_mode,
+            fill_value=self.fill_value,
+            antialias=self.antialias,
+        )
+        return config
+
+
+class CenterCrop(ImageLayer):
+    """Crops the centre (height, width) window of each image.
+
+    An image smaller than the window on either side is instead centre-cropped to the window's
+    aspect ratio and resized bilinearly to (height, width), as Keras.
+
+    Args:
+        height: the output height.
+        width: the output width.
+        data_format: 'channels_last' (default) or 'channels_first'.
+
+    Input shape:
+        (batch, height, width, channels), or one (height, width, channels) image.
+    Output shape:
+        (batch, height, width, channels) at the window's size, in the layer's float dtype.
+
+    >>> import torch
+    >>> CenterCrop(2, 2)(torch.arange(16.0).reshape(1, 4, 4, 1))[0, :, :, 0].tolist()
+    [[5.0, 6.0], [9.0, 10.0]]
+    """
+
+    identity_in_inference = False
+
+    def __init__(
+        self, height: int, width: int, data_format: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(data_format=data_format, **kwargs)
+        self.height = check_size(self._describe(), "height", height)
+        self.width = check_size(self._describe(), "width", width)
+
+    def inference(self, images: torch.Tensor) -> torch.Tensor:
+        height, width = images.shape[-2:]
+        if height < self.height or width < self.width:
+            return smart_resize(images, self.height, self.width)
+        top, left = (height - self.height) // 2, (width - self.width) // 2
+        return images[..., top : top + self.height, left : left + self.width]
+
+    def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        return self.inference(images)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["seed"]
+        config.update(height=self.height, width=self.width)
+        return config
