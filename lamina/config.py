@@ -13,6 +13,8 @@ import random
 import numpy as np
 import torch
 
+from .saving.registry import enable_unsafe_deserialization
+
 _IMAGE_DATA_FORMAT = "channels_last"
 _FLOATX = "float32"
 _EPSILON = 1e-7
@@ -20,6 +22,7 @@ _DEVICE: str | None = None
 
 __all__ = [
     "device",
+    "enable_unsafe_deserialization",
     "epsilon",
     "floatx",
     "image_data_format",

@@ -1,0 +1,65 @@
+"""The serialization registry: registration names, scopes, safe mode switches."""
+
+import pytest
+
+import lamina
+from lamina import layers
+from lamina.saving import registry
+
+
+def test_register_names_and_lookup():
+    @lamina.saving.register_serializable(package="RegistryTest", name="scaled")
+    def scale(x):
+        return 3 * x
+
+    assert lamina.saving.get_registered_name(scale) == "RegistryTest>scaled"
+    assert lamina.saving.get_registered_object("RegistryTest>scaled") is scale
+    assert lamina.saving.get_registered_object("scaled") is scale  # unique bare name
+    assert lamina.saving.get_custom_objects()["RegistryTest>scaled"] is scale
+    assert lamina.saving.get_registered_object("nothing_like_it") is None
+    assert lamina.saving.register_keras_serializable is lamina.saving.register_serializable
+
+
+def test_registration_errors():
+    with pytest.raises(ValueError, match="without '>'"):
+        lamina.saving.register_serializable(package="a>b")
+    with pytest.raises(ValueError, match="no get_config"):
+        lamina.saving.register_serializable()(type("NoConfig", (), {}))
+
+
+def test_custom_object_scope_resolves_names_inside_only():
+    def doubled(x):
+        return 2 * x
+
+    with pytest.raises(ValueError, match="Unknown activation 'doubled'"):
+        lamina.activations.get("doubled")
+    with lamina.saving.custom_object_scope({"doubled": doubled}):
+        assert lamina.activations.get("doubled") is doubled
+        layer = layers.Dense.from_config({**layers.Dense(2).get_config(), "activation": "doubled"})
+        assert layer.activation is doubled
+    with pytest.raises(ValueError, match="Unknown activation"):
+        lamina.activations.get("doubled")
+    with pytest.raises(TypeError, match="custom_objects must be a dict"):
+        lamina.saving.CustomObjectScope(["doubled"])
+
+
+def test_safe_mode_switches(tmp_path, monkeypatch):
+    def add_one(x):
+        return x + 1
+
+    model = lamina.Sequential([lamina.Input((2,)), layers.Lambda(add_one)])
+    model.save(tmp_path / "m.lamina")
+    assert registry.in_safe_mode()
+    with lamina.saving.SafeModeScope(False):
+        assert not registry.in_safe_mode()
+    monkeypatch.setattr(registry, "_UNSAFE_GLOBALLY", [False])
+    config = model.layers[0].get_config()
+    with pytest.raises(ValueError, match="safe mode"):
+        layers.Lambda.from_config(config)
+    lamina.config.enable_unsafe_deserialization()
+    assert not registry.in_safe_mode()
+    with lamina.saving.custom_object_scope({"add_one": add_one}):
+        assert layers.Lambda.from_config(config).function is add_one
+    # As in Keras, load_model's own safe_mode (True by default) applies while it loads.
+    with pytest.raises(ValueError, match="safe mode"):
+        lamina.models.load_model(tmp_path / "m.lamina", custom_objects={"add_one": add_one})
