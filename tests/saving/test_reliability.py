@@ -361,3 +361,18 @@ def test_safetensors_declaring_more_bytes_than_present_is_refused(saved, tmp_pat
     model = lamina.Sequential([lamina.Input((8,)), layers.Dense(16), layers.Dense(2)])
     with pytest.raises(ValueError, match="truncated"):
         model.load_weights(bad_weights)
+
+
+def test_only_rank_zero_writes(tmp_path, monkeypatch):
+    import torch.distributed as dist
+
+    model = small_model()
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(dist, "get_rank", lambda: 1)
+    model.save(tmp_path / "m.lamina")
+    model.save_weights(tmp_path / "w.safetensors")
+    assert os.listdir(tmp_path) == []
+    monkeypatch.setattr(dist, "get_rank", lambda: 0)
+    model.save(tmp_path / "m.lamina")
+    model.save_weights(tmp_path / "w.safetensors")
+    assert sorted(os.listdir(tmp_path)) == ["m.lamina", "w.safetensors"]
