@@ -48,6 +48,16 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _distinct(sizes: Sequence[Any]) -> list[Any]:
+    """The different values among `sizes`, in order, compared with `==` (not hashed, so
+    that torch.export's symbolic sizes work too)."""
+    distinct: list[Any] = []
+    for size in sizes:
+        if all(size != seen for seen in distinct):
+            distinct.append(size)
+    return distinct
+
+
 def _format_shapes(shapes: Sequence[Shape]) -> str:
     """'(None, 4)', '(None, 4) and (None, 5)', '(2, 4), (2, 5) and (2, 6)'."""
     texts = [str(tuple(shape)) for shape in shapes]
@@ -154,7 +164,7 @@ class _ElementwiseMerge(_Merge):
         first = shapes[0]
         if all(shape == first for shape in shapes[1:]):
             return first
-        batch_sizes = {shape[0] for shape in shapes if shape and shape[0] is not None}
+        batch_sizes = _distinct([shape[0] for shape in shapes if shape and shape[0] is not None])
         if any(len(shape) == 0 for shape in shapes):
             raise self._incompatible(shapes, "every input needs a batch axis")
         if len(batch_sizes) > 1:
@@ -163,7 +173,7 @@ class _ElementwiseMerge(_Merge):
         merged: list[int | None] = []
         for axis in range(-rank, 0):
             sizes = [shape[axis] for shape in shapes if len(shape) - 1 >= -axis]
-            known = {size for size in sizes if size is not None and size != 1}
+            known = _distinct([size for size in sizes if size is not None and size != 1])
             if len(known) > 1:
                 listed = ", ".join(str(size) for size in sizes)
                 raise self._incompatible(
@@ -176,7 +186,7 @@ class _ElementwiseMerge(_Merge):
                 merged.append(known.pop())
             else:
                 merged.append(None if None in sizes else 1)
-        return (next(iter(batch_sizes)) if batch_sizes else None, *merged)
+        return (batch_sizes[0] if batch_sizes else None, *merged)
 
     def _merge(self, inputs: list[torch.Tensor], shapes: list[Shape]) -> torch.Tensor:
         rank = max(len(shape) for shape in shapes)
@@ -360,7 +370,7 @@ class Concatenate(_Merge):
             if index == axis:
                 merged.append(None if None in sizes else sum(sizes))
                 continue
-            known = {size for size in sizes if size is not None}
+            known = _distinct([size for size in sizes if size is not None])
             if len(known) > 1:
                 listed = ", ".join(str(size) for size in sizes)
                 raise self._incompatible(
