@@ -77,6 +77,12 @@ KNOWN_SHA256: dict[str, tuple[str, ...]] = {
     # c58f30108f718f92721af3b95e74349a; this SHA-256 is the one Keras verifies
     # (keras/src/datasets/cifar10.py), and public records pair it with that MD5.
     "cifar-10-python.tar.gz": ("6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",),
+    # The original CIFAR-100 python archive. Toronto publishes only its MD5,
+    # eb9058c3a382ffc7106e4002c42a8d85; this SHA-256 is the one Keras verifies
+    # (keras/src/datasets/cifar100.py).
+    "cifar-100-python.tar.gz": (
+        "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7",
+    ),
 }
 
 
@@ -91,6 +97,10 @@ SOURCES: dict[str, tuple[str, str]] = {
     "cifar-10-python.tar.gz": (
         "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
         KNOWN_SHA256["cifar-10-python.tar.gz"][0],
+    ),
+    "cifar-100-python.tar.gz": (
+        "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+        KNOWN_SHA256["cifar-100-python.tar.gz"][0],
     ),
 }
 

@@ -11,7 +11,8 @@ Sources, best first (see `lamina.datasets._download`):
 3. a download of the original archive from the University of Toronto.
 
 The python batches are pickles. They are read with an unpickler that builds nothing but dicts,
-lists, bytes, numbers and uint8 NumPy arrays, so a planted file cannot run code.
+lists, bytes, numbers and uint8 NumPy arrays, so a planted file cannot run code; the archive's
+members are checked as they are read (see `lamina.datasets._cifar`, shared with CIFAR-100).
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import pickle
-import tarfile
 import tempfile
 import warnings
 import zipfile
@@ -28,8 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lamina import config
-from lamina.datasets._download import cache_dir, data_file, dataset_folders, fetch, file_sha256
+from lamina.datasets._cifar import (
+    channels_last,
+    find_batch_folder,
+    keras_layout,
+    load_batch,
+    read_archive,
+    read_batch_folder,
+)
+from lamina.datasets._download import cache_dir, data_file, fetch, file_sha256
 from lamina.datasets.mnist import Arrays
 
 __all__ = ["load_batch", "load_data"]
@@ -51,88 +57,6 @@ LOSSY_WARNING = (
 )
 _lossy_warning_shown = False
 
-# ---------------------------------------------------------------------------------------------
-# The restricted unpickler.
-
-# NumPy's array rebuilder, taken from NumPy itself so that its private module path (numpy.core
-# in NumPy 1, numpy._core in NumPy 2) is never imported by name.
-_RECONSTRUCT = np.zeros(0).__reduce__()[0]
-
-
-def _reconstruct_ndarray(subtype, shape, dtype_code):
-    if subtype is not np.ndarray:
-        raise pickle.UnpicklingError(f"a CIFAR batch holds plain ndarrays; got {subtype!r}")
-    return _RECONSTRUCT(subtype, shape, dtype_code)
-
-
-def _uint8_dtype(name, align=False, copy=False):
-    if not isinstance(name, str | bytes) or np.dtype(name) != np.uint8:
-        raise pickle.UnpicklingError(f"a CIFAR batch holds uint8 arrays; got dtype {name!r}")
-    return np.dtype(name, align, copy)
-
-
-class _BatchUnpickler(pickle.Unpickler):
-    """An unpickler that resolves only the four names a pickled uint8 ndarray needs."""
-
-    _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"): _reconstruct_ndarray,
-        ("numpy._core.multiarray", "_reconstruct"): _reconstruct_ndarray,
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): _uint8_dtype,
-    }
-
-    def find_class(self, module: str, name: str):
-        allowed = self._ALLOWED.get((module, name))
-        if allowed is None:
-            raise pickle.UnpicklingError(
-                f"Refusing to load a CIFAR batch that refers to {module}.{name}: a CIFAR batch "
-                "holds only dicts, lists, bytes and uint8 NumPy arrays. The file is corrupted "
-                "or malicious; delete it and download it again."
-            )
-        return allowed
-
-
-def load_batch(
-    data: bytes, label_key: str = "labels", num_classes: int = 10
-) -> tuple[np.ndarray, np.ndarray]:
-    """Read one CIFAR python batch (a pickle) with the restricted unpickler.
-
-    Args:
-        data: the contents of a batch file (`data_batch_1`, `test_batch`, ...).
-        label_key: the labels' key: 'labels' (CIFAR-10), 'fine_labels' or 'coarse_labels'.
-        num_classes: labels must lie in 0..num_classes-1.
-
-    Returns:
-        `x` uint8 (N, 3, 32, 32), channels first as stored, and `y` uint8 (N,).
-
-    Raises:
-        pickle.UnpicklingError: the pickle refers to anything but uint8 NumPy arrays.
-        ValueError: the batch is not a CIFAR batch.
-    """
-    batch = _BatchUnpickler(io.BytesIO(data), encoding="bytes").load()
-    if not isinstance(batch, dict):
-        raise ValueError(f"A CIFAR batch is a dict; got {type(batch).__name__}.")
-    batch = {
-        key.decode("latin-1") if isinstance(key, bytes) else key: v for key, v in batch.items()
-    }
-    images, labels = batch.get("data"), batch.get(label_key)
-    if (
-        not isinstance(images, np.ndarray)
-        or images.dtype != np.uint8
-        or images.ndim != 2
-        or images.shape[1] != 3 * 32 * 32
-    ):
-        raise ValueError("A CIFAR batch's 'data' is a uint8 array of shape (N, 3072).")
-    labels = np.asarray(labels if labels is not None else [], dtype=object)
-    if labels.shape != (len(images),) or not all(
-        isinstance(label, int) and 0 <= label < num_classes for label in labels
-    ):
-        raise ValueError(
-            f"A CIFAR batch's {label_key!r} is a list of {len(images)} integers in "
-            f"0..{num_classes - 1}."
-        )
-    return images.reshape(-1, 3, 32, 32), labels.astype(np.uint8)
-
 
 def _from_batches(raw: dict[str, bytes]) -> Arrays:
     """Training and test arrays, channels last, from the batch files' contents."""
@@ -140,32 +64,7 @@ def _from_batches(raw: dict[str, bytes]) -> Arrays:
     x_test, y_test = load_batch(raw[TEST_FILE])
     x_train = np.concatenate([x for x, _ in train])
     y_train = np.concatenate([y for _, y in train])
-    return (
-        (np.ascontiguousarray(x_train.transpose(0, 2, 3, 1)), y_train),
-        (np.ascontiguousarray(x_test.transpose(0, 2, 3, 1)), y_test),
-    )
-
-
-def _find_batch_folder() -> Path | None:
-    for folder in dataset_folders():
-        candidate = folder / BATCH_FOLDER
-        if all((candidate / name).is_file() for name in (*BATCH_FILES, TEST_FILE)):
-            return candidate
-    return None
-
-
-def _read_archive(path: Path) -> dict[str, bytes]:
-    """The batch files' contents, read from the tar archive in memory: nothing is written."""
-    wanted = {f"{BATCH_FOLDER}/{name}": name for name in (*BATCH_FILES, TEST_FILE)}
-    raw = {}
-    with tarfile.open(path, "r:*") as archive:
-        for member in archive:
-            if member.name in wanted and member.isfile():
-                raw[wanted[member.name]] = archive.extractfile(member).read()
-    missing = sorted(set(wanted.values()) - set(raw))
-    if missing:
-        raise ValueError(f"{path} lacks the CIFAR-10 batches {missing}.")
-    return raw
+    return (channels_last(x_train), y_train), (channels_last(x_test), y_test)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,20 +190,17 @@ def load_data() -> Arrays:
     Citation: Alex Krizhevsky, Learning Multiple Layers of Features from Tiny Images, 2009.
     """
     global _lossy_warning_shown
-    folder = _find_batch_folder()
+    folder = find_batch_folder(BATCH_FOLDER, (*BATCH_FILES, TEST_FILE))
     if folder is not None:
-        raw = {name: (folder / name).read_bytes() for name in (*BATCH_FILES, TEST_FILE)}
-        (x_train, y_train), (x_test, y_test) = _from_batches(raw)
+        arrays = _from_batches(read_batch_folder(folder, (*BATCH_FILES, TEST_FILE)))
     else:
         index, (path,) = fetch("CIFAR-10", [[data_file(ARCHIVE)], [data_file(LOSSY_BYTES)]])
         if index == 0:
-            (x_train, y_train), (x_test, y_test) = _from_batches(_read_archive(path))
+            raw = read_archive(path, BATCH_FOLDER, (*BATCH_FILES, TEST_FILE), "CIFAR-10")
+            arrays = _from_batches(raw)
         else:
-            (x_train, y_train), (x_test, y_test) = _load_lossy(path)
+            arrays = _load_lossy(path)
             if not _lossy_warning_shown:
                 _lossy_warning_shown = True
                 warnings.warn(LOSSY_WARNING, UserWarning, stacklevel=2)
-    if config.image_data_format() == "channels_first":
-        x_train = np.ascontiguousarray(x_train.transpose(0, 3, 1, 2))
-        x_test = np.ascontiguousarray(x_test.transpose(0, 3, 1, 2))
-    return (x_train, y_train.reshape(-1, 1)), (x_test, y_test.reshape(-1, 1))
+    return keras_layout(arrays)
