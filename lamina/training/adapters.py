@@ -24,7 +24,6 @@ __all__ = [
     "inputs_to_device",
     "num_samples",
     "to_tensor_structure",
-    "unpack_validation",
 ]
 
 
@@ -110,6 +109,11 @@ class ArrayBatches:
         self.batches_per_pass = math.ceil(self.size / batch_size)
         self.steps = steps if steps is not None else self.batches_per_pass
         self._pending: list[Any] = []
+        self.empty_pass = False
+
+    def rewind(self) -> None:
+        """Start the next pass from the first batch (validation reads the same batches)."""
+        self._pending = []
 
     def _pass(self) -> Iterator[tuple[Any, Any, Any]]:
         device = flatten_structure(self.x)[0].device
@@ -156,9 +160,9 @@ def arrays_to_device(
     if isinstance(x, (torch.utils.data.DataLoader, torch.utils.data.Dataset)) or hasattr(
         x, "__next__"
     ):
-        raise NotImplementedError(
-            f"{where}() takes NumPy arrays and torch tensors for now; DataLoaders, datasets "
-            "and generators arrive with lamina's input pipelines"
+        raise TypeError(
+            f"{where}() takes NumPy arrays and torch tensors (one batch); pass datasets, "
+            f"DataLoaders and generators to fit(), evaluate() or predict(); got {type(x).__name__}"
         )
     x = inputs_to_device(device, x, where)
     size = num_samples(x, "x")
@@ -178,18 +182,6 @@ def arrays_to_device(
                 f"sample_weight must hold one weight per sample ({size}); got {weights}"
             )
     return x, y, sample_weight
-
-
-def unpack_validation(device: torch.device, data: Any) -> tuple[Any, Any, Any]:
-    """(x, y, sample_weight) from fit's validation_data, on `device`."""
-    if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
-        raise ValueError(
-            "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
-            f"val_sample_weight); got {type(data).__name__} of length "
-            f"{len(data) if hasattr(data, '__len__') else '?'}"
-        )
-    x, y, weight = (*data, None)[:3]
-    return arrays_to_device(device, x, y, weight, "fit (validation_data)")
 
 
 def apply_class_weight(

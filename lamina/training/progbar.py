@@ -45,7 +45,7 @@ def format_logs(logs: Mapping[str, Any]) -> str:
 
 
 class Progbar:
-    """A progress bar over `target` steps (None when unknown).
+    """A progress bar over `target` steps (None when unknown: `     12/Unknown`, elapsed time).
 
     Args:
         target: number of steps, or None.
@@ -71,8 +71,8 @@ class Progbar:
         self._last_len = 0
 
     def _bar(self, current: int) -> str:
-        if self.target is None:
-            return f"{current}"
+        if not self.target:  # an unknown number of steps (a generator): Keras' counter
+            return f"{current:>7}/Unknown"
         filled = int(_BAR_WIDTH * current / max(self.target, 1))
         width = len(str(self.target))
         return f"{current:>{width}}/{self.target} " + "━" * filled + "─" * (_BAR_WIDTH - filled)
@@ -89,7 +89,7 @@ class Progbar:
         self._last_draw = now
         elapsed = now - self._start
         per_step = elapsed / max(current, 1)
-        if final or self.target is None:
+        if final or not self.target:
             clock = _format_time(elapsed)
         else:
             clock = _format_time(per_step * (self.target - current))

@@ -7,7 +7,6 @@ back only when the progress bar draws or an epoch ends.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -17,16 +16,13 @@ from .. import config
 from ..callbacks.callback import Callback, CallbackList
 from ..layers._symbolic import flatten_structure, map_structure
 from ..losses import validate_targets
-from .adapters import (
-    ArrayBatches,
-    _take,
-    apply_class_weight,
-    arrays_to_device,
-    concatenate_outputs,
-    inputs_to_device,
-    num_samples,
-    unpack_validation,
+from ._data_adapters import (
+    evaluation_batches,
+    prediction_batches,
+    training_batches,
+    validation_batches,
 )
+from .adapters import apply_class_weight, arrays_to_device, concatenate_outputs
 from .compile import CompileState
 
 __all__ = ["Trainer"]
@@ -315,28 +311,27 @@ class Trainer:
         validation_batch_size: int | None,
         validation_freq: int,
     ) -> Any:
-        x, y, sample_weight = arrays_to_device(self.device, x, y, sample_weight, "fit")
-        if not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"validation_split must be in [0, 1); got {validation_split}")
-        if validation_split and validation_data is None:
-            size = num_samples(x, "x") or 0
-            split = size - int(math.floor(size * validation_split))
-            if split <= 0 or split >= size:
-                raise ValueError(
-                    f"validation_split={validation_split} of {size} samples leaves "
-                    f"{split} for training and {size - split} for validation; both must be > 0"
-                )
-            head, tail = slice(0, split), slice(split, None)
-            validation_data = (_take(x, tail), _take(y, tail), _take(sample_weight, tail))
-            x, y, sample_weight = _take(x, head), _take(y, head), _take(sample_weight, head)
-        if class_weight is not None:
-            sample_weight = apply_class_weight(y, class_weight, sample_weight)
-        self.prepare(x)
-        self.validate_targets(x, y)
-        batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
-        validation = None
-        if validation_data is not None:
-            validation = unpack_validation(self.device, validation_data)
+        batches, (sample_x, sample_y), validation_data = training_batches(
+            self.device,
+            x,
+            y,
+            sample_weight,
+            batch_size,
+            shuffle,
+            steps_per_epoch,
+            class_weight,
+            validation_split,
+            validation_data,
+        )
+        self.prepare(sample_x)
+        self.validate_targets(sample_x, sample_y)
+        validation = validation_batches(
+            self.device,
+            validation_data,
+            validation_batch_size or batch_size,
+            validation_steps,
+            runs=(epochs - initial_epoch) // validation_freq,
+        )
 
         model = self.model
         model.stop_training = False
@@ -347,7 +342,7 @@ class Trainer:
             model=model,
             verbose=verbose,
             epochs=epochs,
-            steps=len(batches),
+            steps=batches.steps,
         )
         self.callback_list = callback_list
         model._initial_epoch = None
@@ -356,6 +351,7 @@ class Trainer:
         # A callback (BackupAndRestore) may have restored an interrupted run.
         initial_epoch = model._initial_epoch or initial_epoch
         resume, model._resume_position = model._resume_position, None
+        getattr(batches, "release_peek", lambda: None)()
         epoch_logs: dict[str, float] = {}
         lazy = _LazyLogs(self)
         for epoch in range(initial_epoch, epochs):
@@ -371,16 +367,12 @@ class Trainer:
                 if model.stop_training:
                     break
             model.eval()
+            if batches.empty_pass:  # a generator ran dry (IteratorBatches warned)
+                break
             epoch_logs = self.results()
             if validation is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self.evaluate(
-                    *validation,
-                    batch_size=validation_batch_size or batch_size,
-                    verbose=0,
-                    callbacks=callback_list,
-                    steps=validation_steps,
-                    _prepared=True,
-                )
+                validation.rewind()
+                val_logs = self.evaluate(callbacks=callback_list, _batches=validation)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 epoch_logs = dict(sorted(epoch_logs.items()))
             callback_list.on_epoch_end(epoch, epoch_logs)
@@ -392,7 +384,7 @@ class Trainer:
         callback_list.on_train_end(epoch_logs)
         return callback_list.history
 
-    def _epoch_batches(self, batches: ArrayBatches, resume: dict[str, Any] | None) -> Any:
+    def _epoch_batches(self, batches: Any, resume: dict[str, Any] | None) -> Any:
         """The epoch's (step, batch) pairs; when resuming mid-epoch, the same order as the
         interrupted run (drawn again from the epoch's starting random state), from the
         first batch it had not done."""
@@ -412,19 +404,21 @@ class Trainer:
 
     def evaluate(
         self,
-        x: Any,
-        y: Any,
-        sample_weight: Any,
-        batch_size: int,
-        verbose: int,
-        callbacks: list[Callback] | CallbackList | None,
-        steps: int | None,
-        _prepared: bool = False,
+        x: Any = None,
+        y: Any = None,
+        sample_weight: Any = None,
+        batch_size: int = 32,
+        verbose: int = 0,
+        callbacks: list[Callback] | CallbackList | None = None,
+        steps: int | None = None,
+        _batches: Any = None,
     ) -> dict[str, float]:
-        if not _prepared:
-            x, y, sample_weight = arrays_to_device(self.device, x, y, sample_weight, "evaluate")
-            self.prepare(x)
-        batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle=False, steps=steps)
+        batches = _batches
+        if batches is None:
+            batches, sample_x = evaluation_batches(
+                self.device, x, y, sample_weight, batch_size, steps
+            )
+            self.prepare(sample_x)
         if isinstance(callbacks, CallbackList):
             callback_list = callbacks  # validation inside fit: fit's callbacks and params
         else:
@@ -433,7 +427,7 @@ class Trainer:
                 add_progbar=verbose != 0,
                 model=self.model,
                 verbose=verbose,
-                steps=len(batches),
+                steps=batches.steps,
             )
         self.reset_metrics()
         self.model.eval()
@@ -445,6 +439,11 @@ class Trainer:
                 self.test_step(bx, by, bw)
                 lazy._values = None
                 callback_list.on_test_batch_end(step, lazy)
+        if batches.empty_pass:
+            raise ValueError(
+                "evaluate() got no batches: the generator is exhausted. Pass a new generator, "
+                "or a re-iterable input (a lamina.data.Dataset, a torch DataLoader)."
+            )
         logs = self.results()
         callback_list.on_test_end(logs)
         return logs
@@ -457,15 +456,14 @@ class Trainer:
         callbacks: list[Callback] | None,
         steps: int | None,
     ) -> Any:
-        x = inputs_to_device(self.device, x, "predict")
+        batches, sample_x = prediction_batches(self.device, x, batch_size, steps)
         model = self.model
         if not model.built:
-            model.build(model._shapes_of(x))
+            model.build(model._shapes_of(sample_x))
         model.to(self.device)
         model.eval()
-        batches = ArrayBatches(x, None, None, batch_size, shuffle=False, steps=steps)
         callback_list = CallbackList(
-            callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, steps=len(batches)
+            callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, steps=batches.steps
         )
         callback_list.on_predict_begin()
         outputs: list[Any] = []
@@ -475,6 +473,8 @@ class Trainer:
                 outputs.append(model(bx, training=False))
                 callback_list.on_predict_batch_end(step)
         callback_list.on_predict_end()
+        if not outputs:
+            raise ValueError("predict() got no batches: the generator is exhausted")
         return concatenate_outputs(outputs)
 
     def train_on_batch(

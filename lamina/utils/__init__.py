@@ -1,14 +1,16 @@
-"""Utilities, as `keras.utils`: downloading files, one-hot labels, normalization, seeds."""
+"""Utilities, as `keras.utils`: downloading files, image folders, one-hot labels, seeds."""
 
 from lamina.config import set_random_seed
 from lamina.layers.layer import clear_session
 from lamina.utils._file import get_file
+from lamina.utils._image_dataset import image_dataset_from_directory
 from lamina.utils._numerical import normalize, to_categorical
 from lamina.utils.plot_model import plot_model
 
 __all__ = [
     "clear_session",
     "get_file",
+    "image_dataset_from_directory",
     "normalize",
     "plot_model",
     "set_random_seed",
