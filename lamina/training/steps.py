@@ -1,0 +1,252 @@
+"""The train and test steps: forward, loss, backward, optimizer step, metric updates.
+
+The train step is one function that runs entirely on the device: the loss and metrics
+accumulate in device tensors and are read back only when asked (`results`). It is what
+`jit_compile=True` hands to `torch.compile`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..layers._symbolic import flatten_structure
+
+__all__ = ["ForwardModule", "StepFunctions"]
+
+
+def _batch_size_of(x: Any) -> int:
+    return int(flatten_structure(x)[0].shape[0])
+
+
+class ForwardModule(torch.nn.Module):
+    """The model's forward pass as the train step needs it: predictions, and the logits when
+    the loss reads them (a softmax output with a crossentropy on probabilities). One module,
+    so that DistributedDataParallel and torch.compile see every forward call."""
+
+    def __init__(self, model: torch.nn.Module, logits_activation: str | None) -> None:
+        super().__init__()
+        self.model = model
+        self.logits_activation = logits_activation
+
+    def forward(self, x: Any, training: bool) -> tuple[Any, Any]:
+        if self.logits_activation is not None:
+            return self.model.call_with_logits(x, training=training)
+        return self.model(x, training=training), None
+
+
+class StepFunctions:
+    """Losses, metrics and steps of a `Trainer` (which sets `model`, `state`, `device`, the
+    accumulators and `forward_module` up)."""
+
+    model: Any
+    state: Any
+    device: torch.device
+    forward_module: Any
+    _logits_activation: str | None
+    _regularized: list[Any]
+    _activity_layers: list[Any]
+    _loss_sum: torch.Tensor
+    _count: torch.Tensor
+    _output_loss_sums: torch.Tensor
+    _pending_metric_state: dict[str, torch.Tensor]
+
+    def per_output(self, value: Any, what: str) -> list[Any]:
+        """A target or prediction structure as a list in the order of the compiled outputs."""
+        specs = self.state.outputs
+        if not self.state.multi_output:
+            return [value]
+        names = [spec.name for spec in specs]
+        if isinstance(value, dict):
+            missing = sorted(set(names) - set(value))
+            if missing:
+                raise ValueError(f"{what} has no entry for the outputs {missing}; outputs: {names}")
+            return [value[name] for name in names]
+        flat = flatten_structure(value)
+        if len(flat) != len(names):
+            raise ValueError(
+                f"The model has {len(names)} outputs ({', '.join(names)}); {what} holds "
+                f"{len(flat)} array(s). Pass a list in output order or a dict by output name."
+            )
+        return flat
+
+    def _per_output_weights(self, sample_weight: Any) -> list[Any]:
+        """One sample-weight array for all outputs, or a list/dict with one per output."""
+        if self.state.multi_output and isinstance(sample_weight, (list, tuple, dict)):
+            return self.per_output(sample_weight, "sample_weight")
+        return [sample_weight] * len(self.state.outputs)
+
+    # ------------------------------------------------------------------ losses and metrics
+
+    def _forward(self, x: Any, training: bool) -> tuple[Any, Any]:
+        return self.forward_module(x, training)
+
+    def compute_loss(
+        self, y: list[Any], y_pred: list[Any], logits: Any, sample_weight: Any, training: bool
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The total loss and each output's unweighted loss (Keras logs those as
+        `{output}_loss`); loss weights and penalties go in the total."""
+        parts = []
+        weights = self._per_output_weights(sample_weight)
+        for spec, target, prediction, weight in zip(
+            self.state.outputs, y, y_pred, weights, strict=True
+        ):
+            if spec.loss is None:
+                continue
+            if logits is not None:
+                part = spec.loss.compute_on_logits(target, logits, self._logits_activation, weight)
+            else:
+                part = spec.loss(target, prediction, sample_weight=weight)
+            parts.append(part)
+        weights = [spec.weight for spec in self.state.outputs if spec.loss is not None]
+        weighted = [p if w == 1.0 else p * w for p, w in zip(parts, weights, strict=True)]
+        total = weighted[0] if len(weighted) == 1 else sum(weighted, y_pred[0].new_zeros(()))
+        # Keras adds the weight penalties to the loss in evaluation too.
+        for regularizer, tensor in self._regularized:
+            total = total + regularizer(tensor)
+        if training and self._activity_layers:
+            for layer in self._activity_layers:
+                for penalty in layer._activity_losses:
+                    total = total + penalty
+                layer._activity_losses.clear()
+        return total, parts
+
+    def accumulator_state(self) -> dict[str, torch.Tensor]:
+        """The running loss sums and metric states of the current epoch (for exact resume)."""
+        state = {
+            "loss_sum": self._loss_sum,
+            "count": self._count,
+            "output_loss_sums": self._output_loss_sums,
+        }
+        for key, metric, _ in self.state.all_metrics():
+            for name in metric._state_names:
+                state[f"metric.{key}.{name}"] = getattr(metric, name)
+        return state
+
+    def restore_accumulators(self, state: dict[str, torch.Tensor]) -> None:
+        """Inverse of `accumulator_state`; metric states wait for the metrics to be built."""
+        with torch.no_grad():
+            for name in ("loss_sum", "count", "output_loss_sums"):
+                getattr(self, "_" + name).copy_(state[name])
+        self._pending_metric_state = {k: v for k, v in state.items() if k.startswith("metric.")}
+        if self.state.metrics_built:
+            self._apply_metric_state()
+
+    def _apply_metric_state(self) -> None:
+        pending, self._pending_metric_state = self._pending_metric_state, {}
+        with torch.no_grad():
+            for key, metric, _ in self.state.all_metrics():
+                for name in metric._state_names:
+                    value = pending.get(f"metric.{key}.{name}")
+                    if value is not None:
+                        getattr(metric, name).copy_(value)
+
+    def reset_metrics(self) -> None:
+        self._loss_sum.zero_()
+        self._count.zero_()
+        self._output_loss_sums.zero_()
+        for _, metric, _ in self.state.all_metrics():
+            metric.reset_state()
+
+    def _update_metrics(
+        self,
+        loss: torch.Tensor,
+        parts: list[torch.Tensor],
+        y: list[Any],
+        y_pred: list[Any],
+        sample_weight: Any,
+        batch: int,
+    ) -> None:
+        self._loss_sum += loss.detach() * batch
+        self._count += batch
+        if self.state.multi_output and parts:
+            self._output_loss_sums += torch.stack([p.detach() for p in parts]) * batch
+        weights = self._per_output_weights(sample_weight)
+        for spec, target, prediction, weight in zip(
+            self.state.outputs, y, y_pred, weights, strict=True
+        ):
+            if target is None:
+                continue
+            prediction = prediction.detach()
+            for _, metric, weighted in spec.metrics or []:
+                if weighted:
+                    metric.update_state(target, prediction, sample_weight=weight)
+                else:
+                    metric.update_state(target, prediction)
+
+    def results(self) -> dict[str, float]:
+        """Current loss and metric values as floats (this reads from the device). In a
+        distributed run the sums and metric states of every process are combined first
+        (`_global_totals`), so every process reports the global values."""
+        loss_sum, count, output_loss_sums, metric_states = self._global_totals()
+        count = count.clamp(min=1)
+        values = {"loss": float(loss_sum / count)}
+        if self.state.multi_output:
+            losses = (output_loss_sums / count).tolist()
+            named = [spec.name for spec in self.state.outputs if spec.loss is not None]
+            values.update(
+                {f"{name}_loss": value for name, value in zip(named, losses, strict=False)}
+            )
+        for key, metric, _ in self.state.all_metrics():
+            values[key] = float(_result_with_state(metric, metric_states.get(key)))
+        return dict(sorted(values.items()))
+
+    def _global_totals(
+        self,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, list[torch.Tensor]]]:
+        """The loss sums, sample count, per-output loss sums and each metric's state tensors
+        over all processes; a single process returns its own (metric states: {} = as is)."""
+        return self._loss_sum, self._count, self._output_loss_sums, {}
+
+    def results_in_order(self, logs: dict[str, float]) -> list[float]:
+        """evaluate()'s list: the loss, each output's loss, then the metrics (Keras' order)."""
+        ordered = [logs["loss"]]
+        if self.state.multi_output:
+            ordered += [
+                logs[f"{spec.name}_loss"] for spec in self.state.outputs if spec.loss is not None
+            ]
+        ordered += [logs[key] for key, _, _ in self.state.all_metrics()]
+        return ordered
+
+    # ------------------------------------------------------------------ steps
+
+    def _train_step(self, x: Any, y: Any, sample_weight: Any) -> torch.Tensor:
+        outputs, logits = self._forward(x, training=True)
+        y_list, y_pred = self.per_output(y, "y"), self.per_output(outputs, "predictions")
+        loss, parts = self.compute_loss(y_list, y_pred, logits, sample_weight, training=True)
+        optimizer = self.state.optimizer
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if not self.state.metrics_built:
+            self.state.build_metrics(y_list, y_pred, self.device)
+            if self._pending_metric_state:
+                self._apply_metric_state()
+        with torch.no_grad():
+            self._update_metrics(loss, parts, y_list, y_pred, sample_weight, _batch_size_of(x))
+        return loss
+
+    def test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
+        outputs, logits = self._forward(x, training=False)
+        y_list, y_pred = self.per_output(y, "y"), self.per_output(outputs, "predictions")
+        loss, parts = self.compute_loss(y_list, y_pred, logits, sample_weight, training=False)
+        if not self.state.metrics_built:
+            self.state.build_metrics(y_list, y_pred, self.device)
+        self._update_metrics(loss, parts, y_list, y_pred, sample_weight, _batch_size_of(x))
+
+
+def _result_with_state(metric: Any, state: list[torch.Tensor] | None) -> torch.Tensor:
+    """`metric.result()` computed from `state` (tensors in `metric._state_names` order)
+    instead of the metric's own state, which is left unchanged."""
+    if state is None:
+        return metric.result()
+    own = [getattr(metric, name).clone() for name in metric._state_names]
+    with torch.no_grad():
+        for name, value in zip(metric._state_names, state, strict=True):
+            getattr(metric, name).copy_(value)
+        try:
+            return metric.result()
+        finally:
+            for name, value in zip(metric._state_names, own, strict=True):
+                getattr(metric, name).copy_(value)
