@@ -246,7 +246,8 @@ def _result_with_state(metric: Any, state: list[torch.Tensor] | None) -> torch.T
         for name, value in zip(metric._state_names, state, strict=True):
             getattr(metric, name).copy_(value)
         try:
-            return metric.result()
+            value = metric.result()
+            return value.clone() if isinstance(value, torch.Tensor) else value
         finally:
             for name, value in zip(metric._state_names, own, strict=True):
                 getattr(metric, name).copy_(value)
