@@ -99,15 +99,12 @@ class Optimizer:
                 f"{owner}: only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be "
                 f"set; got {', '.join(f'{k}={v}' for k, v in clips.items())}"
             )
-        if gradient_accumulation_steps is not None:
-            if not isinstance(gradient_accumulation_steps, int) or gradient_accumulation_steps < 2:
-                raise ValueError(
-                    f"{owner}: `gradient_accumulation_steps` must be None or an integer >= 2; "
-                    f"got {gradient_accumulation_steps!r}"
-                )
-            raise NotImplementedError(
-                f"{owner}: gradient_accumulation_steps={gradient_accumulation_steps} is not "
-                "implemented yet in lamina; leave it as None."
+        if gradient_accumulation_steps is not None and (
+            not isinstance(gradient_accumulation_steps, int) or gradient_accumulation_steps < 2
+        ):
+            raise ValueError(
+                f"{owner}: `gradient_accumulation_steps` must be None or an integer >= 2; "
+                f"got {gradient_accumulation_steps!r}"
             )
         if use_ema:
             if not 0 <= ema_momentum <= 1:
@@ -172,11 +169,14 @@ class Optimizer:
 
     @property
     def iterations(self) -> int:
-        """How many steps have been applied (including a loaded state still waiting for
-        `build`)."""
-        if self._pending_state is not None:
-            return int(self._pending_state["iterations"])
-        return self._iterations
+        """How many updates have been applied (including a loaded state still waiting for
+        `build`). With gradient accumulation, as in Keras: calls // accumulation steps."""
+        calls = (
+            int(self._pending_state["iterations"])
+            if self._pending_state is not None
+            else self._iterations
+        )
+        return calls // (self.gradient_accumulation_steps or 1)
 
     def build(self, params: Iterable[torch.Tensor]) -> None:
         """Register the parameters to optimize and create their slots.
@@ -219,6 +219,8 @@ class Optimizer:
 
     def _slot_names(self) -> list[str]:
         names = ["average"] if self.use_ema else []
+        if self.gradient_accumulation_steps:
+            names.append("accumulated_gradient")
         return names + [name for group in self._active_slot_groups() for name in group]
 
     def _active_slot_groups(self) -> tuple[tuple[str, ...], ...]:
@@ -306,12 +308,15 @@ class Optimizer:
     def _apply(self, indices: list[int], grads: Tensors) -> None:
         """The update shared by `step` and `apply_gradients` (under no_grad). Always eager:
         in `torch.compile` the Python-int step count would recompile the graph every step."""
-        if indices:
+        if indices and self.gradient_accumulation_steps:
+            grads = self._accumulate(indices, grads)
+        if indices and grads:
             if self.loss_scale_factor is not None:
                 grads = torch._foreach_div(grads, self.loss_scale_factor)
             grads = self._clip_gradients(grads)
             lr = self.learning_rate
-            self._before_update(self._iterations + 1)
+            step = self.iterations + 1
+            self._before_update(step)
             grad_of = dict(zip(indices, grads, strict=True))
             for group in self._group_by_device_and_dtype(indices):
                 params = [self._params[i] for i in group]
@@ -321,12 +326,26 @@ class Optimizer:
                         torch._foreach_mul_(decayed, 1.0 - self.weight_decay * lr)
                 slots = {name: [self._slots[name][i] for i in group] for name in self._slots}
                 group_grads = [grad_of[i] for i in group]
-                self._update(params, group_grads, slots, lr, self._iterations + 1)
+                slots.pop("accumulated_gradient", None)
+                self._update(params, group_grads, slots, lr, step)
             for i in self._constrained.intersection(indices):
                 self._params[i].copy_(self._params[i].constraint(self._params[i]))
-            if self.use_ema:
-                self._update_moving_average()
+        if indices and self.use_ema:
+            self._update_moving_average()
         self._iterations += 1
+
+    def _accumulate(self, indices: list[int], grads: Tensors) -> Tensors:
+        """Keras' gradient accumulation: add to the accumulators, and on every
+        `gradient_accumulation_steps`-th call return their mean (and reset them); other
+        calls return [] (no update). The schedule still sees every call."""
+        accumulated = [self._slots["accumulated_gradient"][i] for i in indices]
+        steps = self.gradient_accumulation_steps
+        if (self._iterations + 1) % steps:
+            torch._foreach_add_(accumulated, grads)
+            return []
+        mean = torch._foreach_div(torch._foreach_add(accumulated, grads), float(steps))
+        torch._foreach_zero_(accumulated)
+        return mean
 
     def _group_by_device_and_dtype(self, indices: list[int]) -> list[list[int]]:
         """Split parameter indices by (device, dtype): foreach kernels need uniform lists.
