@@ -13,10 +13,12 @@ from . import (
     config,
     data,
     datasets,
+    distribution,
     initializers,
     layers,
     losses,
     metrics,
+    mixed_precision,
     models,
     optimizers,
     regularizers,
@@ -24,7 +26,7 @@ from . import (
     utils,
 )
 from .layers import Input
-from .layers.layer import clear_session
+from .layers._naming import clear_session
 from .models import Model, Sequential
 
 __version__ = "0.1.0"
@@ -40,10 +42,12 @@ __all__ = [
     "config",
     "data",
     "datasets",
+    "distribution",
     "initializers",
     "layers",
     "losses",
     "metrics",
+    "mixed_precision",
     "models",
     "optimizers",
     "regularizers",

@@ -13,7 +13,7 @@ from .config import (
     set_floatx,
     set_image_data_format,
 )
-from .layers.layer import clear_session
+from .layers._naming import clear_session
 
 __all__ = [
     "backend",

@@ -116,15 +116,20 @@ class BackupAndRestore(Callback):
             self._save(epoch + 1, 0, None)
 
     def _save(self, epoch: int, step: int, epoch_rng: Any) -> None:
+        from ..saving._archive import is_writer
         from ..saving.training_state import save_training_state
 
+        if not is_writer():  # in a torch.distributed job, rank 0 keeps the backup
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint and self._path.exists():
             shutil.copy2(self._path, self._previous)
         save_training_state(self._path, self.model, epoch, step, epoch_rng, self._others())
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        if not self.delete_checkpoint:
+        from ..saving._archive import is_writer
+
+        if not self.delete_checkpoint or not is_writer():
             return
         for path in (self._path, self._previous):
             path.unlink(missing_ok=True)

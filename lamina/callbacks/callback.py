@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Iterable
 from typing import Any
 
@@ -164,6 +166,10 @@ class CallbackList(Callback):
         if model is not None:
             self.set_model(model)
         self.set_params(params)
+        from ..saving._archive import is_writer
+
+        # In a distributed run only process 0 prints: the others' callback output is dropped.
+        self._quiet = not is_writer()
         # Hooks run after every callback's own: for callbacks that save or restore the others'
         # state (BackupAndRestore), which must see them after they reset or update it.
         self._after_train_begin = [
@@ -193,6 +199,11 @@ class CallbackList(Callback):
             callback.set_params(params)
 
     def _call(self, hook: str, *args: Any) -> None:
+        if self._quiet:
+            with contextlib.redirect_stdout(io.StringIO()):
+                for callback in self.callbacks:
+                    getattr(callback, hook)(*args)
+            return
         for callback in self.callbacks:
             getattr(callback, hook)(*args)
 

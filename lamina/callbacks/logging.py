@@ -17,7 +17,7 @@ __all__ = ["CSVLogger", "LambdaCallback", "LearningRateScheduler"]
 
 
 class CSVLogger(Callback):
-    """Write each epoch's logs as a row of a CSV file.
+    """Write each epoch's logs as a row of a CSV file (in a distributed run, process 0 writes).
 
     The header is 'epoch' then the sorted log keys of the first epoch; when those contain
     no 'val_' key, 'val_<key>' columns are added too (filled with 'NA'), as Keras does.
@@ -41,6 +41,12 @@ class CSVLogger(Callback):
         self.writer: csv.DictWriter | None = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        from ..saving._archive import is_writer
+
+        self.writer = None
+        self.keys = None
+        if not is_writer():
+            return
         mode = "w"
         self.append_header = True
         if self.append:
@@ -51,10 +57,10 @@ class CSVLogger(Callback):
         if self.csv_file is not None and not self.csv_file.closed:
             self.csv_file.close()
         self.csv_file = open(self.filename, mode, newline="")  # noqa: SIM115 - closed at train end
-        self.writer = None
-        self.keys = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.csv_file is None or self.csv_file.closed:
+            return  # not the writing process
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)

@@ -16,7 +16,6 @@ torch.Size([2, 4])
 from __future__ import annotations
 
 import inspect
-import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,37 +23,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import config as lamina_config
-from .. import initializers, regularizers
+from .. import initializers, mixed_precision, regularizers
+from ._naming import to_snake_case, unique_name
 from ._symbolic import KerasTensor, Node, flatten_structure, is_shape, map_shapes, map_structure
 from ._weights import WeightsMixin, _WeightInfo
 
 Shape = tuple[int | None, ...]
 
-_NAME_COUNTS: dict[str, int] = {}
 _CALL_CONTEXT = threading.local()
 # Sizes tried for unknown (None) axes when inferring shapes on `meta`: far apart, so that an
 # output size that depends on such an axis still differs after strides of up to 65.
 _META_SIZES = (64, 129)
-
-
-def to_snake_case(name: str) -> str:
-    """'MaxPooling2D' -> 'max_pooling2d', 'BatchNormalization' -> 'batch_normalization'."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def unique_name(base: str) -> str:
-    """'dense', then 'dense_1', 'dense_2', ... until `clear_session()`."""
-    count = _NAME_COUNTS.get(base, 0)
-    _NAME_COUNTS[base] = count + 1
-    return base if count == 0 else f"{base}_{count}"
-
-
-def clear_session() -> None:
-    """Reset automatic layer names (the next Dense is 'dense' again), as Keras' clear_session."""
-    _NAME_COUNTS.clear()
 
 
 def standardize_shape(shape: Any, what: str = "shape") -> tuple[int | None, ...]:
@@ -117,8 +96,9 @@ class Layer(WeightsMixin, torch.nn.Module):
         self._trainable = bool(trainable)
         # Keras semantics: calling a layer or model outside fit() is inference.
         self.training = False
-        self._dtype_name = str(dtype) if dtype is not None else lamina_config.floatx()
-        self._compute_dtype = lamina_config.torch_dtype(self._dtype_name)
+        self._dtype_policy = mixed_precision.resolve(dtype)
+        self._dtype_name = self._dtype_policy.variable_dtype
+        self._compute_dtype = self._dtype_policy.torch_compute_dtype
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._activity_losses: list[torch.Tensor] = []
         self._weight_info: dict[str, _WeightInfo] = {}
@@ -151,7 +131,16 @@ class Layer(WeightsMixin, torch.nn.Module):
 
     @property
     def compute_dtype(self) -> torch.dtype:
+        """The dtype of the computation (bfloat16 under 'mixed_bfloat16'), as a torch dtype."""
         return self._compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self._dtype_name
+
+    @property
+    def dtype_policy(self) -> mixed_precision.DTypePolicy:
+        return self._dtype_policy
 
     def add_weight(
         self,
@@ -295,16 +284,18 @@ class Layer(WeightsMixin, torch.nn.Module):
                 self._move_new_weights(first.device)
         if self._call_accepts("training"):
             kwargs["training"] = training
-        if explicit:
-            # Sub-layers called with training=None follow the outermost explicit value.
-            previous = getattr(_CALL_CONTEXT, "training", None)
-            _CALL_CONTEXT.training = bool(training)
-            try:
+        # Mixed layers compute under autocast; float32 layers inside step out of it.
+        with mixed_precision.layer_context(self._dtype_policy, inputs):
+            if explicit:
+                # Sub-layers called with training=None follow the outermost explicit value.
+                previous = getattr(_CALL_CONTEXT, "training", None)
+                _CALL_CONTEXT.training = bool(training)
+                try:
+                    outputs = self.call(inputs, *args[1:], **kwargs)
+                finally:
+                    _CALL_CONTEXT.training = previous
+            else:
                 outputs = self.call(inputs, *args[1:], **kwargs)
-            finally:
-                _CALL_CONTEXT.training = previous
-        else:
-            outputs = self.call(inputs, *args[1:], **kwargs)
         if self.activity_regularizer is not None and training:
             self._activity_losses.append(self.activity_regularizer(outputs) / outputs.shape[0])
         return outputs
@@ -472,7 +463,7 @@ class Layer(WeightsMixin, torch.nn.Module):
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments as JSON types; subclasses add theirs."""
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
-        config["dtype"] = self._dtype_name
+        config["dtype"] = self._dtype_policy.name
         if self._declared_input_shape is not None:
             config["batch_input_shape"] = list(self._declared_input_shape)
         if self.activity_regularizer is not None:

@@ -188,8 +188,11 @@ class Model(Layer):
             loss_weights: a scalar weight for the loss.
             metrics: names ('accuracy') or Metric objects.
             weighted_metrics: metrics that take sample_weight/class_weight into account.
-            jit_compile: True hands the train step to `torch.compile`; 'auto' and False run
-                eagerly for now.
+            jit_compile: True hands the train and test steps to `torch.compile` (a last,
+                smaller batch runs eagerly instead of recompiling); 'auto' and False run
+                eagerly (see docs/performance.md).
+            auto_scale_loss: with a 'mixed_float16' policy, scale the loss against float16
+                underflow (torch.amp.GradScaler).
         """
         from ..training.compile import CompileState
         from ..training.trainer import Trainer
@@ -203,6 +206,7 @@ class Model(Layer):
             jit_compile,
             steps_per_execution,
             output_names=getattr(self, "output_names", None),
+            auto_scale_loss=auto_scale_loss,
         )
         self._trainer = Trainer(self, self._compile_state)
 

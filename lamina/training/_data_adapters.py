@@ -259,9 +259,12 @@ def training_batches(
     class_weight: dict[int, float] | None,
     validation_split: float,
     validation_data: Any,
+    shard: tuple[int, int] | None = None,
 ) -> tuple[ArrayBatches | IteratorBatches, tuple[Any, Any], Any]:
     """fit's training batches, a sample (x, y) to build the model from, and validation_data
-    (split off the arrays when `validation_split` is set)."""
+    (split off the arrays when `validation_split` is set). `shard`: (rank, world size) in a
+    distributed run; arrays are then sharded by `ArrayBatches`, other inputs are each
+    process's own."""
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1); got {validation_split}")
     kind = input_kind(x)
@@ -288,7 +291,7 @@ def training_batches(
         x, y, sample_weight = _take(x, head), _take(y, head), _take(sample_weight, head)
     if class_weight is not None:
         sample_weight = apply_class_weight(y, class_weight, sample_weight)
-    batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle, steps)
+    batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle, steps, shard)
     return batches, (x, y), validation_data
 
 
@@ -300,8 +303,10 @@ def evaluation_batches(
     batch_size: int,
     steps: int | None,
     where: str = "evaluate",
+    shard: tuple[int, int] | None = None,
 ) -> tuple[ArrayBatches | IteratorBatches, Any]:
-    """Batches for evaluate (or fit's validation) and a sample x to build the model from."""
+    """Batches for evaluate (or fit's validation) and a sample x to build the model from
+    (`shard` as for `training_batches`)."""
     kind = input_kind(x)
     if kind is not None:
         _check_arguments(kind, y, sample_weight, 0.0)
@@ -320,17 +325,23 @@ def evaluation_batches(
             )
         x, y, sample_weight = (*x, None)[:3]
     x, y, sample_weight = arrays_to_device(device, x, y, sample_weight, where)
-    return ArrayBatches(x, y, sample_weight, batch_size, shuffle=False, steps=steps), x
+    batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle=False, steps=steps, shard=shard)
+    return batches, x
 
 
 def validation_batches(
-    device: torch.device, data: Any, batch_size: int, steps: int | None, runs: int
+    device: torch.device,
+    data: Any,
+    batch_size: int,
+    steps: int | None,
+    runs: int,
+    shard: tuple[int, int] | None = None,
 ) -> ArrayBatches | IteratorBatches | None:
     """fit's validation batches (None without validation_data), checked to last `runs` runs."""
     if data is None:
         return None
     batches, _ = evaluation_batches(
-        device, data, None, None, batch_size, steps, where="fit (validation_data)"
+        device, data, None, None, batch_size, steps, where="fit (validation_data)", shard=shard
     )
     if getattr(batches, "one_shot", False) and steps is None and runs > 1:
         raise ValueError(

@@ -15,6 +15,7 @@ import torch
 
 from .. import config
 from ..layers._symbolic import flatten_structure, map_structure
+from .distributed import broadcast_from_rank0, shard_bounds
 
 __all__ = [
     "ArrayBatches",
@@ -89,6 +90,11 @@ class ArrayBatches:
         batch_size: samples per batch (the last batch may be smaller).
         shuffle: reshuffle the order at every pass.
         steps: batches per pass, when it differs from the data (the order then cycles).
+        shard: (rank, world size) in a distributed run: `batch_size` is the global batch and
+            this process yields its contiguous part of each (`distributed.shard_bounds`), in
+            the order process 0 drew. `share` is then (its samples, the global batch's) of the
+            last batch; a process whose part is empty gets the batch's first sample as
+            padding, with a share of 0, so that every process runs every step.
     """
 
     def __init__(
@@ -99,6 +105,7 @@ class ArrayBatches:
         batch_size: int = 32,
         shuffle: bool = False,
         steps: int | None = None,
+        shard: tuple[int, int] | None = None,
     ) -> None:
         if not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
@@ -110,6 +117,8 @@ class ArrayBatches:
         self.steps = steps if steps is not None else self.batches_per_pass
         self._pending: list[Any] = []
         self.empty_pass = False
+        self.shard = shard
+        self.share: tuple[int, int] | None = None
 
     def rewind(self) -> None:
         """Start the next pass from the first batch (validation reads the same batches)."""
@@ -117,15 +126,19 @@ class ArrayBatches:
 
     def _pass(self) -> Iterator[tuple[Any, Any, Any]]:
         device = flatten_structure(self.x)[0].device
+        order = None
         if self.shuffle:
             order = torch.randperm(self.size, device="cpu").to(device, non_blocking=True)
-            for start in range(0, self.size, self.batch_size):
-                index = order[start : start + self.batch_size]
-                yield _take(self.x, index), _take(self.y, index), _take(self.sample_weight, index)
-        else:
-            for start in range(0, self.size, self.batch_size):
-                index = slice(start, start + self.batch_size)
-                yield _take(self.x, index), _take(self.y, index), _take(self.sample_weight, index)
+            if self.shard is not None:  # every process takes its part of process 0's order
+                order = broadcast_from_rank0(order)
+        for start in range(0, self.size, self.batch_size):
+            stop = min(start + self.batch_size, self.size)
+            if self.shard is not None:
+                low, high = shard_bounds(stop - start, *self.shard)
+                self.share = (high - low, stop - start)
+                start, stop = (start + low, start + high) if high > low else (start, start + 1)
+            index = slice(start, stop) if order is None else order[start:stop]
+            yield _take(self.x, index), _take(self.y, index), _take(self.sample_weight, index)
 
     def __iter__(self) -> Iterator[tuple[Any, Any, Any]]:
         produced = 0

@@ -92,6 +92,7 @@ class CompileState:
         jit_compile: bool | str,
         steps_per_execution: int,
         output_names: list[str] | None = None,
+        auto_scale_loss: bool = True,
     ) -> None:
         self.optimizer = optimizers.get(optimizer)
         self.loss_identifier = loss
@@ -103,6 +104,7 @@ class CompileState:
             "weighted_metrics": weighted_metrics,
             "jit_compile": jit_compile,
             "steps_per_execution": steps_per_execution,
+            "auto_scale_loss": auto_scale_loss,
         }
         names = list(output_names or ["output"])
         self.multi_output = len(names) > 1
@@ -131,6 +133,14 @@ class CompileState:
             raise ValueError(f"jit_compile must be True, False or 'auto'; got {jit_compile!r}")
         self.jit_compile = jit_compile
         self.steps_per_execution = steps_per_execution
+        self.auto_scale_loss = bool(auto_scale_loss)
+
+    def use_compile(self, device: torch.device) -> bool:
+        """Whether the steps go through `torch.compile`. 'auto' means eager on the CPU,
+        where compiling measured slower for lamina's small models (see docs/performance.md),
+        and on CUDA until a measurement says otherwise."""
+        del device
+        return self.jit_compile is True
 
     @property
     def loss(self) -> Any:

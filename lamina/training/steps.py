@@ -7,11 +7,14 @@ accumulate in device tensors and are read back only when asked (`results`). It i
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import torch
 
 from ..layers._symbolic import flatten_structure
+
+_LOG = logging.getLogger("lamina.training")
 
 __all__ = ["ForwardModule", "StepFunctions"]
 
@@ -51,6 +54,10 @@ class StepFunctions:
     _count: torch.Tensor
     _output_loss_sums: torch.Tensor
     _pending_metric_state: dict[str, torch.Tensor]
+    _train_step_fn: Any
+    _scaler: Any = None
+    _compiled_steps: tuple[Any, Any] | None = None
+    _compiled_batch_size: int | None = None
 
     def per_output(self, value: Any, what: str) -> list[Any]:
         """A target or prediction structure as a list in the order of the compiled outputs."""
@@ -213,12 +220,20 @@ class StepFunctions:
 
     def _train_step(self, x: Any, y: Any, sample_weight: Any) -> torch.Tensor:
         outputs, logits = self._forward(x, training=True)
-        y_list, y_pred = self.per_output(y, "y"), self.per_output(outputs, "predictions")
-        loss, parts = self.compute_loss(y_list, y_pred, logits, sample_weight, training=True)
+        y_list = self.per_output(y, "y")
+        y_pred = [_float32(p) for p in self.per_output(outputs, "predictions")]
+        loss, parts = self.compute_loss(
+            y_list, y_pred, _float32(logits), sample_weight, training=True
+        )
         optimizer = self.state.optimizer
         optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        if self._scaler is not None:  # float16: scale the loss, skip steps with inf gradients
+            self._scaler.scale(loss).backward()
+            self._scaler.step(optimizer)
+            self._scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
         if not self.state.metrics_built:
             self.state.build_metrics(y_list, y_pred, self.device)
             if self._pending_metric_state:
@@ -227,13 +242,75 @@ class StepFunctions:
             self._update_metrics(loss, parts, y_list, y_pred, sample_weight, _batch_size_of(x))
         return loss
 
-    def test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
+    def _test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
         outputs, logits = self._forward(x, training=False)
-        y_list, y_pred = self.per_output(y, "y"), self.per_output(outputs, "predictions")
-        loss, parts = self.compute_loss(y_list, y_pred, logits, sample_weight, training=False)
+        y_list = self.per_output(y, "y")
+        y_pred = [_float32(p) for p in self.per_output(outputs, "predictions")]
+        loss, parts = self.compute_loss(
+            y_list, y_pred, _float32(logits), sample_weight, training=False
+        )
         if not self.state.metrics_built:
             self.state.build_metrics(y_list, y_pred, self.device)
         self._update_metrics(loss, parts, y_list, y_pred, sample_weight, _batch_size_of(x))
+
+    # ------------------------------------------------------------------ compiled steps
+
+    def setup_steps(self) -> None:
+        """Once the model is on the device, before the optimizer is built: memory format,
+        loss scaling for float16, and `torch.compile` of the steps (`jit_compile`)."""
+        model = self.model
+        if self.device.type == "cuda" and _has_conv(model):
+            # cuDNN's fastest convolutions read NHWC; activations already are (see convolution).
+            model.to(memory_format=torch.channels_last)
+        float16 = any(
+            getattr(getattr(m, "_dtype_policy", None), "compute_dtype", None) == "float16"
+            for m in model.modules()
+        )
+        self._scaler = (
+            torch.amp.GradScaler(self.device.type)
+            if float16 and self.state.auto_scale_loss
+            else None
+        )
+        if self._compiled_steps is None and self.state.use_compile(self.device):
+            self._compiled_steps = (torch.compile(self._train_step), torch.compile(self._test_step))
+        self._train_step_fn = self.run_train_step
+
+    def _compiled_for(self, index: int, x: Any) -> Any:
+        """The compiled step for this batch, or None to run it eagerly: the first step (it
+        builds the metrics) and batches of another size than the first compiled one (the
+        last, smaller batch of an epoch), which would otherwise recompile the graph."""
+        if self._compiled_steps is None or not self.state.metrics_built:
+            return None
+        size = _batch_size_of(x)
+        if self._compiled_batch_size is None:
+            self._compiled_batch_size = size
+        if size != self._compiled_batch_size:
+            _LOG.debug(
+                "lamina: a batch of %d samples runs eagerly; the steps are compiled for %d",
+                size,
+                self._compiled_batch_size,
+            )
+            return None
+        return self._compiled_steps[index]
+
+    def run_train_step(self, x: Any, y: Any, sample_weight: Any) -> torch.Tensor:
+        step = self._compiled_for(0, x) or self._train_step
+        return step(x, y, sample_weight)
+
+    def test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
+        step = self._compiled_for(1, x) or self._test_step
+        step(x, y, sample_weight)
+
+
+def _float32(value: Any) -> Any:
+    """Losses and metrics compute in float32, whatever the layers' compute dtype."""
+    if isinstance(value, torch.Tensor) and value.dtype in (torch.float16, torch.bfloat16):
+        return value.float()
+    return value
+
+
+def _has_conv(model: torch.nn.Module) -> bool:
+    return any(p.ndim == 4 for p in model.parameters())
 
 
 def _result_with_state(metric: Any, state: list[torch.Tensor] | None) -> torch.Tensor:

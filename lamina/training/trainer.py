@@ -2,6 +2,12 @@
 
 The loops hand batches already on the device to the steps and read the accumulated loss and
 metrics back only when the progress bar draws, a callback asks, or an epoch ends.
+
+In a distributed run (launched by torchrun, see `lamina.distribution`) the forward pass runs in
+DistributedDataParallel, `batch_size` is the global batch, each process steps on its part of
+it, and logs are summed over processes at epoch ends, validation ends and in `evaluate`'s
+result; the logs callbacks see during an epoch are this process's own running values (reading
+global ones there would need every process to read at the same batches).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from .. import config
 from ..callbacks.callback import Callback, CallbackList
 from ..layers._symbolic import map_structure
 from ..losses import validate_targets
+from . import distributed
 from ._data_adapters import (
     evaluation_batches,
     prediction_batches,
@@ -37,7 +44,11 @@ class _LazyLogs(Mapping[str, float]):
 
     def _read(self) -> dict[str, float]:
         if self._values is None:
-            self._values = self._trainer.results()
+            self._trainer._local_totals = True  # read at times that differ between processes
+            try:
+                self._values = self._trainer.results()
+            finally:
+                self._trainer._local_totals = False
         return self._values
 
     def __getitem__(self, key: str) -> float:
@@ -66,11 +77,23 @@ class Trainer(StepFunctions):
         self._activity_layers: list[Any] = []
         self.forward_module: Any = None
         self._train_step_fn = self._train_step
-        self._compiled = False
         self._pending_metric_state: dict[str, torch.Tensor] = {}
         # Set during fit, for callbacks that save the training state (BackupAndRestore).
         self.callback_list: CallbackList | None = None
         self.epoch_rng: Any = None
+        # Distributed runs: the gradient weight of this process, the key of the wrapped
+        # forward module (rebuilt when the trainable parameters change), local-logs flag.
+        self._share: distributed.GradientShare | None = None
+        self._ddp_key: tuple[Any, ...] | None = None
+        self._local_totals = False
+
+    def _shard(self) -> tuple[int, int] | None:
+        """Join torchrun's process group if launched by it; (rank, world size) when
+        distributed (and this process's GPU as the device), else None."""
+        if not distributed.init_from_environment():
+            return None
+        self.device = distributed.local_device(self.device)
+        return distributed.rank(), distributed.world_size()
 
     # ------------------------------------------------------------------ setup
 
@@ -80,6 +103,7 @@ class Trainer(StepFunctions):
         if not model.built:
             model.build(model._shapes_of(x))
         model.to(self.device)
+        self.setup_steps()  # memory format, loss scaling, compiled steps (steps.py)
         self._loss_sum = self._loss_sum.to(self.device)
         self._count = self._count.to(self.device)
         self._output_loss_sums = self._output_loss_sums.to(self.device)
@@ -88,7 +112,15 @@ class Trainer(StepFunctions):
         self._logits_activation = self.state.logits_activation(
             getattr(model, "output_activation", None)
         )
-        self.forward_module = ForwardModule(model, self._logits_activation)
+        if distributed.is_distributed():
+            key = (self._logits_activation, self.device, *map(id, params))
+            if key != self._ddp_key:
+                forward = ForwardModule(model, self._logits_activation)
+                self.forward_module, self._share = distributed.wrap_module(forward, self.device)
+                self._ddp_key = key
+        else:
+            self.forward_module = ForwardModule(model, self._logits_activation)
+            self._share, self._ddp_key = None, None
         self._regularized = [
             (info.regularizer, tensor)
             for owner, _, tensor, info in model._all_weights()
@@ -97,9 +129,6 @@ class Trainer(StepFunctions):
         self._activity_layers = [
             m for m in model.modules() if getattr(m, "activity_regularizer", None) is not None
         ]
-        if self.state.jit_compile is True and not self._compiled:
-            self._train_step_fn = torch.compile(self._train_step)
-            self._compiled = True
 
     def validate_targets(self, x: Any, y: Any) -> None:
         """Check the labels against each output's loss and shape once per fit."""
@@ -134,6 +163,9 @@ class Trainer(StepFunctions):
         validation_batch_size: int | None,
         validation_freq: int,
     ) -> Any:
+        shard = self._shard()
+        if shard is not None and shard[0] != 0:
+            verbose = 0  # only process 0 prints the progress bar
         batches, (sample_x, sample_y), validation_data = training_batches(
             self.device,
             x,
@@ -145,6 +177,7 @@ class Trainer(StepFunctions):
             class_weight,
             validation_split,
             validation_data,
+            shard,
         )
         self.prepare(sample_x)
         self.validate_targets(sample_x, sample_y)
@@ -154,6 +187,7 @@ class Trainer(StepFunctions):
             validation_batch_size or batch_size,
             validation_steps,
             runs=(epochs - initial_epoch) // validation_freq,
+            shard=shard,
         )
 
         model = self.model
@@ -184,7 +218,7 @@ class Trainer(StepFunctions):
             iterator = self._epoch_batches(batches, resume if epoch == initial_epoch else None)
             for step, (bx, by, bw) in iterator:
                 callback_list.on_train_batch_begin(step)
-                self._train_step_fn(bx, by, bw)
+                self._run_step(self._train_step_fn, batches, bx, by, bw)
                 lazy._values = None
                 callback_list.on_train_batch_end(step, lazy)
                 if model.stop_training:
@@ -206,6 +240,48 @@ class Trainer(StepFunctions):
             finalize([p for p in model.parameters() if p.requires_grad])
         callback_list.on_train_end(epoch_logs)
         return callback_list.history
+
+    def _run_step(self, step_fn: Any, batches: Any, x: Any, y: Any, sample_weight: Any) -> None:
+        """One train or test step; distributed, with this process's gradient weight set, and
+        the loss and metric updates of a padding batch (share 0) undone."""
+        share = getattr(batches, "share", None)
+        if self._share is None or share is None:
+            if self._share is not None:  # each process's own batches: DDP's mean
+                self._share.weight = 1.0 / distributed.world_size()
+            step_fn(x, y, sample_weight)
+            return
+        samples, total = share
+        self._share.weight = samples / total
+        if samples:
+            step_fn(x, y, sample_weight)
+            return
+        # An empty part of a batch smaller than the world: the step runs for the collectives.
+        built = self.state.metrics_built
+        saved = {name: value.clone() for name, value in self.accumulator_state().items()}
+        step_fn(x, y, sample_weight)
+        self.restore_accumulators(saved)
+        if not built:
+            for _, metric, _ in self.state.all_metrics():
+                metric.reset_state()
+
+    def _global_totals(
+        self,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, list[torch.Tensor]]]:
+        """The loss sums, sample count, per-output loss sums and metric states summed over
+        the processes of a distributed run (every lamina metric's state is a sum; a custom
+        metric whose state is a max or min would need its own reduction)."""
+        if self._local_totals or not distributed.is_distributed():
+            return super()._global_totals()
+        metrics = [(key, metric) for key, metric, _ in self.state.all_metrics()]
+        tensors = [self._loss_sum, self._count, self._output_loss_sums]
+        for _, metric in metrics:
+            tensors += [getattr(metric, name) for name in metric._state_names]
+        summed = distributed.sum_tensors(tensors)
+        states, position = {}, 3
+        for key, metric in metrics:
+            states[key] = summed[position : position + len(metric._state_names)]
+            position += len(metric._state_names)
+        return summed[0], summed[1], summed[2], states
 
     def _epoch_batches(self, batches: Any, resume: dict[str, Any] | None) -> Any:
         """The epoch's (step, batch) pairs; when resuming mid-epoch, the same order as the
@@ -238,8 +314,11 @@ class Trainer(StepFunctions):
     ) -> dict[str, float]:
         batches = _batches
         if batches is None:
+            shard = self._shard()
+            if shard is not None and shard[0] != 0:
+                verbose = 0
             batches, sample_x = evaluation_batches(
-                self.device, x, y, sample_weight, batch_size, steps
+                self.device, x, y, sample_weight, batch_size, steps, shard=shard
             )
             self.prepare(sample_x)
         if isinstance(callbacks, CallbackList):
@@ -259,7 +338,7 @@ class Trainer(StepFunctions):
         with torch.no_grad():
             for step, (bx, by, bw) in enumerate(batches):
                 callback_list.on_test_batch_begin(step)
-                self.test_step(bx, by, bw)
+                self._run_step(self.test_step, batches, bx, by, bw)
                 lazy._values = None
                 callback_list.on_test_batch_end(step, lazy)
         if batches.empty_pass:
@@ -308,7 +387,7 @@ class Trainer(StepFunctions):
             sample_weight = apply_class_weight(y, class_weight, sample_weight)
         self.prepare(x)
         self.model.train()
-        self._train_step_fn(x, y, sample_weight)
+        self._run_step(self._train_step_fn, None, x, y, sample_weight)
         self.model.eval()
         return self.results()
 

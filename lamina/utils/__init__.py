@@ -1,7 +1,7 @@
 """Utilities, as `keras.utils`: downloading files, image folders, one-hot labels, seeds."""
 
 from lamina.config import set_random_seed
-from lamina.layers.layer import clear_session
+from lamina.layers._naming import clear_session
 from lamina.utils._file import get_file
 from lamina.utils._image_dataset import image_dataset_from_directory
 from lamina.utils._numerical import normalize, to_categorical

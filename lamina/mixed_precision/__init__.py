@@ -1,0 +1,202 @@
+"""Mixed precision, as `keras.mixed_precision`: dtype policies for layers.
+
+A policy names a layer's variable dtype (its weights) and compute dtype (its arithmetic).
+'mixed_bfloat16' and 'mixed_float16' keep float32 weights and compute in bfloat16 or float16
+under `torch.autocast`; losses and metrics are always computed in float32, and with float16
+`fit` scales the loss (torch.amp.GradScaler) so small gradients do not underflow. Layers take
+the global policy when they are created, or their own with `dtype=`:
+
+>>> import lamina
+>>> lamina.mixed_precision.set_global_policy("mixed_bfloat16")
+>>> dense = lamina.layers.Dense(4)
+>>> dense.dtype_policy.name, dense.dtype, dense.compute_dtype
+('mixed_bfloat16', 'float32', torch.bfloat16)
+>>> head = lamina.layers.Dense(10, activation="softmax", dtype="float32")  # keep in float32
+>>> lamina.mixed_precision.set_global_policy("float32")
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import torch
+
+__all__ = [
+    "DTypePolicy",
+    "Policy",
+    "dtype_policy",
+    "global_policy",
+    "set_dtype_policy",
+    "set_global_policy",
+]
+
+_FLOATS = ("float16", "bfloat16", "float32", "float64")
+_MIXED = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
+
+
+class DTypePolicy:
+    """A layer's dtypes: `variable_dtype` (weights) and `compute_dtype` (arithmetic).
+
+    Args:
+        name: 'float32', 'float16', 'bfloat16', 'float64', 'mixed_float16' or
+            'mixed_bfloat16'. None gives the current global policy's name.
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        if name is None:
+            name = global_policy().name
+        if not isinstance(name, str) or (name not in _FLOATS and name not in _MIXED):
+            raise ValueError(
+                f"Cannot convert {name!r} to a mixed precision DTypePolicy. Valid policies "
+                f"include 'mixed_float16', 'mixed_bfloat16', and the name of any float dtype "
+                f"({', '.join(_FLOATS)})."
+            )
+        self._name = name
+        self._compute_dtype = _MIXED.get(name, name)
+        self._variable_dtype = "float32" if name in _MIXED else name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def compute_dtype(self) -> str:
+        return self._compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self._variable_dtype
+
+    @property
+    def is_mixed(self) -> bool:
+        """True when the weights and the arithmetic use different dtypes (autocast)."""
+        return self._compute_dtype != self._variable_dtype
+
+    @property
+    def torch_compute_dtype(self) -> torch.dtype:
+        return getattr(torch, self._compute_dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self._name}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> DTypePolicy:
+        return cls(**config)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DTypePolicy) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self._name)
+
+    def __repr__(self) -> str:
+        return f'<DTypePolicy "{self._name}">'
+
+
+Policy = DTypePolicy  # Keras 2's name, still exported by Keras 3
+_GLOBAL: list[DTypePolicy | None] = [None]
+
+
+def global_policy() -> DTypePolicy:
+    """The policy new layers get: set by `set_global_policy`, else `lamina.config.floatx()`."""
+    if _GLOBAL[0] is not None:
+        return _GLOBAL[0]
+    from .. import config
+
+    return DTypePolicy(config.floatx())
+
+
+def set_global_policy(policy: str | DTypePolicy | None) -> None:
+    """Set the policy of layers created from now on ('mixed_bfloat16', 'float32', ...).
+
+    None resets to the default (`floatx`). Layers already created keep theirs, as in Keras.
+    """
+    if policy is None:
+        _GLOBAL[0] = None
+        return
+    policy = policy if isinstance(policy, DTypePolicy) else DTypePolicy(policy)
+    if policy.variable_dtype not in ("float32", "float64", "float16", "bfloat16"):
+        raise ValueError(f"set_global_policy needs a float policy; got {policy.name!r}")
+    _GLOBAL[0] = policy
+
+
+# Keras 3 also exposes these as keras.config.set_dtype_policy / dtype_policy.
+set_dtype_policy = set_global_policy
+dtype_policy = global_policy
+
+
+def resolve(dtype: Any) -> DTypePolicy:
+    """A layer's `dtype=` argument as a policy: None (the global policy), a policy, its name,
+    a config dict, or a torch dtype."""
+    if dtype is None:
+        return global_policy()
+    if isinstance(dtype, DTypePolicy):
+        return dtype
+    if isinstance(dtype, torch.dtype):
+        return DTypePolicy(str(dtype).replace("torch.", ""))
+    if isinstance(dtype, dict) and "config" in dtype:  # Keras' serialized DTypePolicy
+        return DTypePolicy(**dtype["config"])
+    return DTypePolicy(str(dtype))
+
+
+# Depth of lamina-entered autocast regions in this thread: float32 layers inside them turn
+# autocast off for their own computation.
+_autocast = threading.local()
+
+
+def autocast_depth() -> int:
+    return getattr(_autocast, "depth", 0)
+
+
+class autocast_region:  # noqa: N801 - used like torch.autocast
+    """`torch.autocast` for a mixed layer's computation, counted so float32 layers inside
+    know to step out of it."""
+
+    def __init__(self, device_type: str, dtype: torch.dtype | None, enabled: bool = True):
+        self._context = torch.autocast(device_type, dtype=dtype, enabled=enabled)
+        self._counts = enabled
+
+    def __enter__(self) -> None:
+        self._context.__enter__()
+        if self._counts:
+            _autocast.depth = autocast_depth() + 1
+
+    def __exit__(self, *exc: object) -> None:
+        if self._counts:
+            _autocast.depth = autocast_depth() - 1
+        self._context.__exit__(*exc)
+
+
+def layer_context(policy: DTypePolicy, inputs: Any) -> Any:
+    """The context a layer with `policy` computes in: autocast for a mixed policy (unless
+    already on with that dtype), autocast off for a float layer inside a mixed region, else
+    a no-op."""
+    if not policy.is_mixed and not autocast_depth():
+        return _NO_CONTEXT
+    first = inputs
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    if isinstance(first, dict):
+        first = next(iter(first.values()), None)
+    if not isinstance(first, torch.Tensor) or first.device.type == "meta":
+        return _NO_CONTEXT
+    device_type = first.device.type
+    if policy.is_mixed:
+        if torch.is_autocast_enabled(device_type) and (
+            torch.get_autocast_dtype(device_type) == policy.torch_compute_dtype
+        ):
+            return _NO_CONTEXT
+        return autocast_region(device_type, policy.torch_compute_dtype)
+    return torch.autocast(device_type, enabled=False)
+
+
+class _NoContext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_CONTEXT = _NoContext()
