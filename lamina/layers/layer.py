@@ -15,6 +15,7 @@ torch.Size([2, 4])
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ from ._weights import WeightsMixin, _WeightInfo
 Shape = tuple[int | None, ...]
 
 _CALL_CONTEXT = threading.local()
+_NO_CONTEXT = contextlib.nullcontext()
 # Sizes tried for unknown (None) axes when inferring shapes on `meta`: far apart, so that an
 # output size that depends on such an axis still differs after strides of up to 65.
 _META_SIZES = (64, 129)
@@ -97,6 +99,7 @@ class Layer(WeightsMixin, torch.nn.Module):
         # Keras semantics: calling a layer or model outside fit() is inference.
         self.training = False
         self._dtype_policy = mixed_precision.resolve(dtype)
+        mixed_precision.note_policy(self._dtype_policy)
         self._dtype_name = self._dtype_policy.variable_dtype
         self._compute_dtype = self._dtype_policy.torch_compute_dtype
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -207,6 +210,7 @@ class Layer(WeightsMixin, torch.nn.Module):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls._call_parameters = frozenset(inspect.signature(cls.call).parameters)
         build = cls.__dict__.get("build")
         if build is None or getattr(build, "_lamina_wrapped", False):
             return
@@ -245,17 +249,16 @@ class Layer(WeightsMixin, torch.nn.Module):
 
     # ---------------------------------------------------------------- calling
 
+    _call_parameters: frozenset[str] = frozenset({"self", "inputs", "training"})
+
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         """The computation; subclasses override it."""
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 
     @classmethod
     def _call_accepts(cls, argument: str) -> bool:
-        cache = cls.__dict__.get("_call_signature_cache")
-        if cache is None:
-            cache = set(inspect.signature(cls.call).parameters)
-            cls._call_signature_cache = cache
-        return argument in cache
+        # Set per class at definition (a plain attribute: torch.compile reads it freely).
+        return argument in cls._call_parameters
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         if not args:
@@ -285,7 +288,7 @@ class Layer(WeightsMixin, torch.nn.Module):
         if self._call_accepts("training"):
             kwargs["training"] = training
         # Mixed layers compute under autocast; float32 layers inside step out of it.
-        with mixed_precision.layer_context(self._dtype_policy, inputs):
+        with mixed_precision.layer_context(self._dtype_policy, inputs) or _NO_CONTEXT:
             if explicit:
                 # Sub-layers called with training=None follow the outermost explicit value.
                 previous = getattr(_CALL_CONTEXT, "training", None)

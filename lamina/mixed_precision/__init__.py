@@ -17,7 +17,6 @@ the global policy when they are created, or their own with `dtype=`:
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import torch
@@ -140,63 +139,33 @@ def resolve(dtype: Any) -> DTypePolicy:
     return DTypePolicy(str(dtype))
 
 
-# Depth of lamina-entered autocast regions in this thread: float32 layers inside them turn
-# autocast off for their own computation.
-_autocast = threading.local()
+# Set once a layer with a mixed policy exists: until then no layer needs to look at autocast.
+_MIXED_LAYERS = [False]
 
 
-def autocast_depth() -> int:
-    return getattr(_autocast, "depth", 0)
-
-
-class autocast_region:  # noqa: N801 - used like torch.autocast
-    """`torch.autocast` for a mixed layer's computation, counted so float32 layers inside
-    know to step out of it."""
-
-    def __init__(self, device_type: str, dtype: torch.dtype | None, enabled: bool = True):
-        self._context = torch.autocast(device_type, dtype=dtype, enabled=enabled)
-        self._counts = enabled
-
-    def __enter__(self) -> None:
-        self._context.__enter__()
-        if self._counts:
-            _autocast.depth = autocast_depth() + 1
-
-    def __exit__(self, *exc: object) -> None:
-        if self._counts:
-            _autocast.depth = autocast_depth() - 1
-        self._context.__exit__(*exc)
+def note_policy(policy: DTypePolicy) -> None:
+    """Called by each layer's constructor with its policy."""
+    if policy.is_mixed:
+        _MIXED_LAYERS[0] = True
 
 
 def layer_context(policy: DTypePolicy, inputs: Any) -> Any:
-    """The context a layer with `policy` computes in: autocast for a mixed policy (unless
-    already on with that dtype), autocast off for a float layer inside a mixed region, else
-    a no-op."""
-    if not policy.is_mixed and not autocast_depth():
-        return _NO_CONTEXT
+    """The context a layer with `policy` computes in: `torch.autocast` for a mixed policy
+    (unless already on with that dtype), autocast off for a non-mixed layer inside an
+    autocast region, else None (nothing to do)."""
+    if not _MIXED_LAYERS[0]:
+        return None
     first = inputs
     while isinstance(first, (list, tuple)) and first:
         first = first[0]
     if isinstance(first, dict):
         first = next(iter(first.values()), None)
     if not isinstance(first, torch.Tensor) or first.device.type == "meta":
-        return _NO_CONTEXT
+        return None
     device_type = first.device.type
+    enabled = torch.is_autocast_enabled(device_type)
     if policy.is_mixed:
-        if torch.is_autocast_enabled(device_type) and (
-            torch.get_autocast_dtype(device_type) == policy.torch_compute_dtype
-        ):
-            return _NO_CONTEXT
-        return autocast_region(device_type, policy.torch_compute_dtype)
-    return torch.autocast(device_type, enabled=False)
-
-
-class _NoContext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NO_CONTEXT = _NoContext()
+        if enabled and torch.get_autocast_dtype(device_type) == policy.torch_compute_dtype:
+            return None
+        return torch.autocast(device_type, dtype=policy.torch_compute_dtype)
+    return torch.autocast(device_type, enabled=False) if enabled else None

@@ -225,15 +225,12 @@ class StepFunctions:
         loss, parts = self.compute_loss(
             y_list, y_pred, _float32(logits), sample_weight, training=True
         )
-        optimizer = self.state.optimizer
-        optimizer.zero_grad()
-        if self._scaler is not None:  # float16: scale the loss, skip steps with inf gradients
-            self._scaler.scale(loss).backward()
-            self._scaler.step(optimizer)
-            self._scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
+        # Only detached values live past the backward pass: under torch.compile the step
+        # resumes after it with these as inputs, and graph tensors there would be re-traced.
+        value, parts = loss.detach(), [p.detach() for p in parts]
+        y_pred = [p.detach() for p in y_pred]
+        self._backward_and_update(loss)
+        loss = value
         if not self.state.metrics_built:
             self.state.build_metrics(y_list, y_pred, self.device)
             if self._pending_metric_state:
@@ -241,6 +238,20 @@ class StepFunctions:
         with torch.no_grad():
             self._update_metrics(loss, parts, y_list, y_pred, sample_weight, _batch_size_of(x))
         return loss
+
+    @torch.compiler.disable
+    def _backward_and_update(self, loss: torch.Tensor) -> None:
+        """Backward pass (a compiled forward's backward graph runs here) and optimizer step,
+        with loss scaling for float16 (steps with inf gradients are skipped)."""
+        optimizer = self.state.optimizer
+        optimizer.zero_grad()
+        if self._scaler is not None:
+            self._scaler.scale(loss).backward()
+            self._scaler.step(optimizer)
+            self._scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
 
     def _test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
         outputs, logits = self._forward(x, training=False)
@@ -277,13 +288,15 @@ class StepFunctions:
 
     def _compiled_for(self, index: int, x: Any) -> Any:
         """The compiled step for this batch, or None to run it eagerly: the first step (it
-        builds the metrics) and batches of another size than the first compiled one (the
-        last, smaller batch of an epoch), which would otherwise recompile the graph."""
-        if self._compiled_steps is None or not self.state.metrics_built:
+        builds the metrics) and batches of another size than the first one (the last,
+        smaller batch of an epoch), which would otherwise recompile the graph."""
+        if self._compiled_steps is None:
             return None
         size = _batch_size_of(x)
-        if self._compiled_batch_size is None:
+        if self._compiled_batch_size is None:  # the first batch has the full batch size
             self._compiled_batch_size = size
+        if not self.state.metrics_built:
+            return None
         if size != self._compiled_batch_size:
             _LOG.debug(
                 "lamina: a batch of %d samples runs eagerly; the steps are compiled for %d",
