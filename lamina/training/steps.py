@@ -56,7 +56,7 @@ class StepFunctions:
     _pending_metric_state: dict[str, torch.Tensor]
     _train_step_fn: Any
     _scaler: Any = None
-    _compiled_steps: tuple[Any, Any] | None = None
+    _compiled_steps: tuple[Any, Any, Any] | None = None
     _compiled_batch_size: int | None = None
 
     def per_output(self, value: Any, what: str) -> list[Any]:
@@ -283,7 +283,11 @@ class StepFunctions:
             else None
         )
         if self._compiled_steps is None and self.state.use_compile(self.device):
-            self._compiled_steps = (torch.compile(self._train_step), torch.compile(self._test_step))
+            self._compiled_steps = (
+                torch.compile(self._train_step),
+                torch.compile(self._test_step),
+                torch.compile(self._predict_step),
+            )
         self._train_step_fn = self.run_train_step
 
     def _compiled_for(self, index: int, x: Any) -> Any:
@@ -313,6 +317,20 @@ class StepFunctions:
     def test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
         step = self._compiled_for(1, x) or self._test_step
         step(x, y, sample_weight)
+
+    def _predict_step(self, x: Any) -> Any:
+        return self.model(x, training=False)
+
+    def predict_step(self, x: Any) -> Any:
+        """The model's outputs for one batch (compiled with `jit_compile=True`)."""
+        if self._compiled_steps is None:
+            return self._predict_step(x)
+        size = _batch_size_of(x)
+        if self._compiled_batch_size is None:
+            self._compiled_batch_size = size
+        if size != self._compiled_batch_size:
+            return self._predict_step(x)
+        return self._compiled_steps[2](x)
 
 
 def _float32(value: Any) -> Any:

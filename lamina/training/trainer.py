@@ -372,7 +372,7 @@ class Trainer(StepFunctions):
         with torch.inference_mode():
             for step, (bx, _, _) in enumerate(batches):
                 callback_list.on_predict_batch_begin(step)
-                outputs.append(model(bx, training=False))
+                outputs.append(self.predict_step(bx))
                 callback_list.on_predict_batch_end(step)
         callback_list.on_predict_end()
         if not outputs:

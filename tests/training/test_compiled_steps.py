@@ -6,6 +6,7 @@ import logging
 
 import numpy as np
 import pytest
+import torch
 
 import lamina
 from lamina import layers
@@ -49,6 +50,9 @@ def test_compiled_steps_match_eager_and_skip_the_smaller_batch(caplog):
         np.testing.assert_allclose(compiled[key], eager[key], rtol=1e-4, atol=1e-6)
     messages = [r.getMessage() for r in caplog.records if r.name == "lamina.training"]
     assert any("a batch of 22 samples runs eagerly" in m for m in messages)
+    # predict goes through the compiled forward too (the last batch of 8 eagerly)
+    expected = model(torch.from_numpy(X), training=False).detach().numpy()
+    np.testing.assert_allclose(model.predict(X, batch_size=32, verbose=0), expected, atol=1e-5)
 
 
 @pytest.mark.slow
