@@ -13,7 +13,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .. import activations, initializers, regularizers
+from .. import activations, constraints, initializers, regularizers
 from ._conv_utils import (
     TilingWarning,
     UntiledAxis,
@@ -72,6 +72,7 @@ class _BaseConv(_ActivationMixin, Layer):
         bias_initializer: Any = "zeros",
         bias_regularizer: Any = None,
         activity_regularizer: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
@@ -86,6 +87,7 @@ class _BaseConv(_ActivationMixin, Layer):
         self.use_bias = use_bias
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.input_ndim = rank + 2
         self.input_description = spatial_description(rank, self._channels_last)
         self._plans: dict[tuple[int, ...], Any] = {}
@@ -123,7 +125,13 @@ class _BaseConv(_ActivationMixin, Layer):
 
     def _add_bias(self, size: int) -> None:
         if self.use_bias:
-            self.add_weight("bias", (size,), self.bias_initializer, self.bias_regularizer)
+            self.add_weight(
+                "bias",
+                (size,),
+                self.bias_initializer,
+                self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
         else:
             self.bias = None
 
@@ -271,5 +279,5 @@ class _BaseConv(_ActivationMixin, Layer):
             "use_bias": self.use_bias,
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "bias_constraint": None,
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }

@@ -1,4 +1,5 @@
-"""Weights of a layer as Keras sees them: names, Keras' layout, trainable or not, penalties.
+"""Weights of a layer as Keras sees them: names, Keras' layout, trainable or not, penalties,
+constraints.
 
 The tensors are PyTorch parameters and buffers in PyTorch's layout; `_WeightInfo` records how
 each one looks from Keras (its name and the permutation into Keras' layout), and `WeightsMixin`
@@ -26,6 +27,7 @@ class _WeightInfo:
     keras_axes: tuple[int, ...] | None
     regularizer: Any
     trainable: bool
+    constraint: Any = None
 
     def to_keras(self, tensor: torch.Tensor) -> torch.Tensor:
         return tensor if self.keras_axes is None else tensor.permute(*self.keras_axes)
@@ -37,6 +39,16 @@ class _WeightInfo:
         for position, axis in enumerate(self.keras_axes):
             inverse[axis] = position
         return tensor.permute(*inverse)
+
+    def constrain(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The constraint applied in Keras' layout (so its `axis` means what it means in Keras)
+        to a tensor in PyTorch's layout; the result is in PyTorch's layout again."""
+        return self.from_keras(self.constraint(self.to_keras(tensor)))
+
+    def attach_constraint(self, tensor: torch.Tensor) -> None:
+        """Set `tensor.constraint`, which the optimizers apply after each update."""
+        if self.constraint is not None:
+            tensor.constraint = self.constrain  # type: ignore[attr-defined]
 
     def keras_shape(self, torch_shape: Sequence[int]) -> tuple[int, ...]:
         if self.keras_axes is None:

@@ -15,8 +15,7 @@ from typing import Any
 
 import torch
 
-from .. import activations, initializers, regularizers
-from .core import _reject_constraint
+from .. import activations, constraints, initializers, regularizers
 from .layer import Layer, Shape
 
 __all__ = ["ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax"]
@@ -128,6 +127,7 @@ class PReLU(Layer):
     Args:
         alpha_initializer: initializer of alpha (zeros: starts as a ReLU).
         alpha_regularizer: penalty on alpha added to the loss.
+        alpha_constraint: a projection of alpha applied after each optimizer update.
         shared_axes: the axes (1-based, batch is 0) along which alpha is shared; `[1, 2]` on
             (batch, height, width, channels) learns one alpha per channel.
 
@@ -154,9 +154,9 @@ class PReLU(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        _reject_constraint(self, alpha_constraint=alpha_constraint)
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.alpha_constraint = constraints.get(alpha_constraint)
         if shared_axes is None:
             self.shared_axes: list[int] | None = None
         else:
@@ -182,7 +182,13 @@ class PReLU(Layer):
                 f"input shape {input_shape} with shared_axes={self.shared_axes}. Share the "
                 "unknown axes (shared_axes=[1, 2] for images) or give the input a fixed shape."
             )
-        self.add_weight("alpha", tuple(shape), self.alpha_initializer, self.alpha_regularizer)
+        self.add_weight(
+            "alpha",
+            tuple(shape),
+            self.alpha_initializer,
+            self.alpha_regularizer,
+            constraint=self.alpha_constraint,
+        )
         self.input_ndim = len(input_shape)
         self._input_axes = {
             axis: size for axis, size in enumerate(input_shape) if axis > 0 and axis not in shared
@@ -196,7 +202,7 @@ class PReLU(Layer):
         config.update(
             alpha_initializer=initializers.serialize(self.alpha_initializer),
             alpha_regularizer=regularizers.serialize(self.alpha_regularizer),
-            alpha_constraint=None,
+            alpha_constraint=constraints.serialize(self.alpha_constraint),
             shared_axes=self.shared_axes,
         )
         return config

@@ -24,10 +24,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .. import initializers, regularizers
+from .. import constraints, initializers, regularizers
 from ._conv_base import _CONV, _BaseConv, kernel_keras_axes
 from ._conv_utils import normalize_tuple
-from .core import _reject_constraint
 from .layer import Shape
 
 __all__ = [
@@ -82,7 +81,8 @@ class _Conv(_BaseConv):
         kernel_initializer, bias_initializer: Keras initializer names or objects; fans are
             computed in Keras' layout, as Keras does.
         kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to the loss.
-        kernel_constraint, bias_constraint: not supported yet (must be None).
+        kernel_constraint, bias_constraint: projections applied after each optimizer update, in
+            Keras' layout: `UnitNorm(axis=[0, 1, 2])` normalizes each Conv2D filter.
 
     Input shape:
         (batch, *spatial, channels) with channels_last, (batch, channels, *spatial) otherwise.
@@ -124,10 +124,8 @@ class _Conv(_BaseConv):
             bias_initializer=bias_initializer,
             bias_regularizer=bias_regularizer,
             activity_regularizer=activity_regularizer,
+            bias_constraint=bias_constraint,
             **kwargs,
-        )
-        _reject_constraint(
-            self, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint
         )
         for name, value in (("filters", filters), ("groups", groups)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -140,6 +138,7 @@ class _Conv(_BaseConv):
         self.groups = groups
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
 
     def build(self, input_shape: Shape) -> None:
         channels = self._input_channels(input_shape)
@@ -159,6 +158,7 @@ class _Conv(_BaseConv):
             self.kernel_regularizer,
             keras_axes=kernel_keras_axes(self.rank),
             torch_name="weight",
+            constraint=self.kernel_constraint,
         )
         self._add_bias(self.filters)
         self._input_axes = {self._channel_axis: channels}
@@ -183,7 +183,7 @@ class _Conv(_BaseConv):
             groups=self.groups,
             kernel_initializer=initializers.serialize(self.kernel_initializer),
             kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            kernel_constraint=None,
+            kernel_constraint=constraints.serialize(self.kernel_constraint),
         )
         return config
 

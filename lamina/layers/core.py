@@ -13,20 +13,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .. import activations, initializers, regularizers
+from .. import activations, constraints, initializers, regularizers
 from ._symbolic import KerasTensor, Node
 from .layer import Layer, Shape, serialize_callable, standardize_shape
 
 __all__ = ["Activation", "Dense", "Identity", "Input", "InputLayer", "Lambda"]
-
-
-def _reject_constraint(layer: Layer, **constraints: Any) -> None:
-    given = [name for name, value in constraints.items() if value is not None]
-    if given:
-        raise NotImplementedError(
-            f"{type(layer).__name__}: weight constraints ({', '.join(given)}) are not supported "
-            "yet; clip or project the weights in a callback instead"
-        )
 
 
 class InputLayer(Layer):
@@ -145,6 +136,8 @@ class Dense(_ActivationMixin, Layer):
         use_bias: whether to add a bias.
         kernel_initializer, bias_initializer: Keras initializer names or objects.
         kernel_regularizer, bias_regularizer: penalties added to the loss ('l2', L2(1e-4), ...).
+        kernel_constraint, bias_constraint: projections applied after each optimizer update, in
+            Keras' layout ('max_norm', MaxNorm(3.0), ...; see `lamina.constraints`).
 
     Input shape:
         (batch, ..., input_dim).
@@ -178,9 +171,6 @@ class Dense(_ActivationMixin, Layer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense '{self.name}': units must be a positive int; got {units!r}")
-        _reject_constraint(
-            self, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint
-        )
         if lora_rank is not None:
             raise NotImplementedError(f"Dense '{self.name}': lora_rank is not supported yet")
         self.units = units
@@ -190,6 +180,8 @@ class Dense(_ActivationMixin, Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def build(self, input_shape: Shape) -> None:
         input_dim = input_shape[-1]
@@ -205,9 +197,16 @@ class Dense(_ActivationMixin, Layer):
             self.kernel_regularizer,
             keras_axes=(1, 0),
             torch_name="weight",
+            constraint=self.kernel_constraint,
         )
         if self.use_bias:
-            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+            self.add_weight(
+                "bias",
+                (self.units,),
+                self.bias_initializer,
+                self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
         else:
             self.bias = None
         self._input_axes = {-1: input_dim}
@@ -228,8 +227,8 @@ class Dense(_ActivationMixin, Layer):
             bias_initializer=initializers.serialize(self.bias_initializer),
             kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
             bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            kernel_constraint=None,
-            bias_constraint=None,
+            kernel_constraint=constraints.serialize(self.kernel_constraint),
+            bias_constraint=constraints.serialize(self.bias_constraint),
         )
         return config
 

@@ -24,9 +24,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .. import initializers, regularizers
+from .. import constraints, initializers, regularizers
 from ._conv_base import _CONV, _BaseConv, kernel_keras_axes
-from .core import _reject_constraint
 from .layer import Layer, Shape, _WeightInfo
 
 __all__ = [
@@ -73,13 +72,16 @@ def _add_depthwise_weight(
     kernel_size: tuple[int, ...],
     initializer: Any,
     regularizer: Any,
+    constraint: Any,
 ) -> torch.Tensor:
-    """Register a depthwise kernel in torch's layout, initialised and exchanged in Keras'."""
+    """Register a depthwise kernel in torch's layout, initialised, exchanged and constrained in
+    Keras'."""
     layout = _DepthwiseLayout(
         keras_name=name,
         keras_axes=None,
         regularizer=regularizers.get(regularizer),
         trainable=True,
+        constraint=constraints.get(constraint),
         depth_multiplier=depth_multiplier,
     )
 
@@ -96,6 +98,7 @@ def _add_depthwise_weight(
         torch_name=torch_name,
     )
     layer._weight_info[torch_name] = layout
+    layout.attach_constraint(weight)
     return weight
 
 
@@ -117,6 +120,8 @@ class _DepthwiseBase(_BaseConv):
         depthwise_regularizer: Any = None,
         bias_regularizer: Any = None,
         activity_regularizer: Any = None,
+        depthwise_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -130,6 +135,7 @@ class _DepthwiseBase(_BaseConv):
             bias_initializer=bias_initializer,
             bias_regularizer=bias_regularizer,
             activity_regularizer=activity_regularizer,
+            bias_constraint=bias_constraint,
             **kwargs,
         )
         value = depth_multiplier
@@ -140,6 +146,7 @@ class _DepthwiseBase(_BaseConv):
         self.depth_multiplier = depth_multiplier
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
 
     def _depthwise(
         self, x: torch.Tensor, plan: Any, weight: torch.Tensor, bias: Any
@@ -157,7 +164,7 @@ class _DepthwiseBase(_BaseConv):
             depth_multiplier=self.depth_multiplier,
             depthwise_initializer=initializers.serialize(self.depthwise_initializer),
             depthwise_regularizer=regularizers.serialize(self.depthwise_regularizer),
-            depthwise_constraint=None,
+            depthwise_constraint=constraints.serialize(self.depthwise_constraint),
         )
         return config
 
@@ -177,7 +184,8 @@ class _DepthwiseConv(_DepthwiseBase):
             (no 'causal' padding).
         depth_multiplier: output channels per input channel.
         depthwise_initializer, depthwise_regularizer: for the kernel.
-        depthwise_constraint, bias_constraint: not supported yet (must be None).
+        depthwise_constraint, bias_constraint: projections applied after each optimizer update,
+            in Keras' layout (the kernel as (*kernel_size, in, depth_multiplier)).
 
     Input shape:
         (batch, *spatial, channels) with channels_last, (batch, channels, *spatial) otherwise.
@@ -220,10 +228,9 @@ class _DepthwiseConv(_DepthwiseBase):
             depthwise_regularizer=depthwise_regularizer,
             bias_regularizer=bias_regularizer,
             activity_regularizer=activity_regularizer,
+            depthwise_constraint=depthwise_constraint,
+            bias_constraint=bias_constraint,
             **kwargs,
-        )
-        _reject_constraint(
-            self, depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint
         )
 
     def build(self, input_shape: Shape) -> None:
@@ -237,6 +244,7 @@ class _DepthwiseConv(_DepthwiseBase):
             self.kernel_size,
             self.depthwise_initializer,
             self.depthwise_regularizer,
+            self.depthwise_constraint,
         )
         self._add_bias(channels * self.depth_multiplier)
         self._input_axes = {self._channel_axis: channels}
@@ -289,7 +297,8 @@ class _SeparableConv(_DepthwiseBase):
         depthwise_initializer, pointwise_initializer, bias_initializer: initializers.
         depthwise_regularizer, pointwise_regularizer, bias_regularizer, activity_regularizer:
             penalties added to the loss.
-        depthwise_constraint, pointwise_constraint, bias_constraint: not supported yet.
+        depthwise_constraint, pointwise_constraint, bias_constraint: projections applied after
+            each optimizer update, in Keras' layout.
 
     Input shape:
         (batch, *spatial, channels) with channels_last, (batch, channels, *spatial) otherwise.
@@ -336,19 +345,16 @@ class _SeparableConv(_DepthwiseBase):
             depthwise_regularizer=depthwise_regularizer,
             bias_regularizer=bias_regularizer,
             activity_regularizer=activity_regularizer,
-            **kwargs,
-        )
-        _reject_constraint(
-            self,
             depthwise_constraint=depthwise_constraint,
-            pointwise_constraint=pointwise_constraint,
             bias_constraint=bias_constraint,
+            **kwargs,
         )
         if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
             raise ValueError(f"{self._owner}: filters must be a positive int; got {filters!r}")
         self.filters = filters
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
 
     def build(self, input_shape: Shape) -> None:
         channels = self._input_channels(input_shape)
@@ -361,6 +367,7 @@ class _SeparableConv(_DepthwiseBase):
             self.kernel_size,
             self.depthwise_initializer,
             self.depthwise_regularizer,
+            self.depthwise_constraint,
         )
         self.add_weight(
             "pointwise_kernel",
@@ -369,6 +376,7 @@ class _SeparableConv(_DepthwiseBase):
             self.pointwise_regularizer,
             keras_axes=kernel_keras_axes(self.rank),
             torch_name="pointwise_weight",
+            constraint=self.pointwise_constraint,
         )
         self._add_bias(self.filters)
         self._input_axes = {self._channel_axis: channels}
@@ -386,7 +394,7 @@ class _SeparableConv(_DepthwiseBase):
             filters=self.filters,
             pointwise_initializer=initializers.serialize(self.pointwise_initializer),
             pointwise_regularizer=regularizers.serialize(self.pointwise_regularizer),
-            pointwise_constraint=None,
+            pointwise_constraint=constraints.serialize(self.pointwise_constraint),
         )
         return config
 

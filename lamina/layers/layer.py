@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import initializers, mixed_precision, regularizers
+from .. import constraints, initializers, mixed_precision, regularizers
 from ._naming import to_snake_case, unique_name
 from ._symbolic import KerasTensor, Node, flatten_structure, is_shape, map_shapes, map_structure
 from ._weights import WeightsMixin, _WeightInfo
@@ -154,6 +154,7 @@ class Layer(WeightsMixin, torch.nn.Module):
         trainable: bool = True,
         keras_axes: Sequence[int] | None = None,
         torch_name: str | None = None,
+        constraint: Any = None,
     ) -> torch.Tensor:
         """Create a weight of `shape` (PyTorch's layout) and register it on the layer.
 
@@ -165,6 +166,7 @@ class Layer(WeightsMixin, torch.nn.Module):
             trainable: False makes a buffer that training does not update (moving statistics).
             keras_axes: the permutation that turns PyTorch's layout into Keras' layout.
             torch_name: the state_dict key ('weight'), when it differs from `name`.
+            constraint: a projection applied in Keras' layout after each optimizer update.
         """
         torch_name = torch_name or name
         info = _WeightInfo(
@@ -172,6 +174,7 @@ class Layer(WeightsMixin, torch.nn.Module):
             keras_axes=None if keras_axes is None else tuple(keras_axes),
             regularizer=regularizers.get(regularizer),
             trainable=trainable,
+            constraint=constraints.get(constraint),
         )
         value = initializers.get(initializer)(info.keras_shape(tuple(shape)), self._dtype_name)
         value = info.from_keras(torch.as_tensor(value)).contiguous()
@@ -186,6 +189,7 @@ class Layer(WeightsMixin, torch.nn.Module):
         else:
             self.register_buffer(torch_name, value)
         self._weight_info[torch_name] = info
+        info.attach_constraint(getattr(self, torch_name))
         if torch_name != name:
             self._keras_aliases[name] = torch_name
         return getattr(self, torch_name)

@@ -19,8 +19,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .. import initializers, regularizers
-from .core import _reject_constraint
+from .. import constraints, initializers, regularizers
 from .layer import Layer, Shape
 
 __all__ = ["BatchNormalization", "GroupNormalization", "LayerNormalization"]
@@ -59,7 +58,6 @@ class _AffineNormalization(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        _reject_constraint(self, beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         if epsilon <= 0:
             raise ValueError(
                 f"{type(self).__name__} '{self.name}': epsilon must be positive; got {epsilon!r}"
@@ -71,29 +69,23 @@ class _AffineNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def _add_gamma_beta(self, shape: Sequence[int], scale: bool, center: bool) -> None:
         # Keras creates gamma before beta; get_weights() follows creation order.
-        if scale:
+        for name, torch_name, wanted in (("gamma", "weight", scale), ("beta", "bias", center)):
+            if not wanted:
+                setattr(self, torch_name, None)
+                continue
             self.add_weight(
-                "gamma",
+                name,
                 tuple(shape),
-                self.gamma_initializer,
-                self.gamma_regularizer,
-                torch_name="weight",
+                getattr(self, f"{name}_initializer"),
+                getattr(self, f"{name}_regularizer"),
+                torch_name=torch_name,
+                constraint=getattr(self, f"{name}_constraint"),
             )
-        else:
-            self.weight = None
-        if center:
-            self.add_weight(
-                "beta",
-                tuple(shape),
-                self.beta_initializer,
-                self.beta_regularizer,
-                torch_name="bias",
-            )
-        else:
-            self.bias = None
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -105,8 +97,8 @@ class _AffineNormalization(Layer):
             gamma_initializer=initializers.serialize(self.gamma_initializer),
             beta_regularizer=regularizers.serialize(self.beta_regularizer),
             gamma_regularizer=regularizers.serialize(self.gamma_regularizer),
-            beta_constraint=None,
-            gamma_constraint=None,
+            beta_constraint=constraints.serialize(self.beta_constraint),
+            gamma_constraint=constraints.serialize(self.gamma_constraint),
         )
         return config
 
@@ -133,6 +125,7 @@ class BatchNormalization(_AffineNormalization):
         beta_initializer, gamma_initializer, moving_mean_initializer,
             moving_variance_initializer: Keras initializer names or objects.
         beta_regularizer, gamma_regularizer: penalties added to the loss.
+        beta_constraint, gamma_constraint: projections applied after each optimizer update.
         synchronized: statistics across devices in distributed training (not supported yet).
 
     Input shape:
@@ -306,6 +299,7 @@ class LayerNormalization(_AffineNormalization):
             beta. Kept so that Keras models using it compute the same.
         beta_initializer, gamma_initializer: Keras initializer names or objects.
         beta_regularizer, gamma_regularizer: penalties added to the loss.
+        beta_constraint, gamma_constraint: projections applied after each optimizer update.
 
     Input shape:
         Any rank from 2 on.
@@ -414,6 +408,7 @@ class GroupNormalization(_AffineNormalization):
         scale: whether to multiply by the learned scale gamma.
         beta_initializer, gamma_initializer: Keras initializer names or objects.
         beta_regularizer, gamma_regularizer: penalties added to the loss.
+        beta_constraint, gamma_constraint: projections applied after each optimizer update.
 
     Input shape:
         (batch, ..., channels) with `axis=-1`.

@@ -869,11 +869,12 @@ def test_invalid_arguments(factory, message):
         factory()
 
 
-def test_constraints_are_rejected():
-    with pytest.raises(NotImplementedError, match="kernel_constraint"):
-        Conv2D(4, 3, kernel_constraint="non_neg")
-    with pytest.raises(NotImplementedError, match="pointwise_constraint"):
-        SeparableConv2D(4, 3, pointwise_constraint="non_neg")
+def test_constraints_are_kept_in_the_config():
+    # Numerics and training with constraints: tests/test_constraints.py.
+    config = Conv2D(4, 3, kernel_constraint="non_neg").get_config()
+    assert config["kernel_constraint"] == {"class_name": "NonNeg", "config": {}}
+    config = SeparableConv2D(4, 3, pointwise_constraint="non_neg").get_config()
+    assert config["pointwise_constraint"] == {"class_name": "NonNeg", "config": {}}
 
 
 def test_weights_before_build_give_a_clear_error():

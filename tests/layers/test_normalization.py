@@ -238,8 +238,6 @@ def test_batch_normalization_errors():
         BatchNormalization(axis=5)(torch.zeros(2, 3))
     with pytest.raises(NotImplementedError, match="synchronized"):
         BatchNormalization(synchronized=True)
-    with pytest.raises(NotImplementedError, match="constraints"):
-        BatchNormalization(gamma_constraint="non_neg")
 
 
 # ---------------------------------------------------------------- Layer/Group numerics
