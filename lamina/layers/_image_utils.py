@@ -141,30 +141,102 @@ def fix_indices(index: torch.Tensor, size: int, fill_mode: str) -> torch.Tensor:
     return index.clamp(0, size - 1)
 
 
-def gather_windows(
+def _memory_order(images: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """`images` (N, C, H, W) as a contiguous tensor in its memory order, and whether that order is
+    channels-last: (N, H, W, C) for a channels-last batch (the layers' permuted input, so no
+    copy), else (N, C, H, W). Image rows are then runs of contiguous elements."""
+    if images.stride(1) <= images.stride(-1):
+        return images.permute(0, 2, 3, 1).contiguous(), True
+    return images.contiguous(), False
+
+
+def crop_windows(
     images: torch.Tensor,
-    rows: torch.Tensor,
-    cols: torch.Tensor,
+    top: torch.Tensor,
+    left: torch.Tensor,
+    height: int,
+    width: int,
+    pad_h: int = 0,
+    pad_w: int = 0,
     fill_mode: str = "constant",
     fill_value: float = 0.0,
 ) -> torch.Tensor:
-    """out[n, :, i, j] = images[n, :, rows[n, i], cols[n, j]], whole pixels, no interpolation.
+    """out[n, :, i, j] = images[n, :, top[n] + i - pad_h, left[n] + j - pad_w], whole pixels.
 
-    Indices outside the image are filled as `fill_mode` says. This one gather serves integer
-    shifts (rows = arange(height) - dy) and crops (rows = top + arange(crop_height)).
+    One (height, width) window per sample of the image padded by pad_h rows and pad_w columns
+    on each side, its pixels outside the image filled as `fill_mode` says (any pad size: reflect
+    and wrap repeat the image as often as needed): integer shifts (top = pad - dy) and crops.
+    `top` and `left` are (N,) integer tensors with 0 <= top <= H + 2 pad_h - height and
+    0 <= left <= W + 2 pad_w - width (not checked, as that would wait for the device).
+
+    The batch is padded once, in its memory order ('constant' pads the rows too; the other
+    modes pad only the columns and fold the rows into the row index). Each output row is then a
+    run of contiguous elements of the padded batch, so one `index_select` on an overlapping
+    strided view of it (row r starting at element r) copies every window: no per-pixel index,
+    no mask.
     """
-    height, width = images.shape[-2:]
-    batch = torch.arange(images.shape[0], device=images.device)[:, None, None]
-    fixed_rows = fix_indices(rows, height, fill_mode)
-    fixed_cols = fix_indices(cols, width, fill_mode)
-    # Advanced indices around a slice put their axes first: (n, i, j, channels).
-    out = images.permute(0, 2, 3, 1)[batch, fixed_rows[:, :, None], fixed_cols[:, None, :]]
+    n, channels, image_height, image_width = images.shape
+    device = images.device
+    work, channels_last = _memory_order(images)
+    row_dim, col_dim = (1, 2) if channels_last else (2, 3)
+    top, left = top.reshape(n, 1).long(), left.reshape(n, 1).long()
+    rows = top + torch.arange(height, device=device)  # (N, height), in the padded image
     if fill_mode == "constant":
-        inside = ((rows >= 0) & (rows < height))[:, :, None] & ((cols >= 0) & (cols < width))[
-            :, None, :
-        ]
-        out = torch.where(inside[..., None], out, torch.full_like(out, fill_value))
-    return out.permute(0, 3, 1, 2)
+        pads = (0, 0) * channels_last + (pad_w, pad_w, pad_h, pad_h)  # last dimension first
+        padded = F.pad(work, pads, value=fill_value) if pad_h or pad_w else work
+    else:
+        rows = fix_indices(rows - pad_h, image_height, fill_mode)
+        padded = work
+        if pad_w:
+            sides = [torch.arange(-pad_w, 0, device=device), torch.arange(pad_w, device=device)]
+            sides[1] += image_width
+            left_cols, right_cols = (
+                work.index_select(col_dim, fix_indices(side, image_width, fill_mode))
+                for side in sides
+            )
+            padded = torch.cat([left_cols, work, right_cols], col_dim)
+    padded_height, padded_width = padded.shape[row_dim], padded.shape[col_dim]
+    if channels_last:
+        sample = torch.arange(n, device=device)[:, None] * padded_height
+        starts = ((sample + rows) * padded_width + left) * channels  # (N, height)
+        run, shape = width * channels, (n, height, width, channels)
+    else:
+        plane = torch.arange(n * channels, device=device).view(n, channels, 1) * padded_height
+        starts = (plane + rows[:, None, :]) * padded_width + left[:, :, None]  # (N, C, height)
+        run, shape = width, (n, channels, height, width)
+    if padded.numel() == 0 or starts.numel() == 0:
+        out = padded.new_empty(shape)
+    else:
+        flat = padded.reshape(-1)
+        runs = flat.as_strided((flat.numel() - run + 1, run), (1, 1))
+        out = runs.index_select(0, starts.reshape(-1)).view(shape)
+    return out.permute(0, 3, 1, 2) if channels_last else out
+
+
+def flip_images(
+    images: torch.Tensor, horizontal: torch.Tensor | None, vertical: torch.Tensor | None
+) -> torch.Tensor:
+    """Each image flipped left-right where `horizontal[n]` and upside down where `vertical[n]`
+    ((N,) bool tensors; None: never), in the batch's memory order: a `torch.where` between the
+    batch and its left-right flip, then one `index_select` of whole image rows (each a run of
+    contiguous elements) that reverses the rows of the images to flip upside down."""
+    n, channels, height = images.shape[:3]
+    work, channels_last = _memory_order(images)
+    if horizontal is not None:
+        col_dim = 2 if channels_last else 3
+        work = torch.where(horizontal.view(n, 1, 1, 1), work.flip(col_dim), work)
+    if vertical is not None and work.numel() > 0:
+        device = images.device
+        rows = torch.arange(height, device=device)
+        rows = torch.where(vertical[:, None], height - 1 - rows, rows)  # (N, height)
+        if channels_last:
+            index = torch.arange(n, device=device)[:, None] * height + rows
+        else:
+            plane = torch.arange(n * channels, device=device).view(n, channels, 1) * height
+            index = plane + rows[:, None, :]
+        run = work.shape[2] * work.shape[3] if channels_last else work.shape[3]
+        work = work.reshape(-1, run).index_select(0, index.reshape(-1)).view(work.shape)
+    return work.permute(0, 3, 1, 2) if channels_last else work
 
 
 def affine_transform(

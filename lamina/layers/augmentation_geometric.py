@@ -30,7 +30,8 @@ from ._image_utils import (
     as_config,
     check_choice,
     check_size,
-    gather_windows,
+    crop_windows,
+    flip_images,
     parse_factor,
     smart_resize,
     uniform,
@@ -87,10 +88,9 @@ class RandomFlip(ImageLayer):
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         n = images.shape[0]
         axes = {"horizontal": [-1], "vertical": [-2]}.get(self.mode, [-1, -2])
-        draws = torch.rand((len(axes), n, 1, 1, 1), generator=generator, device=images.device)
-        for draw, axis in zip(draws, axes, strict=True):
-            images = torch.where(draw < 0.5, images.flip(axis), images)
-        return images
+        draws = torch.rand((len(axes), n), generator=generator, device=images.device)
+        flips = dict(zip(axes, draws < 0.5, strict=True))
+        return flip_images(images, flips.get(-1), flips.get(-2))
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -238,10 +238,19 @@ class RandomShift(ImageLayer):
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         n, _, height, width = images.shape
         m = self.max_shift
-        shifts = torch.randint(-m, m + 1, (2, n, 1), generator=generator, device=images.device)
-        rows = torch.arange(height, device=images.device) - shifts[0]
-        cols = torch.arange(width, device=images.device) - shifts[1]
-        return gather_windows(images, rows, cols, self.fill_mode, self.fill_value)
+        shifts = torch.randint(-m, m + 1, (2, n), generator=generator, device=images.device)
+        # Pixel i of the output reads pixel i - dy of the image, i - dy + m of it padded by m.
+        return crop_windows(
+            images,
+            m - shifts[0],
+            m - shifts[1],
+            height,
+            width,
+            m,
+            m,
+            self.fill_mode,
+            self.fill_value,
+        )
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -316,11 +325,9 @@ class RandomCrop(ImageLayer):
         if room_h < 0 or room_w < 0:
             return self.inference(images)
         device = images.device
-        top = torch.randint(0, room_h + 1, (n, 1), generator=generator, device=device)
-        left = torch.randint(0, room_w + 1, (n, 1), generator=generator, device=device)
-        rows = top + torch.arange(self.height, device=device) - pad_h
-        cols = left + torch.arange(self.width, device=device) - pad_w
-        return gather_windows(images, rows, cols, "constant", 0.0)
+        top = torch.randint(0, room_h + 1, (n,), generator=generator, device=device)
+        left = torch.randint(0, room_w + 1, (n,), generator=generator, device=device)
+        return crop_windows(images, top, left, self.height, self.width, pad_h, pad_w)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -23,7 +23,7 @@ from lamina.layers import (
     RandomTranslation,
     RandomZoom,
 )
-from lamina.layers._image_utils import affine_transform, gather_windows, sample_beta
+from lamina.layers._image_utils import affine_transform, crop_windows, fix_indices, sample_beta
 
 LAYERS = [
     (RandomFlip, {}),
@@ -133,15 +133,168 @@ def numpy_shift(image, dy, dx, fill_mode, fill_value=0.0):
     return padded[p - dy : p - dy + h, p - dx : p - dx + w]
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize("fill_mode", ["constant", "reflect", "wrap", "nearest"])
-def test_gather_windows_shifts_by_whole_pixels_with_keras_fill_modes(fill_mode):
-    x = torch.arange(35.0).reshape(1, 1, 5, 7).expand(4, 1, 5, 7)
-    dy, dx = torch.tensor([[3], [-2], [0], [-6]]), torch.tensor([[1], [9], [-3], [0]])
-    rows, cols = torch.arange(5) - dy, torch.arange(7) - dx
-    y = gather_windows(x, rows, cols, fill_mode, -1.0)
+def test_crop_windows_shifts_by_whole_pixels_with_keras_fill_modes(fill_mode, channels_last):
+    x = torch.arange(70.0).reshape(1, 2, 5, 7).expand(4, 2, 5, 7).contiguous()
+    if channels_last:  # the layers' permuted (N, H, W, C) input
+        x = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
+    dy, dx = torch.tensor([3, -2, 0, -6]), torch.tensor([1, 9, -3, 0])
+    # Padded by more than the image's size, so reflect and wrap repeat it.
+    y = crop_windows(x, 9 - dy, 9 - dx, 5, 7, 9, 9, fill_mode, -1.0)
     for i in range(4):
-        expected = numpy_shift(x[i, 0].numpy(), int(dy[i]), int(dx[i]), fill_mode, -1.0)
-        np.testing.assert_array_equal(y[i, 0].numpy(), expected)
+        for c in range(2):
+            expected = numpy_shift(x[i, c].numpy(), int(dy[i]), int(dx[i]), fill_mode, -1.0)
+            np.testing.assert_array_equal(y[i, c].numpy(), expected)
+
+
+# The layers' whole-pixel geometry as it was before crop_windows and flip_images (one advanced
+# index per output pixel, a mask for 'constant', torch.where over flipped copies), kept as the
+# reference the fast versions must match bit for bit for the same seed.
+def reference_gather_windows(images, rows, cols, fill_mode="constant", fill_value=0.0):
+    height, width = images.shape[-2:]
+    batch = torch.arange(images.shape[0], device=images.device)[:, None, None]
+    fixed_rows = fix_indices(rows, height, fill_mode)
+    fixed_cols = fix_indices(cols, width, fill_mode)
+    out = images.permute(0, 2, 3, 1)[batch, fixed_rows[:, :, None], fixed_cols[:, None, :]]
+    if fill_mode == "constant":
+        inside = ((rows >= 0) & (rows < height))[:, :, None] & ((cols >= 0) & (cols < width))[
+            :, None, :
+        ]
+        out = torch.where(inside[..., None], out, torch.full_like(out, fill_value))
+    return out.permute(0, 3, 1, 2)
+
+
+class ReferenceShift(RandomShift):
+    def augment(self, images, generator):
+        n, _, height, width = images.shape
+        m = self.max_shift
+        shifts = torch.randint(-m, m + 1, (2, n, 1), generator=generator, device=images.device)
+        rows = torch.arange(height, device=images.device) - shifts[0]
+        cols = torch.arange(width, device=images.device) - shifts[1]
+        return reference_gather_windows(images, rows, cols, self.fill_mode, self.fill_value)
+
+
+class ReferenceCrop(RandomCrop):
+    def augment(self, images, generator):
+        n, _, height, width = images.shape
+        pad_h, pad_w = self._pads
+        room_h = height + 2 * pad_h - self.height
+        room_w = width + 2 * pad_w - self.width
+        if room_h < 0 or room_w < 0:
+            return self.inference(images)
+        device = images.device
+        top = torch.randint(0, room_h + 1, (n, 1), generator=generator, device=device)
+        left = torch.randint(0, room_w + 1, (n, 1), generator=generator, device=device)
+        rows = top + torch.arange(self.height, device=device) - pad_h
+        cols = left + torch.arange(self.width, device=device) - pad_w
+        return reference_gather_windows(images, rows, cols, "constant", 0.0)
+
+
+class ReferenceFlip(RandomFlip):
+    def augment(self, images, generator):
+        n = images.shape[0]
+        axes = {"horizontal": [-1], "vertical": [-2]}.get(self.mode, [-1, -2])
+        draws = torch.rand((len(axes), n, 1, 1, 1), generator=generator, device=images.device)
+        for draw, axis in zip(draws, axes, strict=True):
+            images = torch.where(draw < 0.5, images.flip(axis), images)
+        return images
+
+
+def special_images(shape, dtype=torch.float32, seed=0):
+    """Random values with NaNs, infinities and negative zeros among them."""
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    flat = x.view(-1)
+    flat[::7], flat[3::11], flat[5::13], flat[6::17] = float("nan"), -0.0, float("inf"), -1e-40
+    return x.to(dtype)
+
+
+def assert_bit_identical(actual, expected):
+    assert actual.shape == expected.shape and actual.dtype == expected.dtype
+    bits = {torch.float64: torch.int64, torch.float32: torch.int32, torch.float16: torch.int16}
+    assert torch.equal(
+        actual.contiguous().view(bits[actual.dtype]), expected.contiguous().view(bits[actual.dtype])
+    )
+
+
+GEOMETRY_SHAPES = [(6, 9, 7, 3), (5, 4, 6, 1), (1, 1, 1, 2), (3, 2, 5, 4)]
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16])
+@pytest.mark.parametrize("fill_mode", ["constant", "reflect", "wrap", "nearest"])
+def test_random_shift_matches_the_reference_bit_for_bit(fill_mode, dtype, data_format):
+    for shape in GEOMETRY_SHAPES:
+        x = special_images(shape, dtype)
+        if data_format == "channels_first":
+            x = x.permute(0, 3, 1, 2).contiguous()
+        for max_shift, fill_value in ((0, 0.0), (1, -0.0), (2, 3.5), (11, float("nan"))):
+            kwargs = dict(
+                max_shift=max_shift,
+                fill_mode=fill_mode,
+                fill_value=fill_value,
+                data_format=data_format,
+            )
+            for seed in (0, 1):
+                expected = ReferenceShift(seed=seed, **kwargs)(x, training=True)
+                actual = RandomShift(seed=seed, **kwargs)(x, training=True)
+                assert_bit_identical(actual, expected)
+        assert_bit_identical(  # a batch that is a slice of a bigger one: not contiguous
+            RandomShift(2, fill_mode, seed=2, data_format=data_format)(x[:, ::2], training=True),
+            ReferenceShift(2, fill_mode, seed=2, data_format=data_format)(x[:, ::2], training=True),
+        )
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_random_crop_matches_the_reference_bit_for_bit(data_format):
+    for shape in GEOMETRY_SHAPES:
+        x = special_images(shape)
+        if data_format == "channels_first":
+            x = x.permute(0, 3, 1, 2).contiguous()
+        height, width = shape[1:3]
+        for size, padding in (
+            ((height, width), 0),
+            ((1, 1), 0),
+            ((height, width), 3),
+            ((height + 2, 2), (1, 2)),
+            ((2, width + 1), (0, 1)),
+        ):
+            for seed in (0, 1):
+                kwargs = dict(padding=padding, seed=seed, data_format=data_format)
+                expected = ReferenceCrop(*size, **kwargs)(x, training=True)
+                assert_bit_identical(RandomCrop(*size, **kwargs)(x, training=True), expected)
+    x = special_images((4, 6, 6, 3))
+    assert_bit_identical(  # the unbatched and the uint8 paths
+        RandomCrop(4, 5, seed=3, padding=1)(x[0], training=True),
+        ReferenceCrop(4, 5, seed=3, padding=1)(x[0], training=True),
+    )
+    u = torch.randint(0, 256, (4, 6, 6, 3), dtype=torch.uint8)
+    assert_bit_identical(
+        RandomCrop(5, 5, seed=3, padding=2)(u, training=True),
+        ReferenceCrop(5, 5, seed=3, padding=2)(u, training=True),
+    )
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("mode", ["horizontal", "vertical", "horizontal_and_vertical"])
+def test_random_flip_matches_the_reference_bit_for_bit(mode, data_format):
+    for shape in [*GEOMETRY_SHAPES, (64, 4, 3, 2)]:
+        for dtype in (torch.float32, torch.float16):
+            x = special_images(shape, dtype)
+            if data_format == "channels_first":
+                x = x.permute(0, 3, 1, 2).contiguous()
+            for seed in (0, 1, 2):
+                kwargs = dict(mode=mode, seed=seed, data_format=data_format)
+                expected = ReferenceFlip(**kwargs)(x, training=True)
+                assert_bit_identical(RandomFlip(**kwargs)(x, training=True), expected)
+            sliced = x[:, :, ::2] if data_format == "channels_last" else x[:, ::2]
+            assert_bit_identical(
+                RandomFlip(mode, seed=4, data_format=data_format)(sliced, training=True),
+                ReferenceFlip(mode, seed=4, data_format=data_format)(sliced, training=True),
+            )
+    empty = torch.zeros(0, 4, 4, 3)
+    assert RandomFlip(mode, seed=0)(empty, training=True).shape == (0, 4, 4, 3)
+    assert RandomShift(2, seed=0)(empty, training=True).shape == (0, 4, 4, 3)
 
 
 def test_random_shift_moves_content_by_exactly_the_drawn_pixels_uniformly():
