@@ -119,7 +119,13 @@ class Trainer(StepFunctions):
                 self.forward_module, self._share = distributed.wrap_module(forward, self.device)
                 self._ddp_key = key
         else:
-            self.forward_module = ForwardModule(model, self._logits_activation)
+            # Kept across fit calls, so compiled steps (which guard on it) are reused.
+            current = self.forward_module
+            if not (
+                isinstance(current, ForwardModule)
+                and current.logits_activation == self._logits_activation
+            ):
+                self.forward_module = ForwardModule(model, self._logits_activation)
             self._share, self._ddp_key = None, None
         self._regularized = [
             (info.regularizer, tensor)
