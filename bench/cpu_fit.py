@@ -1,13 +1,27 @@
-"""Claim: lamina's `fit` trains the Keras MNIST convnet at least as fast as a hand-written eager
-PyTorch loop (>= 1.0x) and at least 1.3x as fast as Keras 3 on its torch backend, on CPU.
+"""Claim: on CPU, lamina's `fit` trains the Keras MNIST convnet at least as fast as a
+hand-written eager PyTorch loop (>= 1.0x) and 1.3x Keras 3 on its torch backend; a small CIFAR
+ResNet (ResNet-8: 16/32/64 channels) at >= 1.1x the eager loop and >= 1.4x Keras; with a peak
+memory <= 1.1x the loop's. It also measures `jit_compile=True` (torch.compile of the steps)
+against lamina's eager default on CPU.
 
-Method: one epoch of the classic MNIST convnet (batch 128, Adam, real MNIST) per measurement;
-lamina, the hand-written loop and Keras take turns, round after round, in one invocation; each
-framework's first epoch is a warm-up that is not counted; the medians of the images per second
-and their ratios are printed. Keras runs in a worker process of its own Python (it is never a
-lamina dependency): set KERAS_PYTHON to a Python with keras and torch installed
-(e.g. `python3 -m venv /tmp/kenv && /tmp/kenv/bin/pip install torch==2.13.0 keras`); without
-it, the Keras column is skipped and the script says so.
+Method: for each model (bench/_models.py; the same Keras-API code builds lamina's and Keras'
+model), lamina (eager and jit_compile=True), the hand-written loop (the torch.nn twin, eager,
+randperm batches of one tensor, foreach optimizer), Keras and PyTorch Lightning take turns,
+round after round, in one invocation, one epoch each per turn; each one's first epoch is a
+warm-up (for jit_compile: compilation) reported apart; the medians of the images per second
+and lamina's ratios are printed. MNIST: the real data set, Adam, batch 128. ResNet-8: synthetic
+CIFAR-shaped uint8 images (rescaled by the model), SGD with Nesterov momentum, batch 128.
+
+Peak memory: each variant trains one epoch (--memory-samples images) in a fresh process of its
+own; the growth of the process's peak resident set (VmHWM, reset after the imports and the data
+load through /proc/self/clear_refs) over the resident set at that point is reported, so
+framework import footprints are not counted.
+
+Keras runs in a worker process of its own Python (it is never a lamina dependency): set
+KERAS_PYTHON to a Python with keras and torch installed (e.g. `python3 -m venv /tmp/kenv &&
+/tmp/kenv/bin/pip install torch==2.13.0 keras`); without it, the Keras column is skipped and
+the script says so. PyTorch Lightning is optional too (`pip install lightning` into the same
+environment as lamina); without it, its column is skipped.
 
     python bench/cpu_fit.py --rounds 3 --samples 60000
 """
@@ -20,183 +34,177 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import _models  # noqa: E402
 
 import lamina  # noqa: E402
-from lamina.cli import mnist_convnet  # noqa: E402
 from lamina.datasets import mnist  # noqa: E402
 
 BATCH = 128
-
-KERAS_WORKER = r"""
-import json, os, sys, time
-os.environ["KERAS_BACKEND"] = "torch"
-import numpy as np, torch, keras
-from keras import layers
-torch.set_num_threads(int(sys.argv[2]))
-data = np.load(sys.argv[1])
-x, y = data["x"], data["y"]
-model = keras.Sequential([
-    keras.Input((28, 28, 1)),
-    layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-    layers.MaxPooling2D(pool_size=(2, 2)),
-    layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-    layers.MaxPooling2D(pool_size=(2, 2)),
-    layers.Flatten(),
-    layers.Dropout(0.5),
-    layers.Dense(10, activation="softmax"),
-])
-model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-print(json.dumps({"ready": keras.__version__}), flush=True)
-for line in sys.stdin:
-    start = time.perf_counter()
-    model.fit(x, y, batch_size=int(line), epochs=1, verbose=0)
-    print(json.dumps({"seconds": time.perf_counter() - start}), flush=True)
-"""
+LAMINA, JIT, LOOP = "lamina fit", "lamina fit (jit_compile)", "hand-written torch loop"
+KERAS, LIGHTNING = "keras 3 (torch backend)", "pytorch lightning"
+GOALS = {"mnist": {LOOP: 1.0, KERAS: 1.3}, "resnet8": {LOOP: 1.1, KERAS: 1.4}}
+MEMORY_GOAL = 1.1
 
 
-def load(samples: int) -> tuple[np.ndarray, np.ndarray]:
-    (x, y), _ = mnist.load_data()
-    x = (x[:samples].astype("float32") / 255.0)[..., None]
-    return x, y[:samples].astype("int64")
+def load(model: str, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    if model == "mnist":
+        (x, y), _ = mnist.load_data()
+        x = (x[:samples].astype("float32") / 255.0)[..., None]
+        return x, y[:samples].astype("int64")
+    generator = np.random.default_rng(0)
+    x = generator.integers(0, 256, (samples, 32, 32, 3), dtype=np.uint8)
+    return x, generator.integers(0, 10, samples).astype("int64")
 
 
-class LaminaRunner:
-    name = "lamina fit"
+def make_runner(
+    variant: str, model: str, x: np.ndarray, y: np.ndarray, threads: int, keras_python: str
+) -> Any:
+    device = lamina.config.device()
+    if variant == LAMINA:
+        return _models.LaminaRunner(model, x, y, BATCH)
+    if variant == JIT:
+        return _models.LaminaRunner(model, x, y, BATCH, jit_compile=True, label=JIT)
+    xt, yt = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+    if variant == LOOP:
+        return _models.TorchLoopRunner(model, xt, yt, BATCH, device)
+    if variant == LIGHTNING:
+        return _models.LightningRunner(model, xt, yt, BATCH, device)
+    return _models.KerasRunner(keras_python, model, x, y, BATCH, threads)
 
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.x, self.y = x, y
-        self.model = mnist_convnet()
-        self.model.compile(
-            optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+
+def variants(keras_python: str) -> list[str]:
+    names = [LAMINA, JIT, LOOP]
+    if keras_python:
+        names.append(KERAS)
+    if _models.lightning_available():
+        names.append(LIGHTNING)
+    return names
+
+
+def memory_worker(args: argparse.Namespace) -> None:
+    """One variant, one epoch, in this fresh process: print the peak-memory growth (KiB)."""
+    with np.load(args.memory_worker[2]) as data:
+        x, y = data["x"], data["y"]
+    variant, model = args.memory_worker[:2]
+    _models.reset_peak_rss()
+    base = _models.maxrss_kb()
+    runner = make_runner(variant, model, x, y, args.threads, os.environ.get("KERAS_PYTHON", ""))
+    runner.run(1)
+    if isinstance(runner, _models.KerasRunner):
+        growth = runner.maxrss_kb - runner.base_kb
+        runner.close()
+    else:
+        growth = _models.maxrss_kb() - base
+    print(json.dumps({"growth_kb": growth}), flush=True)
+
+
+def peak_memory(model: str, x: np.ndarray, y: np.ndarray, args: Any, names: list[str]) -> dict:
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"lamina_bench_memory_{os.getpid()}.npz"
+    np.savez(path, x=x, y=y)
+    growth = {}
+    try:
+        for variant in names:
+            command = [sys.executable, __file__, "--threads", str(args.threads)]
+            command += ["--memory-worker", variant, model, str(path)]
+            done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+            lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+            if not lines:
+                print(f"  memory of {variant}: the worker failed\n{done.stderr[-2000:]}")
+                continue
+            growth[variant] = json.loads(lines[-1])["growth_kb"] / 1024
+            print(f"  peak memory growth {variant:26s} {growth[variant]:8.1f} MiB", flush=True)
+    finally:
+        path.unlink(missing_ok=True)
+    return growth
+
+
+def bench_model(model: str, args: Any, keras_python: str) -> None:
+    samples = args.samples if model == "mnist" else args.cifar_samples
+    x, y = load(model, samples)
+    names = variants(keras_python)
+    print(f"\n{model}: {len(x)} images per epoch, batch {BATCH}, {args.rounds} timed rounds")
+    runners = [make_runner(n, model, x, y, args.threads, keras_python) for n in names]
+    times: dict[str, list[float]] = {r.name: [] for r in runners}
+    warmup: dict[str, float] = {}
+    for round_index in range(args.rounds + 1):
+        for runner in runners:
+            seconds = runner.run(1)
+            if round_index == 0:
+                warmup[runner.name] = seconds
+            else:
+                times[runner.name].append(seconds)
+            label = "warm-up" if round_index == 0 else f"round {round_index}"
+            print(f"  {label:8s} {runner.name:26s} {len(x) / seconds:8.0f} img/s", flush=True)
+    for runner in runners:
+        if isinstance(runner, _models.KerasRunner):
+            runner.close()
+    del runners
+    memory_x, memory_y = x[: args.memory_samples], y[: args.memory_samples]
+    growth = peak_memory(model, memory_x, memory_y, args, names) if args.memory_samples else {}
+    rates = {name: len(x) / statistics.median(values) for name, values in times.items()}
+    base = rates[LAMINA]
+    print(f"\n  {model}: median images/second, lamina's (eager) speed ratio against each,")
+    print(f"  warm-up epoch, peak memory growth over {len(memory_x)} images (fresh processes)")
+    print(f"  {'variant':26s} {'img/s':>8s} {'lamina/this':>11s} {'warm-up s':>9s} {'MiB':>7s}")
+    for name, rate in rates.items():
+        memory = f"{growth[name]:7.1f}" if name in growth else "      -"
+        print(f"  {name:26s} {rate:8.0f} {base / rate:10.2f}x {warmup[name]:9.1f} {memory}")
+    for name, goal in GOALS[model].items():
+        if name in rates:
+            ratio = base / rates[name]
+            print(f"  goal lamina >= {goal}x {name}: {ratio:.2f}x, {_verdict(ratio >= goal)}")
+    if LAMINA in growth and LOOP in growth:
+        ratio = growth[LAMINA] / max(growth[LOOP], 1e-9)
+        print(
+            f"  goal lamina peak memory <= {MEMORY_GOAL}x the loop's: {ratio:.2f}x, "
+            f"{_verdict(ratio <= MEMORY_GOAL)}"
         )
-
-    def epoch(self) -> float:
-        start = time.perf_counter()
-        self.model.fit(self.x, self.y, batch_size=BATCH, epochs=1, verbose=0)
-        return time.perf_counter() - start
-
-
-class TorchLoopRunner:
-    """What a careful PyTorch user writes: NCHW tensors in memory, randperm, eager steps."""
-
-    name = "hand-written torch loop"
-
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        device = lamina.config.device()
-        self.x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(device)
-        self.y = torch.from_numpy(y).to(device)
-        self.model = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 32, 3),
-            torch.nn.ReLU(),
-            torch.nn.MaxPool2d(2),
-            torch.nn.Conv2d(32, 64, 3),
-            torch.nn.ReLU(),
-            torch.nn.MaxPool2d(2),
-            torch.nn.Flatten(),
-            torch.nn.Dropout(0.5),
-            torch.nn.Linear(1600, 10),
-        ).to(device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3, eps=1e-7)
-        self.loss = torch.nn.CrossEntropyLoss()
-
-    def epoch(self) -> float:
-        start = time.perf_counter()
-        self.model.train()
-        order = torch.randperm(len(self.x), device=self.x.device)
-        correct = torch.zeros((), device=self.x.device)
-        for i in range(0, len(self.x), BATCH):
-            index = order[i : i + BATCH]
-            xb, yb = self.x[index], self.y[index]
-            logits = self.model(xb)
-            loss = self.loss(logits, yb)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            correct += (logits.argmax(1) == yb).sum()
-        float(correct)
-        return time.perf_counter() - start
+    print(
+        f"  jit_compile=True on CPU: {rates[JIT] / base:.2f}x eager's speed "
+        f"({'faster' if rates[JIT] > base else 'slower'}), "
+        f"{warmup[JIT] - len(x) / rates[JIT]:.1f} s of compilation in the warm-up"
+    )
 
 
-class KerasRunner:
-    name = "keras 3 (torch backend)"
-
-    def __init__(self, python: str, x: np.ndarray, y: np.ndarray, threads: int) -> None:
-        self.data = Path(os.environ.get("TMPDIR", "/tmp")) / "lamina_bench_mnist.npz"
-        np.savez(self.data, x=x, y=y)
-        self.process = subprocess.Popen(
-            [python, "-c", KERAS_WORKER, str(self.data), str(threads)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.version = json.loads(self._read())["ready"]
-
-    def _read(self) -> str:
-        if self.process.stdout is None:
-            raise RuntimeError("the Keras worker has no stdout")
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError("the Keras worker stopped")
-            if line.startswith("{"):
-                return line
-
-    def epoch(self) -> float:
-        if self.process.stdin is None:
-            raise RuntimeError("the Keras worker has no stdin")
-        self.process.stdin.write(f"{BATCH}\n")
-        self.process.stdin.flush()
-        return json.loads(self._read())["seconds"]
-
-    def close(self) -> None:
-        self.process.kill()
-        self.data.unlink(missing_ok=True)
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--samples", type=int, default=60000)
+    parser.add_argument("--samples", type=int, default=60000, help="MNIST images per epoch")
+    parser.add_argument("--cifar-samples", type=int, default=4096, help="ResNet-8 images")
+    parser.add_argument(
+        "--memory-samples", type=int, default=4096, help="images per memory run (0: none)"
+    )
+    parser.add_argument("--models", default="mnist,resnet8")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--memory-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     lamina.config.set_random_seed(0)
-    x, y = load(args.samples)
-    runners: list = [LaminaRunner(x, y), TorchLoopRunner(x, y)]
-    keras_python = os.environ.get("KERAS_PYTHON")
-    if keras_python:
-        runners.append(KerasRunner(keras_python, x, y, args.threads))
-    else:
+    if args.memory_worker:
+        memory_worker(args)
+        return
+    keras_python = os.environ.get("KERAS_PYTHON", "")
+    if not keras_python:
         print("KERAS_PYTHON is not set: the Keras 3 column is skipped")
-    print(
-        f"torch {torch.__version__} on {lamina.config.device()}, {args.threads} threads, "
-        f"{len(x)} images per epoch, "
-        f"batch {BATCH}, {args.rounds} timed rounds after one warm-up"
-    )
-    times: dict[str, list[float]] = {r.name: [] for r in runners}
-    for round_index in range(args.rounds + 1):
-        for runner in runners:
-            seconds = runner.epoch()
-            if round_index > 0:
-                times[runner.name].append(seconds)
-            label = "warm-up" if round_index == 0 else f"round {round_index}"
-            print(f"  {label:8s} {runner.name:26s} {len(x) / seconds:8.0f} img/s", flush=True)
-    for runner in runners:
-        if isinstance(runner, KerasRunner):
-            runner.close()
-    rates = {name: len(x) / statistics.median(values) for name, values in times.items()}
-    base = rates["lamina fit"]
-    print("\nmedian images/second and lamina's speed ratio against each:")
-    for name, rate in rates.items():
-        print(f"  {name:26s} {rate:8.0f} img/s   lamina / this = {base / rate:.2f}x")
+    if not _models.lightning_available():
+        print("lightning is not importable: the PyTorch Lightning column is skipped")
+    print(f"torch {torch.__version__} on {lamina.config.device()}, {args.threads} threads")
+    for model in args.models.split(","):
+        bench_model(model, args, keras_python)
 
 
 if __name__ == "__main__":
