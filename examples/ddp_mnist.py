@@ -12,25 +12,15 @@ process logs the same global loss and accuracy, and only process 0 prints and sa
 import numpy as np
 
 import lamina as keras
-from lamina import distribution, layers
+from lamina import distribution
+from lamina.cli import mnist_convnet
 
 keras.utils.set_random_seed(1337)  # the same on every process; DDP starts all from process 0's
 (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
 x_train = np.expand_dims(x_train.astype("float32") / 255, -1)
 x_test = np.expand_dims(x_test.astype("float32") / 255, -1)
 
-model = keras.Sequential(
-    [
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Flatten(),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
-    ]
-)
+model = mnist_convnet()  # the classic Keras MNIST convnet, as `lamina demo` trains it
 model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
 model.fit(
     x_train,

@@ -94,9 +94,9 @@ def get(identifier: Any) -> Regularizer | None:
         factory = _NAMES[identifier["class_name"]]
         return factory(**identifier.get("config", {}))
     if isinstance(identifier, dict) and "class_name" in identifier:
-        from .saving.registry import get_registered_object
+        from .saving.registry import resolve_class
 
-        cls = get_registered_object(identifier.get("registered_name") or identifier["class_name"])
+        cls = resolve_class(identifier, None)
         if not isinstance(cls, type):
             raise ValueError(
                 f"Unknown regularizer class {identifier['class_name']!r}; register custom "

@@ -203,12 +203,10 @@ def serialize(loss: Loss) -> dict[str, Any]:
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Loss:
     """Inverse of `serialize`; `custom_objects` maps further class names to classes."""
-    from ..saving.registry import get_registered_object
+    from ..saving.registry import resolve_class
 
     class_name = config.get("class_name")
-    cls = get_registered_object(
-        config.get("registered_name") or class_name, custom_objects
-    ) or _CLASSES.get(class_name)
+    cls = resolve_class(config, _CLASSES.get(class_name), custom_objects)
     if not (isinstance(cls, type) and issubclass(cls, Loss)):
         raise ValueError(
             f"Unknown loss class {class_name!r}. Valid names: {_valid_names()}; register custom "

@@ -52,11 +52,9 @@ def deserialize(
             f"`lamina.optimizers.serialize` returns; got {config!r}"
         )
     class_name = config["class_name"]
-    from ..saving.registry import get_registered_object
+    from ..saving.registry import resolve_class
 
-    cls = get_registered_object(
-        config.get("registered_name") or class_name, custom_objects
-    ) or _BY_NAME.get(str(class_name).lower())
+    cls = resolve_class(config, _BY_NAME.get(str(class_name).lower()), custom_objects)
     if cls is None:
         raise ValueError(
             f"Unknown optimizer {class_name!r}. Valid names: {', '.join(sorted(_BY_NAME))}; "

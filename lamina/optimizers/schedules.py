@@ -408,11 +408,9 @@ def deserialize(
             f"as `lamina.optimizers.schedules.serialize` returns; got {config!r}"
         )
     class_name = config["class_name"]
-    from ..saving.registry import get_registered_object
+    from ..saving.registry import resolve_class
 
-    cls = get_registered_object(
-        config.get("registered_name") or class_name, custom_objects
-    ) or _BY_NAME.get(class_name)
+    cls = resolve_class(config, _BY_NAME.get(class_name), custom_objects)
     if cls is None:
         raise ValueError(
             f"Unknown learning-rate schedule {class_name!r}. Valid names: "

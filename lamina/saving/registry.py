@@ -32,6 +32,7 @@ __all__ = [
     "in_safe_mode",
     "register_keras_serializable",
     "register_serializable",
+    "resolve_class",
 ]
 
 T = TypeVar("T")
@@ -147,6 +148,16 @@ def get_registered_object(
     if isinstance(module_objects, dict) and name in module_objects:
         return module_objects[name]
     return None
+
+
+def resolve_class(
+    config: dict[str, Any], builtin: Any, custom_objects: dict[str, Any] | None = None
+) -> Any:
+    """The class a serialized `{"class_name": ..., "registered_name": ...}` names: the
+    caller's or a registered one first, else `builtin` (lamina's own, looked up by the
+    caller); None when neither exists."""
+    name = config.get("registered_name") or config.get("class_name")
+    return get_registered_object(name, custom_objects) or builtin
 
 
 _safe_mode = threading.local()

@@ -290,7 +290,7 @@ class StepFunctions:
             )
         self._train_step_fn = self.run_train_step
 
-    def _compiled_for(self, index: int, x: Any) -> Any:
+    def _compiled_for(self, index: int, x: Any, needs_metrics: bool = True) -> Any:
         """The compiled step for this batch, or None to run it eagerly: the first step (it
         builds the metrics) and batches of another size than the first one (the last,
         smaller batch of an epoch), which would otherwise recompile the graph."""
@@ -299,7 +299,7 @@ class StepFunctions:
         size = _batch_size_of(x)
         if self._compiled_batch_size is None:  # the first batch has the full batch size
             self._compiled_batch_size = size
-        if not self.state.metrics_built:
+        if needs_metrics and not self.state.metrics_built:
             return None
         if size != self._compiled_batch_size:
             _LOG.debug(
@@ -323,14 +323,8 @@ class StepFunctions:
 
     def predict_step(self, x: Any) -> Any:
         """The model's outputs for one batch (compiled with `jit_compile=True`)."""
-        if self._compiled_steps is None:
-            return self._predict_step(x)
-        size = _batch_size_of(x)
-        if self._compiled_batch_size is None:
-            self._compiled_batch_size = size
-        if size != self._compiled_batch_size:
-            return self._predict_step(x)
-        return self._compiled_steps[2](x)
+        step = self._compiled_for(2, x, needs_metrics=False) or self._predict_step
+        return step(x)
 
 
 def _float32(value: Any) -> Any:
