@@ -265,6 +265,12 @@ class Layer(WeightsMixin, torch.nn.Module):
         return argument in cls._call_parameters
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self._dispatch(self.call, args, kwargs)
+
+    def _dispatch(self, method: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """`forward`'s work around `method` (`call`, or `call_pre_activation` when a model
+        defers the activation): symbolic calls, input checks and casts, building, the
+        training flag, the dtype policy's autocast and activity regularization."""
         if not args:
             raise TypeError(f"{type(self).__name__} '{self.name}' was called without inputs")
         inputs = args[0]
@@ -289,7 +295,7 @@ class Layer(WeightsMixin, torch.nn.Module):
             first = flatten_structure(inputs)[0]
             if isinstance(first, torch.Tensor):
                 self._move_new_weights(first.device)
-        if self._call_accepts("training"):
+        if method == self.call and self._call_accepts("training"):
             kwargs["training"] = training
         # Mixed layers compute under autocast; float32 layers inside step out of it.
         with mixed_precision.layer_context(self._dtype_policy, inputs) or _NO_CONTEXT:
@@ -298,11 +304,11 @@ class Layer(WeightsMixin, torch.nn.Module):
                 previous = getattr(_CALL_CONTEXT, "training", None)
                 _CALL_CONTEXT.training = bool(training)
                 try:
-                    outputs = self.call(inputs, *args[1:], **kwargs)
+                    outputs = method(inputs, *args[1:], **kwargs)
                 finally:
                     _CALL_CONTEXT.training = previous
             else:
-                outputs = self.call(inputs, *args[1:], **kwargs)
+                outputs = method(inputs, *args[1:], **kwargs)
         if self.activity_regularizer is not None and training:
             self._activity_losses.append(self.activity_regularizer(outputs) / outputs.shape[0])
         return outputs

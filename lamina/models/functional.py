@@ -20,6 +20,7 @@ from typing import Any
 from ..layers._symbolic import KerasTensor, Node, flatten_structure, map_structure
 from ..layers.core import InputLayer
 from ..layers.layer import Layer
+from . import _fusion
 from .model import Model
 from .sequential import _deserialize_layer, _serialize_layer
 
@@ -54,6 +55,7 @@ class Functional(Model):
         self.outputs: list[KerasTensor] = flatten_structure(outputs)
         self._check_tensors()
         self._nodes = self._topological_nodes()
+        self._pooling_after = self._find_pooling_after()
         self._register_layers()
         self.built = True
         self._build_input_shape = map_structure(lambda t: t.shape, inputs)
@@ -202,15 +204,57 @@ class Functional(Model):
         def lookup(item: Any) -> Any:
             return values[id(item)] if isinstance(item, KerasTensor) else item
 
-        for node in self._nodes:
+        # Activations followed by max pooling run after it (exact; see _fusion): the producer
+        # leaves its pre-activation output, which only the pooling node reads.
+        deferred: dict[int, tuple[Any, Any]] = {}
+        for node, pooling in zip(self._nodes, self._pooling_after, strict=True):
             args = map_structure(lookup, node.call_args)
             kwargs = map_structure(lookup, node.call_kwargs)
             if training is not None:
                 kwargs["training"] = training
-            result = node.layer(*args, **kwargs)
+            activation = None
+            if pooling is not None:
+                activation = _fusion.deferred_activation(node.layer, pooling.layer)
+            if activation is not None:
+                result = _fusion.run_producer(node.layer, activation, args[0])
+                deferred[id(node.output_tensors[0])] = (node.layer, activation)
+            elif node.call_args and id(node.call_args[0]) in deferred:
+                producer, activation = deferred.pop(id(node.call_args[0]))
+                result = _fusion.run_pooling(node.layer, producer, activation, args[0], kwargs)
+            else:
+                result = node.layer(*args, **kwargs)
             for tensor, value in zip(node.output_tensors, flatten_structure(result), strict=True):
                 values[id(tensor)] = value
         return map_structure(lookup, self._output_structure)
+
+    def _find_pooling_after(self) -> list[Node | None]:
+        """For each node, the node that alone reads its single output (with no other
+        argument) when that output is no model output; else None. `call` defers the node's
+        activation past that reader when it is a max pooling."""
+        readers: dict[int, list[Node]] = {}
+        for node in self._nodes:
+            for tensor in node.input_tensors:
+                readers.setdefault(id(tensor), []).append(node)
+        outputs = {id(tensor) for tensor in self.outputs}
+        found: list[Node | None] = []
+        for node in self._nodes:
+            found.append(None)
+            if len(node.output_tensors) != 1 or len(node.call_args) != 1 or node.call_kwargs:
+                continue
+            tensor = node.output_tensors[0]
+            consumers = readers.get(id(tensor), [])
+            if id(tensor) in outputs or len(consumers) != 1:
+                continue
+            consumer = consumers[0]
+            if (
+                consumer.call_args
+                and consumer.call_args[0] is tensor
+                and len(consumer.call_args) == 1
+                and not consumer.call_kwargs
+                and len(consumer.input_tensors) == 1
+            ):
+                found[-1] = consumer
+        return found
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return super(Model, self).compute_output_shape(input_shape)

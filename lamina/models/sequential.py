@@ -16,6 +16,7 @@ import torch
 from ..layers._symbolic import KerasTensor, Node, flatten_structure, map_structure
 from ..layers.core import InputLayer
 from ..layers.layer import Layer, Shape
+from . import _fusion
 from .model import Model
 
 __all__ = ["Sequential"]
@@ -170,9 +171,20 @@ class Sequential(Model):
     # ------------------------------------------------------------------ computation
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
-        x = inputs
-        for layer in self._stack:
+        x, stack, index = inputs, self._stack, 0
+        while index < len(stack):
+            layer = stack[index]
+            if index + 1 < len(stack):
+                # An activation followed by max pooling runs after it (exact; see _fusion).
+                deferred = _fusion.deferred_activation(layer, stack[index + 1])
+                if deferred is not None:
+                    x = _fusion.run_producer(layer, deferred, x)
+                    kwargs = {"training": training}
+                    x = _fusion.run_pooling(stack[index + 1], layer, deferred, x, kwargs)
+                    index += 2
+                    continue
             x = layer(x, training=training)
+            index += 1
         return x
 
     @property

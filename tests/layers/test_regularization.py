@@ -78,6 +78,20 @@ def test_dropout_keeps_one_minus_rate_and_scales_survivors(seed):
     torch.testing.assert_close(y[kept], torch.full_like(y[kept], 1 / 0.7))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+def test_dropout_gradient_is_the_mask_scaled(dtype):
+    # The CPU fast path (uniform draws) for float32/64, bernoulli_ for the others.
+    x = torch.full((20_000,), 3.0, dtype=getattr(torch, dtype), requires_grad=True)
+    y = Dropout(0.25, dtype=dtype)(x, training=True)
+    assert y.dtype == x.dtype
+    y.sum().backward()
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.75) < 0.02
+    expected = kept.to(x.dtype) / 0.75
+    torch.testing.assert_close(x.grad, expected)
+    torch.testing.assert_close(y, x.detach() * expected)
+
+
 def test_dropout_noise_shape_shares_the_mask_along_size_one_axes():
     y = Dropout(0.5, noise_shape=(None, 1, 8))(torch.ones(4, 6, 8), training=True)
     assert torch.equal(y, y[:, :1, :].expand_as(y))
