@@ -2,10 +2,12 @@
 
 The Keras-API models are plain functions of a `keras`-like namespace, so the very same code
 builds the lamina model (`keras_model(lamina, ...)`) and the Keras 3 model in Keras' worker
-process (`keras_model(keras, ...)`). The torch.nn twins have the same layers, widths,
-BatchNorm momentum/epsilon and parameter counts, in PyTorch's own idiom (NCHW in
-channels_last memory, symmetric padding where Keras' 'same' pads a stride-2 convolution
-asymmetrically: the same output shapes and FLOPs).
+process (`keras_model(keras, ...)`). The torch.nn twins compute the same functions, with the
+same layers, widths, BatchNorm momentum/epsilon and parameter counts, in PyTorch's own idiom
+(NCHW in channels_last memory). Where Keras' 'same' pads a stride-2 convolution
+asymmetrically (one row and column after), the exact twin pads with F.pad first;
+`TorchModel(name, keras_padding=False)` uses torch's symmetric padding=1 instead, the cheaper
+network a PyTorch user would write, with the same output shapes and FLOPs.
 
 Models (input channels_last, uint8 images rescaled by the model, 10 classes):
 
@@ -43,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 MODELS = ("mnist", "resnet8", "resnet18", "airbench94")
 INPUT_SHAPES = {
@@ -146,10 +149,16 @@ def keras_compile(keras: Any, model: Any, name: str, jit_compile: Any) -> None:
 
 
 class _BasicBlock(torch.nn.Module):
-    def __init__(self, channels: int, width: int, stride: int) -> None:
+    """Keras' padding='same' with stride 2 on an even size pads one row and column after the
+    input only (keras_padding=True, the exact twin, F.pad then conv); torch's padding=1 pads
+    both sides, which is another (cheaper) function of the input."""
+
+    def __init__(self, channels: int, width: int, stride: int, keras_padding: bool) -> None:
         super().__init__()
         nn = torch.nn
-        self.conv1 = nn.Conv2d(channels, width, 3, stride, 1, bias=False)
+        self.pre_pad = stride == 2 and keras_padding
+        padding = 0 if self.pre_pad else 1
+        self.conv1 = nn.Conv2d(channels, width, 3, stride, padding, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
         self.conv2 = nn.Conv2d(width, width, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(width)
@@ -160,7 +169,7 @@ class _BasicBlock(torch.nn.Module):
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = torch.relu(self.bn1(self.conv1(x)))
+        y = torch.relu(self.bn1(self.conv1(F.pad(x, (0, 1, 0, 1)) if self.pre_pad else x)))
         return torch.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
 
 
@@ -187,7 +196,7 @@ class TorchModel(torch.nn.Module):
     """A torch.nn twin of `keras_model(name)`: takes the same (N, H, W, C) batches and hands
     the layers an NCHW view (channels_last memory, no copy); uint8 images are rescaled."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, keras_padding: bool = True) -> None:
         super().__init__()
         nn = torch.nn
         if name == "mnist":
@@ -215,7 +224,7 @@ class TorchModel(torch.nn.Module):
             for stage, width in enumerate(widths):
                 for block in range(blocks):
                     stride = 2 if stage > 0 and block == 0 else 1
-                    layers.append(_BasicBlock(channels, width, stride))
+                    layers.append(_BasicBlock(channels, width, stride, keras_padding))
                     channels = width
             layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10)]
         self.body = nn.Sequential(*layers[:-1])
@@ -308,10 +317,11 @@ class TorchLoopRunner:
         compile_model: bool = False,
         amp_dtype: torch.dtype | None = None,
         label: str = "hand-written torch loop",
+        keras_padding: bool = True,
     ) -> None:
         self.name, self.x, self.y, self.batch, self.device = label, x, y, batch, device
         self.amp_dtype = amp_dtype
-        model = TorchModel(model_name).to(device)
+        model = TorchModel(model_name, keras_padding).to(device)
         if device.type == "cuda":
             model = model.to(memory_format=torch.channels_last)
         self.model = model

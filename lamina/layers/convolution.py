@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from .. import constraints, initializers, regularizers
 from ._conv_base import _CONV, _BaseConv, kernel_keras_axes
-from ._conv_utils import normalize_tuple
+from ._conv_utils import normalize_tuple, zero_pad
 from .layer import Shape
 
 __all__ = [
@@ -169,7 +169,7 @@ class _Conv(_BaseConv):
     def _forward(self, x: torch.Tensor, plan: Any) -> torch.Tensor:
         padding, pre_pad = plan
         if pre_pad is not None:
-            x = F.pad(x, pre_pad)
+            x = zero_pad(x, pre_pad)
         conv = _CONV[self.rank - 1]
         return conv(
             x, self.weight, self.bias, self.strides, padding, self.dilation_rate, self.groups

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from .. import constraints, initializers, regularizers
 from ._conv_base import _CONV, _BaseConv, kernel_keras_axes
+from ._conv_utils import zero_pad
 from .layer import Layer, Shape, _WeightInfo
 
 __all__ = [
@@ -153,7 +153,7 @@ class _DepthwiseBase(_BaseConv):
     ) -> torch.Tensor:
         padding, pre_pad = plan
         if pre_pad is not None:
-            x = F.pad(x, pre_pad)
+            x = zero_pad(x, pre_pad)
         conv = _CONV[self.rank - 1]
         return conv(x, weight, bias, self.strides, padding, self.dilation_rate, x.shape[1])
 

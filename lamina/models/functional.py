@@ -56,6 +56,7 @@ class Functional(Model):
         self._check_tensors()
         self._nodes = self._topological_nodes()
         self._pooling_after = self._find_pooling_after()
+        self._release_after = self._find_release_after()
         self._register_layers()
         self.built = True
         self._build_input_shape = map_structure(lambda t: t.shape, inputs)
@@ -207,7 +208,9 @@ class Functional(Model):
         # Activations followed by max pooling run after it (exact; see _fusion): the producer
         # leaves its pre-activation output, which only the pooling node reads.
         deferred: dict[int, tuple[Any, Any]] = {}
-        for node, pooling in zip(self._nodes, self._pooling_after, strict=True):
+        for node, pooling, done in zip(
+            self._nodes, self._pooling_after, self._release_after, strict=True
+        ):
             args = map_structure(lookup, node.call_args)
             kwargs = map_structure(lookup, node.call_kwargs)
             if training is not None:
@@ -225,7 +228,27 @@ class Functional(Model):
                 result = node.layer(*args, **kwargs)
             for tensor, value in zip(node.output_tensors, flatten_structure(result), strict=True):
                 values[id(tensor)] = value
+            # Free what no later node reads, as an eager torch forward does: less memory,
+            # and freed buffers are reused warm instead of new pages faulted in.
+            for key in done:
+                del values[key]
         return map_structure(lookup, self._output_structure)
+
+    def _find_release_after(self) -> list[list[int]]:
+        """For each node, the ids of the tensors that no later node reads and that are no
+        model output: `call` drops them from its table once the node has run."""
+        last_use: dict[int, int] = {}
+        for index, node in enumerate(self._nodes):
+            for tensor in node.input_tensors:
+                last_use[id(tensor)] = index
+            for tensor in node.output_tensors:
+                last_use.setdefault(id(tensor), index)  # read by nothing: dropped at once
+        kept = {id(tensor) for tensor in self.outputs}
+        release: list[list[int]] = [[] for _ in self._nodes]
+        for key, index in last_use.items():
+            if key not in kept:
+                release[index].append(key)
+        return release
 
     def _find_pooling_after(self) -> list[Node | None]:
         """For each node, the node that alone reads its single output (with no other

@@ -368,14 +368,16 @@ def test_same_stride_two_pads_bottom_right(size):
     torch.testing.assert_close(y, _nhwc(expected))
 
 
-def test_asymmetric_padding_alone_pays_for_f_pad(monkeypatch):
+def test_asymmetric_padding_alone_pays_for_an_explicit_pad(monkeypatch):
+    from lamina.layers import _conv_utils, convolution
+
     calls = []
 
-    def counting_pad(*args, **kwargs):
-        calls.append(args[1])
-        return torch.constant_pad_nd(args[0], args[1], kwargs.get("value", 0.0))
+    def counting_pad(x, pad):
+        calls.append(pad)
+        return _conv_utils.zero_pad(x, pad)
 
-    monkeypatch.setattr(F, "pad", counting_pad)
+    monkeypatch.setattr(convolution, "zero_pad", counting_pad)
     layer = Conv2D(3, 3, strides=2, padding="same")
     layer(torch.zeros(1, 7, 7, 2))  # total padding 2: symmetric, handed to torch's conv
     assert calls == []
@@ -880,3 +882,22 @@ def test_constraints_are_kept_in_the_config():
 def test_weights_before_build_give_a_clear_error():
     with pytest.raises(AttributeError, match=r"has no 'kernel' yet"):
         _ = Conv2D(4, 3).kernel
+
+
+@pytest.mark.parametrize(
+    ("shape", "permutation", "pad"),
+    [
+        ((4, 9, 10, 3), (0, 3, 1, 2), (0, 1, 2, 1)),  # channels_last memory, asymmetric
+        ((2, 5, 7), (0, 1, 2), (1, 0)),
+        ((2, 4, 5, 6, 3), (0, 4, 1, 2, 3), (1, 2, 0, 1, 2, 0)),
+    ],
+)
+def test_zero_pad_equals_f_pad_in_values_layout_and_gradient(shape, permutation, pad):
+    from lamina.layers._conv_utils import zero_pad
+
+    x = torch.randn(shape).permute(permutation).requires_grad_()
+    expected, got = F.pad(x, pad), zero_pad(x, pad)
+    assert torch.equal(got, expected) and got.stride() == expected.stride()
+    weights = torch.randn(expected.shape)
+    want = torch.autograd.grad((expected * weights).sum(), x)[0]
+    assert torch.equal(torch.autograd.grad((got * weights).sum(), x)[0], want)

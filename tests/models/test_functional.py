@@ -212,3 +212,36 @@ def test_merging_incompatible_symbolic_tensors_names_both_shapes():
     a, b = Input((4,), name="a"), Input((5,), name="b")
     with pytest.raises(ValueError, match=r"Add 'add'.*\(None, 4\).*\(None, 5\)"):
         layers.Add()([a, b])
+
+
+def test_call_frees_each_intermediate_after_its_last_reader():
+    import weakref
+
+    inputs = Input((4,))
+    first = layers.Dense(4, name="first")(inputs)
+    second = layers.Dense(4, name="second")(first)
+    third = layers.Dense(4, name="third")(second)
+    model = Model(inputs, layers.Add(name="add")([third, second]))
+    seen = {}
+
+    def keep_weakly(module, args, output):
+        seen[module.name] = weakref.ref(output)
+
+    alive_at_add = {}
+
+    def check(module, args):
+        alive_at_add.update({name: ref() is not None for name, ref in seen.items()})
+
+    for name in ("first", "second", "third"):
+        model.get_layer(name).register_forward_hook(keep_weakly)
+    model.get_layer("add").register_forward_pre_hook(check)
+    with torch.no_grad():
+        out = model(torch.ones(2, 4))
+    # 'first' was read only by 'second': freed before 'add'; the others are add's inputs.
+    assert alive_at_add == {"first": False, "second": True, "third": True}
+    expected = model.get_layer("third")(
+        model.get_layer("second")(model.get_layer("first")(torch.ones(2, 4)))
+    )
+    assert torch.allclose(
+        out, expected + model.get_layer("second")(model.get_layer("first")(torch.ones(2, 4)))
+    )
