@@ -171,21 +171,7 @@ class Sequential(Model):
     # ------------------------------------------------------------------ computation
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
-        x, stack, index = inputs, self._stack, 0
-        while index < len(stack):
-            layer = stack[index]
-            if index + 1 < len(stack):
-                # An activation followed by max pooling runs after it (exact; see _fusion).
-                deferred = _fusion.deferred_activation(layer, stack[index + 1])
-                if deferred is not None:
-                    x = _fusion.run_producer(layer, deferred, x)
-                    kwargs = {"training": training}
-                    x = _fusion.run_pooling(stack[index + 1], layer, deferred, x, kwargs)
-                    index += 2
-                    continue
-            x = layer(x, training=training)
-            index += 1
-        return x
+        return _run_stack(self._stack, inputs, training)
 
     @property
     def output_activation(self) -> str | None:
@@ -195,8 +181,7 @@ class Sequential(Model):
 
     def call_with_logits(self, x: Any, training: bool | None = None) -> tuple[Any, Any]:
         """Predictions and the logits before the last layer's softmax/sigmoid."""
-        for layer in self._stack[:-1]:
-            x = layer(x, training=training)
+        x = _run_stack(self._stack[:-1], x, training)
         last = self._stack[-1]
         logits = last.call_pre_activation(last._prepare_inputs(x))
         return last.activation(logits), logits
@@ -273,3 +258,22 @@ def _deserialize_layer(entry: dict[str, Any]) -> Layer:
             "lamina.saving.register_serializable and custom_objects are resolved"
         )
     return cls.from_config(entry["config"])
+
+
+def _run_stack(stack: list[Layer], x: Any, training: bool | None) -> Any:
+    """The layers in order; an activation followed by max pooling runs after it (exact; see
+    _fusion)."""
+    index = 0
+    while index < len(stack):
+        layer = stack[index]
+        if index + 1 < len(stack):
+            deferred = _fusion.deferred_activation(layer, stack[index + 1])
+            if deferred is not None:
+                x = _fusion.run_producer(layer, deferred, x)
+                kwargs = {"training": training}
+                x = _fusion.run_pooling(stack[index + 1], layer, deferred, x, kwargs)
+                index += 2
+                continue
+        x = layer(x, training=training)
+        index += 1
+    return x

@@ -163,3 +163,21 @@ def test_no_reordering_across_dtype_policies(fused_calls):
     )
     model(torch.randn(2, 8, 8, 1))
     assert not fused_calls
+
+
+def test_sequential_logits_path_of_fit_reorders_too(fused_calls):
+    # fit() reads the logits of a softmax output through call_with_logits.
+    model = Sequential(
+        [
+            Input((8, 8, 1)),
+            layers.Conv2D(3, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(4, activation="softmax"),
+        ]
+    )
+    x = torch.randn(2, 8, 8, 1)
+    predictions, logits = model.call_with_logits(x)
+    assert fused_calls == ["MaxPooling2D"]
+    assert torch.equal(predictions, _chain(model.layers, x))
+    assert torch.equal(logits, model.layers[-1].call_pre_activation(_chain(model.layers[:-1], x)))
