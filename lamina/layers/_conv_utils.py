@@ -340,14 +340,14 @@ def zero_pad(x: torch.Tensor, pad: Sequence[int]) -> torch.Tensor:
     >>> zero_pad(torch.ones(1, 1, 2, 2), (0, 1, 0, 1))[0, 0].tolist()
     [[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
     """
-    return _ZeroPad.apply(x, tuple(pad))
+    axes = tuple((x.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2))
+    return _ZeroPad.apply(x, axes)
 
 
 class _ZeroPad(torch.autograd.Function):
     @staticmethod
-    def forward(x: torch.Tensor, pad: tuple[int, ...]) -> torch.Tensor:  # type: ignore[override]
+    def forward(x: torch.Tensor, axes: tuple[tuple[int, int, int], ...]) -> torch.Tensor:  # type: ignore[override]
         shape = list(x.shape)
-        axes = [(x.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)]
         for axis, before, after in axes:
             shape[axis] += before + after
         out = torch.empty_strided(shape, _like_strides(x, shape), dtype=x.dtype, device=x.device)
@@ -361,8 +361,7 @@ class _ZeroPad(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
-        x, pad = inputs
-        ctx.axes = [(x.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)]
+        x, ctx.axes = inputs
         ctx.shape = x.shape
 
     @staticmethod
@@ -371,7 +370,7 @@ class _ZeroPad(torch.autograd.Function):
 
 
 def _interior(
-    t: torch.Tensor, axes: list[tuple[int, int, int]], shape: Sequence[int]
+    t: torch.Tensor, axes: tuple[tuple[int, int, int], ...], shape: Sequence[int]
 ) -> torch.Tensor:
     for axis, before, _ in axes:
         t = t.narrow(axis, before, shape[axis])

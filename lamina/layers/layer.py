@@ -265,12 +265,13 @@ class Layer(WeightsMixin, torch.nn.Module):
         return argument in cls._call_parameters
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        return self._dispatch(self.call, args, kwargs)
+        return self._dispatch(self.call, args, kwargs, self._call_accepts("training"))
 
-    def _dispatch(self, method: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """`forward`'s work around `method` (`call`, or `call_pre_activation` when a model
-        defers the activation): symbolic calls, input checks and casts, building, the
-        training flag, the dtype policy's autocast and activity regularization."""
+    def _dispatch(
+        self, method: Any, args: tuple[Any, ...], kwargs: dict[str, Any], pass_training: bool
+    ) -> Any:
+        """`forward` around `method` (`call`, or `call_pre_activation` when a model defers
+        the activation): checks, casts, building, training flag, autocast, regularization."""
         if not args:
             raise TypeError(f"{type(self).__name__} '{self.name}' was called without inputs")
         inputs = args[0]
@@ -295,7 +296,7 @@ class Layer(WeightsMixin, torch.nn.Module):
             first = flatten_structure(inputs)[0]
             if isinstance(first, torch.Tensor):
                 self._move_new_weights(first.device)
-        if method == self.call and self._call_accepts("training"):
+        if pass_training:
             kwargs["training"] = training
         # Mixed layers compute under autocast; float32 layers inside step out of it.
         with mixed_precision.layer_context(self._dtype_policy, inputs) or _NO_CONTEXT:

@@ -89,7 +89,7 @@ def run_producer(producer: Any, deferred: Any, x: Any) -> Any:
     """The producer's output without its activation: its input for an activation layer."""
     if deferred is producer:
         return x
-    return producer._dispatch(producer.call_pre_activation, (x,), {})
+    return producer._dispatch(producer.call_pre_activation, (x,), {}, False)
 
 
 def run_pooling(consumer: Any, producer: Any, deferred: Any, x: Any, kwargs: dict[str, Any]) -> Any:
