@@ -179,6 +179,7 @@ class Model(Layer):
         steps_per_execution: int = 1,
         jit_compile: bool | str = "auto",
         auto_scale_loss: bool = True,
+        cuda_graphs: bool = False,
     ) -> None:
         """Set the optimizer, loss and metrics for training.
 
@@ -193,6 +194,10 @@ class Model(Layer):
                 eagerly (see docs/performance.md).
             auto_scale_loss: with a 'mixed_float16' policy, scale the loss against float16
                 underflow (torch.amp.GradScaler).
+            cuda_graphs: (lamina only) on CUDA, compile the steps with
+                `torch.compile(mode='reduce-overhead')`, which replays each compiled graph as
+                a CUDA graph: one launch instead of one per kernel. Elsewhere the steps are
+                compiled without graphs, with a warning. Needs `jit_compile` True or 'auto'.
         """
         from ..training.compile import CompileState
         from ..training.trainer import Trainer
@@ -207,6 +212,7 @@ class Model(Layer):
             steps_per_execution,
             output_names=getattr(self, "output_names", None),
             auto_scale_loss=auto_scale_loss,
+            cuda_graphs=cuda_graphs,
         )
         self._trainer = Trainer(self, self._compile_state)
 

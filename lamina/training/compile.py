@@ -93,6 +93,7 @@ class CompileState:
         steps_per_execution: int,
         output_names: list[str] | None = None,
         auto_scale_loss: bool = True,
+        cuda_graphs: bool = False,
     ) -> None:
         self.optimizer = optimizers.get(optimizer)
         self.loss_identifier = loss
@@ -106,6 +107,8 @@ class CompileState:
             "steps_per_execution": steps_per_execution,
             "auto_scale_loss": auto_scale_loss,
         }
+        if cuda_graphs:  # lamina's own argument: written only when set, as Keras knows none
+            self.compile_arguments["cuda_graphs"] = True
         names = list(output_names or ["output"])
         self.multi_output = len(names) > 1
         losses = _per_output(loss, names, "loss", nested=False)
@@ -131,16 +134,28 @@ class CompileState:
                     metrics_module.get(identifier)
         if jit_compile not in (True, False, "auto"):
             raise ValueError(f"jit_compile must be True, False or 'auto'; got {jit_compile!r}")
+        if cuda_graphs not in (True, False):
+            raise ValueError(f"cuda_graphs must be True or False; got {cuda_graphs!r}")
+        if cuda_graphs and jit_compile is False:
+            raise ValueError(
+                "cuda_graphs=True replays the compiled steps as CUDA graphs, so it needs "
+                "jit_compile=True or 'auto'; got jit_compile=False"
+            )
         self.jit_compile = jit_compile
+        self.cuda_graphs = bool(cuda_graphs)
         self.steps_per_execution = steps_per_execution
         self.auto_scale_loss = bool(auto_scale_loss)
 
     def use_compile(self, device: torch.device) -> bool:
         """Whether the steps go through `torch.compile`. 'auto' means eager on the CPU,
         where compiling measured slower for lamina's small models (see docs/performance.md),
-        and on CUDA until a measurement says otherwise."""
+        and on CUDA until a measurement says otherwise; `cuda_graphs=True` compiles."""
         del device
-        return self.jit_compile is True
+        return self.jit_compile is True or self.cuda_graphs
+
+    def use_cuda_graphs(self, device: torch.device) -> bool:
+        """Whether the compiled steps replay as CUDA graphs (`cuda_graphs=True` on CUDA)."""
+        return self.cuda_graphs and device.type == "cuda"
 
     @property
     def loss(self) -> Any:

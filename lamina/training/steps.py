@@ -8,11 +8,12 @@ accumulate in device tensors and are read back only when asked (`results`). It i
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import torch
 
-from ..layers._symbolic import flatten_structure
+from ..layers._symbolic import flatten_structure, map_structure
 
 _LOG = logging.getLogger("lamina.training")
 
@@ -58,6 +59,8 @@ class StepFunctions:
     _scaler: Any = None
     _compiled_steps: tuple[Any, Any, Any] | None = None
     _compiled_batch_size: int | None = None
+    _cuda_graphs: bool = False
+    _static_marked: set[int]
 
     def per_output(self, value: Any, what: str) -> list[Any]:
         """A target or prediction structure as a list in the order of the compiled outputs."""
@@ -282,11 +285,22 @@ class StepFunctions:
             if float16 and self.state.auto_scale_loss
             else None
         )
+        if self.device.type == "cuda":
+            cudnn_autotune(model)
         if self._compiled_steps is None and self.state.use_compile(self.device):
+            self._cuda_graphs = self.state.use_cuda_graphs(self.device)
+            if self.state.cuda_graphs and not self._cuda_graphs:
+                warnings.warn(
+                    f"compile(cuda_graphs=True) has no effect on the {self.device.type} device: "
+                    "CUDA graphs need a CUDA device; the steps are compiled without them",
+                    stacklevel=4,
+                )
+            # 'reduce-overhead' is torch.compile's CUDA-graph mode (inductor's cudagraph trees).
+            mode = "reduce-overhead" if self._cuda_graphs else None
             self._compiled_steps = (
-                torch.compile(self._train_step),
-                torch.compile(self._test_step),
-                torch.compile(self._predict_step),
+                torch.compile(self._train_step, mode=mode),
+                torch.compile(self._test_step, mode=mode),
+                torch.compile(self._predict_step, mode=mode),
             )
         self._train_step_fn = self.run_train_step
 
@@ -308,11 +322,29 @@ class StepFunctions:
                 self._compiled_batch_size,
             )
             return None
+        if self._cuda_graphs:
+            self._begin_graph_step()
         return self._compiled_steps[index]
 
+    def _begin_graph_step(self) -> None:
+        """Before each replay: the running sums and metric states that the compiled graphs
+        update in place are marked static (a graph may mutate only static inputs, else it
+        runs without CUDA graphs), and torch is told a new step begins, so the previous
+        replay's outputs may be overwritten."""
+        marked = self._static_marked
+        for tensor in self.accumulator_state().values():
+            if id(tensor) not in marked:
+                torch._dynamo.mark_static_address(tensor)
+                marked.add(id(tensor))
+        torch.compiler.cudagraph_mark_step_begin()
+
     def run_train_step(self, x: Any, y: Any, sample_weight: Any) -> torch.Tensor:
-        step = self._compiled_for(0, x) or self._train_step
-        return step(x, y, sample_weight)
+        compiled = self._compiled_for(0, x)
+        if compiled is None:
+            return self._train_step(x, y, sample_weight)
+        loss = compiled(x, y, sample_weight)
+        # A CUDA graph's output lives in its memory pool until the next replay overwrites it.
+        return loss.clone() if self._cuda_graphs else loss
 
     def test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
         step = self._compiled_for(1, x) or self._test_step
@@ -323,8 +355,15 @@ class StepFunctions:
 
     def predict_step(self, x: Any) -> Any:
         """The model's outputs for one batch (compiled with `jit_compile=True`)."""
-        step = self._compiled_for(2, x, needs_metrics=False) or self._predict_step
-        return step(x)
+        compiled = self._compiled_for(2, x, needs_metrics=False)
+        if compiled is None:
+            return self._predict_step(x)
+        outputs = compiled(x)
+        if self._cuda_graphs:  # predict keeps every batch's outputs: copy them out of the pool
+            outputs = map_structure(
+                lambda t: t.clone() if isinstance(t, torch.Tensor) else t, outputs
+            )
+        return outputs
 
 
 def _float32(value: Any) -> Any:
@@ -336,6 +375,22 @@ def _float32(value: Any) -> Any:
 
 def _has_conv(model: torch.nn.Module) -> bool:
     return any(p.ndim == 4 for p in model.parameters())
+
+
+def cudnn_autotune(model: torch.nn.Module) -> bool:
+    """Let cuDNN time its convolution algorithms for each new input shape and keep the
+    fastest (`torch.backends.cudnn.benchmark`), as Keras' TensorFlow backend does by default;
+    left off when the user asked for deterministic algorithms (`torch.use_deterministic_
+    algorithms(True)` or `torch.backends.cudnn.deterministic = True`). Returns whether it is on.
+    """
+    deterministic = (
+        torch.are_deterministic_algorithms_enabled() or torch.backends.cudnn.deterministic
+    )
+    has_conv = any(p.ndim >= 3 for p in model.parameters())  # Conv1D/2D/3D kernels
+    if has_conv and not deterministic and not torch.backends.cudnn.benchmark:
+        torch.backends.cudnn.benchmark = True
+        _LOG.debug("lamina: cuDNN autotuning on (torch.backends.cudnn.benchmark = True)")
+    return torch.backends.cudnn.benchmark
 
 
 def _result_with_state(metric: Any, state: list[torch.Tensor] | None) -> torch.Tensor:

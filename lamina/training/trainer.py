@@ -77,6 +77,7 @@ class Trainer(StepFunctions):
         self._activity_layers: list[Any] = []
         self.forward_module: Any = None
         self._train_step_fn = self._train_step
+        self._static_marked: set[int] = set()  # accumulators marked static for CUDA graphs
         self._pending_metric_state: dict[str, torch.Tensor] = {}
         # Set during fit, for callbacks that save the training state (BackupAndRestore).
         self.callback_list: CallbackList | None = None

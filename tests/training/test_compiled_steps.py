@@ -16,7 +16,7 @@ X = RNG.rand(72, 10, 10, 2).astype("float32")  # 72 = 2 batches of 32 and one of
 Y = RNG.randint(0, 3, 72)
 
 
-def fit(jit_compile, policy="float32"):
+def fit(jit_compile, policy="float32", **compile_options):
     lamina.mixed_precision.set_global_policy(policy)
     lamina.utils.set_random_seed(0)
     model = lamina.Sequential(
@@ -35,6 +35,7 @@ def fit(jit_compile, policy="float32"):
         "sparse_categorical_crossentropy",
         metrics=["accuracy"],
         jit_compile=jit_compile,
+        **compile_options,
     )
     history = model.fit(X, Y, batch_size=32, epochs=3, verbose=0, validation_split=0.25)
     return model, history.history
@@ -61,3 +62,72 @@ def test_compiled_mixed_precision_follows_the_float32_eager_curve():
     _, fast = fit(True, "mixed_bfloat16")
     np.testing.assert_allclose(fast["loss"], reference["loss"], rtol=3e-2)
     np.testing.assert_allclose(fast["val_loss"], reference["val_loss"], rtol=3e-2)
+
+
+def test_cuda_graphs_needs_compiled_steps_and_a_boolean():
+    model = lamina.Sequential([lamina.Input((3,)), layers.Dense(2)])
+    with pytest.raises(ValueError, match="cuda_graphs=True .* needs jit_compile=True or 'auto'"):
+        model.compile("sgd", "mse", jit_compile=False, cuda_graphs=True)
+    with pytest.raises(ValueError, match="cuda_graphs must be True or False"):
+        model.compile("sgd", "mse", cuda_graphs="yes")
+    model.compile("sgd", "mse", cuda_graphs=True)  # 'auto' + CUDA graphs: compiled steps
+    assert model._compile_state.use_compile(torch.device("cpu"))
+    assert model._compile_state.use_cuda_graphs(torch.device("cuda"))
+    assert not model._compile_state.use_cuda_graphs(torch.device("cpu"))
+
+
+def test_cuda_graphs_is_kept_in_the_model_file(tmp_path):
+    model = lamina.Sequential([lamina.Input((3,)), layers.Dense(2)])
+    model.compile("sgd", "mse", cuda_graphs=True)
+    model.save(tmp_path / "m.keras")
+    assert lamina.saving.load_model(tmp_path / "m.keras")._compile_state.cuda_graphs
+    model.compile("sgd", "mse")  # unset: not written (Keras' compile has no such argument)
+    assert "cuda_graphs" not in model._compile_state.compile_arguments
+
+
+@pytest.mark.slow
+def test_cuda_graphs_on_the_cpu_warns_and_compiles_without_them():
+    with pytest.warns(UserWarning, match=r"cuda_graphs=True\) has no effect on the cpu"):
+        model, history = fit("auto", cuda_graphs=True)
+    assert model._trainer._compiled_steps is not None and not model._trainer._cuda_graphs
+    _, eager = fit(False)
+    np.testing.assert_allclose(history["loss"], eager["loss"], rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_the_cuda_graph_step_path_gives_the_eager_results(monkeypatch):
+    # The CUDA-graph path (mode='reduce-overhead', accumulators marked static, a step begun
+    # before each replay, outputs copied out of the graph pool) run on the CPU, where torch
+    # skips the graphs themselves: the bookkeeping around them must not change any number.
+    from lamina.training.compile import CompileState
+
+    monkeypatch.setattr(CompileState, "use_cuda_graphs", lambda self, device: True)
+    begun = []
+    monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", lambda: begun.append(1))
+    _, eager = fit(False)
+    model, graphs = fit(True, cuda_graphs=True)
+    trainer = model._trainer
+    assert trainer._cuda_graphs and len(begun) > 0
+    assert {id(t) for t in trainer.accumulator_state().values()} <= trainer._static_marked
+    for key in eager:
+        np.testing.assert_allclose(graphs[key], eager[key], rtol=1e-4, atol=1e-6)
+    expected = model(torch.from_numpy(X), training=False).detach().numpy()
+    np.testing.assert_allclose(model.predict(X, batch_size=32, verbose=0), expected, atol=1e-5)
+
+
+def test_cudnn_autotuning_is_switched_on_for_conv_models_unless_deterministic(monkeypatch):
+    from lamina.training.steps import cudnn_autotune
+
+    conv = lamina.Sequential([lamina.Input((8, 8, 1)), layers.Conv2D(2, 3)])
+    dense = lamina.Sequential([lamina.Input((4,)), layers.Dense(2)])
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", False)
+    assert not cudnn_autotune(dense)
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
+    assert not cudnn_autotune(conv)
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", False)
+    monkeypatch.setattr(torch, "are_deterministic_algorithms_enabled", lambda: True)
+    assert not cudnn_autotune(conv)
+    monkeypatch.undo()
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    assert cudnn_autotune(conv) and torch.backends.cudnn.benchmark

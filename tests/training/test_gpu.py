@@ -56,3 +56,34 @@ def test_train_steps_do_not_synchronise_with_the_host():
     finally:
         torch.cuda.set_sync_debug_mode(0)
     assert 0.0 < trainer.results()["accuracy"] <= 1.0
+
+
+def test_cuda_graph_steps_give_the_eager_results_and_autotune_cudnn():
+    x, y = data()
+    runs = {}
+    for graphs in (False, True):
+        lamina.utils.set_random_seed(0)
+        model = lamina.Sequential(
+            [
+                lamina.Input((28, 28, 1)),
+                lamina.layers.Conv2D(8, 3, activation="relu"),
+                lamina.layers.BatchNormalization(),
+                lamina.layers.MaxPooling2D(),
+                lamina.layers.Flatten(),
+                lamina.layers.Dense(10, activation="softmax"),
+            ]
+        )
+        model.compile(
+            lamina.optimizers.Adam(1e-3),
+            "sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=graphs or False,
+            cuda_graphs=graphs,
+        )
+        history = model.fit(x, y, batch_size=64, epochs=2, verbose=0, validation_split=0.25)
+        runs[graphs] = (history.history, model.predict(x[:100], batch_size=32, verbose=0))
+        assert model._trainer._cuda_graphs is graphs
+    assert torch.backends.cudnn.benchmark
+    for key, values in runs[False][0].items():
+        np.testing.assert_allclose(runs[True][0][key], values, rtol=2e-3, atol=1e-4)
+    np.testing.assert_allclose(runs[True][1], runs[False][1], atol=1e-3)
