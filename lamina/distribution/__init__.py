@@ -36,6 +36,10 @@ What lamina does in each process, once `fit` (or `evaluate`) is called:
   `torch.utils.data.distributed.DistributedSampler` (call its `set_epoch` per epoch, e.g. in
   a callback's `on_epoch_begin`), batches of `global batch / processes`, and the same number of
   batches on every process. Gradients are then averaged over processes (DDP's default).
+- with an optimizer's `gradient_accumulation_steps=k`, the k - 1 steps that only accumulate
+  run under DDP's `no_sync` (no communication); the update step all-reduces its gradient and
+  the accumulated sums, so training still matches one process (with float16 loss scaling
+  every step synchronises, so that all processes skip the same overflowing steps).
 - the loss and metrics are summed over processes at the end of each epoch, of validation and
   of `evaluate`, so every process logs the global values (History, EarlyStopping,
   ReduceLROnPlateau decide alike everywhere). Logs read during an epoch (the progress bar,

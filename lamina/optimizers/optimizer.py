@@ -67,7 +67,9 @@ class Optimizer(OptimizerState):
             by their moving average.
         loss_scale_factor: if set, gradients are divided by it before anything else (and
             ``scale_loss`` multiplies a loss by it).
-        gradient_accumulation_steps: not implemented yet; must be None.
+        gradient_accumulation_steps: if set (an integer >= 2), gradients are summed over
+            this many calls and their mean is applied on the last one, as in Keras 3; the
+            other calls update nothing (under DDP they skip the all-reduce too).
         name: the optimizer's name; by default derived from the class name (``"adam"``).
     """
 

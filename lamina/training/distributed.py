@@ -32,6 +32,7 @@ __all__ = [
     "rank",
     "shard_bounds",
     "share_hook",
+    "sum_in_place",
     "sum_tensors",
     "world_size",
     "wrap_module",
@@ -123,6 +124,13 @@ def sum_tensors(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
             summed[i] = flat[offset : offset + count].reshape(tensors[i].shape)
             offset += count
     return [tensor for tensor in summed if tensor is not None]
+
+
+def sum_in_place(tensors: list[torch.Tensor]) -> None:
+    """Replace each of `tensors` by its sum over all processes (one all-reduce per dtype)."""
+    with torch.no_grad():
+        for tensor, summed in zip(tensors, sum_tensors(tensors), strict=True):
+            tensor.copy_(summed)
 
 
 @dataclass

@@ -57,6 +57,7 @@ class StepFunctions:
     _pending_metric_state: dict[str, torch.Tensor]
     _train_step_fn: Any
     _scaler: Any = None
+    _share: Any = None
     _compiled_steps: tuple[Any, Any, Any] | None = None
     _compiled_batch_size: int | None = None
     _cuda_graphs: bool = False
@@ -254,7 +255,31 @@ class StepFunctions:
             self._scaler.update()
         else:
             loss.backward()
+            local = self._accumulates_locally()
+            if local == "add":  # weigh the local gradient as DDP's hook would have
+                grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+                if grads:
+                    torch._foreach_mul_(grads, self._share.weight)
+            elif local == "update":  # the other processes' accumulated gradients join in
+                from . import distributed
+
+                distributed.sum_in_place(optimizer._slots["accumulated_gradient"])
             optimizer.step()
+
+    def _accumulates_locally(self) -> str | None:
+        """With gradient accumulation in a distributed run, the steps that only add to the
+        optimizer's accumulators skip DDP's all-reduce: 'add' for those (the trainer runs
+        them under `no_sync`, and their gradients are weighted by this process's share),
+        'update' for the step that applies the update (DDP reduces its gradient and the
+        accumulators are summed over processes first), None otherwise. Exact: the update
+        sums the same weighted gradients, in another order. With float16 loss scaling
+        every step synchronises, so that all processes skip the same steps."""
+        share = getattr(self, "_share", None)
+        optimizer = self.state.optimizer
+        steps = getattr(optimizer, "gradient_accumulation_steps", None)
+        if share is None or not steps or self._scaler is not None:
+            return None
+        return "add" if (optimizer._iterations + 1) % steps else "update"
 
     def _test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
         outputs, logits = self._forward(x, training=False)

@@ -255,21 +255,30 @@ class Trainer(StepFunctions):
         if self._share is None or share is None:
             if self._share is not None:  # each process's own batches: DDP's mean
                 self._share.weight = 1.0 / distributed.world_size()
-            step_fn(x, y, sample_weight)
+            self._step_maybe_without_sync(step_fn, x, y, sample_weight)
             return
         samples, total = share
         self._share.weight = samples / total
         if samples:
-            step_fn(x, y, sample_weight)
+            self._step_maybe_without_sync(step_fn, x, y, sample_weight)
             return
         # An empty part of a batch smaller than the world: the step runs for the collectives.
         built = self.state.metrics_built
         saved = {name: value.clone() for name, value in self.accumulator_state().items()}
-        step_fn(x, y, sample_weight)
+        self._step_maybe_without_sync(step_fn, x, y, sample_weight)
         self.restore_accumulators(saved)
         if not built:
             for _, metric, _ in self.state.all_metrics():
                 metric.reset_state()
+
+    def _step_maybe_without_sync(self, step_fn: Any, x: Any, y: Any, sample_weight: Any) -> None:
+        """A distributed step that only adds to the optimizer's gradient accumulators runs
+        under DDP's `no_sync` (no all-reduce); see `StepFunctions._accumulates_locally`."""
+        if self._accumulates_locally() == "add":
+            with self.forward_module.no_sync():
+                step_fn(x, y, sample_weight)
+        else:
+            step_fn(x, y, sample_weight)
 
     def _global_totals(
         self,

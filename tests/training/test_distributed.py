@@ -19,6 +19,8 @@ SCRIPT = textwrap.dedent(
     import json, os, sys
 
     import numpy as np
+    import torch
+    import torch.distributed as dist
 
     import lamina as keras
     from lamina import callbacks, layers
@@ -31,14 +33,14 @@ SCRIPT = textwrap.dedent(
     y = rs.randint(0, 3, 130)
 
 
-    def model():
+    def model(**optimizer_options):
         keras.utils.set_random_seed(0)
         m = keras.Sequential(
             [keras.Input((6,)), layers.Dense(8, activation="tanh"),
              layers.Dense(3, activation="softmax")]
         )
-        m.compile(keras.optimizers.Adam(0.02), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+        m.compile(keras.optimizers.Adam(0.02, **optimizer_options),
+                  "sparse_categorical_crossentropy", metrics=["accuracy"])
         return m
 
 
@@ -58,7 +60,25 @@ SCRIPT = textwrap.dedent(
     # 105 samples in global batches of 20: the last one of 5 splits 3 / 2.
     second = m.fit(x[:105], y[:105], batch_size=20, epochs=2, verbose=2)
     evaluated = m.evaluate(x, y, batch_size=25, verbose=0, return_dict=True)
+
+    # Gradient accumulation over 3 steps, 6 steps per epoch: the steps that only accumulate
+    # skip DDP's all-reduce, so its hook runs on the 4 update steps only (one bucket each).
+    hook_calls = [0]
+    original_hook = distributed.share_hook
+
+    def counted_hook(
+        state: distributed.GradientShare, bucket: dist.GradBucket
+    ) -> torch.futures.Future[torch.Tensor]:
+        hook_calls[0] += 1
+        return original_hook(state, bucket)
+
+    distributed.share_hook = counted_hook
+    accumulating = model(gradient_accumulation_steps=3)
+    accumulated = accumulating.fit(x[:96], y[:96], batch_size=16, epochs=2, verbose=0)
     result = {
+        "accumulated": accumulated.history,
+        "accumulated_weights": [w.tolist() for w in accumulating.get_weights()],
+        "hook_calls": hook_calls[0],
         "world": distributed.world_size(),
         "first": first.history,
         "second": second.history,
@@ -129,6 +149,18 @@ def test_two_processes_train_as_one_with_the_same_global_batch(runs):
         _close(result["evaluate"][key], value)
     for weight, expected in zip(result["weights"], reference["weights"], strict=True):
         _close(weight, expected)
+
+
+def test_gradient_accumulation_all_reduces_only_on_update_steps(runs):
+    reference, result = _load(runs["single"], 0), _load(runs["ddp"], 0)
+    for key, values in reference["accumulated"].items():
+        _close(result["accumulated"][key], values)
+    for weight, expected in zip(
+        result["accumulated_weights"], reference["accumulated_weights"], strict=True
+    ):
+        _close(weight, expected)
+    assert reference["hook_calls"] == 0  # one process: no DDP
+    assert result["hook_calls"] == _load(runs["ddp"], 1)["hook_calls"] == 4  # of 12 steps
 
 
 def test_every_process_reports_the_global_logs_and_holds_the_same_weights(runs):
