@@ -473,7 +473,39 @@ def keras_worker() -> None:
         print(json.dumps({"seconds": seconds, "maxrss_kb": maxrss_kb()}), flush=True)
 
 
-class KerasRunner:
+class JsonWorker:
+    """A Python process of its own, driven over stdin/stdout: it prints one JSON line when
+    ready and answers each request line with one JSON line (other output passes through)."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.ready = json.loads(self._read())
+
+    def _read(self) -> str:
+        if self.process.stdout is None:
+            raise RuntimeError("the worker has no stdout")
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError("the worker stopped (see its error above)")
+            if line.startswith("{"):
+                return line
+
+    def ask(self, request: str) -> dict[str, Any]:
+        if self.process.stdin is None:
+            raise RuntimeError("the worker has no stdin")
+        self.process.stdin.write(request + "\n")
+        self.process.stdin.flush()
+        return json.loads(self._read())
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+class KerasRunner(JsonWorker):
     """Keras 3 (torch backend) in its own Python, driven through stdin/stdout; the data go
     through an .npz file as NumPy arrays (Keras' usual in-memory path)."""
 
@@ -492,37 +524,18 @@ class KerasRunner:
         self.name, self.batch = label, batch
         self.data = Path(os.environ.get("TMPDIR", "/tmp")) / f"lamina_bench_{os.getpid()}.npz"
         np.savez(self.data, x=x, y=y)
-        self.process = subprocess.Popen(
+        super().__init__(
             [python, "-c", _WORKER_START + "import _models; _models.keras_worker()"]
-            + [str(self.data), str(threads), model_name, jit_compile, policy],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
+            + [str(self.data), str(threads), model_name, jit_compile, policy]
         )
-        ready = json.loads(self._read())
-        self.version, self.base_kb = ready["ready"], ready["base_kb"]
+        self.version, self.base_kb = self.ready["ready"], self.ready["base_kb"]
         self.maxrss_kb = self.base_kb
 
-    def _read(self) -> str:
-        if self.process.stdout is None:
-            raise RuntimeError("the Keras worker has no stdout")
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError("the Keras worker stopped (see its error above)")
-            if line.startswith("{"):
-                return line
-
     def run(self, epochs: int) -> float:
-        if self.process.stdin is None:
-            raise RuntimeError("the Keras worker has no stdin")
-        self.process.stdin.write(f"{self.batch} {epochs}\n")
-        self.process.stdin.flush()
-        answer = json.loads(self._read())
+        answer = self.ask(f"{self.batch} {epochs}")
         self.maxrss_kb = answer["maxrss_kb"]
         return answer["seconds"]
 
     def close(self) -> None:
-        self.process.kill()
-        self.process.wait()
+        super().close()
         self.data.unlink(missing_ok=True)

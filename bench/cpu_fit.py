@@ -1,12 +1,15 @@
 """Claim (issue 6's goals): on CPU, lamina's `fit` trains the Keras MNIST convnet and a small
 CIFAR ResNet (ResNet-8: 16/32/64 channels) at >= 1.1x the speed of a hand-written eager PyTorch
 loop and >= 1.4x Keras 3 on its torch backend, with a peak memory <= 1.1x the loop's. It also
-measures `jit_compile=True` (torch.compile of the steps) against lamina's eager default on CPU.
+measures `jit_compile=True` (torch.compile of the steps) against lamina's eager default on CPU,
+and lamina with its CPU memory caching switched off (lamina/training/host_memory.py), to show
+that setting's share.
 
 Method: for each model (bench/_models.py; the same Keras-API code builds lamina's and Keras'
 model), lamina (eager and jit_compile=True), the hand-written loop (the torch.nn twin, eager,
-randperm batches of one tensor, foreach optimizer), Keras and PyTorch Lightning take turns,
-round after round, in one invocation, one epoch each per turn; each one's first epoch is a
+randperm batches of one tensor, foreach optimizer), Keras and PyTorch Lightning, each in a
+worker process of its own (so no one's process-wide settings reach another), take turns,
+round after round, one epoch each per turn; each one's first epoch is a
 warm-up (for jit_compile: compilation) reported apart; the medians of the images per second
 and lamina's ratios are printed. For ResNet-8 a second loop runs the twin with torch's
 symmetric padding=1 where Keras pads a stride-2 convolution asymmetrically (a cheaper,
@@ -53,6 +56,7 @@ from lamina.datasets import mnist  # noqa: E402
 
 BATCH = 128
 LAMINA, JIT, LOOP = "lamina fit", "lamina fit (jit_compile)", "hand-written torch loop"
+LAMINA_UNTUNED = "lamina fit, malloc untuned"  # set_cpu_memory_caching(False): its share
 LOOP_TORCH_PAD = "torch loop, padding=1"  # symmetric padding: not Keras' function (_models)
 KERAS, LIGHTNING = "keras 3 (torch backend)", "pytorch lightning"
 GOALS = {"mnist": {LOOP: 1.1, KERAS: 1.4}, "resnet8": {LOOP: 1.1, KERAS: 1.4}}
@@ -77,6 +81,9 @@ def make_runner(
         return _models.LaminaRunner(model, x, y, BATCH)
     if variant == JIT:
         return _models.LaminaRunner(model, x, y, BATCH, jit_compile=True, label=JIT)
+    if variant == LAMINA_UNTUNED:
+        lamina.config.set_cpu_memory_caching(False)  # this worker process only
+        return _models.LaminaRunner(model, x, y, BATCH, label=LAMINA_UNTUNED)
     xt, yt = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
     if variant == LOOP:
         return _models.TorchLoopRunner(model, xt, yt, BATCH, device)
@@ -90,7 +97,7 @@ def make_runner(
 
 
 def variants(keras_python: str, model: str) -> list[str]:
-    names = [LAMINA, JIT, LOOP]
+    names = [LAMINA, LAMINA_UNTUNED, JIT, LOOP]
     if model != "mnist":  # the ResNets have stride-2 'same' convolutions
         names.append(LOOP_TORCH_PAD)
     if keras_python:
@@ -115,6 +122,31 @@ def memory_worker(args: argparse.Namespace) -> None:
     else:
         growth = _models.maxrss_kb() - base
     print(json.dumps({"growth_kb": growth}), flush=True)
+
+
+class ProcessRunner(_models.JsonWorker):
+    """One variant in a fresh process of its own (this script, `--runner-worker`), so that
+    no framework's process-wide settings reach another's: lamina's malloc tuning during fit
+    (lamina/training/host_memory.py), thread pools, compile caches."""
+
+    def __init__(self, variant: str, model: str, data: Path, threads: int) -> None:
+        self.name = variant
+        command = [sys.executable, __file__, "--threads", str(threads)]
+        super().__init__(command + ["--runner-worker", variant, model, str(data)])
+
+    def run(self, epochs: int) -> float:
+        return self.ask(str(epochs))["seconds"]
+
+
+def runner_worker(args: argparse.Namespace) -> None:
+    """The worker side of ProcessRunner: each stdin line 'epochs' trains and answers."""
+    variant, model, path = args.runner_worker
+    with np.load(path) as data:
+        x, y = data["x"], data["y"]
+    runner = make_runner(variant, model, x, y, args.threads, os.environ.get("KERAS_PYTHON", ""))
+    print(json.dumps({"ready": variant}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps({"seconds": runner.run(int(line))}), flush=True)
 
 
 def peak_memory(model: str, x: np.ndarray, y: np.ndarray, args: Any, names: list[str]) -> dict:
@@ -142,7 +174,14 @@ def bench_model(model: str, args: Any, keras_python: str) -> None:
     x, y = load(model, samples)
     names = variants(keras_python, model)
     print(f"\n{model}: {len(x)} images per epoch, batch {BATCH}, {args.rounds} timed rounds")
-    runners = [make_runner(n, model, x, y, args.threads, keras_python) for n in names]
+    data = Path(os.environ.get("TMPDIR", "/tmp")) / f"lamina_bench_runners_{os.getpid()}.npz"
+    np.savez(data, x=x, y=y)
+    runners = [
+        make_runner(n, model, x, y, args.threads, keras_python)
+        if n == KERAS  # Keras has a process of its own already
+        else ProcessRunner(n, model, data, args.threads)
+        for n in names
+    ]
     times: dict[str, list[float]] = {r.name: [] for r in runners}
     warmup: dict[str, float] = {}
     for round_index in range(args.rounds + 1):
@@ -155,8 +194,8 @@ def bench_model(model: str, args: Any, keras_python: str) -> None:
             label = "warm-up" if round_index == 0 else f"round {round_index}"
             print(f"  {label:8s} {runner.name:26s} {len(x) / seconds:8.0f} img/s", flush=True)
     for runner in runners:
-        if isinstance(runner, _models.KerasRunner):
-            runner.close()
+        runner.close()
+    data.unlink(missing_ok=True)
     del runners
     memory_x, memory_y = x[: args.memory_samples], y[: args.memory_samples]
     growth = peak_memory(model, memory_x, memory_y, args, names) if args.memory_samples else {}
@@ -200,11 +239,15 @@ def main() -> None:
     parser.add_argument("--models", default="mnist,resnet8")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--memory-worker", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--runner-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     lamina.config.set_random_seed(0)
     if args.memory_worker:
         memory_worker(args)
+        return
+    if args.runner_worker:
+        runner_worker(args)
         return
     keras_python = os.environ.get("KERAS_PYTHON", "")
     if not keras_python:

@@ -19,13 +19,16 @@ _IMAGE_DATA_FORMAT = "channels_last"
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _DEVICE: str | None = None
+_CPU_MEMORY_CACHING: bool | None = None
 
 __all__ = [
+    "cpu_memory_caching",
     "device",
     "enable_unsafe_deserialization",
     "epsilon",
     "floatx",
     "image_data_format",
+    "set_cpu_memory_caching",
     "set_device",
     "set_epsilon",
     "set_floatx",
@@ -90,6 +93,32 @@ def set_device(value: str | torch.device | None) -> None:
     """Force the training device ('cpu', 'cuda', 'cuda:1', ...); None restores the automatic one."""
     global _DEVICE
     _DEVICE = None if value is None else str(torch.device(value))
+
+
+def cpu_memory_caching() -> bool:
+    """Whether `fit`, `evaluate` and `predict` on the CPU keep freed memory in the process
+    between steps (see `lamina.training.host_memory`): True unless switched off with
+    `set_cpu_memory_caching(False)` or the environment variable ``LAMINA_CPU_MEMORY_CACHING=0``.
+
+    >>> lamina.config.cpu_memory_caching()
+    True
+    """
+    if _CPU_MEMORY_CACHING is not None:
+        return _CPU_MEMORY_CACHING
+    return os.environ.get("LAMINA_CPU_MEMORY_CACHING", "1").strip().lower() not in (
+        "0",
+        "false",
+        "no",
+        "off",
+    )
+
+
+def set_cpu_memory_caching(enabled: bool | None) -> None:
+    """Switch host-memory caching during CPU training on or off; None restores the default."""
+    global _CPU_MEMORY_CACHING
+    if enabled is not None and not isinstance(enabled, bool):
+        raise TypeError(f"set_cpu_memory_caching takes True, False or None; got {enabled!r}")
+    _CPU_MEMORY_CACHING = enabled
 
 
 def set_random_seed(seed: int) -> None:

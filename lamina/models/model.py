@@ -26,6 +26,7 @@ import torch
 
 from ..layers._symbolic import flatten_structure, map_shapes, map_structure
 from ..layers.layer import Layer, Shape
+from ..training.host_memory import cached_host_memory
 
 __all__ = ["Model"]
 
@@ -272,24 +273,25 @@ class Model(Layer):
     ) -> Any:
         """Train for `epochs` epochs; returns a History whose `.history` has Keras' keys."""
         trainer = self._require_compiled("fit")
-        return trainer.fit(
-            x,
-            y,
-            batch_size=32 if batch_size is None else batch_size,
-            epochs=epochs,
-            verbose=_resolve_verbose(verbose),
-            callbacks=callbacks,
-            validation_split=validation_split,
-            validation_data=validation_data,
-            shuffle=shuffle,
-            class_weight=class_weight,
-            sample_weight=sample_weight,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps_per_epoch,
-            validation_steps=validation_steps,
-            validation_batch_size=validation_batch_size,
-            validation_freq=validation_freq,
-        )
+        with cached_host_memory(trainer.device):
+            return trainer.fit(
+                x,
+                y,
+                batch_size=32 if batch_size is None else batch_size,
+                epochs=epochs,
+                verbose=_resolve_verbose(verbose),
+                callbacks=callbacks,
+                validation_split=validation_split,
+                validation_data=validation_data,
+                shuffle=shuffle,
+                class_weight=class_weight,
+                sample_weight=sample_weight,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch,
+                validation_steps=validation_steps,
+                validation_batch_size=validation_batch_size,
+                validation_freq=validation_freq,
+            )
 
     def _format_results(self, logs: dict[str, float], return_dict: bool) -> Any:
         if return_dict:
@@ -310,15 +312,16 @@ class Model(Layer):
     ) -> Any:
         """Loss (and metrics) on the given data: a scalar, a list, or a dict with return_dict."""
         trainer = self._require_compiled("evaluate")
-        logs = trainer.evaluate(
-            x,
-            y,
-            sample_weight,
-            batch_size=32 if batch_size is None else batch_size,
-            verbose=_resolve_verbose(verbose),
-            callbacks=callbacks,
-            steps=steps,
-        )
+        with cached_host_memory(trainer.device):
+            logs = trainer.evaluate(
+                x,
+                y,
+                sample_weight,
+                batch_size=32 if batch_size is None else batch_size,
+                verbose=_resolve_verbose(verbose),
+                callbacks=callbacks,
+                steps=steps,
+            )
         return self._format_results(logs, return_dict)
 
     def predict(
@@ -333,13 +336,14 @@ class Model(Layer):
         from ..training.trainer import Trainer
 
         trainer = self._trainer or Trainer(self, None)
-        return trainer.predict(
-            x,
-            batch_size=32 if batch_size is None else batch_size,
-            verbose=_resolve_verbose(verbose),
-            callbacks=callbacks,
-            steps=steps,
-        )
+        with cached_host_memory(trainer.device):
+            return trainer.predict(
+                x,
+                batch_size=32 if batch_size is None else batch_size,
+                verbose=_resolve_verbose(verbose),
+                callbacks=callbacks,
+                steps=steps,
+            )
 
     def train_on_batch(
         self,
