@@ -100,8 +100,10 @@ def cpu_memory_caching() -> bool:
     between steps (see `lamina.training.host_memory`): True unless switched off with
     `set_cpu_memory_caching(False)` or the environment variable ``LAMINA_CPU_MEMORY_CACHING=0``.
 
-    >>> lamina.config.cpu_memory_caching()
+    >>> set_cpu_memory_caching(True)
+    >>> cpu_memory_caching()
     True
+    >>> set_cpu_memory_caching(None)
     """
     if _CPU_MEMORY_CACHING is not None:
         return _CPU_MEMORY_CACHING

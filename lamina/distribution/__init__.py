@@ -28,7 +28,8 @@ What lamina does in each process, once `fit` (or `evaluate`) is called:
   every process takes its contiguous part of each global batch, in an order process 0 draws at
   each epoch (from torch's global random generator, as in one process). Gradients are weighted
   by each process's share of the batch, so an uneven last batch gives the gradient of the
-  global mean loss; a process left without samples (a last batch smaller than the number of
+  global mean loss (each process's loss is scaled by its share before DDP averages the
+  gradients); a process left without samples (a last batch smaller than the number of
   processes) steps on padding that counts for nothing. With arrays, training matches one
   process with the same global batch to float rounding.
 - other inputs (torch Datasets and DataLoaders, lamina.data.Dataset, generators) are read by
@@ -53,8 +54,11 @@ Keras 3's `keras.distribution` (JAX only) maps to this as follows: `initialize()
 plus `init_from_environment`; `DataParallel` is what `fit` does under torchrun; `ModelParallel`
 and `LayoutMap` (sharding weights) have no counterpart here.
 
-Limits: BatchNormalization computes its statistics per process (on the process's part of
-the batch); a callback stopping training from batch-level logs (TerminateOnNaN) may stop the
+BatchNormalization computes its training statistics on each process's part of the batch;
+with `BatchNormalization(synchronized=True)` it uses the whole global batch (two all-reduces
+per layer and step), so training matches one process with the same global batch.
+
+Limits: a callback stopping training from batch-level logs (TerminateOnNaN) may stop the
 processes at different batches; a mid-epoch BackupAndRestore backup holds process 0's running
 loss and metrics only, so the resumed epoch's logs are not the global ones.
 

@@ -22,6 +22,7 @@ from .augmentation_geometric import (
     RandomTranslation,
     RandomZoom,
 )
+from .batch_normalization import BatchNormalization
 from .convolution import (
     Conv1D,
     Conv1DTranspose,
@@ -77,7 +78,6 @@ from .merging import (
     subtract,
 )
 from .normalization import (
-    BatchNormalization,
     GroupNormalization,
     LayerNormalization,
 )

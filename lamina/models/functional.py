@@ -198,6 +198,43 @@ class Functional(Model):
         return flat
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
+        return self._run(inputs, training, None)[0]
+
+    @property
+    def output_activation(self) -> str | None:
+        """'softmax'/'sigmoid' when the single output comes from a layer ending in one (its
+        own call, on one input), so that `fit`'s loss reads the logits, as in Sequential."""
+        node = self._logits_node()
+        return None if node is None else node.layer.output_activation
+
+    def _logits_node(self) -> Node | None:
+        if len(self.outputs) != 1:
+            return None
+        node = self.outputs[0].node
+        layer = getattr(node, "layer", None)
+        if (
+            not any(node is own for own in self._nodes)
+            or not hasattr(layer, "call_pre_activation")
+            or getattr(layer, "output_activation", None) is None
+            or len(node.output_tensors) != 1
+            or len(node.call_args) != 1
+            or node.call_kwargs
+            or layer.activity_regularizer is not None
+            or _fusion._hooked(layer)
+        ):
+            return None
+        return node
+
+    def call_with_logits(self, x: Any, training: bool | None = None) -> tuple[Any, Any]:
+        """Predictions and the logits before the output layer's softmax/sigmoid."""
+        node = self._logits_node()
+        if node is None:
+            return self(x, training=training), None
+        return self._run(x, training, node)
+
+    def _run(self, inputs: Any, training: bool | None, logits_node: Node | None) -> Any:
+        """The graph on real tensors: (outputs, logits of `logits_node`'s layer or None)."""
+        logits = None
         values: dict[int, Any] = {}
         for tensor, value in zip(self.inputs, self._flat_inputs(inputs), strict=True):
             values[id(tensor)] = value
@@ -224,6 +261,10 @@ class Functional(Model):
             elif node.call_args and id(node.call_args[0]) in deferred:
                 producer, activation = deferred.pop(id(node.call_args[0]))
                 result = _fusion.run_pooling(node.layer, producer, activation, args[0], kwargs)
+            elif node is logits_node:
+                layer = node.layer
+                logits = layer._dispatch(layer.call_pre_activation, args, {}, False)
+                result = layer.activation(logits)
             else:
                 result = node.layer(*args, **kwargs)
             for tensor, value in zip(node.output_tensors, flatten_structure(result), strict=True):
@@ -232,7 +273,10 @@ class Functional(Model):
             # and freed buffers are reused warm instead of new pages faulted in.
             for key in done:
                 del values[key]
-        return map_structure(lookup, self._output_structure)
+        outputs = map_structure(lookup, self._output_structure)
+        if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
+            outputs = outputs[0]  # Model(inputs, [output]) returns the tensor, as in Keras
+        return outputs, logits
 
     def _find_release_after(self) -> list[list[int]]:
         """For each node, the ids of the tensors that no later node reads and that are no

@@ -3,9 +3,10 @@ the rest (the user guide is `lamina.distribution`'s docstring).
 
 `fit` and `evaluate` call `setup` first: when the script was launched by torchrun and no
 process group exists yet, one is created (NCCL on CUDA, gloo on CPU) and each process trains on
-`cuda:LOCAL_RANK`. The model's forward pass is wrapped in `DistributedDataParallel`, whose
-gradient all-reduce is weighted by each process's share of the global batch (`share_hook`), and
-the loss sums and metric states are summed over processes when logs are read (`sum_tensors`).
+`cuda:LOCAL_RANK`. The model's forward pass is wrapped in `DistributedDataParallel`, which
+averages the gradients; each process's loss is scaled by its share of the global batch first
+(`GradientShare.loss_scale`), and the loss sums and metric states are summed over processes
+when logs are read (`sum_tensors`).
 
 Outside a process group every helper answers for a single process:
 
@@ -24,6 +25,7 @@ import torch.distributed as dist
 
 __all__ = [
     "GradientShare",
+    "average_in_place",
     "broadcast_from_rank0",
     "init_from_environment",
     "is_distributed",
@@ -31,8 +33,6 @@ __all__ = [
     "local_device",
     "rank",
     "shard_bounds",
-    "share_hook",
-    "sum_in_place",
     "sum_tensors",
     "world_size",
     "wrap_module",
@@ -126,42 +126,38 @@ def sum_tensors(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     return [tensor for tensor in summed if tensor is not None]
 
 
-def sum_in_place(tensors: list[torch.Tensor]) -> None:
-    """Replace each of `tensors` by its sum over all processes (one all-reduce per dtype)."""
+def average_in_place(tensors: list[torch.Tensor]) -> None:
+    """Replace each of `tensors` by its mean over all processes (one all-reduce per dtype),
+    as DDP averages gradients."""
+    world = world_size()
     with torch.no_grad():
         for tensor, summed in zip(tensors, sum_tensors(tensors), strict=True):
-            tensor.copy_(summed)
+            tensor.copy_(summed / world)
 
 
 @dataclass
 class GradientShare:
-    """The weight of this process's gradients in the all-reduce: its samples over the global
-    batch's (DDP's own hook uses 1 / world size, right only for equal shares)."""
+    """This process's share of the current global batch: its samples over the global batch's
+    (1 / world size for equal parts; 0 for a process stepping on padding)."""
 
     weight: float
 
-
-# Real (not postponed) annotations: DDP checks the hook's signature at registration.
-def share_hook(state: GradientShare, bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:
-    """DDP communication hook: the weighted sum of every process's gradients.
-
-    Each process's loss is the mean over its own samples, so weighting its gradient by
-    `samples / global samples` makes the sum the gradient of the mean over the global batch,
-    also when the last batch divides unevenly (a process with weight 0 holds padding).
-    """
-    buffer = bucket.buffer()
-    buffer.mul_(state.weight)
-    work = dist.all_reduce(buffer, op=dist.ReduceOp.SUM, async_op=True)
-    return work.get_future().then(lambda future: future.value()[0])
+    def loss_scale(self) -> float:
+        """What this process's mean loss is multiplied by before the backward pass: DDP
+        averages the gradients over processes, so `world size x share` makes the average
+        the gradient of the global batch's mean loss, also when the parts are unequal (and
+        through synchronized batch normalization's statistics, whose gradients cross
+        processes)."""
+        return self.weight * world_size()
 
 
 def wrap_module(module: torch.nn.Module, device: torch.device) -> tuple[Any, GradientShare]:
     """`module` in DistributedDataParallel (its parameters and buffers are broadcast from
-    process 0 here, so every process starts from process 0's weights) with `share_hook`."""
+    process 0 here, so every process starts from process 0's weights), with DDP's own
+    gradient averaging; the trainer scales each process's loss by `world size x share` before
+    the backward pass, so that the average is the gradient of the global batch's mean loss."""
     from torch.nn.parallel import DistributedDataParallel
 
     device_ids = [device.index] if device.type == "cuda" else None
     wrapped = DistributedDataParallel(module, device_ids=device_ids)
-    share = GradientShare(1.0 / world_size())
-    wrapped.register_comm_hook(share, share_hook)
-    return wrapped, share
+    return wrapped, GradientShare(1.0 / world_size())

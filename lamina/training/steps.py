@@ -67,6 +67,10 @@ class StepFunctions:
         """A target or prediction structure as a list in the order of the compiled outputs."""
         specs = self.state.outputs
         if not self.state.multi_output:
+            if isinstance(value, (list, tuple, dict)):  # Model(inputs, [output]): one output
+                flat = flatten_structure(value)
+                if len(flat) == 1:
+                    return flat
             return [value]
         names = [spec.name for spec in specs]
         if isinstance(value, dict):
@@ -249,29 +253,28 @@ class StepFunctions:
         with loss scaling for float16 (steps with inf gradients are skipped)."""
         optimizer = self.state.optimizer
         optimizer.zero_grad()
+        if self._share is not None:  # distributed: see GradientShare.loss_scale
+            scale = self._share.loss_scale()
+            if scale != 1.0:
+                loss = loss * scale
         if self._scaler is not None:
             self._scaler.scale(loss).backward()
             self._scaler.step(optimizer)
             self._scaler.update()
         else:
             loss.backward()
-            local = self._accumulates_locally()
-            if local == "add":  # weigh the local gradient as DDP's hook would have
-                grads = [p.grad for p in self.model.parameters() if p.grad is not None]
-                if grads:
-                    torch._foreach_mul_(grads, self._share.weight)
-            elif local == "update":  # the other processes' accumulated gradients join in
+            if self._accumulates_locally() == "update":  # the other processes' sums join in
                 from . import distributed
 
-                distributed.sum_in_place(optimizer._slots["accumulated_gradient"])
+                distributed.average_in_place(optimizer._slots["accumulated_gradient"])
             optimizer.step()
 
     def _accumulates_locally(self) -> str | None:
         """With gradient accumulation in a distributed run, the steps that only add to the
         optimizer's accumulators skip DDP's all-reduce: 'add' for those (the trainer runs
-        them under `no_sync`, and their gradients are weighted by this process's share),
-        'update' for the step that applies the update (DDP reduces its gradient and the
-        accumulators are summed over processes first), None otherwise. Exact: the update
+        them under `no_sync`), 'update' for the step that applies the update (DDP averages
+        its gradient, and the accumulators are averaged over processes first), None
+        otherwise. Exact: the update
         sums the same weighted gradients, in another order. With float16 loss scaling
         every step synchronises, so that all processes skip the same steps."""
         share = getattr(self, "_share", None)

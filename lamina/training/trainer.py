@@ -20,6 +20,7 @@ import torch
 from .. import config
 from ..callbacks.callback import Callback, CallbackList
 from ..layers._symbolic import map_structure
+from ..layers.batch_normalization import padding_step
 from ..losses import validate_targets
 from . import distributed
 from ._data_adapters import (
@@ -262,10 +263,12 @@ class Trainer(StepFunctions):
         if samples:
             self._step_maybe_without_sync(step_fn, x, y, sample_weight)
             return
-        # An empty part of a batch smaller than the world: the step runs for the collectives.
+        # An empty part of a batch smaller than the world: the step runs for the collectives,
+        # on padding that counts for nothing (loss scale 0, no batch-norm statistics).
         built = self.state.metrics_built
         saved = {name: value.clone() for name, value in self.accumulator_state().items()}
-        self._step_maybe_without_sync(step_fn, x, y, sample_weight)
+        with padding_step():
+            self._step_maybe_without_sync(step_fn, x, y, sample_weight)
         self.restore_accumulators(saved)
         if not built:
             for _, metric, _ in self.state.all_metrics():

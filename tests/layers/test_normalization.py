@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import lamina
+from lamina.layers.batch_normalization import BatchNormalization
 from lamina.layers.core import Input
 from lamina.layers.normalization import (
-    BatchNormalization,
     GroupNormalization,
     LayerNormalization,
 )
@@ -236,8 +236,12 @@ def test_batch_normalization_errors():
         layer(torch.zeros(2, 4))
     with pytest.raises(ValueError, match="axis 5 is out of range"):
         BatchNormalization(axis=5)(torch.zeros(2, 3))
-    with pytest.raises(NotImplementedError, match="synchronized"):
-        BatchNormalization(synchronized=True)
+    # synchronized=True alone (no process group) is plain batch normalization.
+    x = torch.randn(6, 3)
+    synced, plain = BatchNormalization(synchronized=True), BatchNormalization()
+    torch.testing.assert_close(synced(x, training=True), plain(x, training=True))
+    torch.testing.assert_close(synced.running_var, plain.running_var)
+    assert synced.get_config()["synchronized"] is True
 
 
 # ---------------------------------------------------------------- Layer/Group numerics
@@ -347,3 +351,38 @@ def test_layer_normalization_errors():
     layer(torch.zeros(2, 3))
     with pytest.raises(ValueError, match=r"LayerNormalization 'ln' expects 2-D input"):
         layer(torch.zeros(2, 3, 3))
+
+
+def test_synchronized_statistics_path_matches_plain_batch_norm(monkeypatch):
+    # One process standing in for a group: the all-reduces return their input, so the
+    # synchronized computation must give plain batch normalization's outputs, gradients and
+    # Keras' moving statistics; on padding, the process's batch is left out of the counts.
+    import torch.distributed.nn.functional as dist_functional
+
+    from lamina.layers import batch_normalization
+
+    monkeypatch.setattr(batch_normalization, "_distributed", lambda: True)
+    monkeypatch.setattr(dist_functional, "all_reduce", lambda tensor: tensor)
+    x = torch.randn(4, 5, 5, 3, dtype=torch.float64)
+    synced = BatchNormalization(synchronized=True, momentum=0.7, dtype="float64")
+    plain = BatchNormalization(momentum=0.7, dtype="float64")
+    for layer in (synced, plain):
+        layer.build(x.shape)
+        with torch.no_grad():
+            layer.weight.copy_(torch.tensor([0.5, 2.0, -1.0]))
+            layer.bias.copy_(torch.tensor([0.1, 0.0, 0.3]))
+    xs, xp = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_s, out_p = synced(xs, training=True), plain(xp, training=True)
+    torch.testing.assert_close(out_s, out_p)
+    (out_s * out_s.detach()).sum().backward()
+    (out_p * out_p.detach()).sum().backward()
+    torch.testing.assert_close(xs.grad, xp.grad)
+    torch.testing.assert_close(synced.weight.grad, plain.weight.grad)
+    torch.testing.assert_close(synced.running_mean, plain.running_mean)
+    torch.testing.assert_close(synced.running_var, plain.running_var)
+    assert int(synced.num_batches_tracked) == 1
+    with (
+        batch_normalization.padding_step(),
+        pytest.raises(ValueError, match="over all processes"),
+    ):
+        synced(x, training=True)  # alone and on padding: no sample counts

@@ -245,3 +245,52 @@ def test_call_frees_each_intermediate_after_its_last_reader():
     assert torch.allclose(
         out, expected + model.get_layer("second")(model.get_layer("first")(torch.ones(2, 4)))
     )
+
+
+def test_a_softmax_output_gives_fit_its_logits_as_in_sequential():
+    def network(functional):
+        lamina.utils.set_random_seed(3)
+        stack = [
+            layers.Conv2D(4, 3, activation="relu"),
+            layers.Flatten(),
+            layers.Dense(3, activation="softmax"),
+        ]
+        if not functional:
+            return lamina.Sequential([lamina.Input((6, 6, 1)), *stack])
+        x = inputs = lamina.Input((6, 6, 1))
+        for layer in stack:
+            x = layer(x)
+        return lamina.Model(inputs, [x])
+
+    model = network(True)
+    assert model.output_activation == "softmax"
+    x = torch.randn(5, 6, 6, 1)
+    predictions, logits = model.call_with_logits(x, training=False)
+    # outputs=[x]: the tensor itself, as Keras' Functional unpacks a one-element list
+    assert isinstance(model(x), torch.Tensor)
+    torch.testing.assert_close(predictions, model(x))
+    torch.testing.assert_close(torch.softmax(logits, -1), predictions)
+    assert isinstance(model.predict(x.numpy(), verbose=0), np.ndarray)
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((24, 6, 6, 1)).astype("float32"), rng.integers(0, 3, 24)
+    histories = []
+    for functional in (True, False):
+        model = network(functional)
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        histories.append(model.fit(*data, batch_size=8, epochs=2, verbose=0).history)
+        assert model._trainer._logits_activation == "softmax"
+    for key, values in histories[1].items():
+        np.testing.assert_allclose(histories[0][key], values, rtol=1e-5)
+
+
+def test_outputs_that_keep_the_probability_path():
+    inputs = lamina.Input((4,))
+    hidden = layers.Dense(3)(inputs)
+    softmax = layers.Dense(3, activation="softmax")
+    assert lamina.Model(inputs, [softmax(hidden), hidden]).output_activation is None
+    assert lamina.Model(inputs, layers.Dense(3)(hidden)).output_activation is None
+    regularized = layers.Dense(3, activation="softmax", activity_regularizer="l2")(hidden)
+    assert lamina.Model(inputs, regularized).output_activation is None
+    assert lamina.Model(inputs, layers.Activation("sigmoid")(hidden)).output_activation == (
+        "sigmoid"
+    )

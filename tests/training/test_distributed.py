@@ -64,21 +64,51 @@ SCRIPT = textwrap.dedent(
     # Gradient accumulation over 3 steps, 6 steps per epoch: the steps that only accumulate
     # skip DDP's all-reduce, so its hook runs on the 4 update steps only (one bucket each).
     hook_calls = [0]
-    original_hook = distributed.share_hook
+    original_wrap = distributed.wrap_module
 
-    def counted_hook(
-        state: distributed.GradientShare, bucket: dist.GradBucket
-    ) -> torch.futures.Future[torch.Tensor]:
-        hook_calls[0] += 1
-        return original_hook(state, bucket)
+    def counting_wrap(module, device):  # DDP's own averaging all-reduce, counted
+        from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
 
-    distributed.share_hook = counted_hook
+        wrapped, share = original_wrap(module, device)
+
+        def counted(state, bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:
+            hook_calls[0] += 1
+            return default_hooks.allreduce_hook(state, bucket)
+
+        wrapped.register_comm_hook(None, counted)
+        return wrapped, share
+
+    distributed.wrap_module = counting_wrap
     accumulating = model(gradient_accumulation_steps=3)
     accumulated = accumulating.fit(x[:96], y[:96], batch_size=16, epochs=2, verbose=0)
+    accumulation_hook_calls = hook_calls[0]
+
+    # BatchNormalization(synchronized=True): statistics over the global batch of 16 (8 per
+    # process; the last of 7 splits 4 / 3), so the run matches one process;
+    # synchronized=False normalizes each part alone.
+    def batch_norm_model(synchronized):
+        keras.utils.set_random_seed(0)
+        m = keras.Sequential(
+            [keras.Input((6,)), layers.Dense(8, use_bias=False),  # BN cancels a bias
+             layers.BatchNormalization(momentum=0.8, synchronized=synchronized),
+             layers.Activation("tanh"), layers.Dense(3, activation="softmax")]
+        )
+        m.compile(keras.optimizers.Adam(0.02), "sparse_categorical_crossentropy")
+        return m
+
+    normalized = {}
+    for synchronized in (True, False):
+        bn = batch_norm_model(synchronized)
+        history = bn.fit(x[:103], y[:103], batch_size=16, epochs=2, verbose=0)
+        normalized[str(synchronized)] = {
+            "loss": history.history["loss"],
+            "weights": [w.tolist() for w in bn.get_weights()],
+        }
     result = {
+        "batch_norm": normalized,
         "accumulated": accumulated.history,
         "accumulated_weights": [w.tolist() for w in accumulating.get_weights()],
-        "hook_calls": hook_calls[0],
+        "hook_calls": accumulation_hook_calls,
         "world": distributed.world_size(),
         "first": first.history,
         "second": second.history,
@@ -195,3 +225,14 @@ def test_outside_a_process_group_everything_is_one_process():
     assert not distributed.init_from_environment()
     assert [distributed.shard_bounds(5, r, 2) for r in (0, 1)] == [(0, 3), (3, 5)]
     assert [distributed.shard_bounds(1, r, 2) for r in (0, 1)] == [(0, 1), (1, 1)]
+
+
+def test_synchronized_batch_norm_uses_the_global_batch(runs):
+    reference, result = _load(runs["single"], 0), _load(runs["ddp"], 0)
+    expected, synced = reference["batch_norm"]["True"], result["batch_norm"]["True"]
+    _close(synced["loss"], expected["loss"])
+    for weight, value in zip(synced["weights"], expected["weights"], strict=True):
+        _close(weight, value)  # moving mean and variance included
+    # Without synchronization each process normalizes its own half: another curve.
+    local = result["batch_norm"]["False"]["loss"]
+    assert not np.allclose(local, reference["batch_norm"]["False"]["loss"], rtol=1e-4)

@@ -1,0 +1,257 @@
+"""BatchNormalization: batch statistics in training, moving statistics in inference, as in
+Keras; with `synchronized=True`, statistics over every process of a torch.distributed run.
+
+>>> from lamina.layers import Input
+>>> BatchNormalization()(Input((8, 8, 16))).shape
+(None, 8, 8, 16)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from .. import initializers
+from .layer import Shape
+from .normalization import _AffineNormalization, _axis_size
+
+__all__ = ["BatchNormalization", "padding_step"]
+
+_PADDING = [False]  # True while this process steps on padding (see padding_step)
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+@contextlib.contextmanager
+def padding_step() -> Iterator[None]:
+    """Within: this process's batch is padding (a distributed step where it holds no sample
+    of the global batch), so synchronized batch normalization leaves it out of the global
+    statistics. The trainer uses it."""
+    previous, _PADDING[0] = _PADDING[0], True
+    try:
+        yield
+    finally:
+        _PADDING[0] = previous
+
+
+class BatchNormalization(_AffineNormalization):
+    """Normalizes each feature over the batch (and spatial axes) with batch or moving statistics.
+
+    In training (`fit()`, or `training=True`) the output uses the batch's mean and biased
+    variance, and the moving statistics are updated as in Keras:
+    `moving = moving * momentum + batch_statistic * (1 - momentum)`, where the variance is the
+    biased batch variance (PyTorch's `BatchNorm` uses the unbiased one; lamina follows Keras).
+    In inference, and whenever `trainable` is False, the moving statistics are used.
+
+    The weights keep `torch.nn.BatchNorm2d`'s names (`weight`, `bias`, `running_mean`,
+    `running_var`, plus the counter `num_batches_tracked`), so its state_dicts load unchanged.
+
+    Args:
+        axis: the features axis (-1: channels_last; 1 for channels_first images).
+        momentum: weight of the old value in the moving averages (Keras' convention: PyTorch's
+            `momentum` is `1 - momentum`).
+        epsilon: added to the variance before the square root.
+        center: whether to add the learned offset beta.
+        scale: whether to multiply by the learned scale gamma.
+        beta_initializer, gamma_initializer, moving_mean_initializer,
+            moving_variance_initializer: Keras initializer names or objects.
+        beta_regularizer, gamma_regularizer: penalties added to the loss.
+        beta_constraint, gamma_constraint: projections applied after each optimizer update.
+        synchronized: in a torch.distributed run (torchrun), compute the training statistics
+            over the whole global batch, every process's part of it, instead of each
+            process's own part (as `torch.nn.SyncBatchNorm`; on CPU with gloo too). Alone, it
+            changes nothing. Keras supports it on TensorFlow only.
+
+    Input shape:
+        (batch, ..., features) with `axis=-1`; any rank from 2 on.
+    Output shape:
+        Same as the input.
+
+    >>> import torch
+    >>> layer = BatchNormalization()
+    >>> layer(torch.ones(4, 3), training=True).abs().max().item()
+    0.0
+    >>> [name for name in layer.state_dict()]
+    ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']
+    """
+
+    min_ndim = 2
+    weight_names = ("gamma", "beta", "moving_mean", "moving_variance")
+
+    def __init__(
+        self,
+        axis: int = -1,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: Any = "zeros",
+        gamma_initializer: Any = "ones",
+        moving_mean_initializer: Any = "zeros",
+        moving_variance_initializer: Any = "ones",
+        beta_regularizer: Any = None,
+        gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
+        synchronized: bool = False,
+        renorm: bool = False,
+        renorm_clipping: Any = None,
+        renorm_momentum: float = 0.99,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            epsilon,
+            center,
+            scale,
+            beta_initializer,
+            gamma_initializer,
+            beta_regularizer,
+            gamma_regularizer,
+            beta_constraint,
+            gamma_constraint,
+            **kwargs,
+        )
+        if not isinstance(axis, int) or isinstance(axis, bool):
+            raise TypeError(
+                f"BatchNormalization '{self.name}': axis must be an int (the features axis); "
+                f"got {axis!r}"
+            )
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(
+                f"BatchNormalization '{self.name}': momentum must be in [0, 1] (Keras' "
+                f"convention: the weight of the old moving average); got {momentum!r}"
+            )
+        if renorm:
+            raise NotImplementedError(
+                f"BatchNormalization '{self.name}': batch renormalization (renorm=True) is not "
+                "supported"
+            )
+        self.axis = axis
+        self.momentum = float(momentum)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.synchronized = bool(synchronized)
+        self.renorm_momentum = renorm_momentum
+
+    def build(self, input_shape: Shape) -> None:
+        size = _axis_size(self, input_shape, self.axis)
+        self._add_gamma_beta((size,), self.scale, self.center)
+        self.add_weight(
+            "moving_mean",
+            (size,),
+            self.moving_mean_initializer,
+            trainable=False,
+            torch_name="running_mean",
+        )
+        self.add_weight(
+            "moving_variance",
+            (size,),
+            self.moving_variance_initializer,
+            trainable=False,
+            torch_name="running_var",
+        )
+        # Not a Keras weight: kept so that torch.nn.BatchNorm state_dicts load unchanged.
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+        self.input_ndim = len(input_shape)
+        self._input_axes = {self.axis % len(input_shape): size}
+
+    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        axis = self.axis % inputs.ndim
+        # F.batch_norm wants the features on axis 1: for NHWC, a channels_last NCHW view.
+        x = inputs if axis == 1 else inputs.movedim(axis, 1)
+        if not (training and self.trainable):
+            outputs = F.batch_norm(
+                x,
+                self.running_mean,
+                self.running_var,
+                self.weight,
+                self.bias,
+                False,
+                0.0,
+                self.epsilon,
+            )
+            return outputs if axis == 1 else outputs.movedim(1, axis)
+        count = x.numel() // x.shape[1]
+        if self.synchronized and _distributed():
+            outputs = self._synchronized_call(x)
+            return outputs if axis == 1 else outputs.movedim(1, axis)
+        if count < 2:
+            raise ValueError(
+                f"BatchNormalization '{self.name}' needs more than one value per feature to "
+                f"compute batch statistics in training; got input shape {tuple(inputs.shape)}"
+            )
+        # PyTorch blends the unbiased batch variance v * n / (n - 1) into the moving variance;
+        # Keras blends the biased v. It updates a copy (which autograd may keep), then
+        # (n - 1) / n of that blend plus the old value's remaining share gives Keras' update
+        # exactly, without a second pass over the input.
+        blended_variance = self.running_var.clone()
+        outputs = F.batch_norm(
+            x,
+            self.running_mean,
+            blended_variance,
+            self.weight,
+            self.bias,
+            True,
+            1.0 - self.momentum,
+            self.epsilon,
+        )
+        with torch.no_grad():
+            self.running_var.mul_(self.momentum / count).add_(
+                blended_variance, alpha=(count - 1) / count
+            )
+            self.num_batches_tracked.add_(1)
+        return outputs if axis == 1 else outputs.movedim(1, axis)
+
+    def _synchronized_call(self, x: torch.Tensor) -> torch.Tensor:
+        """Training with the global batch's mean and biased variance (features on axis 1):
+        two differentiable all-reduces (sums and count, then squared deviations), so the
+        backward pass sums every process's share of the statistics' gradients too."""
+        from torch.distributed.nn.functional import all_reduce
+
+        dims = [d for d in range(x.ndim) if d != 1]
+        shape = [1] * x.ndim
+        shape[1] = x.shape[1]
+        values = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+        local = torch.cat([values.sum(dims), values.new_full((1,), x.numel() // x.shape[1])])
+        weight = 0.0 if _PADDING[0] else 1.0  # padding counts for nothing
+        total = all_reduce(local * weight)
+        count = total[-1]
+        if not torch.compiler.is_compiling() and int(count) < 2:
+            raise ValueError(
+                f"BatchNormalization '{self.name}' needs more than one value per feature over "
+                f"all processes to compute batch statistics; got input shape {tuple(x.shape)}"
+            )
+        mean = total[:-1] / count
+        centered = values - mean.view(shape)
+        variance = all_reduce((centered * centered).sum(dims) * weight) / count
+        outputs = centered * torch.rsqrt(variance + self.epsilon).view(shape)
+        if self.weight is not None:
+            outputs = outputs * self.weight.view(shape)
+        if self.bias is not None:
+            outputs = outputs + self.bias.view(shape)
+        with torch.no_grad():
+            self.running_mean.lerp_(mean.to(self.running_mean.dtype), 1.0 - self.momentum)
+            self.running_var.lerp_(variance.to(self.running_var.dtype), 1.0 - self.momentum)
+            self.num_batches_tracked.add_(1)
+        return outputs.to(x.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            axis=self.axis,
+            momentum=self.momentum,
+            moving_mean_initializer=initializers.serialize(self.moving_mean_initializer),
+            moving_variance_initializer=initializers.serialize(self.moving_variance_initializer),
+            synchronized=self.synchronized,
+            renorm=False,
+            renorm_clipping=None,
+            renorm_momentum=self.renorm_momentum,
+        )
+        return config
