@@ -134,15 +134,18 @@ def keras_model(keras: Any, name: str) -> Any:
     return keras.Model(inputs, outputs, name=name)
 
 
-def keras_compile(keras: Any, model: Any, name: str, jit_compile: Any) -> None:
-    """Optimizer, loss and metric of the benchmark for `name`, in Keras' terms."""
+def keras_compile(keras: Any, model: Any, name: str, jit_compile: Any, **options: Any) -> None:
+    """Optimizer, loss and metric of the benchmark for `name`, in Keras' terms (`options`:
+    lamina's own compile arguments, such as cuda_graphs)."""
     if name == "mnist":
         optimizer = keras.optimizers.Adam(learning_rate=1e-3)
         loss = keras.losses.SparseCategoricalCrossentropy()
     else:
         optimizer = keras.optimizers.SGD(learning_rate=SGD_LR, momentum=SGD_MOMENTUM, nesterov=True)
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit_compile)
+    model.compile(
+        optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit_compile, **options
+    )
 
 
 # ---------------------------------------------------------------------- torch.nn twins
@@ -283,6 +286,7 @@ class LaminaRunner:
         jit_compile: Any = "auto",
         policy: str = "float32",
         label: str = "lamina fit",
+        cuda_graphs: bool = False,
     ) -> None:
         import lamina
 
@@ -292,7 +296,8 @@ class LaminaRunner:
             self.model = keras_model(lamina, model_name)
         finally:
             lamina.mixed_precision.set_global_policy(None)
-        keras_compile(lamina, self.model, model_name, jit_compile)
+        options = {"cuda_graphs": True} if cuda_graphs else {}
+        keras_compile(lamina, self.model, model_name, jit_compile, **options)
         self.device = lamina.config.device()
 
     def run(self, epochs: int) -> float:

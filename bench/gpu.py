@@ -10,6 +10,8 @@ rate 0.01, Nesterov momentum 0.9) and loss:
   (a) lamina: `set_global_policy('mixed_bfloat16')` before building, Dense head in float32,
       `compile(jit_compile=True)`, `fit` on the device tensors (channels_last weights are
       lamina's own doing on CUDA);
+  (a') the same with `compile(cuda_graphs=True)` (torch.compile's 'reduce-overhead' mode:
+      the compiled graphs replay as CUDA graphs); not run with --no-compile;
   (b) hand-optimised PyTorch loop: the torch.nn twin, channels_last weights, bf16 autocast,
       `torch.compile(model)`, fused SGD, randperm batches of the device tensor;
   (c) Keras 3, torch backend, in a worker process of KERAS_PYTHON (skipped without it):
@@ -108,6 +110,23 @@ def make_runners(name: str, x: torch.Tensor, y: torch.Tensor, args: Any) -> list
             ),
         ),
     ]
+    if compile_steps:  # CUDA graphs replay compiled graphs: only with compiled steps
+        makers.insert(
+            1,
+            (
+                "lamina fit, CUDA graphs",
+                lambda: _models.LaminaRunner(
+                    name,
+                    x,
+                    y,
+                    args.batch,
+                    jit_compile=True,
+                    policy="mixed_bfloat16",
+                    label="lamina fit, CUDA graphs",
+                    cuda_graphs=True,
+                ),
+            ),
+        )
     keras_python = os.environ.get("KERAS_PYTHON")
     if keras_python:
         makers.append(
