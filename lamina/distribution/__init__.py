@@ -48,7 +48,9 @@ What lamina does in each process, once `fit` (or `evaluate`) is called:
 - only process 0 prints (progress bar, callback messages) and writes files (`save`,
   `save_weights`, ModelCheckpoint, BackupAndRestore, CSVLogger, TensorBoard).
 
-`predict` is not sharded: each process predicts all of its input.
+`predict` on NumPy arrays or tensors gives each process a contiguous block of the samples
+and joins the blocks (all_gather), so every process returns all the predictions, as in one
+process; other inputs (generators, Datasets) are predicted whole by each process.
 
 Keras 3's `keras.distribution` (JAX only) maps to this as follows: `initialize()` is torchrun
 plus `init_from_environment`; `DataParallel` is what `fit` does under torchrun; `ModelParallel`

@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -27,6 +28,7 @@ __all__ = [
     "GradientShare",
     "average_in_place",
     "broadcast_from_rank0",
+    "gather_blocks",
     "init_from_environment",
     "is_distributed",
     "launched_by_torchrun",
@@ -101,6 +103,30 @@ def shard_bounds(size: int, rank: int, world: int) -> tuple[int, int]:
     base, extra = divmod(size, world)
     start = rank * base + min(rank, extra)
     return start, start + base + (rank < extra)
+
+
+def gather_blocks(arrays: Any, size: int, device: torch.device) -> Any:
+    """Every process's block of a result joined in rank order, on every process: `arrays`
+    (NumPy arrays, in any nested structure) hold this process's `shard_bounds(size)` part
+    of `size` samples along the first axis; blocks are padded to one length for
+    `all_gather` (on `device` with NCCL, else on the CPU) and trimmed again."""
+    from ..layers._symbolic import map_structure
+
+    world = world_size()
+    bounds = [shard_bounds(size, r, world) for r in range(world)]
+    longest = max(stop - start for start, stop in bounds)
+    where = device if dist.get_backend() == "nccl" else torch.device("cpu")
+
+    def gather(array: Any) -> Any:
+        local = torch.as_tensor(np.ascontiguousarray(array)).to(where)
+        padded = local.new_zeros((longest, *local.shape[1:]))
+        padded[: len(local)] = local
+        parts = [torch.empty_like(padded) for _ in range(world)]
+        dist.all_gather(parts, padded)
+        joined = [part[: stop - start] for part, (start, stop) in zip(parts, bounds, strict=True)]
+        return torch.cat(joined).cpu().numpy()
+
+    return map_structure(gather, arrays)
 
 
 def broadcast_from_rank0(tensor: torch.Tensor) -> torch.Tensor:

@@ -274,13 +274,12 @@ class StepFunctions:
         optimizer's accumulators skip DDP's all-reduce: 'add' for those (the trainer runs
         them under `no_sync`), 'update' for the step that applies the update (DDP averages
         its gradient, and the accumulators are averaged over processes first), None
-        otherwise. Exact: the update
-        sums the same weighted gradients, in another order. With float16 loss scaling
-        every step synchronises, so that all processes skip the same steps."""
-        share = getattr(self, "_share", None)
+        otherwise. Exact: the update averages the same gradients, in another order. With
+        float16 loss scaling every step synchronises, so that all processes skip the same
+        steps."""
         optimizer = self.state.optimizer
         steps = getattr(optimizer, "gradient_accumulation_steps", None)
-        if share is None or not steps or self._scaler is not None:
+        if self._share is None or not steps or self._scaler is not None:
             return None
         return "add" if (optimizer._iterations + 1) % steps else "update"
 

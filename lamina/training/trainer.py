@@ -29,7 +29,12 @@ from ._data_adapters import (
     training_batches,
     validation_batches,
 )
-from .adapters import apply_class_weight, arrays_to_device, concatenate_outputs
+from .adapters import (
+    ArrayBatches,
+    apply_class_weight,
+    arrays_to_device,
+    concatenate_outputs,
+)
 from .compile import CompileState
 from .steps import ForwardModule, StepFunctions
 
@@ -377,7 +382,18 @@ class Trainer(StepFunctions):
         callbacks: list[Callback] | None,
         steps: int | None,
     ) -> Any:
+        shard = self._shard()
+        if shard is not None and shard[0] != 0:
+            verbose = 0
         batches, sample_x = prediction_batches(self.device, x, batch_size, steps)
+        size = batches.size if isinstance(batches, ArrayBatches) else 0
+        if shard is not None and steps is None and size >= shard[1]:
+            # In-memory inputs: each process predicts its block, and the blocks are joined.
+            start, stop = distributed.shard_bounds(size, *shard)
+            part = map_structure(lambda t: t[start:stop], batches.x)
+            batches = ArrayBatches(part, None, None, batch_size, shuffle=False)
+        else:
+            shard = None
         model = self.model
         if not model.built:
             model.build(model._shapes_of(sample_x))
@@ -396,6 +412,8 @@ class Trainer(StepFunctions):
         callback_list.on_predict_end()
         if not outputs:
             raise ValueError("predict() got no batches: the generator is exhausted")
+        if shard is not None:
+            return distributed.gather_blocks(concatenate_outputs(outputs), size, self.device)
         return concatenate_outputs(outputs)
 
     def train_on_batch(

@@ -104,7 +104,11 @@ SCRIPT = textwrap.dedent(
             "loss": history.history["loss"],
             "weights": [w.tolist() for w in bn.get_weights()],
         }
+    # predict: blocks of 65 / 65 and of 49 / 48 samples, joined on every process
+    predictions = [m.predict(x, batch_size=25, verbose=0).tolist(),
+                   m.predict(x[:97], verbose=0).tolist()]
     result = {
+        "predictions": predictions,
         "batch_norm": normalized,
         "accumulated": accumulated.history,
         "accumulated_weights": [w.tolist() for w in accumulating.get_weights()],
@@ -236,3 +240,17 @@ def test_synchronized_batch_norm_uses_the_global_batch(runs):
     # Without synchronization each process normalizes its own half: another curve.
     local = result["batch_norm"]["False"]["loss"]
     assert not np.allclose(local, reference["batch_norm"]["False"]["loss"], rtol=1e-4)
+
+
+def test_predict_shards_the_samples_and_every_process_gets_them_all(runs):
+    reference, first, second = (
+        _load(runs["single"], 0),
+        _load(runs["ddp"], 0),
+        _load(runs["ddp"], 1),
+    )
+    for expected, got, other in zip(
+        reference["predictions"], first["predictions"], second["predictions"], strict=True
+    ):
+        assert np.asarray(got).shape == np.asarray(expected).shape
+        _close(got, expected)
+        _close(other, expected)
