@@ -595,3 +595,19 @@ def test_losses_do_not_synchronise_with_the_host():
             loss(y_true, y_pred, sample_weight=weights)
         for loss, y_true, logits, activation in logit_calls:
             loss.compute_on_logits(y_true, logits, activation, sample_weight=weights)
+
+
+@pytest.mark.parametrize("label_shape", [(64,), (64, 1)])
+def test_fit_fast_path_of_sparse_crossentropy_is_the_general_path(label_shape):
+    # Integer labels, softmax logits, no weights: one fused kernel, the same bits and gradients
+    # as the general path, saturated (clamped) values included.
+    loss = losses.SparseCategoricalCrossentropy()
+    torch.manual_seed(0)
+    logits = (torch.randn(64, 10) * 30).requires_grad_()
+    labels = torch.randint(0, 10, label_shape)
+    fast = loss.compute_on_logits(labels, logits, "softmax")
+    general = losses.Loss.compute_on_logits(loss, labels, logits, "softmax")
+    assert torch.equal(fast, general)
+    (fast_grad,) = torch.autograd.grad(fast, logits)
+    (general_grad,) = torch.autograd.grad(general, logits)
+    assert torch.equal(fast_grad, general_grad)

@@ -407,3 +407,16 @@ def test_metric_state_follows_the_inputs_device():
     metric.update_state(torch.tensor(YS1, device="cuda"), torch.tensor(PC1, device="cuda"))
     assert metric.total.device.type == "cuda"
     np.testing.assert_allclose(float(metric.result()), 0.25)
+
+
+@pytest.mark.parametrize("labels", [[2, 0, 1, 1], [[2], [0], [1], [1]], [2.0, 0.0, 1.0, 1.0]])
+def test_sparse_categorical_accuracy_fast_path_is_the_general_path(labels):
+    scores = torch.tensor([[0.1, 0.2, 0.7], [0.8, 0.1, 0.1], [0.3, 0.3, 0.4], [0.2, 0.5, 0.3]])
+    fast = metrics.SparseCategoricalAccuracy()
+    general = metrics.SparseCategoricalAccuracy()
+    for _ in range(2):
+        fast.update_state(torch.tensor(labels), scores)
+        metrics.MeanMetricWrapper.update_state(general, torch.tensor(labels), scores)
+    assert float(fast.total) == float(general.total) == 6.0
+    assert float(fast.count) == float(general.count) == 8.0
+    assert float(fast.result()) == 0.75

@@ -29,6 +29,8 @@ from .loss import (
     _clamped_log_sigmoid,
     _clamped_log_softmax,
     _clipped_log,
+    _float_dtype,
+    _log_bounds,
     _prepare,
     _prepare_pair,
     squeeze_or_expand_to_same_rank,
@@ -294,6 +296,32 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             return super().call_on_logits(y_true, logits, activation)
         labels = _sparse_labels(y_true, logits, -1)
         return _sparse_from_log_probs(labels, _clamped_log_softmax(logits), -1, self.ignore_class)
+
+    def compute_on_logits(
+        self, y_true: Any, logits: Any, activation: str, sample_weight: Any = None
+    ) -> Tensor:
+        """fit's usual case in one fused kernel: integer labels (N,) or (N, 1) for softmax
+        logits (N, C), no weights, no ignored class, the default reduction. The same numbers
+        as the general path: -clamp(log_softmax[label]) == clamp(-log_softmax[label])."""
+        if (
+            activation == "softmax"
+            and sample_weight is None
+            and self.ignore_class is None
+            and not self.from_logits
+            and self.reduction == "sum_over_batch_size"
+            and isinstance(logits, Tensor)
+            and isinstance(y_true, Tensor)
+            and logits.ndim == 2
+            and logits.dtype == _float_dtype(self.dtype)
+            and not y_true.is_floating_point()
+            and y_true.shape in ((logits.shape[0],), (logits.shape[0], 1))
+            and self.axis in (-1, 1)
+        ):
+            low, high, _, _ = _log_bounds(logits.dtype, config.epsilon())
+            labels = y_true.reshape(-1).to(device=logits.device, dtype=torch.long)
+            losses = F.cross_entropy(logits, labels, reduction="none").clamp(-high, -low)
+            return losses.sum() / losses.numel() if losses.numel() else losses.sum() * 0.0
+        return super().compute_on_logits(y_true, logits, activation, sample_weight)
 
 
 class BinaryCrossentropy(LossFunctionWrapper):

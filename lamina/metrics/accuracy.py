@@ -124,6 +124,24 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
     def __init__(self, name: str = "sparse_categorical_accuracy", dtype: str | None = None) -> None:
         super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
 
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        # fit's usual case, every step: label tensors (N,) or (N, 1) for scores (N, C) and no
+        # weights; the count of matches added at once (the same sums as the general path).
+        if (
+            sample_weight is None
+            and isinstance(y_pred, Tensor)
+            and isinstance(y_true, Tensor)
+            and y_pred.ndim == 2
+            and y_pred.is_floating_point()
+            and y_true.shape in ((y_pred.shape[0],), (y_pred.shape[0], 1))
+        ):
+            self._follow(y_pred)
+            labels = y_true.reshape(-1).to(device=y_pred.device, dtype=torch.long)
+            self.total.add_((labels == y_pred.argmax(dim=-1)).sum())
+            self.count.add_(y_pred.shape[0])
+            return
+        super().update_state(y_true, y_pred, sample_weight)
+
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):
     """How often the one-hot label is among the `k` highest predictions."""

@@ -67,10 +67,10 @@ class Metric(torch.nn.Module):
 
     def _follow(self, tensor: Tensor) -> None:
         """Move the state to `tensor`'s device if it is elsewhere (a metadata check only)."""
-        for buffer in self.buffers():
-            if buffer.device != tensor.device:
-                self.to(tensor.device)
-            return
+        names = self._state_names
+        first = getattr(self, names[0]) if names else next(self.buffers(), None)
+        if first is not None and first.device != tensor.device:
+            self.to(tensor.device)
 
     def update_state(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement update_state")

@@ -6,10 +6,12 @@ top) and maps new ones for the next step; the kernel then faults in and zeroes e
 again. A CPU training step frees and re-allocates all its activations, so this can cost a
 lot: 20-24 ms of system time per step of the benchmark convnets at batch 128 on 2 cores,
 measured in fresh processes (a hand-written torch loop pays it too); whether glibc does it
-depends on the thresholds it has adapted to the blocks freed so far in the process. While such a call runs on the CPU,
-lamina asks malloc (`mallopt`) to serve blocks of up to 32 MiB from its heap and never to trim
-it; when the outermost call ends, the heap is trimmed once (`malloc_trim`) and malloc's trim
-threshold is set to 64 MiB, the most glibc's own adaptive setting reaches.
+depends on the thresholds it has adapted to the blocks freed so far in the process.
+
+While such a call runs on the CPU, lamina asks malloc (`mallopt`) to serve blocks of up to
+32 MiB from its heap and never to trim it; when the outermost call ends, the heap is trimmed
+once (`malloc_trim`) and malloc's trim threshold is set to 64 MiB, the most glibc's own
+adaptive setting reaches.
 
 Only glibc (Linux) is tuned; elsewhere this does nothing. `lamina.config.set_cpu_memory_caching
 (False)` (or the environment variable `LAMINA_CPU_MEMORY_CACHING=0`) switches it off.
