@@ -611,3 +611,17 @@ def test_fit_fast_path_of_sparse_crossentropy_is_the_general_path(label_shape):
     (fast_grad,) = torch.autograd.grad(fast, logits)
     (general_grad,) = torch.autograd.grad(general, logits)
     assert torch.equal(fast_grad, general_grad)
+
+
+@pytest.mark.parametrize("label_shape", [(64,), (64, 1)])
+def test_fused_from_logits_sparse_crossentropy_is_the_general_path(label_shape):
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True)
+    torch.manual_seed(1)
+    logits = (torch.randn(64, 10) * 30).requires_grad_()
+    labels = torch.randint(0, 10, label_shape)
+    fast = loss(labels, logits)
+    general = losses.Loss.__call__(loss, labels, logits)
+    assert torch.equal(fast, general)
+    (fast_grad,) = torch.autograd.grad(fast, logits)
+    (general_grad,) = torch.autograd.grad(general, logits)
+    assert torch.equal(fast_grad, general_grad)

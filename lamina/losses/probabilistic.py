@@ -297,17 +297,13 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         labels = _sparse_labels(y_true, logits, -1)
         return _sparse_from_log_probs(labels, _clamped_log_softmax(logits), -1, self.ignore_class)
 
-    def compute_on_logits(
-        self, y_true: Any, logits: Any, activation: str, sample_weight: Any = None
-    ) -> Tensor:
-        """fit's usual case in one fused kernel: integer labels (N,) or (N, 1) for softmax
-        logits (N, C), no weights, no ignored class, the default reduction. The same numbers
-        as the general path: -clamp(log_softmax[label]) == clamp(-log_softmax[label])."""
-        if (
-            activation == "softmax"
-            and sample_weight is None
-            and self.ignore_class is None
-            and not self.from_logits
+    def _fused(self, y_true: Any, logits: Any, clamp: bool) -> Tensor | None:
+        """fit's usual case in one fused kernel, or None when it does not apply: integer label
+        tensors (N,) or (N, 1) for logits (N, C) in the loss' dtype, no ignored class, the
+        default reduction. The same numbers as the general path (with `clamp`, Keras' bounds
+        on a softmax output: -clamp(log_softmax[label]) == clamp(-log_softmax[label]))."""
+        if not (
+            self.ignore_class is None
             and self.reduction == "sum_over_batch_size"
             and isinstance(logits, Tensor)
             and isinstance(y_true, Tensor)
@@ -317,10 +313,28 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             and y_true.shape in ((logits.shape[0],), (logits.shape[0], 1))
             and self.axis in (-1, 1)
         ):
+            return None
+        labels = y_true.reshape(-1).to(device=logits.device, dtype=torch.long)
+        losses = F.cross_entropy(logits, labels, reduction="none")
+        if clamp:
             low, high, _, _ = _log_bounds(logits.dtype, config.epsilon())
-            labels = y_true.reshape(-1).to(device=logits.device, dtype=torch.long)
-            losses = F.cross_entropy(logits, labels, reduction="none").clamp(-high, -low)
-            return losses.sum() / losses.numel() if losses.numel() else losses.sum() * 0.0
+            losses = losses.clamp(-high, -low)
+        return losses.sum() / losses.numel() if losses.numel() else losses.sum() * 0.0
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        if self.from_logits and sample_weight is None:
+            fused = self._fused(y_true, y_pred, clamp=False)
+            if fused is not None:
+                return fused
+        return super().__call__(y_true, y_pred, sample_weight)
+
+    def compute_on_logits(
+        self, y_true: Any, logits: Any, activation: str, sample_weight: Any = None
+    ) -> Tensor:
+        if activation == "softmax" and not self.from_logits and sample_weight is None:
+            fused = self._fused(y_true, logits, clamp=True)
+            if fused is not None:
+                return fused
         return super().compute_on_logits(y_true, logits, activation, sample_weight)
 
 
