@@ -223,7 +223,9 @@ class BatchNormalization(_AffineNormalization):
         weight = 0.0 if _PADDING[0] else 1.0  # padding counts for nothing
         total = all_reduce(local * weight)
         count = total[-1]
-        if not torch.compiler.is_compiling() and int(count) < 2:
+        # Checked where reading the count costs no device synchronisation (CPU, eager); on a
+        # GPU a global batch of one value per feature gives a zero variance instead.
+        if count.device.type == "cpu" and not torch.compiler.is_compiling() and int(count) < 2:
             raise ValueError(
                 f"BatchNormalization '{self.name}' needs more than one value per feature over "
                 f"all processes to compute batch statistics; got input shape {tuple(x.shape)}"

@@ -57,6 +57,7 @@ class Functional(Model):
         self._nodes = self._topological_nodes()
         self._pooling_after = self._find_pooling_after()
         self._release_after = self._find_release_after()
+        self._output_node = self._find_output_node()
         self._register_layers()
         self.built = True
         self._build_input_shape = map_structure(lambda t: t.shape, inputs)
@@ -207,18 +208,30 @@ class Functional(Model):
         node = self._logits_node()
         return None if node is None else node.layer.output_activation
 
-    def _logits_node(self) -> Node | None:
+    def _find_output_node(self) -> Node | None:
+        """The node computing the single output alone from one argument (the graph's part
+        of `_logits_node`'s test, fixed at construction), else None."""
         if len(self.outputs) != 1:
             return None
         node = self.outputs[0].node
-        layer = getattr(node, "layer", None)
         if (
             not any(node is own for own in self._nodes)
-            or not hasattr(layer, "call_pre_activation")
-            or getattr(layer, "output_activation", None) is None
             or len(node.output_tensors) != 1
             or len(node.call_args) != 1
             or node.call_kwargs
+        ):
+            return None
+        return node
+
+    def _logits_node(self) -> Node | None:
+        """The output node when its layer ends in softmax/sigmoid and may be split there now
+        (no activity regularizer or forward hooks, which can change between calls)."""
+        node = self._output_node
+        layer = getattr(node, "layer", None)
+        if (
+            node is None
+            or not hasattr(layer, "call_pre_activation")
+            or getattr(layer, "output_activation", None) is None
             or layer.activity_regularizer is not None
             or _fusion._hooked(layer)
         ):

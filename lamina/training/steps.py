@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ..layers._symbolic import flatten_structure, map_structure
+from . import distributed
 
 _LOG = logging.getLogger("lamina.training")
 
@@ -264,8 +265,6 @@ class StepFunctions:
         else:
             loss.backward()
             if self._accumulates_locally() == "update":  # the other processes' sums join in
-                from . import distributed
-
                 distributed.average_in_place(optimizer._slots["accumulated_gradient"])
             optimizer.step()
 
