@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # One call on a lent GPU machine (10 minutes at most): the CUDA tests, the demo there, and the
-# GPU benchmark (bench/gpu.py). Run from the repository root with MNIST in .devdata/ (copied
-# from ../shared/datasets, carried with the call); results go to $OUT when it is set.
+# GPU benchmark (bench/gpu.py). Run from the repository root, carrying .devdata/ (MNIST, copied
+# from ../shared/datasets) and .whl/ (wheels of keras, namex and optree for the Keras column);
+# results go to $OUT when it is set.
 set -u
-export PYTHONPATH=$PWD LAMINA_DATASETS=$PWD/.devdata
+export PYTHONUNBUFFERED=1 LAMINA_DATASETS=$PWD/.devdata
 out=${OUT:-/tmp}
-nvidia-smi --query-gpu=name,power.limit,memory.total --format=csv,noheader
-python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
-timeout 200 python3 -m pytest -q -p no:cacheprovider tests/training/test_gpu.py \
-    tests/training/test_fit.py 2>&1 | tail -6
+if ls .whl/*.whl >/dev/null 2>&1; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl && export KERAS_PYTHON=python3
+fi
+export PYTHONPATH=$PWD:/tmp/site
+nvidia-smi --query-gpu=name,power.limit,clocks.max.sm,memory.total --format=csv,noheader
+python3 -c "import torch, lamina; print('torch', torch.__version__, torch.cuda.get_device_name())"
+timeout "${TESTS_S:-150}" python3 -m pytest -q -p no:cacheprovider -m gpu -rs \
+    tests/training/test_gpu.py tests/test_losses.py tests/test_metrics.py \
+    tests/optimizers/test_optimizers.py 2>&1 | tee "$out/gpu_tests.txt" | tail -25
 timeout 60 python3 -m lamina demo --epochs 2 --output /tmp/w.safetensors 2>&1 \
-    | tr '\r' '\n' | grep -E "Epoch 2|Test accuracy|on cuda"
-timeout 300 python3 bench/gpu.py 2>&1 | tee "$out/gpu_bench.txt" | tail -40
+    | tr '\r' '\n' | grep -E "Epoch 2|Test accuracy|on cuda" | tee "$out/demo.txt"
+timeout "${BENCH_S:-330}" python3 bench/gpu.py --rounds 3 --epochs 1 \
+    --models "${MODELS:-airbench94,resnet18}" 2>&1 | tee "$out/gpu_bench.txt" | tail -60

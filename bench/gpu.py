@@ -12,6 +12,7 @@ rate 0.01, Nesterov momentum 0.9) and loss:
       lamina's own doing on CUDA);
   (a') the same with `compile(cuda_graphs=True)` (torch.compile's 'reduce-overhead' mode:
       the compiled graphs replay as CUDA graphs); not run with --no-compile;
+  (a'') the same with `jit_compile=False` (eager steps: what 'auto' picks against);
   (b) hand-optimised PyTorch loop: the torch.nn twin, channels_last weights, bf16 autocast,
       `torch.compile(model)`, fused SGD, randperm batches of the device tensor;
   (c) Keras 3, torch backend, in a worker process of KERAS_PYTHON (skipped without it):
@@ -110,6 +111,22 @@ def make_runners(name: str, x: torch.Tensor, y: torch.Tensor, args: Any) -> list
             ),
         ),
     ]
+    if compile_steps:  # what jit_compile='auto' would have to choose between on CUDA
+        makers.insert(
+            1,
+            (
+                "lamina fit, eager",
+                lambda: _models.LaminaRunner(
+                    name,
+                    x,
+                    y,
+                    args.batch,
+                    jit_compile=False,
+                    policy="mixed_bfloat16",
+                    label="lamina fit, eager",
+                ),
+            ),
+        )
     if compile_steps:  # CUDA graphs replay compiled graphs: only with compiled steps
         makers.insert(
             1,
