@@ -166,13 +166,14 @@ class BatchNormalization(_AffineNormalization):
         axis = self.axis % inputs.ndim
         # F.batch_norm wants the features on axis 1: for NHWC, a channels_last NCHW view.
         x = inputs if axis == 1 else inputs.movedim(axis, 1)
+        weight, bias = self._affine()
         if not (training and self.trainable):
             outputs = F.batch_norm(
                 x,
                 self.running_mean,
                 self.running_var,
-                self.weight,
-                self.bias,
+                weight,
+                bias,
                 False,
                 0.0,
                 self.epsilon,
@@ -196,8 +197,8 @@ class BatchNormalization(_AffineNormalization):
             x,
             self.running_mean,
             blended_variance,
-            self.weight,
-            self.bias,
+            weight,
+            bias,
             True,
             1.0 - self.momentum,
             self.epsilon,
@@ -208,6 +209,18 @@ class BatchNormalization(_AffineNormalization):
             )
             self.num_batches_tracked.add_(1)
         return outputs if axis == 1 else outputs.movedim(1, axis)
+
+    def _affine(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """gamma and beta for F.batch_norm. With only one of them (scale=False or
+        center=False) the other is a constant 1 or 0: CUDA's batch-norm backward on bfloat16
+        or float16 inputs returns an empty gradient for a lone beta (seen with torch 2.11 on
+        an H200: "NativeBatchNormBackward0 returned an invalid gradient at index 2")."""
+        weight, bias = self.weight, self.bias
+        if weight is None and bias is not None:
+            weight = torch.ones_like(bias, requires_grad=False)
+        elif bias is None and weight is not None:
+            bias = torch.zeros_like(weight, requires_grad=False)
+        return weight, bias
 
     def _synchronized_call(self, x: torch.Tensor) -> torch.Tensor:
         """Training with the global batch's mean and biased variance (features on axis 1):

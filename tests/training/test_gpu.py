@@ -9,6 +9,8 @@ from lamina.cli import mnist_convnet
 
 pytestmark = [
     pytest.mark.gpu,
+    # torch.compile's advice on CUDA cards with TF32; lamina keeps torch's float32 default.
+    pytest.mark.filterwarnings("ignore:TensorFloat32 tensor cores:UserWarning"),
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
 ]
 
