@@ -340,6 +340,9 @@ def zero_pad(x: torch.Tensor, pad: Sequence[int]) -> torch.Tensor:
     >>> zero_pad(torch.ones(1, 1, 2, 2), (0, 1, 0, 1))[0, 0].tolist()
     [[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
     """
+    if torch.compiler.is_compiling():
+        # Inductor plans the copy itself; torch 2.11's dynamo also cannot trace _ZeroPad.
+        return torch.nn.functional.pad(x, tuple(pad))
     axes = tuple((x.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2))
     return _ZeroPad.apply(x, axes)
 

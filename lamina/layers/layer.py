@@ -293,13 +293,13 @@ class Layer(WeightsMixin, torch.nn.Module):
             inputs = self._prepare_inputs(inputs)
         if not self.built:
             self._maybe_build(self._shapes_of(inputs))
-            first = flatten_structure(inputs)[0]
-            if isinstance(first, torch.Tensor):
+            if isinstance(first := flatten_structure(inputs)[0], torch.Tensor):
                 self._move_new_weights(first.device)
         if pass_training:
             kwargs["training"] = training
-        # Mixed layers compute under autocast; float32 layers inside step out of it.
-        with mixed_precision.layer_context(self._dtype_policy, inputs) or _NO_CONTEXT:
+        # Mixed layers autocast, float32 ones step out (no `or`: dynamo 2.11 breaks on it).
+        context = mixed_precision.layer_context(self._dtype_policy, inputs)
+        with _NO_CONTEXT if context is None else context:
             if explicit:
                 # Sub-layers called with training=None follow the outermost explicit value.
                 previous = getattr(_CALL_CONTEXT, "training", None)

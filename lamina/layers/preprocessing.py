@@ -68,21 +68,56 @@ class Rescaling(Layer):
                     f"Rescaling '{self.name}': {name} must be a number or a list of numbers; "
                     f"got {name}={value!r}"
                 ) from None
+        self._operands: dict[tuple[Any, ...], Any] = {}
         self.scale = scale
         self.offset = offset
         self.built = True
 
-    def _broadcast(self, value: Any, ndim: int, device: torch.device) -> torch.Tensor:
-        tensor = torch.as_tensor(np.asarray(value), dtype=self.compute_dtype, device=device)
-        if tensor.ndim and lamina_config.image_data_format() == "channels_first" and ndim >= 3:
-            # Per-channel values go on the channel axis, which comes right after the batch.
-            tensor = tensor.reshape(*tensor.shape, *([1] * (ndim - 2)))
-        return tensor
+    @property
+    def scale(self) -> Any:
+        return self._scale
+
+    @scale.setter
+    def scale(self, value: Any) -> None:
+        self._scale = value
+        self._operands = {}
+
+    @property
+    def offset(self) -> Any:
+        return self._offset
+
+    @offset.setter
+    def offset(self, value: Any) -> None:
+        self._offset = value
+        self._operands = {}
+
+    def _operand(self, name: str, ndim: int, device: torch.device) -> Any:
+        """`value` in the compute dtype: a Python float for a single number (rounded to that
+        dtype, as Keras casts it), else a tensor on `device`, made once per device, dtype and
+        rank. A tensor made from host data on each call would cost a host-to-device copy,
+        which on a GPU waits for the stream, at every step."""
+        dtype = torch.get_default_dtype() if self.compute_dtype is None else self.compute_dtype
+        channels_first = lamina_config.image_data_format() == "channels_first"
+        key = (name, device, dtype, ndim, channels_first)
+        cached = self._operands.get(key)
+        if cached is not None:
+            return cached
+        value = np.asarray(getattr(self, name), dtype=np.float64)
+        tensor = torch.as_tensor(value, dtype=dtype)
+        if tensor.ndim == 0:
+            operand: Any = float(tensor)
+        else:
+            if channels_first and ndim >= 3:
+                # Per-channel values go on the channel axis, which comes right after the batch.
+                tensor = tensor.reshape(*tensor.shape, *([1] * (ndim - 2)))
+            operand = tensor.to(device)
+        self._operands[key] = operand
+        return operand
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         x = inputs.to(self.compute_dtype)
-        scale = self._broadcast(self.scale, x.ndim, x.device)
-        offset = self._broadcast(self.offset, x.ndim, x.device)
+        scale = self._operand("scale", x.ndim, x.device)
+        offset = self._operand("offset", x.ndim, x.device)
         return x * scale + offset
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:

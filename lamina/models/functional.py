@@ -271,7 +271,7 @@ class Functional(Model):
             if activation is not None:
                 result = _fusion.run_producer(node.layer, activation, args[0])
                 deferred[id(node.output_tensors[0])] = (node.layer, activation)
-            elif node.call_args and id(node.call_args[0]) in deferred:
+            elif deferred and _deferred_input(node, deferred):
                 producer, activation = deferred.pop(id(node.call_args[0]))
                 result = _fusion.run_pooling(node.layer, producer, activation, args[0], kwargs)
             elif node is logits_node:
@@ -451,3 +451,10 @@ class Functional(Model):
             name=config.get("name"),
             trainable=config.get("trainable", True),
         )
+
+
+def _deferred_input(node: Node, deferred: dict[int, Any]) -> bool:
+    """Whether `node` reads a deferred activation's output. Only a KerasTensor's id() is
+    taken: torch 2.11's dynamo cannot trace id() of a list (a merging layer's inputs)."""
+    first = node.call_args[0] if node.call_args else None
+    return isinstance(first, KerasTensor) and id(first) in deferred
