@@ -57,6 +57,7 @@ class Functional(Model):
         self._nodes = self._topological_nodes()
         self._pooling_after = self._find_pooling_after()
         self._release_after = self._find_release_after()
+        self._single_keys = [_single_keys(node) for node in self._nodes]
         self._output_node = self._find_output_node()
         self._register_layers()
         self.built = True
@@ -258,9 +259,16 @@ class Functional(Model):
         # Activations followed by max pooling run after it (exact; see _fusion): the producer
         # leaves its pre-activation output, which only the pooling node reads.
         deferred: dict[int, tuple[Any, Any]] = {}
-        for node, pooling, done in zip(
-            self._nodes, self._pooling_after, self._release_after, strict=True
+        for node, pooling, done, single in zip(
+            self._nodes, self._pooling_after, self._release_after, self._single_keys, strict=True
         ):
+            if single is not None and pooling is None and not deferred and node is not logits_node:
+                # The common node: one tensor in, one out (no structure walks, no lookups).
+                kwargs = {} if training is None else {"training": training}
+                values[single[1]] = node.layer(values[single[0]], **kwargs)
+                for key in done:
+                    del values[key]
+                continue
             args = map_structure(lookup, node.call_args)
             kwargs = map_structure(lookup, node.call_kwargs)
             if training is not None:
@@ -282,6 +290,7 @@ class Functional(Model):
                 result = node.layer(*args, **kwargs)
             for tensor, value in zip(node.output_tensors, flatten_structure(result), strict=True):
                 values[id(tensor)] = value
+            args = kwargs = result = value = None  # the table alone holds tensors now
             # Free what no later node reads, as an eager torch forward does: less memory,
             # and freed buffers are reused warm instead of new pages faulted in.
             for key in done:
@@ -458,3 +467,14 @@ def _deferred_input(node: Node, deferred: dict[int, Any]) -> bool:
     taken: torch 2.11's dynamo cannot trace id() of a list (a merging layer's inputs)."""
     first = node.call_args[0] if node.call_args else None
     return isinstance(first, KerasTensor) and id(first) in deferred
+
+
+def _single_keys(node: Node) -> tuple[int, int] | None:
+    """(input id, output id) for a node called on one KerasTensor alone that returned one
+    tensor, else None: `Functional._run` takes a shorter path for those."""
+    args, outputs = node.call_args, node.outputs
+    if node.call_kwargs or len(args) != 1 or not isinstance(args[0], KerasTensor):
+        return None
+    if not isinstance(outputs, KerasTensor):
+        return None
+    return id(args[0]), id(outputs)
