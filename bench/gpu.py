@@ -31,7 +31,7 @@ images per second and lamina's ratios are printed. FLOP utilisation = forward FL
 and backward) x images per second, over the card's bf16 matmul rate measured in this run
 (8192^3 products).
 
-    python bench/gpu.py                     # one H100: about 5 minutes
+    python bench/gpu.py                     # one H200: about 4 minutes (2026-11-27)
     python bench/gpu.py --tiny              # logic check on CPU in seconds (numbers mean nothing)
 """
 
@@ -262,7 +262,7 @@ def main() -> None:
             "with one, or add --tiny to check the script's logic on the CPU."
         )
     tiny = {"rounds": 2, "epochs": 1, "samples": 16, "batch": 8, "compile": False}
-    full = {"rounds": 3, "epochs": 2, "samples": 50000, "batch": 1024, "compile": True}
+    full = {"rounds": 3, "epochs": 1, "samples": 50000, "batch": 1024, "compile": True}
     for key, value in (tiny if args.tiny else full).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
