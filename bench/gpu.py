@@ -90,13 +90,20 @@ def power_limit() -> str:
 def make_runners(name: str, x: torch.Tensor, y: torch.Tensor, args: Any) -> list[Any]:
     device = x.device
     compile_steps = args.compile
-    makers: list[tuple[str, Any]] = [
-        (
-            "lamina fit",
-            lambda: _models.LaminaRunner(
-                name, x, y, args.batch, jit_compile=compile_steps, policy="mixed_bfloat16"
-            ),
-        ),
+
+    def lamina_variant(label: str, **options: Any) -> tuple[str, Any]:
+        """A lamina variant: mixed_bfloat16, the given compile options."""
+        return label, lambda: _models.LaminaRunner(
+            name, x, y, args.batch, policy="mixed_bfloat16", label=label, **options
+        )
+
+    makers: list[tuple[str, Any]] = [lamina_variant("lamina fit", jit_compile=compile_steps)]
+    if compile_steps:
+        # CUDA graphs replay compiled graphs (only with compiled steps); eager steps are
+        # what jit_compile='auto' would have to choose between on CUDA.
+        makers.append(lamina_variant("lamina fit, CUDA graphs", jit_compile=True, cuda_graphs=True))
+        makers.append(lamina_variant("lamina fit, eager", jit_compile=False))
+    makers.append(
         (
             "hand-optimised torch loop",
             lambda: _models.TorchLoopRunner(
@@ -109,41 +116,8 @@ def make_runners(name: str, x: torch.Tensor, y: torch.Tensor, args: Any) -> list
                 amp_dtype=torch.bfloat16,
                 label="hand-optimised torch loop",
             ),
-        ),
-    ]
-    if compile_steps:  # what jit_compile='auto' would have to choose between on CUDA
-        makers.insert(
-            1,
-            (
-                "lamina fit, eager",
-                lambda: _models.LaminaRunner(
-                    name,
-                    x,
-                    y,
-                    args.batch,
-                    jit_compile=False,
-                    policy="mixed_bfloat16",
-                    label="lamina fit, eager",
-                ),
-            ),
         )
-    if compile_steps:  # CUDA graphs replay compiled graphs: only with compiled steps
-        makers.insert(
-            1,
-            (
-                "lamina fit, CUDA graphs",
-                lambda: _models.LaminaRunner(
-                    name,
-                    x,
-                    y,
-                    args.batch,
-                    jit_compile=True,
-                    policy="mixed_bfloat16",
-                    label="lamina fit, CUDA graphs",
-                    cuda_graphs=True,
-                ),
-            ),
-        )
+    )
     keras_python = os.environ.get("KERAS_PYTHON")
     if keras_python:
         makers.append(
