@@ -17,6 +17,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .. import initializers
+from ._conv_utils import to_channels_first, to_channels_last
 from .layer import Shape
 from .normalization import _AffineNormalization, _axis_size
 
@@ -143,6 +144,13 @@ class BatchNormalization(_AffineNormalization):
     def build(self, input_shape: Shape) -> None:
         size = _axis_size(self, input_shape, self.axis)
         self._add_gamma_beta((size,), self.scale, self.center)
+        if (self.weight is None) != (self.bias is None):
+            # CUDA's batch-norm backward on bfloat16/float16 inputs returns an empty gradient
+            # for a lone beta (torch 2.11 on an H200: "NativeBatchNormBackward0 returned an
+            # invalid gradient at index 2"): F.batch_norm gets a constant 1 (or 0) for the
+            # missing gamma (or beta), made once and never saved.
+            fill = 1.0 if self.weight is None else 0.0
+            self.register_buffer("_affine_stand_in", torch.full((size,), fill), persistent=False)
         self.add_weight(
             "moving_mean",
             (size,),
@@ -165,7 +173,7 @@ class BatchNormalization(_AffineNormalization):
     def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         axis = self.axis % inputs.ndim
         # F.batch_norm wants the features on axis 1: for NHWC, a channels_last NCHW view.
-        x = inputs if axis == 1 else _features_first(inputs, axis)
+        x = _features_first(inputs, axis)
         weight, bias = self._affine()
         if not (training and self.trainable):
             outputs = F.batch_norm(
@@ -178,11 +186,11 @@ class BatchNormalization(_AffineNormalization):
                 0.0,
                 self.epsilon,
             )
-            return outputs if axis == 1 else _features_back(outputs, axis)
+            return _features_back(outputs, axis)
         count = x.numel() // x.shape[1]
         if self.synchronized and _distributed():
             outputs = self._synchronized_call(x)
-            return outputs if axis == 1 else _features_back(outputs, axis)
+            return _features_back(outputs, axis)
         if count < 2:
             raise ValueError(
                 f"BatchNormalization '{self.name}' needs more than one value per feature to "
@@ -208,18 +216,15 @@ class BatchNormalization(_AffineNormalization):
             blended_variance, alpha=(count - 1) / count
         )
         self.num_batches_tracked.add_(1)
-        return outputs if axis == 1 else _features_back(outputs, axis)
+        return _features_back(outputs, axis)
 
     def _affine(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """gamma and beta for F.batch_norm. With only one of them (scale=False or
-        center=False) the other is a constant 1 or 0: CUDA's batch-norm backward on bfloat16
-        or float16 inputs returns an empty gradient for a lone beta (seen with torch 2.11 on
-        an H200: "NativeBatchNormBackward0 returned an invalid gradient at index 2")."""
+        """gamma and beta for F.batch_norm, with the stand-in for a missing one (see build)."""
         weight, bias = self.weight, self.bias
         if weight is None and bias is not None:
-            weight = torch.ones_like(bias, requires_grad=False)
+            weight = self._affine_stand_in
         elif bias is None and weight is not None:
-            bias = torch.zeros_like(weight, requires_grad=False)
+            bias = self._affine_stand_in
         return weight, bias
 
     def _synchronized_call(self, x: torch.Tensor) -> torch.Tensor:
@@ -273,13 +278,16 @@ class BatchNormalization(_AffineNormalization):
 
 
 def _features_first(x: torch.Tensor, axis: int) -> torch.Tensor:
-    """`x` with `axis` moved to position 1, as a view. permute, not movedim: under autograd
-    movedim costs about 6 us more per call on the CPU."""
-    order = [0, axis, *(d for d in range(1, x.ndim) if d != axis)]
-    return x.permute(order)
+    """`x` with the features `axis` at position 1, as F.batch_norm wants them (a view). The
+    usual last axis goes through `to_channels_first` (a permute: under autograd movedim
+    costs about 6 us more per call on the CPU)."""
+    if axis == 1:
+        return x
+    return to_channels_first(x) if axis == x.ndim - 1 else x.movedim(axis, 1)
 
 
 def _features_back(x: torch.Tensor, axis: int) -> torch.Tensor:
     """The inverse of `_features_first`."""
-    order = [0, *range(2, axis + 1), 1, *range(axis + 1, x.ndim)]
-    return x.permute(order)
+    if axis == 1:
+        return x
+    return to_channels_last(x) if axis == x.ndim - 1 else x.movedim(1, axis)

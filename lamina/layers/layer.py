@@ -458,10 +458,8 @@ class Layer(WeightsMixin, torch.nn.Module):
             return torch.empty(concrete, device="meta", dtype=self.compute_dtype)
 
         meta_inputs = map_shapes(meta, input_shape)
-        state = {
-            k: torch.empty_like(v, device="meta")
-            for k, v in self.state_dict(keep_vars=True).items()
-        }
+        tensors = [*self.named_parameters(), *self.named_buffers()]  # unsaved buffers too
+        state = {k: torch.empty_like(v, device="meta") for k, v in tensors}
         with torch.no_grad():
             outputs = torch.func.functional_call(
                 self, state, (meta_inputs,), {"training": False}, strict=False

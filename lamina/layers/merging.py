@@ -160,19 +160,6 @@ class _Merge(Layer):
 class _ElementwiseMerge(_Merge):
     """Merges by an elementwise operation, with batch-aware broadcasting (see the module doc)."""
 
-    def call(self, inputs: Any) -> torch.Tensor:
-        # The usual call (a residual Add): tensors of one shape, so nothing to broadcast or
-        # check beyond their count; the general path validates and explains the rest.
-        if isinstance(inputs, (list, tuple)) and self.min_inputs <= len(inputs):
-            first = inputs[0]
-            if (
-                (self.max_inputs is None or len(inputs) <= self.max_inputs)
-                and isinstance(first, torch.Tensor)
-                and all(isinstance(t, torch.Tensor) and t.shape == first.shape for t in inputs)
-            ):
-                return self._combine(list(inputs))
-        return super().call(inputs)
-
     def _merged_shape(self, shapes: list[Shape]) -> Shape:
         first = shapes[0]
         if all(shape == first for shape in shapes[1:]):

@@ -68,28 +68,15 @@ class Rescaling(Layer):
                     f"Rescaling '{self.name}': {name} must be a number or a list of numbers; "
                     f"got {name}={value!r}"
                 ) from None
-        self._operands: dict[tuple[Any, ...], Any] = {}
+        self._operands: dict[tuple[Any, ...], Any] = {}  # see _operand
         self.scale = scale
         self.offset = offset
         self.built = True
 
-    @property
-    def scale(self) -> Any:
-        return self._scale
-
-    @scale.setter
-    def scale(self, value: Any) -> None:
-        self._scale = value
-        self._operands = {}
-
-    @property
-    def offset(self) -> Any:
-        return self._offset
-
-    @offset.setter
-    def offset(self, value: Any) -> None:
-        self._offset = value
-        self._operands = {}
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("scale", "offset"):  # the operands made from them are stale
+            self.__dict__["_operands"] = {}
+        super().__setattr__(name, value)
 
     def _operand(self, name: str, ndim: int, device: torch.device) -> Any:
         """`value` in the compute dtype: a Python float for a single number (rounded to that

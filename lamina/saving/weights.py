@@ -36,7 +36,11 @@ def layer_names(model: Any) -> dict[str, str]:
         if not isinstance(module, Layer):
             continue
         own = [name for name, _ in module.named_parameters(recurse=False)]
-        own += [name for name, _ in module.named_buffers(recurse=False)]
+        own += [  # state_dict's buffers: the non-persistent ones are never saved
+            name
+            for name, _ in module.named_buffers(recurse=False)
+            if name not in module._non_persistent_buffers_set
+        ]
         for name in own:
             names[f"{path}.{name}" if path else name] = f"{module.name}/{name}"
     return names
