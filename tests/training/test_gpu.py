@@ -76,7 +76,9 @@ def test_cuda_graph_steps_give_the_eager_results_and_autotune_cudnn():
             ]
         )
         model.compile(
-            lamina.optimizers.Adam(1e-3),
+            # SGD, not Adam: Adam's first, nearly sign-like steps amplify the rounding
+            # differences of fused kernels and cuDNN's autotuned algorithms.
+            lamina.optimizers.SGD(0.05, momentum=0.9),
             "sparse_categorical_crossentropy",
             metrics=["accuracy"],
             jit_compile=graphs or False,
