@@ -195,8 +195,8 @@ class Model(Layer):
                 eagerly (see docs/performance.md).
             auto_scale_loss: with a 'mixed_float16' policy, scale the loss against float16
                 underflow (torch.amp.GradScaler).
-            cuda_graphs: (lamina only) on CUDA, compile the steps with
-                `torch.compile(mode='reduce-overhead')`, which replays each compiled graph as
+            cuda_graphs: (lamina only) on CUDA, compile the steps in inductor's CUDA-graph
+                mode (that of `torch.compile(mode='reduce-overhead')`), which replays each graph as
                 a CUDA graph: one launch instead of one per kernel. Elsewhere the steps are
                 compiled without graphs, with a warning. Needs `jit_compile` True or 'auto'.
         """
