@@ -332,60 +332,12 @@ def spatial_description(rank: int, channels_last: bool) -> str:
 
 
 def zero_pad(x: torch.Tensor, pad: Sequence[int]) -> torch.Tensor:
-    """`F.pad(x, pad)` with zeros (non-negative `pad`, last axis first), in `x`'s memory
-    layout, writing each element once: the input is copied into a new tensor and only the
-    borders are zeroed (F.pad fills the whole tensor first, then copies). The gradient is
-    the interior of the output's gradient, as F.pad's.
+    """`F.pad(x, pad)` with zeros (non-negative `pad`, last axis first); the output keeps
+    `x`'s memory layout (channels_last stays channels_last), so the convolution after it
+    reads it without a copy. (A hand-written pad that skipped F.pad's fill pass cost
+    60-150 us more per call in Python and was no faster on tensors up to 8 MB.)
 
     >>> zero_pad(torch.ones(1, 1, 2, 2), (0, 1, 0, 1))[0, 0].tolist()
     [[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
     """
-    if torch.compiler.is_compiling():
-        # Inductor plans the copy itself; torch 2.11's dynamo also cannot trace _ZeroPad.
-        return torch.nn.functional.pad(x, tuple(pad))
-    axes = tuple((x.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2))
-    return _ZeroPad.apply(x, axes)
-
-
-class _ZeroPad(torch.autograd.Function):
-    @staticmethod
-    def forward(x: torch.Tensor, axes: tuple[tuple[int, int, int], ...]) -> torch.Tensor:  # type: ignore[override]
-        shape = list(x.shape)
-        for axis, before, after in axes:
-            shape[axis] += before + after
-        out = torch.empty_strided(shape, _like_strides(x, shape), dtype=x.dtype, device=x.device)
-        _interior(out, axes, x.shape).copy_(x)
-        for axis, before, after in axes:
-            if before:
-                out.narrow(axis, 0, before).zero_()
-            if after:
-                out.narrow(axis, shape[axis] - after, after).zero_()
-        return out
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
-        x, ctx.axes = inputs
-        ctx.shape = x.shape
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
-        return _interior(grad, ctx.axes, ctx.shape), None
-
-
-def _interior(
-    t: torch.Tensor, axes: tuple[tuple[int, int, int], ...], shape: Sequence[int]
-) -> torch.Tensor:
-    for axis, before, _ in axes:
-        t = t.narrow(axis, before, shape[axis])
-    return t
-
-
-def _like_strides(x: torch.Tensor, shape: Sequence[int]) -> tuple[int, ...]:
-    """Dense strides for `shape` with the dimensions ordered as in `x` (by stride)."""
-    order = sorted(range(x.ndim), key=lambda d: (x.stride(d), x.shape[d]))
-    strides = [0] * x.ndim
-    step = 1
-    for d in order:
-        strides[d] = step
-        step *= shape[d]
-    return tuple(strides)
+    return torch.nn.functional.pad(x, tuple(pad))
