@@ -228,25 +228,32 @@ class StepFunctions:
     # ------------------------------------------------------------------ steps
 
     def _train_step(self, x: Any, y: Any, sample_weight: Any) -> torch.Tensor:
+        """One eager training step; returns the loss (detached)."""
+        loss, value = self._train_forward(x, y, sample_weight)
+        self._backward_and_update(loss)
+        return value
+
+    def _train_forward(self, x: Any, y: Any, sample_weight: Any) -> tuple[Any, torch.Tensor]:
+        """The step up to the backward pass: forward, loss, and the metric updates, which
+        read this step's predictions (the values Keras' metrics see after its update too).
+        This is what `jit_compile=True` compiles, as one graph: the backward pass (the
+        compiled graph's own backward) and the optimizer update run after it, outside, as
+        in a hand-written loop around a compiled model. Returns (loss, detached loss)."""
         outputs, logits = self._forward(x, training=True)
         y_list = self.per_output(y, "y")
         y_pred = [_float32(p) for p in self.per_output(outputs, "predictions")]
         loss, parts = self.compute_loss(
             y_list, y_pred, _float32(logits), sample_weight, training=True
         )
-        # Only detached values live past the backward pass: under torch.compile the step
-        # resumes after it with these as inputs, and graph tensors there would be re-traced.
         value, parts = loss.detach(), [p.detach() for p in parts]
         y_pred = [p.detach() for p in y_pred]
-        self._backward_and_update(loss)
-        loss = value
         if not self.state.metrics_built:
             self.state.build_metrics(y_list, y_pred, self.device)
             if self._pending_metric_state:
                 self._apply_metric_state()
         with torch.no_grad():
-            self._update_metrics(loss, parts, y_list, y_pred, sample_weight, _batch_size_of(x))
-        return loss
+            self._update_metrics(value, parts, y_list, y_pred, sample_weight, _batch_size_of(x))
+        return loss, value
 
     @torch.compiler.disable
     def _backward_and_update(self, loss: torch.Tensor) -> None:
@@ -323,7 +330,7 @@ class StepFunctions:
                 )
             options = inductor_options(model, self._cuda_graphs)
             self._compiled_steps = (
-                torch.compile(self._train_step, options=options or None),
+                torch.compile(self._train_forward, options=options or None),
                 torch.compile(self._test_step, options=options or None),
                 torch.compile(self._predict_step, options=options or None),
             )
@@ -367,9 +374,10 @@ class StepFunctions:
         compiled = self._compiled_for(0, x)
         if compiled is None:
             return self._train_step(x, y, sample_weight)
-        loss = compiled(x, y, sample_weight)
+        loss, value = compiled(x, y, sample_weight)
+        self._backward_and_update(loss)
         # A CUDA graph's output lives in its memory pool until the next replay overwrites it.
-        return loss.clone() if self._cuda_graphs else loss
+        return value.clone() if self._cuda_graphs else value
 
     def test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
         step = self._compiled_for(1, x) or self._test_step

@@ -164,7 +164,10 @@ def test_a_residual_model_traces_as_one_graph(policy):
     torch.testing.assert_close(compiled(x), expected, rtol=2e-2, atol=2e-2)
 
 
-def test_a_compiled_fit_breaks_its_graph_only_before_the_backward_pass():
+def test_a_compiled_fit_traces_its_step_as_one_graph_without_breaks():
+    # The compiled part of a train step is forward, loss and metric updates; the backward
+    # pass and the optimizer update run after it (as around a compiled model in a loop), so
+    # dynamo has no break to make and no resume function to guard on every step.
     from torch._dynamo.utils import counters
 
     lamina.mixed_precision.set_global_policy("mixed_bfloat16")
@@ -178,8 +181,8 @@ def test_a_compiled_fit_breaks_its_graph_only_before_the_backward_pass():
     torch._dynamo.reset()
     counters.clear()
     model.fit(x, rng.integers(0, 3, 48), batch_size=16, epochs=2, verbose=0)
-    reasons = [str(reason) for reason in counters["graph_break"]]
-    assert len(reasons) == 1 and "_backward_and_update" in reasons[0], reasons
+    assert not counters["graph_break"], dict(counters["graph_break"])
+    assert counters["stats"]["unique_graphs"] == 1, dict(counters["stats"])
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
