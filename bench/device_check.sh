@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One call on a lent GPU machine (10 minutes at most): the CUDA tests, the demo there, and the
-# GPU benchmark (bench/gpu.py). Run from the repository root, carrying .devdata/ (MNIST, copied
+# One call on a lent GPU machine (10 minutes at most): the CUDA tests, the demo there, the
+# GPU benchmark (bench/gpu.py), and a profile of the compiled ResNet-18 steps with dynamo's
+# graph-break and recompile log (bench/gpu_profile.py). Run from the repository root, carrying .devdata/ (MNIST, copied
 # from ../shared/datasets) and .whl/ (wheels of keras, namex and optree for the Keras column);
 # results go to $OUT when it is set.
 set -u
@@ -16,7 +17,10 @@ python3 -c "import torch, lamina; print('torch', torch.__version__, torch.cuda.g
 timeout "${TESTS_S:-150}" python3 -m pytest -q -p no:cacheprovider -m gpu -rs \
     tests/training/test_gpu.py tests/test_losses.py tests/test_metrics.py \
     tests/optimizers/test_optimizers.py 2>&1 | tee "$out/gpu_tests.txt" | tail -25
-timeout 60 python3 -m lamina demo --epochs 2 --output /tmp/w.safetensors 2>&1 \
+timeout "${DEMO_S:-40}" python3 -m lamina demo --epochs 2 --output /tmp/w.safetensors 2>&1 \
     | tr '\r' '\n' | grep -E "Epoch 2|Test accuracy|on cuda" | tee "$out/demo.txt"
 timeout "${BENCH_S:-330}" python3 bench/gpu.py --rounds 3 --epochs 1 \
     --models "${MODELS:-airbench94,resnet18}" 2>&1 | tee "$out/gpu_bench.txt" | tail -60
+TORCH_LOGS=graph_breaks,recompiles timeout "${PROFILE_S:-60}" python3 bench/gpu_profile.py \
+    --models resnet18 --variants "lamina compiled,loop compiled" >"$out/profile.txt" 2>&1
+grep -E "wall|dynamo in" "$out/profile.txt"
