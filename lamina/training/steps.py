@@ -255,7 +255,6 @@ class StepFunctions:
             self._update_metrics(value, parts, y_list, y_pred, sample_weight, _batch_size_of(x))
         return loss, value
 
-    @torch.compiler.disable
     def _backward_and_update(self, loss: torch.Tensor) -> None:
         """Backward pass (a compiled forward's backward graph runs here) and optimizer step,
         with loss scaling for float16 (steps with inf gradients are skipped)."""
@@ -417,12 +416,12 @@ def inductor_options(model: torch.nn.Module, cuda_graphs: bool) -> dict[str, Any
     channels_last strides, which for lamina's (N, H, W, C) tensors means an (N, W, C, H)
     memory order and a copy before each convolution (ResNet-18 on an H200: 24 ms of kernels
     per step against 15.5 ms eager). Without it, the compiled step keeps the eager strides:
-    NHWC memory, which the convolutions read as channels_last views. Only 2-D and 3-D
-    convolutions take part (the optimization concerns 4-D tensors)."""
+    NHWC memory, which the convolutions read as channels_last views. The optimization
+    concerns 4-D tensors: layers with 2-D kernels decide."""
     options: dict[str, Any] = {"triton.cudagraphs": True} if cuda_graphs else {}
     if any(
         getattr(m, "data_format", None) == "channels_last"
-        and any(p.ndim >= 4 for p in m.parameters(recurse=False))
+        and any(p.ndim == 4 for p in m.parameters(recurse=False))
         for m in model.modules()
     ):
         options["layout_optimization"] = False
