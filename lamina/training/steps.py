@@ -374,9 +374,12 @@ class StepFunctions:
         if compiled is None:
             return self._train_step(x, y, sample_weight)
         loss, value = compiled(x, y, sample_weight)
+        if self._cuda_graphs:
+            # A CUDA graph's output lives in its memory pool, which later replays reuse:
+            # copied out before the backward graph replays.
+            value = value.clone()
         self._backward_and_update(loss)
-        # A CUDA graph's output lives in its memory pool until the next replay overwrites it.
-        return value.clone() if self._cuda_graphs else value
+        return value
 
     def test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
         step = self._compiled_for(1, x) or self._test_step
