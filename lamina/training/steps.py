@@ -8,6 +8,7 @@ accumulate in device tensors and are read back only when asked (`results`). It i
 from __future__ import annotations
 
 import logging
+import types
 import warnings
 from typing import Any
 
@@ -328,10 +329,9 @@ class StepFunctions:
                     stacklevel=4,
                 )
             options = inductor_options(model, self._cuda_graphs)
-            self._compiled_steps = (
-                torch.compile(self._train_forward, options=options or None),
-                torch.compile(self._test_step, options=options or None),
-                torch.compile(self._predict_step, options=options or None),
+            self._compiled_steps = tuple(
+                torch.compile(_with_own_code(step), options=options or None)
+                for step in (self._train_forward, self._test_step, self._predict_step)
             )
         self._train_step_fn = self.run_train_step
 
@@ -410,6 +410,20 @@ def _float32(value: Any) -> Any:
 
 def _has_conv(model: torch.nn.Module) -> bool:
     return any(p.ndim == 4 for p in model.parameters())
+
+
+def _with_own_code(method: Any) -> Any:
+    """`method`, bound to the same object, through a function with a code object of its
+    own. dynamo keeps compiled graphs per code object, at most `recompile_limit` (8) of
+    them: shared by every model of a process, the steps of the ninth model of another
+    structure ran eagerly (with a log warning). Each model now compiles its own steps, as
+    Keras compiles each model's train function."""
+    func = method.__func__
+    copy = types.FunctionType(
+        func.__code__.replace(), func.__globals__, func.__name__, func.__defaults__
+    )
+    copy.__qualname__, copy.__kwdefaults__ = func.__qualname__, func.__kwdefaults__
+    return types.MethodType(copy, method.__self__)
 
 
 def inductor_options(model: torch.nn.Module, cuda_graphs: bool) -> dict[str, Any]:

@@ -221,3 +221,21 @@ def test_compiled_steps_keep_the_eager_strides_of_channels_last_images(monkeypat
     with torch._inductor.config.patch(fx_graph_cache=False):  # lower every graph
         model.fit(x, y, batch_size=32, verbose=0)  # the first step runs eagerly
     assert decisions and all(d == (data_format == "channels_first") for d in decisions)
+
+
+def test_each_model_compiles_its_own_steps():
+    # dynamo keeps graphs per code object, up to its recompile limit (8): with one code
+    # object for every model, the ninth model of another structure trained eagerly. The
+    # limit is 1 here, so a second model would already run eagerly.
+    from torch._dynamo.utils import counters
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 4), dtype=np.float32), rng.integers(0, 3, 64)
+    torch._dynamo.reset()
+    counters.clear()
+    with torch._dynamo.config.patch(recompile_limit=1):
+        for width in (2, 5):
+            model = lamina.Sequential([lamina.Input((4,)), layers.Dense(width), layers.Dense(3)])
+            model.compile("sgd", "mse", jit_compile=True)
+            model.fit(x, np.eye(3)[y], batch_size=16, verbose=0)
+    assert counters["stats"]["unique_graphs"] == 2, dict(counters["stats"])
