@@ -306,7 +306,7 @@ class StepFunctions:
         """Once the model is on the device, before the optimizer is built: memory format,
         loss scaling for float16, and `torch.compile` of the steps (`jit_compile`)."""
         model = self.model
-        if self.device.type == "cuda" and _has_conv(model):
+        if self.device.type == "cuda" and _conv_layers(model):
             # cuDNN's fastest convolutions read NHWC; activations already are (see convolution).
             model.to(memory_format=torch.channels_last)
         float16 = any(
@@ -408,8 +408,9 @@ def _float32(value: Any) -> Any:
     return value
 
 
-def _has_conv(model: torch.nn.Module) -> bool:
-    return any(p.ndim == 4 for p in model.parameters())
+def _conv_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """The modules that own a 4-D parameter: 2-D convolution kernels."""
+    return [m for m in model.modules() if any(p.ndim == 4 for p in m.parameters(recurse=False))]
 
 
 def _with_own_code(method: Any) -> Any:
@@ -420,7 +421,11 @@ def _with_own_code(method: Any) -> Any:
     Keras compiles each model's train function."""
     func = method.__func__
     copy = types.FunctionType(
-        func.__code__.replace(), func.__globals__, func.__name__, func.__defaults__
+        func.__code__.replace(),
+        func.__globals__,
+        func.__name__,
+        func.__defaults__,
+        func.__closure__,
     )
     copy.__qualname__, copy.__kwdefaults__ = func.__qualname__, func.__kwdefaults__
     return types.MethodType(copy, method.__self__)
@@ -436,11 +441,7 @@ def inductor_options(model: torch.nn.Module, cuda_graphs: bool) -> dict[str, Any
     NHWC memory, which the convolutions read as channels_last views. The optimization
     concerns 4-D tensors: layers with 2-D kernels decide."""
     options: dict[str, Any] = {"triton.cudagraphs": True} if cuda_graphs else {}
-    if any(
-        getattr(m, "data_format", None) == "channels_last"
-        and any(p.ndim == 4 for p in m.parameters(recurse=False))
-        for m in model.modules()
-    ):
+    if any(getattr(m, "data_format", None) == "channels_last" for m in _conv_layers(model)):
         options["layout_optimization"] = False
     return options
 
