@@ -215,6 +215,7 @@ class Layer(WeightsMixin, torch.nn.Module):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._call_parameters = frozenset(inspect.signature(cls.call).parameters)
+        cls._call_takes_training = "training" in cls._call_parameters
         build = cls.__dict__.get("build")
         if build is None or getattr(build, "_lamina_wrapped", False):
             return
@@ -254,18 +255,16 @@ class Layer(WeightsMixin, torch.nn.Module):
     # ---------------------------------------------------------------- calling
 
     _call_parameters: frozenset[str] = frozenset({"self", "inputs", "training"})
+    # Read by every forward: a plain class attribute (a classmethod call there made dynamo
+    # guard `type(layer) is layer.__class__` in Python for each layer of a compiled step).
+    _call_takes_training: bool = True
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         """The computation; subclasses override it."""
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 
-    @classmethod
-    def _call_accepts(cls, argument: str) -> bool:
-        # Set per class at definition (a plain attribute: torch.compile reads it freely).
-        return argument in cls._call_parameters
-
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        return self._dispatch(self.call, args, kwargs, self._call_accepts("training"))
+        return self._dispatch(self.call, args, kwargs, self._call_takes_training)
 
     def _dispatch(
         self, method: Any, args: tuple[Any, ...], kwargs: dict[str, Any], pass_training: bool

@@ -32,7 +32,7 @@ from ..layers.activation import ReLU
 from ..layers.core import Activation
 from ..layers.pooling import MaxPooling1D, MaxPooling2D, MaxPooling3D
 
-__all__ = ["deferred_activation", "run_producer", "run_pooling"]
+__all__ = ["deferred_activation", "is_max_pooling", "run_producer", "run_pooling"]
 
 # Non-decreasing and piecewise linear with flat pieces only where the gradient is zero: the
 # pooled element and its gradient are then exactly those of the unreordered computation.
@@ -54,12 +54,18 @@ def _policy_name(layer: Any) -> Any:
     return getattr(policy, "name", policy)
 
 
+def is_max_pooling(layer: Any) -> bool:
+    """Whether `layer` can take a deferred activation (what `deferred_activation` needs of
+    its consumer; fixed for the life of a layer, so the graphs decide it once)."""
+    return type(layer) in _MAX_POOLING
+
+
 def deferred_activation(producer: Any, consumer: Any) -> Any:
     """How to run `producer` then `consumer` (a max pooling) with the activation last: the
     producer itself for an activation layer (it is then called on the pooled tensor), its
     activation function for a layer with `activation=...`, or None to run them as written.
     The caller guarantees that the producer's output feeds only the consumer."""
-    if type(consumer) not in _MAX_POOLING or not getattr(producer, "built", False):
+    if not is_max_pooling(consumer) or not getattr(producer, "built", False):
         return None
     if isinstance(producer, ReLU):
         # threshold >= 0 and max_value >= 0 always; a zero slope keeps the flat piece exact.

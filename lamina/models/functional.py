@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from ..layers._symbolic import KerasTensor, Node, flatten_structure, map_structure
 from ..layers.core import InputLayer
 from ..layers.layer import Layer
@@ -259,6 +261,9 @@ class Functional(Model):
         # Activations followed by max pooling run after it (exact; see _fusion): the producer
         # leaves its pre-activation output, which only the pooling node reads.
         deferred: dict[int, tuple[Any, Any]] = {}
+        # Freeing tensors early matters eagerly; a compiled graph plans its own memory, and
+        # walking the release lists there would only add guards on them.
+        release = not torch.compiler.is_compiling()
         for node, pooling, done, single in zip(
             self._nodes, self._pooling_after, self._release_after, self._single_keys, strict=True
         ):
@@ -266,8 +271,9 @@ class Functional(Model):
                 # The common node: one tensor in, one out (no structure walks, no lookups).
                 kwargs = {} if training is None else {"training": training}
                 values[single[1]] = node.layer(values[single[0]], **kwargs)
-                for key in done:
-                    del values[key]
+                if release:
+                    for key in done:
+                        del values[key]
                 continue
             args = map_structure(lookup, node.call_args)
             kwargs = map_structure(lookup, node.call_kwargs)
@@ -293,8 +299,9 @@ class Functional(Model):
             args = kwargs = result = value = None  # the table alone holds tensors now
             # Free what no later node reads, as an eager torch forward does: less memory,
             # and freed buffers are reused warm instead of new pages faulted in.
-            for key in done:
-                del values[key]
+            if release:
+                for key in done:
+                    del values[key]
         outputs = map_structure(lookup, self._output_structure)
         if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
             outputs = outputs[0]  # Model(inputs, [output]) returns the tensor, as in Keras
@@ -317,9 +324,10 @@ class Functional(Model):
         return release
 
     def _find_pooling_after(self) -> list[Node | None]:
-        """For each node, the node that alone reads its single output (with no other
-        argument) when that output is no model output; else None. `call` defers the node's
-        activation past that reader when it is a max pooling."""
+        """For each node, the max pooling node that alone reads its single output (with no
+        other argument) when that output is no model output; else None. `call` defers the
+        node's activation past that pooling (if the layers allow it, see `_fusion`). Other
+        nodes are None, and take `call`'s fast path."""
         readers: dict[int, list[Node]] = {}
         for node in self._nodes:
             for tensor in node.input_tensors:
@@ -336,7 +344,8 @@ class Functional(Model):
                 continue
             consumer = consumers[0]
             if (
-                consumer.call_args
+                _fusion.is_max_pooling(consumer.layer)
+                and consumer.call_args
                 and consumer.call_args[0] is tensor
                 and len(consumer.call_args) == 1
                 and not consumer.call_kwargs

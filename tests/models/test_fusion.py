@@ -181,3 +181,20 @@ def test_sequential_logits_path_of_fit_reorders_too(fused_calls):
     assert fused_calls == ["MaxPooling2D"]
     assert torch.equal(predictions, _chain(model.layers, x))
     assert torch.equal(logits, model.layers[-1].call_pre_activation(_chain(model.layers[:-1], x)))
+
+
+def test_only_nodes_read_by_a_max_pooling_are_planned_for_reordering():
+    # Other single readers (batch norm after a convolution: every ResNet block) take the
+    # graph's fast path, with no per-call fusion checks.
+    inputs = Input((8, 8, 3))
+    x = layers.Conv2D(4, 3, padding="same")(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.Conv2D(4, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    model = Model(inputs, layers.Flatten()(x))
+    planned = [
+        (type(node.layer).__name__, type(after.layer).__name__)
+        for node, after in zip(model._nodes, model._pooling_after, strict=True)
+        if after is not None
+    ]
+    assert planned == [("Conv2D", "MaxPooling2D")]

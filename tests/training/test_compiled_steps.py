@@ -164,6 +164,22 @@ def test_a_residual_model_traces_as_one_graph(policy):
     torch.testing.assert_close(compiled(x), expected, rtol=2e-2, atol=2e-2)
 
 
+def test_compiled_forward_guards_nothing_per_node_of_the_release_plan():
+    # Every guard is checked before every compiled step. Eagerly the graph frees each tensor
+    # after its last reader; compiled, that walk only added guards on every node's list.
+    model = _residual_model()
+    x = torch.randint(0, 256, (4, 8, 8, 3), dtype=torch.uint8)
+    expected = model(x, training=False)
+    names = []
+    torch._dynamo.reset()
+    compiled = torch._dynamo.optimize(
+        "eager", guard_export_fn=lambda guards: names.extend(g.name for g in guards)
+    )(lambda t: model(t, training=False))
+    torch.testing.assert_close(compiled(x), expected)
+    assert any("_single_keys[" in name for name in names)  # the guards were seen
+    assert not [name for name in names if "_release_after[" in name]
+
+
 def test_a_compiled_fit_traces_its_step_as_one_graph_without_breaks():
     # The compiled part of a train step is forward, loss and metric updates; the backward
     # pass and the optimizer update run after it (as around a compiled model in a loop), so
