@@ -197,24 +197,28 @@ class BatchNormalization(_AffineNormalization):
                 f"compute batch statistics in training; got input shape {tuple(inputs.shape)}"
             )
         # PyTorch blends the unbiased batch variance v * n / (n - 1) into the moving variance;
-        # Keras blends the biased v. It updates a copy (which autograd may keep), then
-        # (n - 1) / n of that blend plus the old value's remaining share gives Keras' update
-        # exactly, without a second pass over the input.
-        blended_variance = self.running_var.clone()
+        # Keras blends the biased v. Scaling the old value by n / (n - 1) before torch's blend
+        # and the result by (n - 1) / n after it gives Keras' m * old + (1 - m) * v exactly
+        # (up to rounding), in place, without a second pass over the input. Eagerly both
+        # scalings write through `.data`: a batch norm's backward in training never reads the
+        # moving statistics, and a tracked write would fail the backward of an earlier call
+        # of a shared layer (autograd saves them).
+        # The buffers need no gradient, so no no_grad() context (it costs) either.
+        variance = self.running_var
+        if not torch.compiler.is_compiling():
+            variance = variance.data
+        variance.mul_(count / (count - 1))
         outputs = F.batch_norm(
             x,
             self.running_mean,
-            blended_variance,
+            self.running_var,
             weight,
             bias,
             True,
             1.0 - self.momentum,
             self.epsilon,
         )
-        # Buffers and the blend need no gradient: no no_grad() context needed (it costs).
-        self.running_var.mul_(self.momentum / count).add_(
-            blended_variance, alpha=(count - 1) / count
-        )
+        variance.mul_((count - 1) / count)
         self.num_batches_tracked.add_(1)
         return _features_back(outputs, axis)
 

@@ -143,6 +143,23 @@ def test_batch_normalization_moving_variance_uses_the_biased_batch_variance():
     assert int(layer.num_batches_tracked) == 1
 
 
+def test_a_shared_batch_normalization_trains_and_blends_each_call_in_turn():
+    # Called twice before one backward pass (a Siamese branch): the moving statistics blend
+    # both batches, Keras' way, and the first call's backward still works.
+    x1 = torch.randn(6, 4, 3, dtype=torch.float64, requires_grad=True)
+    x2 = torch.randn(6, 4, 3, dtype=torch.float64) * 3 + 1
+    layer = BatchNormalization(momentum=0.9, dtype="float64")
+    (layer(x1, training=True) * layer(x2, training=True)).sum().backward()
+    assert x1.grad is not None and layer.gamma.grad is not None
+    variance, mean = torch.ones(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
+    for batch in (x1.detach(), x2):
+        flat = batch.reshape(-1, 3)
+        variance = 0.9 * variance + 0.1 * flat.var(dim=0, correction=0)
+        mean = 0.9 * mean + 0.1 * flat.mean(dim=0)
+    torch.testing.assert_close(layer.moving_variance, variance)
+    torch.testing.assert_close(layer.moving_mean, mean)
+
+
 def test_batch_normalization_training_output_equals_torch_batch_norm():
     torch.manual_seed(0)
     x = torch.randn(4, 5, 5, 3)
