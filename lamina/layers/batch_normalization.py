@@ -197,30 +197,35 @@ class BatchNormalization(_AffineNormalization):
                 f"compute batch statistics in training; got input shape {tuple(inputs.shape)}"
             )
         # PyTorch blends the unbiased batch variance v * n / (n - 1) into the moving variance;
-        # Keras blends the biased v. Scaling the old value by n / (n - 1) before torch's blend
-        # and the result by (n - 1) / n after it gives Keras' m * old + (1 - m) * v exactly
-        # (up to rounding), in place, without a second pass over the input. Eagerly both
-        # scalings write through `.data`: a batch norm's backward in training never reads the
-        # moving statistics, and a tracked write would fail the backward of an earlier call
-        # of a shared layer (autograd saves them).
-        # The buffers need no gradient, so no no_grad() context (it costs) either.
-        variance = self.running_var
-        if not torch.compiler.is_compiling():
-            variance = variance.data
-        variance.mul_(count / (count - 1))
-        outputs = F.batch_norm(
-            x,
-            self.running_mean,
-            self.running_var,
-            weight,
-            bias,
-            True,
-            1.0 - self.momentum,
-            self.epsilon,
-        )
-        variance.mul_((count - 1) / count)
+        # Keras blends the biased v. Both ways below give Keras' m * old + (1 - m) * v
+        # exactly (up to rounding), without a second pass over the input. The buffers need
+        # no gradient, so no no_grad() context (it costs) either.
+        if torch.compiler.is_compiling():
+            # torch's blend goes to a copy (autograd saves what batch_norm reads); then
+            # (n - 1) / n of the blend plus the old value's remaining share.
+            blended = self.running_var.clone()
+            outputs = self._batch_norm(x, blended, weight, bias)
+            self.running_var.mul_(self.momentum / count).add_(blended, alpha=(count - 1) / count)
+        else:
+            # Eagerly, in place: the old value scaled by n / (n - 1) before torch's blend and
+            # the result by (n - 1) / n after it (one kernel and no allocation fewer). The
+            # writes go through `.data`: a training batch norm's backward never reads the
+            # moving statistics, and a tracked write would fail the backward of an earlier
+            # call of a shared layer, which saved them.
+            variance = self.running_var.data
+            variance.mul_(count / (count - 1))
+            outputs = self._batch_norm(x, self.running_var, weight, bias)
+            variance.mul_((count - 1) / count)
         self.num_batches_tracked.add_(1)
         return _features_back(outputs, axis)
+
+    def _batch_norm(
+        self, x: torch.Tensor, variance: torch.Tensor, weight: Any, bias: Any
+    ) -> torch.Tensor:
+        """Training mode's F.batch_norm, blending into the moving mean and `variance`."""
+        return F.batch_norm(
+            x, self.running_mean, variance, weight, bias, True, 1.0 - self.momentum, self.epsilon
+        )
 
     def _affine(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """gamma and beta for F.batch_norm, with the stand-in for a missing one (see build)."""
