@@ -12,6 +12,7 @@ global ones there would need every process to read at the same batches).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -109,7 +110,8 @@ class Trainer(StepFunctions):
         model = self.model
         if not model.built:
             model.build(model._shapes_of(x))
-        model.to(self.device)
+        if not _on_device(model, self.device):  # Module.to walks every tensor even then
+            model.to(self.device)
         self.setup_steps()  # memory format, loss scaling, compiled steps (steps.py)
         self._loss_sum = self._loss_sum.to(self.device)
         self._count = self._count.to(self.device)
@@ -147,13 +149,37 @@ class Trainer(StepFunctions):
         """Check the labels against each output's loss and shape once per fit."""
         if y is None or all(spec.loss is None for spec in self.state.outputs):
             return
-        with torch.no_grad():
-            sample_x = map_structure(lambda t: None if t is None else t[:2], x)
-            predictions = self.per_output(self.model(sample_x, training=False), "predictions")
+        shapes = self._known_output_shapes(x)
+        if shapes is None:
+            with torch.no_grad():
+                sample_x = map_structure(lambda t: None if t is None else t[:2], x)
+                outputs = self.model(sample_x, training=False)
+            shapes = [tuple(p.shape) for p in self.per_output(outputs, "predictions")]
         targets = self.per_output(y, "y")
-        for spec, target, prediction in zip(self.state.outputs, targets, predictions, strict=True):
+        for spec, target, shape in zip(self.state.outputs, targets, shapes, strict=True):
             if spec.loss is not None and isinstance(target, torch.Tensor):
-                validate_targets(spec.loss, target, tuple(prediction.shape))
+                validate_targets(spec.loss, target, shape)
+
+    def _known_output_shapes(self, x: Any) -> list[tuple[int | None, ...]] | None:
+        """A graph model's output shapes (in the compiled outputs' order) when its one input
+        has exactly the shape the model was built for, so every layer accepts it; else None,
+        and `validate_targets` runs the model on two samples instead (whose shape errors then
+        name the layer). Saves an eager forward pass per fit."""
+        inputs = getattr(self.model, "inputs", None)
+        outputs = getattr(self.model, "outputs", None)
+        if not inputs or not outputs or len(inputs) != 1 or not isinstance(x, torch.Tensor):
+            return None
+        expected = tuple(inputs[0].shape[1:])
+        if None in expected or tuple(x.shape[1:]) != expected:
+            return None
+        try:
+            tensors = self.per_output(getattr(self.model, "output", outputs), "outputs")
+        except ValueError:
+            return None
+        shapes = [tuple(t.shape) for t in tensors]
+        if any(not shape or shape[-1] is None for shape in shapes):
+            return None
+        return shapes
 
     # ------------------------------------------------------------------ loops
 
@@ -436,3 +462,11 @@ class Trainer(StepFunctions):
         with torch.no_grad():
             self.test_step(x, y, sample_weight)
         return self.results()
+
+
+def _on_device(model: torch.nn.Module, device: torch.device) -> bool:
+    """Whether every parameter and buffer of `model` is on `device` already."""
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    tensors = itertools.chain(model.parameters(), model.buffers())
+    return all(t.device == device for t in tensors)

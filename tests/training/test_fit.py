@@ -280,6 +280,54 @@ def test_labels_out_of_range_are_an_error_not_a_nan():
         model.fit(X, np.full(32, 7), verbose=0)
 
 
+def test_label_checks_of_a_graph_model_read_its_output_shapes_without_a_forward_pass():
+    # fit checks the labels once; with inputs of the shape the model was built for, the
+    # output shapes come from the graph (no eager pass on two samples per fit call).
+    model = small_model()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    sizes = []
+    model.layers[0].register_forward_pre_hook(lambda module, args: sizes.append(len(args[0])))
+    model.fit(X, Y, batch_size=16, verbose=0)
+    assert sizes == [16, 16]
+    with pytest.raises(ValueError, match="7"):
+        model.fit(X, np.full(32, 7), verbose=0)
+    # A dict of named outputs keeps the compiled order (sorted names).
+    inputs = Input((5,))
+    two = lamina.Model(inputs, {"wide": Dense(6)(inputs), "narrow": Dense(2)(inputs)})
+    two.compile("sgd", {"wide": "sparse_categorical_crossentropy", "narrow": "mse"})
+    two.fit(X, {"wide": np.full(32, 5), "narrow": np.zeros((32, 2), "float32")}, verbose=0)
+    with pytest.raises(ValueError, match="6"):
+        two.fit(X, {"wide": np.full(32, 6), "narrow": np.zeros((32, 2), "float32")}, verbose=0)
+
+
+def test_fit_moves_the_model_only_when_a_tensor_is_elsewhere(monkeypatch):
+    # torch.nn.Module.to walks every tensor even when all are on the device already.
+    model = small_model()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    moves = []
+    original = torch.nn.Module.to
+    monkeypatch.setattr(
+        torch.nn.Module, "to", lambda self, *a, **k: moves.append(a) or original(self, *a, **k)
+    )
+    model.fit(X, Y, verbose=0)
+    model.fit(X, Y, verbose=0)
+    assert moves == []
+
+
+def test_label_checks_run_the_model_when_its_input_shape_is_open():
+    # Input((None,)) does not fix the width: two samples go through the model instead.
+    inputs = Input((None,))
+    model = lamina.Model(
+        inputs, Dense(3)(layers.GlobalAveragePooling1D()(layers.Reshape((-1, 1))(inputs)))
+    )
+    model.compile("sgd", lamina.losses.SparseCategoricalCrossentropy(from_logits=True))
+    sizes = []
+    model.register_forward_pre_hook(lambda module, args: sizes.append(len(args[0])))
+    with pytest.raises(ValueError, match="3"):
+        model.fit(X, np.full(32, 3), verbose=0)
+    assert sizes == [2]
+
+
 def test_one_hot_of_the_wrong_width():
     model = small_model()
     model.compile("sgd", "categorical_crossentropy")
