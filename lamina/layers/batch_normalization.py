@@ -208,7 +208,7 @@ class BatchNormalization(_AffineNormalization):
             self.running_var.mul_(self.momentum / count).add_(blended, alpha=(count - 1) / count)
         else:
             # Eagerly, in place: the old value scaled by n / (n - 1) before torch's blend and
-            # the result by (n - 1) / n after it (one kernel and no allocation fewer). The
+            # the result by (n - 1) / n after it (one kernel fewer, and no allocation). The
             # writes go through `.data`: a training batch norm's backward never reads the
             # moving statistics, and a tracked write would fail the backward of an earlier
             # call of a shared layer, which saved them.
