@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import itertools
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -245,12 +246,8 @@ class Layer(WeightsMixin, torch.nn.Module):
         self._build_input_shape = input_shape
 
     def _move_new_weights(self, device: torch.device) -> None:
-        if device.type == "meta":
-            return
-        for tensor in list(self.parameters(recurse=False)) + list(self.buffers(recurse=False)):
-            if tensor.device != device:
-                self.to(device)
-                return
+        if device.type != "meta" and not tensors_on(self, device, recurse=False):
+            self.to(device)
 
     # ---------------------------------------------------------------- calling
 
@@ -495,3 +492,16 @@ def serialize_callable(fn: Callable[..., Any] | None, module: Any) -> Any:
     if fn is None or isinstance(fn, str):
         return fn
     return module.serialize(fn)
+
+
+def tensors_on(module: torch.nn.Module, device: torch.device, recurse: bool = True) -> bool:
+    """Whether every parameter and buffer of `module` is on `device` ('cuda' without an
+    index meaning the current GPU). `Module.to` walks every tensor even when none moves.
+
+    >>> tensors_on(torch.nn.Linear(2, 2), torch.device("cpu"))
+    True
+    """
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    tensors = itertools.chain(module.parameters(recurse=recurse), module.buffers(recurse=recurse))
+    return all(t.device == device for t in tensors)

@@ -12,7 +12,6 @@ global ones there would need every process to read at the same batches).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -22,6 +21,7 @@ from .. import config
 from ..callbacks.callback import Callback, CallbackList
 from ..layers._symbolic import map_structure
 from ..layers.batch_normalization import padding_step
+from ..layers.layer import tensors_on
 from ..losses import validate_targets
 from . import distributed
 from ._data_adapters import (
@@ -110,7 +110,7 @@ class Trainer(StepFunctions):
         model = self.model
         if not model.built:
             model.build(model._shapes_of(x))
-        if not _on_device(model, self.device):  # Module.to walks every tensor even then
+        if not tensors_on(model, self.device):
             model.to(self.device)
         self.setup_steps()  # memory format, loss scaling, compiled steps (steps.py)
         self._loss_sum = self._loss_sum.to(self.device)
@@ -462,11 +462,3 @@ class Trainer(StepFunctions):
         with torch.no_grad():
             self.test_step(x, y, sample_weight)
         return self.results()
-
-
-def _on_device(model: torch.nn.Module, device: torch.device) -> bool:
-    """Whether every parameter and buffer of `model` is on `device` already."""
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", torch.cuda.current_device())
-    tensors = itertools.chain(model.parameters(), model.buffers())
-    return all(t.device == device for t in tensors)

@@ -312,6 +312,12 @@ def test_fit_moves_the_model_only_when_a_tensor_is_elsewhere(monkeypatch):
     model.fit(X, Y, verbose=0)
     model.fit(X, Y, verbose=0)
     assert moves == []
+    from lamina.layers.layer import tensors_on
+
+    assert tensors_on(model, torch.device("cpu"))
+    model.layers[0].register_buffer("elsewhere", torch.zeros(1, device="meta"))
+    assert not tensors_on(model, torch.device("cpu"))
+    assert tensors_on(model.layers[1], torch.device("cpu"))
 
 
 def test_label_checks_run_the_model_when_its_input_shape_is_open():
