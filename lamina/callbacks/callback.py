@@ -21,6 +21,11 @@ __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger"]
 class Callback:
     """Base class: override the hooks you need. `self.model` and `self.params` are set by fit."""
 
+    # True on lamina's callbacks whose batch hooks only read the logs or save files, so that
+    # a compiled step need not check the layers' Python state between two batches (see
+    # lamina.training.compiling). Read from the class that defines each hook.
+    _read_only_batch_hooks = False
+
     def __init__(self) -> None:
         self.model: Any = None
         self.params: dict[str, Any] = {}
@@ -68,6 +73,8 @@ class History(Callback):
 
 class ProgbarLogger(Callback):
     """Prints Keras' progress bar during fit / evaluate / predict (verbose 1 or 2)."""
+
+    _read_only_batch_hooks = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -192,6 +199,22 @@ class CallbackList(Callback):
         super().set_model(model)
         for callback in self.callbacks:
             callback.set_model(model)
+
+    def batch_hooks_read_only(self, mode: str) -> bool:
+        """Whether every callback's batch hooks for `mode` ('train', 'test', 'predict') are
+        the base class's no-ops or lamina's read-only ones: then nothing but lamina runs
+        between two steps. A hook set on the instance (LambdaCallback) or defined by any
+        other class, a user's subclass of a lamina callback included, may change the model.
+        """
+        hooks = (f"on_{mode}_batch_begin", f"on_{mode}_batch_end")
+        for callback in self.callbacks:
+            for hook in hooks:
+                if hook in vars(callback):
+                    return False
+                owner = next(k for k in type(callback).__mro__ if hook in vars(k))
+                if owner is not Callback and not vars(owner).get("_read_only_batch_hooks"):
+                    return False
+        return True
 
     def set_params(self, params: dict[str, Any]) -> None:
         super().set_params(params)

@@ -41,6 +41,8 @@ class ModelCheckpoint(_Monitor):
             (with `save_best_only=True`).
     """
 
+    _read_only_batch_hooks = True  # its batch hook saves files; the layers stay as they are
+
     _state_attributes = ("best", "_batches_since_save", "_last_batch_seen")
 
     def __init__(

@@ -303,6 +303,8 @@ class TerminateOnNaN(Callback):
         raise_error: raise RuntimeError instead of stopping quietly.
     """
 
+    _read_only_batch_hooks = True  # its batch hook reads the loss and may stop training
+
     def __init__(self, raise_error: bool = False) -> None:
         super().__init__()
         self.raise_error = raise_error

@@ -42,6 +42,11 @@ def padding_step() -> Iterator[None]:
         _PADDING[0] = previous
 
 
+def in_padding_step() -> bool:
+    """Whether a `padding_step` is running."""
+    return _PADDING[0]
+
+
 class BatchNormalization(_AffineNormalization):
     """Normalizes each feature over the batch (and spatial axes) with batch or moving statistics.
 

@@ -8,7 +8,6 @@ accumulate in device tensors and are read back only when asked (`results`). It i
 from __future__ import annotations
 
 import logging
-import types
 import warnings
 from typing import Any
 
@@ -16,6 +15,7 @@ import torch
 
 from ..layers._symbolic import flatten_structure, map_structure
 from . import distributed
+from .compiling import GuardPasses, conv_layers, cudnn_autotune, inductor_options, with_own_code
 
 _LOG = logging.getLogger("lamina.training")
 
@@ -64,6 +64,7 @@ class StepFunctions:
     _compiled_batch_size: int | None = None
     _cuda_graphs: bool = False
     _static_marked: set[int]
+    guard_passes: GuardPasses
 
     def per_output(self, value: Any, what: str) -> list[Any]:
         """A target or prediction structure as a list in the order of the compiled outputs."""
@@ -306,7 +307,7 @@ class StepFunctions:
         """Once the model is on the device, before the optimizer is built: memory format,
         loss scaling for float16, and `torch.compile` of the steps (`jit_compile`)."""
         model = self.model
-        if self.device.type == "cuda" and _conv_layers(model):
+        if self.device.type == "cuda" and conv_layers(model):
             # cuDNN's fastest convolutions read NHWC; activations already are (see convolution).
             model.to(memory_format=torch.channels_last)
         float16 = any(
@@ -330,7 +331,7 @@ class StepFunctions:
                 )
             options = inductor_options(model, self._cuda_graphs)
             self._compiled_steps = tuple(
-                torch.compile(_with_own_code(step), options=options or None)
+                torch.compile(with_own_code(step), options=options or None)
                 for step in (self._train_forward, self._test_step, self._predict_step)
             )
         self._train_step_fn = self.run_train_step
@@ -373,7 +374,7 @@ class StepFunctions:
         compiled = self._compiled_for(0, x)
         if compiled is None:
             return self._train_step(x, y, sample_weight)
-        loss, value = compiled(x, y, sample_weight)
+        loss, value = self.guard_passes.call(0, compiled, x, y, sample_weight)
         if self._cuda_graphs:
             # A CUDA graph's output lives in its memory pool, which later replays reuse:
             # copied out before the backward graph replays.
@@ -382,8 +383,11 @@ class StepFunctions:
         return value
 
     def test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
-        step = self._compiled_for(1, x) or self._test_step
-        step(x, y, sample_weight)
+        compiled = self._compiled_for(1, x)
+        if compiled is None:
+            self._test_step(x, y, sample_weight)
+        else:
+            self.guard_passes.call(1, compiled, x, y, sample_weight)
 
     def _predict_step(self, x: Any) -> Any:
         return self.model(x, training=False)
@@ -393,7 +397,7 @@ class StepFunctions:
         compiled = self._compiled_for(2, x, needs_metrics=False)
         if compiled is None:
             return self._predict_step(x)
-        outputs = compiled(x)
+        outputs = self.guard_passes.call(2, compiled, x)
         if self._cuda_graphs:  # predict keeps every batch's outputs: copy them out of the pool
             outputs = map_structure(
                 lambda t: t.clone() if isinstance(t, torch.Tensor) else t, outputs
@@ -406,60 +410,6 @@ def _float32(value: Any) -> Any:
     if isinstance(value, torch.Tensor) and value.dtype in (torch.float16, torch.bfloat16):
         return value.float()
     return value
-
-
-def _conv_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
-    """The modules that own a 4-D parameter: 2-D convolution kernels."""
-    return [m for m in model.modules() if any(p.ndim == 4 for p in m.parameters(recurse=False))]
-
-
-def _with_own_code(method: Any) -> Any:
-    """`method`, bound to the same object, through a function with a code object of its
-    own. dynamo keeps compiled graphs per code object, at most `recompile_limit` (8) of
-    them: shared by every model of a process, the steps of the ninth model of another
-    structure ran eagerly (with a log warning). Each model now compiles its own steps, as
-    Keras compiles each model's train function."""
-    func = method.__func__
-    copy = types.FunctionType(
-        func.__code__.replace(),
-        func.__globals__,
-        func.__name__,
-        func.__defaults__,
-        func.__closure__,
-    )
-    copy.__qualname__, copy.__kwdefaults__ = func.__qualname__, func.__kwdefaults__
-    return types.MethodType(copy, method.__self__)
-
-
-def inductor_options(model: torch.nn.Module, cuda_graphs: bool) -> dict[str, Any]:
-    """`torch.compile` options for the steps. With cuda_graphs, inductor's CUDA-graph mode
-    ('reduce-overhead': cudagraph trees). For channels_last image layers, no layout
-    optimization: inductor would give every 4-D tensor next to a convolution NCHW's
-    channels_last strides, which for lamina's (N, H, W, C) tensors means an (N, W, C, H)
-    memory order and a copy before each convolution (ResNet-18 on an H200: 24 ms of kernels
-    per step against 15.5 ms eager). Without it, the compiled step keeps the eager strides:
-    NHWC memory, which the convolutions read as channels_last views. The optimization
-    concerns 4-D tensors: layers with 2-D kernels decide."""
-    options: dict[str, Any] = {"triton.cudagraphs": True} if cuda_graphs else {}
-    if any(getattr(m, "data_format", None) == "channels_last" for m in _conv_layers(model)):
-        options["layout_optimization"] = False
-    return options
-
-
-def cudnn_autotune(model: torch.nn.Module) -> bool:
-    """Let cuDNN time its convolution algorithms for each new input shape and keep the
-    fastest (`torch.backends.cudnn.benchmark`), as Keras' TensorFlow backend does by default;
-    left off when the user asked for deterministic algorithms (`torch.use_deterministic_
-    algorithms(True)` or `torch.backends.cudnn.deterministic = True`). Returns whether it is on.
-    """
-    deterministic = (
-        torch.are_deterministic_algorithms_enabled() or torch.backends.cudnn.deterministic
-    )
-    has_conv = any(p.ndim >= 3 for p in model.parameters())  # Conv1D/2D/3D kernels
-    if has_conv and not deterministic and not torch.backends.cudnn.benchmark:
-        torch.backends.cudnn.benchmark = True
-        _LOG.debug("lamina: cuDNN autotuning on (torch.backends.cudnn.benchmark = True)")
-    return torch.backends.cudnn.benchmark
 
 
 def _result_with_state(metric: Any, state: list[torch.Tensor] | None) -> torch.Tensor:

@@ -37,6 +37,7 @@ from .adapters import (
     concatenate_outputs,
 )
 from .compile import CompileState
+from .compiling import GuardPasses
 from .steps import ForwardModule, StepFunctions
 
 __all__ = ["Trainer"]
@@ -85,6 +86,7 @@ class Trainer(StepFunctions):
         self.forward_module: Any = None
         self._train_step_fn = self._train_step
         self._static_marked: set[int] = set()  # accumulators marked static for CUDA graphs
+        self.guard_passes = GuardPasses()
         self._pending_metric_state: dict[str, torch.Tensor] = {}
         # Set during fit, for callbacks that save the training state (BackupAndRestore).
         self.callback_list: CallbackList | None = None
@@ -250,18 +252,23 @@ class Trainer(StepFunctions):
         getattr(batches, "release_peek", lambda: None)()
         epoch_logs: dict[str, float] = {}
         lazy = _LazyLogs(self)
+        light_guards = callback_list.batch_hooks_read_only("train")
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             model.train()
             callback_list.on_epoch_begin(epoch)
             iterator = self._epoch_batches(batches, resume if epoch == initial_epoch else None)
-            for step, (bx, by, bw) in iterator:
-                callback_list.on_train_batch_begin(step)
-                self._run_step(self._train_step_fn, batches, bx, by, bw)
-                lazy._values = None
-                callback_list.on_train_batch_end(step, lazy)
-                if model.stop_training:
-                    break
+            self.guard_passes.begin(0, light_guards)  # see training.compiling
+            try:
+                for step, (bx, by, bw) in iterator:
+                    callback_list.on_train_batch_begin(step)
+                    self._run_step(self._train_step_fn, batches, bx, by, bw)
+                    lazy._values = None
+                    callback_list.on_train_batch_end(step, lazy)
+                    if model.stop_training:
+                        break
+            finally:
+                self.guard_passes.end(0)
             model.eval()
             if batches.empty_pass:  # a generator ran dry (IteratorBatches warned)
                 break
@@ -385,12 +392,16 @@ class Trainer(StepFunctions):
         self.model.eval()
         callback_list.on_test_begin()
         lazy = _LazyLogs(self)
-        with torch.no_grad():
-            for step, (bx, by, bw) in enumerate(batches):
-                callback_list.on_test_batch_begin(step)
-                self._run_step(self.test_step, batches, bx, by, bw)
-                lazy._values = None
-                callback_list.on_test_batch_end(step, lazy)
+        self.guard_passes.begin(1, callback_list.batch_hooks_read_only("test"))
+        try:
+            with torch.no_grad():
+                for step, (bx, by, bw) in enumerate(batches):
+                    callback_list.on_test_batch_begin(step)
+                    self._run_step(self.test_step, batches, bx, by, bw)
+                    lazy._values = None
+                    callback_list.on_test_batch_end(step, lazy)
+        finally:
+            self.guard_passes.end(1)
         if batches.empty_pass:
             raise ValueError(
                 "evaluate() got no batches: the generator is exhausted. Pass a new generator, "
@@ -430,11 +441,15 @@ class Trainer(StepFunctions):
         )
         callback_list.on_predict_begin()
         outputs: list[Any] = []
-        with torch.inference_mode():
-            for step, (bx, _, _) in enumerate(batches):
-                callback_list.on_predict_batch_begin(step)
-                outputs.append(self.predict_step(bx))
-                callback_list.on_predict_batch_end(step)
+        self.guard_passes.begin(2, callback_list.batch_hooks_read_only("predict"))
+        try:
+            with torch.inference_mode():
+                for step, (bx, _, _) in enumerate(batches):
+                    callback_list.on_predict_batch_begin(step)
+                    outputs.append(self.predict_step(bx))
+                    callback_list.on_predict_batch_end(step)
+        finally:
+            self.guard_passes.end(2)
         callback_list.on_predict_end()
         if not outputs:
             raise ValueError("predict() got no batches: the generator is exhausted")
