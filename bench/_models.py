@@ -218,9 +218,13 @@ class TorchModel(torch.nn.Module):
             ]
         elif name == "airbench94":
             layers = [nn.Conv2d(3, 24, 2), nn.GELU()]
-            for channels, width in zip((24, *AIRBENCH_WIDTHS[:-1]), AIRBENCH_WIDTHS):
+            for channels, width in zip((24, *AIRBENCH_WIDTHS[:-1]), AIRBENCH_WIDTHS, strict=True):
                 layers += _airbench_group(channels, width)
-            layers += [nn.MaxPool2d(3), nn.Flatten(), nn.Linear(AIRBENCH_WIDTHS[-1], 10, bias=False)]
+            layers += [
+                nn.MaxPool2d(3),
+                nn.Flatten(),
+                nn.Linear(AIRBENCH_WIDTHS[-1], 10, bias=False),
+            ]
         else:
             stem, widths, blocks = RESNETS[name]
             layers = [nn.Conv2d(3, stem, 3, padding=1, bias=False), nn.BatchNorm2d(stem)]

@@ -25,6 +25,6 @@ timeout "${DEMO_S:-40}" python3 -m lamina demo --epochs 2 --output /tmp/w.safete
 timeout "${BENCH_S:-330}" python3 bench/gpu.py --rounds 3 --epochs 1 \
     --models "${MODELS:-airbench94,resnet18}" 2>&1 | tee "$out/gpu_bench.txt" | tail -60
 TORCH_LOGS=graph_breaks,recompiles timeout "${PROFILE_S:-60}" python3 bench/gpu_profile.py \
-    --models airbench94 --variants "lamina compiled,loop compiled" --batch 64 --steps 50 \
+    --models airbench94 --variants "lamina compiled,lamina compiled all guards,loop compiled" --batch 64 --steps 50 \
     >"$out/profile.txt" 2>&1
 grep -E "wall|dynamo in" "$out/profile.txt"

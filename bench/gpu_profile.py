@@ -42,7 +42,7 @@ def device_time(event: Any) -> float:
 
 def make(variant: str, name: str, x: torch.Tensor, y: torch.Tensor, batch: int) -> Any:
     if variant.startswith("lamina"):
-        return _models.LaminaRunner(
+        runner = _models.LaminaRunner(
             name,
             x,
             y,
@@ -51,6 +51,9 @@ def make(variant: str, name: str, x: torch.Tensor, y: torch.Tensor, batch: int) 
             policy="mixed_bfloat16",
             label=variant,
         )
+        if "all guards" in variant:  # as before light guards (lamina/training/compiling.py)
+            runner.model._trainer.guard_passes._supported = False
+        return runner
     return _models.TorchLoopRunner(
         name,
         x,
@@ -84,7 +87,7 @@ def report(variant: str, runner: Any, steps: int, cuda: bool) -> None:
     graphs = {k: v for k, v in counters["stats"].items() if "graph" in k}
     breaks = sum(counters["graph_break"].values())
     print(
-        f"  {variant:16s} wall {1e3 * wall:7.2f} ms/step  kernels {gpu:7.2f} ms/step  "
+        f"  {variant:27s} wall {1e3 * wall:7.2f} ms/step  kernels {gpu:7.2f} ms/step  "
         f"{launches:6.0f} kernels/step  syncs/step {sum(syncs.values()) / steps:.1f} "
         f"{syncs}  memcpy {copies}",
         flush=True,
@@ -108,7 +111,8 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--models", default="resnet18,airbench94")
     parser.add_argument(
-        "--variants", default="lamina eager,loop eager,lamina compiled,loop compiled"
+        "--variants",
+        default="lamina eager,loop eager,lamina compiled,lamina compiled all guards,loop compiled",
     )
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--batch", type=int, default=None)
@@ -132,7 +136,7 @@ def main() -> None:
                 runner = make(variant, name, x, y, batch)
                 start = time.perf_counter()
                 runner.run(1)  # warm-up: compiles, autotunes cuDNN
-                print(f"  {variant:16s} warm-up {time.perf_counter() - start:.1f} s", flush=True)
+                print(f"  {variant:27s} warm-up {time.perf_counter() - start:.1f} s", flush=True)
                 report(variant, runner, steps, cuda)
             except Exception as error:  # one variant failing must not lose the others
                 print(f"  {variant}: failed: {type(error).__name__}: {error}", flush=True)
