@@ -51,7 +51,7 @@ def make(variant: str, name: str, x: torch.Tensor, y: torch.Tensor, batch: int) 
             policy="mixed_bfloat16",
             label=variant,
         )
-        if "all guards" in variant:  # as before light guards (lamina/training/compiling.py)
+        if "all guards" in variant:  # as before light guards (lamina/training/jit.py)
             runner.model._trainer.guard_passes._supported = False
         return runner
     return _models.TorchLoopRunner(

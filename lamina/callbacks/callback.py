@@ -23,7 +23,7 @@ class Callback:
 
     # True on lamina's callbacks whose batch hooks only read the logs or save files, so that
     # a compiled step need not check the layers' Python state between two batches (see
-    # lamina.training.compiling). Read from the class that defines each hook.
+    # lamina.training.jit). Read from the class that defines each hook.
     _read_only_batch_hooks = False
 
     def __init__(self) -> None:

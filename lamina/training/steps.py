@@ -15,7 +15,7 @@ import torch
 
 from ..layers._symbolic import flatten_structure, map_structure
 from . import distributed
-from .compiling import GuardPasses, conv_layers, cudnn_autotune, inductor_options, with_own_code
+from .jit import GuardPasses, conv_layers, cudnn_autotune, inductor_options, with_own_code
 
 _LOG = logging.getLogger("lamina.training")
 

@@ -37,7 +37,7 @@ from .adapters import (
     concatenate_outputs,
 )
 from .compile import CompileState
-from .compiling import GuardPasses
+from .jit import GuardPasses
 from .steps import ForwardModule, StepFunctions
 
 __all__ = ["Trainer"]
@@ -258,7 +258,7 @@ class Trainer(StepFunctions):
             model.train()
             callback_list.on_epoch_begin(epoch)
             iterator = self._epoch_batches(batches, resume if epoch == initial_epoch else None)
-            self.guard_passes.begin(0, light_guards)  # see training.compiling
+            self.guard_passes.begin(0, light_guards)  # see training.jit
             try:
                 for step, (bx, by, bw) in iterator:
                     callback_list.on_train_batch_begin(step)

@@ -116,7 +116,7 @@ def test_the_cuda_graph_step_path_gives_the_eager_results(monkeypatch):
 
 
 def test_cudnn_autotuning_is_switched_on_for_conv_models_unless_deterministic(monkeypatch):
-    from lamina.training.compiling import cudnn_autotune
+    from lamina.training.jit import cudnn_autotune
 
     conv = lamina.Sequential([lamina.Input((8, 8, 1)), layers.Conv2D(2, 3)])
     dense = lamina.Sequential([lamina.Input((4,)), layers.Dense(2)])

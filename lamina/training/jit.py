@@ -1,5 +1,6 @@
-"""How the steps go through `torch.compile`: a code object per model, inductor's options,
-cuDNN autotuning, and which of dynamo's guards each call of a compiled step evaluates.
+"""`jit_compile`: how the steps go through `torch.compile`. A code object per model,
+inductor's options, cuDNN autotuning, and which of dynamo's guards each call of a compiled
+step evaluates.
 
 Before each call of a compiled function dynamo checks its guards: the metadata of every
 tensor the trace read, and every Python value it read (each layer's attributes, methods,

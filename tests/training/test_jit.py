@@ -1,5 +1,5 @@
 """Which of dynamo's guards a compiled step evaluates: all on a pass's first call, then only
-the tensors' while nothing but lamina runs between steps (lamina.training.compiling)."""
+the tensors' while nothing but lamina runs between steps (lamina.training.jit)."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ import torch
 import lamina
 from lamina import layers
 from lamina.layers.batch_normalization import padding_step
-from lamina.training.compiling import GuardPasses, light_guards_supported
+from lamina.training.jit import GuardPasses, light_guards_supported
 
 pytestmark = pytest.mark.skipif(
     not light_guards_supported(), reason="torch.compiler.set_stance has no guard skipping"
