@@ -42,6 +42,20 @@ def padding_step() -> Iterator[None]:
         _PADDING[0] = previous
 
 
+def _all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """The sum of `tensor` over the processes, differentiable (the backward pass sums the
+    gradients too). torch's functional collective where it has an autograd formula (torch
+    2.13 has): dynamo traces it into a compiled step's graph, where
+    `torch.distributed.nn.functional.all_reduce`, deprecated there, breaks the graph."""
+    from torch.distributed import _functional_collectives as funcol
+
+    if hasattr(funcol, "all_reduce_backward"):
+        return funcol.wait_tensor(funcol.all_reduce(tensor, "sum", dist.group.WORLD))
+    from torch.distributed.nn.functional import all_reduce
+
+    return all_reduce(tensor)
+
+
 _ONE = torch.ones((), dtype=torch.long)  # num_batches_tracked's step, made once (see below)
 
 
@@ -265,15 +279,13 @@ class BatchNormalization(_AffineNormalization):
         """Training with the global batch's mean and biased variance (features on axis 1):
         two differentiable all-reduces (sums and count, then squared deviations), so the
         backward pass sums every process's share of the statistics' gradients too."""
-        from torch.distributed.nn.functional import all_reduce
-
         dims = [d for d in range(x.ndim) if d != 1]
         shape = [1] * x.ndim
         shape[1] = x.shape[1]
         values = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
         local = torch.cat([values.sum(dims), values.new_full((1,), x.numel() // x.shape[1])])
         weight = 0.0 if _PADDING[0] else 1.0  # padding counts for nothing
-        total = all_reduce(local * weight)
+        total = _all_reduce_sum(local * weight)
         count = total[-1]
         # Checked where reading the count costs no device synchronisation (CPU, eager); on a
         # GPU a global batch of one value per feature gives a zero variance instead.
@@ -284,7 +296,7 @@ class BatchNormalization(_AffineNormalization):
             )
         mean = total[:-1] / count
         centered = values - mean.view(shape)
-        variance = all_reduce((centered * centered).sum(dims) * weight) / count
+        variance = _all_reduce_sum((centered * centered).sum(dims) * weight) / count
         outputs = centered * torch.rsqrt(variance + self.epsilon).view(shape)
         if self.weight is not None:
             outputs = outputs * self.weight.view(shape)

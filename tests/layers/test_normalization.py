@@ -374,12 +374,10 @@ def test_synchronized_statistics_path_matches_plain_batch_norm(monkeypatch):
     # One process standing in for a group: the all-reduces return their input, so the
     # synchronized computation must give plain batch normalization's outputs, gradients and
     # Keras' moving statistics; on padding, the process's batch is left out of the counts.
-    import torch.distributed.nn.functional as dist_functional
-
     from lamina.layers import batch_normalization
 
     monkeypatch.setattr(batch_normalization, "_distributed", lambda: True)
-    monkeypatch.setattr(dist_functional, "all_reduce", lambda tensor: tensor)
+    monkeypatch.setattr(batch_normalization, "_all_reduce_sum", lambda tensor: tensor)
     x = torch.randn(4, 5, 5, 3, dtype=torch.float64)
     synced = BatchNormalization(synchronized=True, momentum=0.7, dtype="float64")
     plain = BatchNormalization(momentum=0.7, dtype="float64")
