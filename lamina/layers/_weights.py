@@ -9,6 +9,7 @@ gives `Layer` Keras' weight API on top: `weights`, `trainable_weights`, `get_wei
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["WeightsMixin"]
+__all__ = ["WeightsMixin", "tensors_on"]
 
 
 @dataclass
@@ -184,3 +185,16 @@ class WeightsMixin:
         for module in self.modules():
             if isinstance(module, WeightsMixin):
                 module._activity_losses.clear()
+
+
+def tensors_on(module: torch.nn.Module, device: torch.device, recurse: bool = True) -> bool:
+    """Whether every parameter and buffer of `module` is on `device` ('cuda' without an
+    index meaning the current GPU). `Module.to` walks every tensor even when none moves.
+
+    >>> tensors_on(torch.nn.Linear(2, 2), torch.device("cpu"))
+    True
+    """
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    tensors = itertools.chain(module.parameters(recurse=recurse), module.buffers(recurse=recurse))
+    return all(t.device == device for t in tensors)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import itertools
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -28,7 +27,7 @@ import torch
 from .. import constraints, initializers, mixed_precision, regularizers
 from ._naming import to_snake_case, unique_name
 from ._symbolic import KerasTensor, Node, flatten_structure, is_shape, map_shapes, map_structure
-from ._weights import WeightsMixin, _WeightInfo
+from ._weights import WeightsMixin, _WeightInfo, tensors_on
 
 Shape = tuple[int | None, ...]
 
@@ -492,16 +491,3 @@ def serialize_callable(fn: Callable[..., Any] | None, module: Any) -> Any:
     if fn is None or isinstance(fn, str):
         return fn
     return module.serialize(fn)
-
-
-def tensors_on(module: torch.nn.Module, device: torch.device, recurse: bool = True) -> bool:
-    """Whether every parameter and buffer of `module` is on `device` ('cuda' without an
-    index meaning the current GPU). `Module.to` walks every tensor even when none moves.
-
-    >>> tensors_on(torch.nn.Linear(2, 2), torch.device("cpu"))
-    True
-    """
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", torch.cuda.current_device())
-    tensors = itertools.chain(module.parameters(recurse=recurse), module.buffers(recurse=recurse))
-    return all(t.device == device for t in tensors)

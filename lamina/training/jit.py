@@ -102,6 +102,7 @@ class GuardPasses:
         """Whether the next call of step `index` checks only the tensors' guards."""
         return (
             self._states.get(index) == self._LIGHT
+            and index not in self._split
             and not in_padding_step()  # a global the synchronized batch norm reads
             and _default_stance()
         )
@@ -118,13 +119,14 @@ class GuardPasses:
                 if "skip_guard_eval_unsafe" not in str(error):
                     raise
                 _LOG.debug("lamina: step %d recompiles for new tensors, with every guard", index)
-        breaks = _graph_breaks()
+        watch = index in self._states  # a pass that may go light: does tracing split it?
+        breaks = _graph_breaks() if watch else 0
         outputs = compiled(*args)
-        if _graph_breaks() != breaks:
+        if watch and _graph_breaks() != breaks:
             # A step split by graph breaks runs several frames, and a later one could refuse
             # to recompile after the first had run: such a step always checks every guard.
             self._split.add(index)
-        if self._states.get(index) == self._FIRST and index not in self._split:
+        if self._states.get(index) == self._FIRST:
             self._states[index] = self._LIGHT
         return outputs
 

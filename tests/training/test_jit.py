@@ -156,6 +156,28 @@ def test_a_step_traced_with_graph_breaks_keeps_all_guards():
     assert not passes.light(0)
 
 
+def test_a_recompile_with_graph_breaks_mid_pass_ends_the_light_guards():
+    # New tensors mid-pass: dynamo refuses to recompile under the light stance (before it
+    # runs anything), lamina calls again with every guard, and that trace breaks the graph.
+    from torch._dynamo.utils import counters
+
+    passes = GuardPasses()
+    calls = []
+
+    def step():
+        light = torch._dynamo.eval_frame._stance.skip_guard_eval_unsafe
+        calls.append(light)
+        if light and len(calls) == 2:
+            raise RuntimeError("Recompilation triggered with skip_guard_eval_unsafe stance.")
+        if len(calls) == 3:
+            counters["graph_break"]["a break in the new trace"] += 1
+
+    passes.begin(0, light=True)
+    for _ in range(4):
+        passes.call(0, step)
+    assert calls == [False, True, False, False, False]  # the refused call ran again, in full
+
+
 def test_padding_steps_and_a_stance_set_by_the_user_check_all_guards():
     passes = GuardPasses()
     passes.begin(0, light=True)
