@@ -229,6 +229,7 @@ class BatchNormalization(_AffineNormalization):
             blended = self.running_var.clone()
             outputs = self._batch_norm(x, blended, weight, bias)
             self.running_var.mul_(self.momentum / count).add_(blended, alpha=(count - 1) / count)
+            self.num_batches_tracked.add_(1)
         else:
             # Eagerly, in place: the old value scaled by n / (n - 1) before torch's blend and
             # the result by (n - 1) / n after it (one kernel fewer, and no allocation). The
@@ -240,7 +241,7 @@ class BatchNormalization(_AffineNormalization):
             variance.mul_(up)
             outputs = self._batch_norm(x, self.running_var, weight, bias)
             variance.mul_(down)
-        self.num_batches_tracked.add_(1 if torch.compiler.is_compiling() else _ONE)
+            self.num_batches_tracked.add_(_ONE)
         return _features_back(outputs, axis)
 
     def _variance_scales(self, count: int, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:

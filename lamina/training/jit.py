@@ -30,9 +30,11 @@ every guard.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import types
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -75,6 +77,9 @@ def _default_stance() -> bool:
     )
 
 
+_STEPS = {"train": 0, "test": 1, "predict": 2}  # the steps' indices in the trainer
+
+
 class GuardPasses:
     """Per compiled step (0 train, 1 test, 2 predict): whether its next call evaluates all
     of dynamo's guards or only the tensors' (see the module's docstring)."""
@@ -97,6 +102,17 @@ class GuardPasses:
     def end(self, index: int) -> None:
         """The pass is over: calls outside one (train_on_batch, a model call) check all."""
         self._states.pop(index, None)
+
+    @contextlib.contextmanager
+    def during(self, mode: str, callbacks: Any) -> Iterator[None]:
+        """Within: a pass of the 'train', 'test' or 'predict' step, light after its first
+        call if `callbacks` (a CallbackList) run no batch hook that may change the model."""
+        index = _STEPS[mode]
+        self.begin(index, callbacks.batch_hooks_read_only(mode))
+        try:
+            yield
+        finally:
+            self.end(index)
 
     def light(self, index: int) -> bool:
         """Whether the next call of step `index` checks only the tensors' guards."""

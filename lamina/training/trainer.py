@@ -252,14 +252,12 @@ class Trainer(StepFunctions):
         getattr(batches, "release_peek", lambda: None)()
         epoch_logs: dict[str, float] = {}
         lazy = _LazyLogs(self)
-        light_guards = callback_list.batch_hooks_read_only("train")
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             model.train()
             callback_list.on_epoch_begin(epoch)
             iterator = self._epoch_batches(batches, resume if epoch == initial_epoch else None)
-            self.guard_passes.begin(0, light_guards)  # see training.jit
-            try:
+            with self.guard_passes.during("train", callback_list):  # see training.jit
                 for step, (bx, by, bw) in iterator:
                     callback_list.on_train_batch_begin(step)
                     self._run_step(self._train_step_fn, batches, bx, by, bw)
@@ -267,8 +265,6 @@ class Trainer(StepFunctions):
                     callback_list.on_train_batch_end(step, lazy)
                     if model.stop_training:
                         break
-            finally:
-                self.guard_passes.end(0)
             model.eval()
             if batches.empty_pass:  # a generator ran dry (IteratorBatches warned)
                 break
@@ -392,16 +388,12 @@ class Trainer(StepFunctions):
         self.model.eval()
         callback_list.on_test_begin()
         lazy = _LazyLogs(self)
-        self.guard_passes.begin(1, callback_list.batch_hooks_read_only("test"))
-        try:
-            with torch.no_grad():
-                for step, (bx, by, bw) in enumerate(batches):
-                    callback_list.on_test_batch_begin(step)
-                    self._run_step(self.test_step, batches, bx, by, bw)
-                    lazy._values = None
-                    callback_list.on_test_batch_end(step, lazy)
-        finally:
-            self.guard_passes.end(1)
+        with self.guard_passes.during("test", callback_list), torch.no_grad():
+            for step, (bx, by, bw) in enumerate(batches):
+                callback_list.on_test_batch_begin(step)
+                self._run_step(self.test_step, batches, bx, by, bw)
+                lazy._values = None
+                callback_list.on_test_batch_end(step, lazy)
         if batches.empty_pass:
             raise ValueError(
                 "evaluate() got no batches: the generator is exhausted. Pass a new generator, "
@@ -441,15 +433,11 @@ class Trainer(StepFunctions):
         )
         callback_list.on_predict_begin()
         outputs: list[Any] = []
-        self.guard_passes.begin(2, callback_list.batch_hooks_read_only("predict"))
-        try:
-            with torch.inference_mode():
-                for step, (bx, _, _) in enumerate(batches):
-                    callback_list.on_predict_batch_begin(step)
-                    outputs.append(self.predict_step(bx))
-                    callback_list.on_predict_batch_end(step)
-        finally:
-            self.guard_passes.end(2)
+        with self.guard_passes.during("predict", callback_list), torch.inference_mode():
+            for step, (bx, _, _) in enumerate(batches):
+                callback_list.on_predict_batch_begin(step)
+                outputs.append(self.predict_step(bx))
+                callback_list.on_predict_batch_end(step)
         callback_list.on_predict_end()
         if not outputs:
             raise ValueError("predict() got no batches: the generator is exhausted")
