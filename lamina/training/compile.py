@@ -147,9 +147,9 @@ class CompileState:
         self.auto_scale_loss = bool(auto_scale_loss)
 
     def use_compile(self, device: torch.device) -> bool:
-        """Whether the steps go through `torch.compile`. 'auto' means eager on the CPU,
-        where compiling measured slower for lamina's small models (see docs/performance.md),
-        and on CUDA until a measurement says otherwise; `cuda_graphs=True` compiles."""
+        """Whether the steps go through `torch.compile`. 'auto' means eager, as in Keras 3 on
+        torch: compiling takes 10-40 s and paid off only for some models and long runs
+        (docs/performance.md); `cuda_graphs=True` compiles."""
         del device
         return self.jit_compile is True or self.cuda_graphs
 

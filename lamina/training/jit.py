@@ -45,6 +45,7 @@ _LOG = logging.getLogger("lamina.training")
 
 __all__ = [
     "GuardPasses",
+    "compile_step",
     "conv_layers",
     "cudnn_autotune",
     "inductor_options",
@@ -190,6 +191,50 @@ def inductor_options(model: torch.nn.Module, cuda_graphs: bool) -> dict[str, Any
     if any(getattr(m, "data_format", None) == "channels_last" for m in conv_layers(model)):
         options["layout_optimization"] = False
     return options
+
+
+def compile_step(step: Any, options: dict[str, Any], device: torch.device) -> Any:
+    """`torch.compile(step)` with inductor and `options`. On the CPU, AOTAutograd's
+    partitioner recomputes views in the backward graph instead of saving them
+    (`torch._functorch.config.recompute_views`).
+
+    Why: lamina's layers hand convolutions an NCHW view of their (N, H, W, C) tensors, so
+    the graph holds each activation twice, as the tensor and as its permuted view. The
+    partitioner counts them as two tensors; rather than save both, it saved the view for
+    the convolution's backward and, for the ReLU's backward, a bool mask computed in the
+    forward graph. Inductor's C++ kernels store such masks slowly: on a 2-core CPU the
+    ResNet-8 forward's fused kernels took 131 ms per step against 39 ms with views
+    recomputed (then the activation itself is saved, and the mask is computed in the
+    backward, as in a plain PyTorch model). Compiled fit went from 463 to 742 images/s,
+    eager being 696. On CUDA the partitioner keeps torch's default (not measured there).
+
+    >>> fn = compile_step(lambda v: v + 1, {}, torch.device("cpu"))
+    >>> int(fn(torch.ones(())))
+    2
+    """
+    if device.type == "cpu" and hasattr(_functorch_config(), "recompute_views"):
+        return torch.compile(step, backend=_InductorRecomputingViews(options))
+    return torch.compile(step, options=options or None)
+
+
+def _functorch_config() -> Any:
+    import torch._functorch.config as functorch_config
+
+    return functorch_config
+
+
+class _InductorRecomputingViews:
+    """A torch.compile backend: inductor, its partitioner told to recompute views. The
+    partition is made when the forward graph compiles, inside this call."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = dict(options)
+
+    def __call__(self, graph: torch.fx.GraphModule, example_inputs: Any) -> Any:
+        from torch._inductor.compile_fx import compile_fx
+
+        with _functorch_config().patch(recompute_views=True):
+            return compile_fx(graph, example_inputs, config_patches=self.options)
 
 
 def cudnn_autotune(model: torch.nn.Module) -> bool:

@@ -15,7 +15,14 @@ import torch
 
 from ..layers._symbolic import flatten_structure, map_structure
 from . import distributed
-from .jit import GuardPasses, conv_layers, cudnn_autotune, inductor_options, with_own_code
+from .jit import (
+    GuardPasses,
+    compile_step,
+    conv_layers,
+    cudnn_autotune,
+    inductor_options,
+    with_own_code,
+)
 
 _LOG = logging.getLogger("lamina.training")
 
@@ -331,7 +338,7 @@ class StepFunctions:
                 )
             options = inductor_options(model, self._cuda_graphs)
             self._compiled_steps = tuple(
-                torch.compile(with_own_code(step), options=options or None)
+                compile_step(with_own_code(step), options, self.device)
                 for step in (self._train_forward, self._test_step, self._predict_step)
             )
         self._train_step_fn = self.run_train_step
