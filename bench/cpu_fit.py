@@ -222,6 +222,8 @@ def bench_model(model: str, args: Any, keras_python: str) -> None:
         f"({'faster' if rates[JIT] > base else 'slower'}), "
         f"{warmup[JIT] - len(x) / rates[JIT]:.1f} s of compilation in the warm-up"
     )
+    if LOOP in rates:  # the goal is lamina's default ('auto', eager); this is for reference
+        print(f"  jit_compile=True against the hand-written loop: {rates[JIT] / rates[LOOP]:.2f}x")
 
 
 def _verdict(met: bool) -> str:
