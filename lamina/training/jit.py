@@ -202,11 +202,12 @@ def compile_step(step: Any, options: dict[str, Any], device: torch.device) -> An
     the graph holds each activation twice, as the tensor and as its permuted view. The
     partitioner counts them as two tensors; rather than save both, it saved the view for
     the convolution's backward and, for the ReLU's backward, a bool mask computed in the
-    forward graph. Inductor's C++ kernels store such masks slowly: on a 2-core CPU the
-    ResNet-8 forward's fused kernels took 131 ms per step against 39 ms with views
-    recomputed (then the activation itself is saved, and the mask is computed in the
-    backward, as in a plain PyTorch model). Compiled fit went from 463 to 742 images/s,
-    eager being 696. On CUDA the partitioner keeps torch's default (not measured there).
+    forward graph. Inductor's C++ kernels store such masks slowly (7 ns per element on a
+    2-core CPU): ResNet-8's generated kernels (forward and backward graphs) took 131 ms per
+    step, against 39 ms with views recomputed (the activation itself is then saved and the
+    mask computed in the backward, as for a plain PyTorch model). Compiled fit went from
+    463 to 742-758 images/s, eager being 696-733. On CUDA the partitioner keeps torch's
+    default: there lamina's compiled kernels already took the loop's time (bench/gpu.py).
 
     >>> fn = compile_step(lambda v: v + 1, {}, torch.device("cpu"))
     >>> int(fn(torch.ones(())))
