@@ -12,7 +12,10 @@ before light guards), and the compiled hand-written loop (the torch.nn twin unde
 `torch.compile`, loss and accuracy eager). Then the compiled forward call alone, all
 guards against light guards, in alternating pairs, each right after a full train step (so
 the caches are as cold as in training). Medians and ratios are printed; this machine's wall
-time varies by +-30% from run to run, so compare within a run.
+time varies by +-30% from run to run, so compare within a run. On the CPU lamina's compiled
+steps recompute views in the backward graph (lamina/training/jit.py: compile_step), so their
+kernels match the compiled loop's and the difference is the host's; on a GPU the partition
+stays torch's.
 
     python bench/host_time.py --rounds 15
     python bench/host_time.py --rounds 2 --pairs 20   # logic check
