@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
+import torch._functorch.config as functorch_config
 
 from ..layers.batch_normalization import in_padding_step
 
@@ -214,15 +215,9 @@ def compile_step(step: Any, options: dict[str, Any], device: torch.device) -> An
     >>> callable(step)
     True
     """
-    if device.type == "cpu" and hasattr(_functorch_config(), "recompute_views"):
+    if device.type == "cpu" and hasattr(functorch_config, "recompute_views"):
         return torch.compile(step, backend=_InductorRecomputingViews(options))
     return torch.compile(step, options=options or None)
-
-
-def _functorch_config() -> Any:
-    import torch._functorch.config as functorch_config
-
-    return functorch_config
 
 
 class _InductorRecomputingViews:
@@ -235,7 +230,7 @@ class _InductorRecomputingViews:
     def __call__(self, graph: torch.fx.GraphModule, example_inputs: Any) -> Any:
         from torch._inductor.compile_fx import compile_fx
 
-        with _functorch_config().patch(recompute_views=True):
+        with functorch_config.patch(recompute_views=True):
             return compile_fx(graph, example_inputs, config_patches=self.options)
 
 
