@@ -20,8 +20,8 @@ import torch
 from .. import config
 from ..callbacks.callback import Callback, CallbackList
 from ..layers._symbolic import map_structure
+from ..layers._weights import tensors_on
 from ..layers.batch_normalization import padding_step
-from ..layers.layer import tensors_on
 from ..losses import validate_targets
 from . import distributed
 from ._data_adapters import (
