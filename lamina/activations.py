@@ -116,6 +116,111 @@ def mish(x: Tensor) -> Tensor:
     return F.mish(x)
 
 
+def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """Continuously differentiable ELU: max(x, 0) + min(0, alpha * (exp(x / alpha) - 1)).
+
+    >>> celu(torch.tensor([-1.0, 2.0]), alpha=2.0).tolist()  # doctest: +ELLIPSIS
+    [-0.786..., 2.0]
+    """
+    return F.celu(x, alpha=alpha)
+
+
+def glu(x: Tensor, axis: int = -1) -> Tensor:
+    """Gated linear unit: the first half of `axis` times the sigmoid of the second half.
+
+    >>> glu(torch.tensor([2.0, 0.0])).tolist()
+    [1.0]
+    """
+    return F.glu(x, dim=axis)
+
+
+def tanh_shrink(x: Tensor) -> Tensor:
+    """x - tanh(x).
+
+    >>> tanh_shrink(torch.tensor([0.0])).tolist()
+    [0.0]
+    """
+    return F.tanhshrink(x)
+
+
+def hard_tanh(x: Tensor) -> Tensor:
+    """x clipped to [-1, 1].
+
+    >>> hard_tanh(torch.tensor([-2.0, 0.5, 3.0])).tolist()
+    [-1.0, 0.5, 1.0]
+    """
+    return F.hardtanh(x, min_val=-1.0, max_val=1.0)
+
+
+def sparsemax(x: Tensor, axis: int = -1) -> Tensor:
+    """Sparsemax along `axis`, as Keras 3 computes it: max(x - tau, 0) with exact zeros.
+
+    Keras 3 (every backend) takes tau = (sum of the sorted cumulative sums over the support - 1)
+    / support size; the outputs sum to 1 only when the support has one element (Martins &
+    Astudillo's tau uses the last cumulative sum alone). Kept as Keras, so models give Keras'
+    numbers.
+
+    >>> sparsemax(torch.tensor([3.0, 1.0, -2.0])).tolist()
+    [1.0, 0.0, 0.0]
+    """
+    axis = axis % x.ndim
+    ordered = torch.sort(x, dim=axis, descending=True).values
+    cumulative = ordered.cumsum(dim=axis)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    rank = torch.arange(1, x.shape[axis] + 1, device=x.device, dtype=x.dtype).view(shape)
+    support = ordered - (cumulative - 1) / rank > 0
+    size = support.sum(dim=axis, keepdim=True)
+    total = torch.where(support, cumulative, torch.zeros_like(cumulative))
+    tau = (total.sum(dim=axis, keepdim=True) - 1) / size
+    return (x - tau).clamp(min=0.0)
+
+
+def log_sigmoid(x: Tensor) -> Tensor:
+    """log(sigmoid(x)), computed stably.
+
+    >>> log_sigmoid(torch.tensor([0.0])).tolist()  # doctest: +ELLIPSIS
+    [-0.693...]
+    """
+    return F.logsigmoid(x)
+
+
+def soft_shrink(x: Tensor, threshold: float = 0.5) -> Tensor:
+    """x - threshold above `threshold`, x + threshold below `-threshold`, 0 between.
+
+    >>> soft_shrink(torch.tensor([-1.0, 0.25, 2.0])).tolist()
+    [-0.5, 0.0, 1.5]
+    """
+    return F.softshrink(x, lambd=threshold)
+
+
+def hard_shrink(x: Tensor, threshold: float = 0.5) -> Tensor:
+    """x where |x| > threshold, else 0.
+
+    >>> hard_shrink(torch.tensor([-1.0, 0.25, 2.0])).tolist()
+    [-1.0, 0.0, 2.0]
+    """
+    return F.hardshrink(x, lambd=threshold)
+
+
+def squareplus(x: Tensor, b: float = 4) -> Tensor:
+    """(x + sqrt(x ** 2 + b)) / 2, a smooth ReLU.
+
+    >>> squareplus(torch.tensor([0.0, 1.5])).tolist()
+    [1.0, 2.0]
+    """
+    return (x + torch.sqrt(x.square() + b)) / 2
+
+
+def sparse_plus(x: Tensor) -> Tensor:
+    """0 for x <= -1, (x + 1) ** 2 / 4 for -1 < x < 1, x for x >= 1.
+
+    >>> sparse_plus(torch.tensor([-2.0, 0.0, 2.0])).tolist()
+    [0.0, 0.25, 2.0]
+    """
+    return torch.where(x <= -1, torch.zeros_like(x), torch.where(x < 1, 0.25 * (x + 1).square(), x))
+
+
 _ACTIVATIONS: dict[str, Callable[..., Tensor]] = {
     "linear": linear,
     "relu": relu,
@@ -137,6 +242,16 @@ _ACTIVATIONS: dict[str, Callable[..., Tensor]] = {
     "hard_swish": hard_silu,
     "exponential": exponential,
     "mish": mish,
+    "celu": celu,
+    "glu": glu,
+    "tanh_shrink": tanh_shrink,
+    "hard_tanh": hard_tanh,
+    "sparsemax": sparsemax,
+    "log_sigmoid": log_sigmoid,
+    "soft_shrink": soft_shrink,
+    "hard_shrink": hard_shrink,
+    "squareplus": squareplus,
+    "sparse_plus": sparse_plus,
 }
 
 __all__ = [*sorted(set(_ACTIVATIONS) - {"swish", "hard_swish"}), "get", "serialize", "deserialize"]

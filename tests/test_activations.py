@@ -49,3 +49,81 @@ def test_gelu_is_exact_by_default():
 def test_unknown_activation_lists_valid_names():
     with pytest.raises(ValueError, match="Unknown activation 'relux'.*Valid names:.*relu"):
         activations.get("relux")
+
+
+# Keras 3.15.1 (torch backend), float32 linspace(-3, 3, 7) (glu: linspace(-3, 3, 8)).
+KERAS_NEW = {
+    "celu": [-0.950213, -0.864665, -0.632121, 0.0, 1.0, 2.0, 3.0],
+    "tanh_shrink": [-2.004945, -1.035972, -0.238406, 0.0, 0.238406, 1.035972, 2.004945],
+    "hard_tanh": [-1.0, -1.0, -1.0, 0.0, 1.0, 1.0, 1.0],
+    "sparsemax": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+    "log_sigmoid": [-3.048587, -2.126928, -1.313262, -0.693147, -0.313262, -0.126928, -0.048587],
+    "soft_shrink": [-2.5, -1.5, -0.5, 0.0, 0.5, 1.5, 2.5],
+    "hard_shrink": [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0],
+    "squareplus": [0.302776, 0.414214, 0.618034, 1.0, 1.618034, 2.414214, 3.302776],
+    "sparse_plus": [0.0, 0.0, 0.0, 0.25, 1.0, 2.0, 3.0],
+}
+KERAS_GLU = [-1.816597, -1.678759, -1.150713, -0.408246]
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_NEW))
+def test_new_activation_matches_keras(name):
+    np.testing.assert_allclose(activations.get(name)(X).numpy(), KERAS_NEW[name], atol=2e-6)
+    out = Activation(name)(X[None])
+    np.testing.assert_allclose(out[0].numpy(), KERAS_NEW[name], atol=2e-6)
+    assert activations.deserialize(activations.serialize(activations.get(name))) is getattr(
+        activations, name
+    )
+
+
+def test_glu_matches_keras():
+    x = torch.linspace(-3, 3, 8)
+    np.testing.assert_allclose(activations.glu(x).numpy(), KERAS_GLU, atol=2e-6)
+    np.testing.assert_allclose(Activation("glu")(x[None])[0].numpy(), KERAS_GLU, atol=2e-6)
+    x0 = torch.arange(8.0).reshape(4, 2) / 4 - 1
+    np.testing.assert_allclose(
+        activations.glu(x0, axis=0).numpy(), [[-0.5, -0.421632], [-0.31123, -0.169795]], atol=2e-6
+    )
+
+
+def test_new_activations_non_default_arguments_match_keras():
+    np.testing.assert_allclose(
+        activations.celu(X, alpha=2.0).numpy(),
+        [-1.55374, -1.264241, -0.786939, 0.0, 1.0, 2.0, 3.0],
+        atol=2e-6,
+    )
+    np.testing.assert_allclose(
+        activations.soft_shrink(X, threshold=1.5).numpy(),
+        [-1.5, -0.5, 0.0, 0.0, 0.0, 0.5, 1.5],
+        atol=2e-6,
+    )
+    np.testing.assert_allclose(
+        activations.hard_shrink(X, threshold=1.5).numpy(),
+        [-3.0, -2.0, 0.0, 0.0, 0.0, 2.0, 3.0],
+        atol=2e-6,
+    )
+    np.testing.assert_allclose(
+        activations.squareplus(X, b=1).numpy(),
+        [0.081139, 0.118034, 0.207107, 0.5, 1.207107, 2.118034, 3.081139],
+        atol=2e-6,
+    )
+
+
+def test_sparsemax_matches_keras_formula_on_2d_input():
+    # Keras 3's tau sums the cumulative sums over the support: rows need not sum to 1.
+    x = torch.tensor([[0.1, 0.2, 0.3], [1.0, 0.5, -2.0]])
+    np.testing.assert_allclose(
+        activations.sparsemax(x).numpy(), [[0.0, 0.066667, 0.166667], [0.25, 0.0, 0.0]], atol=2e-6
+    )
+    np.testing.assert_allclose(
+        activations.sparsemax(x, axis=0).numpy(), [[0.0, 0.1, 1.0], [0.45, 0.4, 0.0]], atol=2e-6
+    )
+
+
+def test_new_activation_by_name_in_dense():
+    from lamina.layers import Dense
+
+    layer = Dense(4, activation="celu")
+    out = layer(torch.full((2, 3), -50.0))
+    assert out.shape == (2, 4)
+    assert layer.get_config()["activation"] == "celu"

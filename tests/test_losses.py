@@ -224,6 +224,97 @@ KERAS_LOSSES = [
         0.1791236,
         [0.1862957, 0.3399651, 0.0817402, 0.733437],
     ),
+    # Focal, Dice and Tversky losses, Keras 3.15.1 (torch backend).
+    (
+        "BinaryFocalCrossentropy",
+        {},
+        Y_BIN,
+        P_BIN,
+        0.0473539,
+        0.0415,
+        [0.0205132, 0.0005268, 0.040866, 0.1275094],
+    ),
+    (
+        "BinaryFocalCrossentropy",
+        {"apply_class_balancing": True, "alpha": 0.4, "gamma": 1.5},
+        Y_BIN,
+        P_BIN,
+        0.0391274,
+        0.0362324,
+        [0.0177091, 0.0006664, 0.0387689, 0.0993653],
+    ),
+    (
+        "BinaryFocalCrossentropy",
+        {"from_logits": True, "label_smoothing": 0.1},
+        Y_BIN,
+        BIN_LOGITS,
+        0.0512619,
+        0.0619711,
+        [0.0182984, 0.0387662, 0.1037296, 0.0442534],
+    ),
+    (
+        "CategoricalFocalCrossentropy",
+        {},
+        Y_ONEHOT,
+        P_PROBS,
+        1.0908142,
+        0.049658,
+        [0.0022314, 4.0295229, 0.020433, 0.3110694],
+    ),
+    (
+        "CategoricalFocalCrossentropy",
+        {"alpha": [0.2, 0.3, 0.5], "gamma": 1.0, "label_smoothing": 0.1},
+        Y_ONEHOT,
+        P_PROBS,
+        0.9081299,
+        0.1282321,
+        [0.0608503, 3.0179527, 0.1168133, 0.4369032],
+    ),
+    (
+        "CategoricalFocalCrossentropy",
+        {"from_logits": True},
+        Y_ONEHOT,
+        LOGITS,
+        0.1877456,
+        0.0611624,
+        [0.0075734, 0.3035147, 0.0114195, 0.4284748],
+    ),
+    (
+        "Dice",
+        {},
+        Y_BIN,
+        P_BIN,
+        0.2289158,
+        0.2003013,
+        0.2289158,
+    ),
+    (
+        "Dice",
+        {"axis": 1},
+        Y_BIN,
+        P_BIN,
+        0.4293426,
+        0.6193609,
+        [0.263158, 0.0256411, 1.0, 0.4285714],
+    ),
+    (
+        "Tversky",
+        {},
+        Y_ONEHOT,
+        P_PROBS,
+        0.6097561,
+        0.5335366,
+        0.6097561,
+    ),
+    (
+        "Tversky",
+        {"alpha": 0.7, "beta": 0.3, "axis": -1},
+        Y_ONEHOT,
+        P_PROBS,
+        0.6028302,
+        0.3514152,
+        [0.2000001, 1.0, 0.4, 0.8113208],
+    ),
 ]
 
 
@@ -625,3 +716,15 @@ def test_fused_from_logits_sparse_crossentropy_is_the_general_path(label_shape):
     (fast_grad,) = torch.autograd.grad(fast, logits)
     (general_grad,) = torch.autograd.grad(general, logits)
     assert torch.equal(fast_grad, general_grad)
+
+
+def test_focal_dice_and_tversky_resolve_by_name_and_train():
+    assert type(losses.get("binary_focal_crossentropy")) is losses.BinaryFocalCrossentropy
+    assert type(losses.get("CategoricalFocalCrossentropy")) is losses.CategoricalFocalCrossentropy
+    assert type(losses.get("dice")) is losses.Dice
+    assert type(losses.get(losses.tversky)) is losses.Tversky
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1, activation="sigmoid")])
+    model.compile("sgd", loss="binary_focal_crossentropy")
+    x = np.random.default_rng(0).random((8, 3)).astype("float32")
+    history = model.fit(x, (x.sum(1, keepdims=True) > 1.5).astype("float32"), verbose=0)
+    assert np.isfinite(history.history["loss"][0])

@@ -16,6 +16,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from .imbalance import (
+    BinaryFocalCrossentropy,
+    CategoricalFocalCrossentropy,
+    Dice,
+    Tversky,
+    binary_focal_crossentropy,
+    categorical_focal_crossentropy,
+    dice,
+    tversky,
+)
 from .loss import (
     REDUCTIONS,
     Loss,
@@ -63,9 +73,12 @@ from .validation import validate_targets
 __all__ = [
     "REDUCTIONS",
     "BinaryCrossentropy",
+    "BinaryFocalCrossentropy",
     "CategoricalCrossentropy",
+    "CategoricalFocalCrossentropy",
     "CategoricalHinge",
     "CosineSimilarity",
+    "Dice",
     "Hinge",
     "Huber",
     "KLDivergence",
@@ -79,11 +92,15 @@ __all__ = [
     "Poisson",
     "SparseCategoricalCrossentropy",
     "SquaredHinge",
+    "Tversky",
     "binary_crossentropy",
+    "binary_focal_crossentropy",
     "categorical_crossentropy",
+    "categorical_focal_crossentropy",
     "categorical_hinge",
     "cosine_similarity",
     "deserialize",
+    "dice",
     "get",
     "hinge",
     "huber",
@@ -99,6 +116,7 @@ __all__ = [
     "sparse_categorical_crossentropy",
     "squared_hinge",
     "squeeze_or_expand_to_same_rank",
+    "tversky",
     "validate_targets",
 ]
 
@@ -118,6 +136,10 @@ _FUNCTION_CLASSES: dict[LossFunction, type[LossFunctionWrapper]] = {
     categorical_crossentropy: CategoricalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
     binary_crossentropy: BinaryCrossentropy,
+    binary_focal_crossentropy: BinaryFocalCrossentropy,
+    categorical_focal_crossentropy: CategoricalFocalCrossentropy,
+    dice: Dice,
+    tversky: Tversky,
 }
 _FUNCTIONS: dict[str, LossFunction] = {fn.__name__: fn for fn in _FUNCTION_CLASSES}
 _ALIASES = {

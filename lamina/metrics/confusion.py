@@ -25,7 +25,15 @@ from .metric import Metric
 
 Tensor = torch.Tensor
 
-__all__ = ["AUC", "Precision", "Recall"]
+__all__ = [
+    "AUC",
+    "FalseNegatives",
+    "FalsePositives",
+    "Precision",
+    "Recall",
+    "TrueNegatives",
+    "TruePositives",
+]
 
 # Keras' stand-in for minus infinity: what top_k filtering gives the predictions it drops.
 NEG_INF = -1e10
@@ -359,3 +367,81 @@ class AUC(Metric):
         if self._init_thresholds is not None:
             config["thresholds"] = self._init_thresholds
         return config
+
+
+class _ConfusionCount(Metric):
+    """The weighted count of one confusion-matrix cell at one or more thresholds."""
+
+    _state = "true_positives"
+
+    def __init__(
+        self,
+        thresholds: float | Sequence[float] | None = None,
+        name: str | None = None,
+        dtype: str | None = None,
+    ) -> None:
+        super().__init__(name=name, dtype=dtype)
+        self.init_thresholds = thresholds
+        self.thresholds = _parse_thresholds(type(self).__name__, thresholds, 0.5)
+        self.register_buffer(
+            "threshold_values", torch.tensor(self.thresholds, dtype=self.torch_dtype), False
+        )
+        self.add_state("accumulator", (len(self.thresholds),))
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        labels, y_pred, weight = _confusion_inputs(
+            type(self).__name__, y_true, y_pred, sample_weight, self.torch_dtype
+        )
+        self._follow(y_pred)
+        counts = _confusion_counts(
+            labels.reshape(-1, 1),
+            y_pred.reshape(-1, 1),
+            weight.reshape(-1, 1),
+            self.threshold_values,
+        )
+        self.accumulator.add_(counts[_STATES.index(self._state)][:, 0])
+
+    def result(self) -> Tensor:
+        value = self.accumulator.clone()
+        return value[0] if len(self.thresholds) == 1 else value
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "thresholds": self.init_thresholds}
+
+
+class TruePositives(_ConfusionCount):
+    """The (weighted) number of positive labels predicted above the threshold.
+
+    Args:
+        thresholds: a threshold or a list of them in [0, 1] (one count each); 0.5 by default.
+        name: the metric's name ('true_positives', numbered, by default).
+        dtype: the state's float type.
+
+    >>> m = TruePositives()
+    >>> m.update_state(torch.tensor([0.0, 1.0, 1.0, 1.0]), torch.tensor([1.0, 0.0, 1.0, 1.0]))
+    >>> float(m.result())
+    2.0
+    """
+
+    _state = "true_positives"
+
+
+class FalsePositives(_ConfusionCount):
+    """The (weighted) number of negative labels predicted above the threshold; as
+    `TruePositives`."""
+
+    _state = "false_positives"
+
+
+class TrueNegatives(_ConfusionCount):
+    """The (weighted) number of negative labels predicted at or below the threshold; as
+    `TruePositives`."""
+
+    _state = "true_negatives"
+
+
+class FalseNegatives(_ConfusionCount):
+    """The (weighted) number of positive labels predicted at or below the threshold; as
+    `TruePositives`."""
+
+    _state = "false_negatives"
