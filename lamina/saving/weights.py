@@ -35,12 +35,9 @@ def layer_names(model: Any) -> dict[str, str]:
     for path, module in model.named_modules():
         if not isinstance(module, Layer):
             continue
-        own = [name for name, _ in module.named_parameters(recurse=False)]
-        own += [  # state_dict's buffers: the non-persistent ones are never saved
-            name
-            for name, _ in module.named_buffers(recurse=False)
-            if name not in module._non_persistent_buffers_set
-        ]
+        # The layer's own state_dict entries (its hooks may rename them: a GRU's bias is
+        # saved as torch.nn.GRU's bias_ih_l0 and bias_hh_l0); sub-layers' keys have a dot.
+        own = [name for name in module.state_dict(keep_vars=True) if "." not in name]
         for name in own:
             names[f"{path}.{name}" if path else name] = f"{module.name}/{name}"
     return names
@@ -54,8 +51,11 @@ def save_weights(model: Any, filepath: str | os.PathLike[str], overwrite: bool =
     """
     _check_built(model, "save")
     path = Path(filepath)
-    if path.suffix != ".safetensors":
-        raise ValueError(f"save_weights writes .safetensors files; got {str(path)!r}")
+    if not is_weights_path(path):
+        raise ValueError(
+            f"save_weights writes .safetensors files (or Keras' '.weights.h5' name, holding "
+            f"the same safetensors data); got {str(path)!r}"
+        )
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists and overwrite=False")
     if not is_writer():
@@ -69,8 +69,31 @@ def save_weights(model: Any, filepath: str | os.PathLike[str], overwrite: bool =
     atomic_write(path, lambda handle: handle.write(data))
 
 
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def is_weights_path(path: str | os.PathLike[str]) -> bool:
+    """Whether `save_weights` writes to `path`: `.safetensors`, or `.weights.h5`, the name
+    Keras 3 requires, accepted so that Keras code runs unchanged (the file holds lamina's
+    safetensors data, as a `.keras` model file holds lamina's format).
+
+    >>> is_weights_path("model.weights.h5"), is_weights_path("model.h5")
+    (True, False)
+    """
+    name = os.fspath(path)
+    return name.endswith(".safetensors") or name.endswith(".weights.h5")
+
+
 def _read_state(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
-    if path.suffix == ".safetensors":
+    if path.name.endswith(".weights.h5"):
+        with path.open("rb") as handle:
+            if handle.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE:
+                raise ValueError(
+                    f"{str(path)!r} is an HDF5 file written by Keras; lamina reads the "
+                    "'.weights.h5' files its own save_weights writes (safetensors data), "
+                    ".safetensors and PyTorch .pt/.pth state dicts"
+                )
+    if is_weights_path(path):
         from safetensors import safe_open
         from safetensors.torch import load_file
 
@@ -94,7 +117,10 @@ def _read_state(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
         ):
             raise ValueError(f"{str(path)!r} does not hold a state dict (name -> tensor)")
         return state, {}
-    raise ValueError(f"load_weights reads .safetensors, .pt or .pth files; got {str(path)!r}")
+    raise ValueError(
+        f"load_weights reads .safetensors (or lamina's .weights.h5), .pt or .pth files; "
+        f"got {str(path)!r}"
+    )
 
 
 def load_weights(
