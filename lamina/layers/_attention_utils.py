@@ -1,0 +1,80 @@
+"""Pieces shared by the attention layers: input conversion, masks, symbolic calls.
+
+The attention layers take several tensors and keyword arguments that change their outputs
+(`return_attention_scores`), so their symbolic calls compute the output shapes themselves and
+record the call here, rather than through `Layer._symbolic_call`, which sees only the first
+input.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._symbolic import KerasTensor, Node, map_shapes
+
+# Keras' masking constant: masked scores become (or drop by) 1e9 before the softmax (Softmax
+# and Attention), or by 65504 / 3e4 in float16, whose largest finite value is 65504.
+_MASK_OFFSET = 1e9
+_MASK_OFFSET_FLOAT16 = 65504.0
+
+
+def mask_offset(dtype: torch.dtype) -> float:
+    """How far below the others a masked score is pushed before the softmax, as Keras."""
+    return _MASK_OFFSET_FLOAT16 if dtype == torch.float16 else _MASK_OFFSET
+
+
+def as_tensor(value: Any, like: torch.Tensor) -> Any:
+    """`value` as a tensor on `like`'s device (NumPy arrays and lists accepted); None stays."""
+    if value is None or isinstance(value, torch.Tensor):
+        return value
+    return torch.as_tensor(np.asarray(value), device=like.device)
+
+
+def as_mask(value: Any, like: torch.Tensor) -> torch.Tensor | None:
+    """A boolean mask from booleans, 0/1 numbers or None (nonzero means keep, as Keras)."""
+    value = as_tensor(value, like)
+    if value is None:
+        return None
+    return value if value.dtype == torch.bool else value != 0
+
+
+def causal_mask(query_length: int, value_length: int, device: torch.device) -> torch.Tensor:
+    """(query_length, value_length), True where query position i may see value position
+    j <= i (the lower triangle, aligned at the top left as Keras and PyTorch do)."""
+    return torch.ones(query_length, value_length, dtype=torch.bool, device=device).tril()
+
+
+def shape_of(value: Any) -> tuple[int | None, ...] | None:
+    """The shape with an unknown batch axis, of a tensor, array or KerasTensor; None for None."""
+    if value is None:
+        return None
+    return (None, *tuple(np.shape(value) if isinstance(value, np.ndarray) else value.shape)[1:])
+
+
+def is_symbolic(*values: Any) -> bool:
+    return any(isinstance(value, KerasTensor) for value in values)
+
+
+def record_symbolic_call(
+    layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any], output_shapes: Any
+) -> Any:
+    """Record `layer(*args, **kwargs)` on KerasTensors in the graph; return its outputs."""
+    node = Node(layer, args, kwargs)
+    counter = itertools.count()
+
+    def make(shape: Any) -> KerasTensor:
+        return KerasTensor(
+            shape=tuple(shape),
+            dtype=layer.dtype,
+            name=layer.name,
+            node=node,
+            output_index=next(counter),
+        )
+
+    node.outputs = map_shapes(make, output_shapes)
+    layer._inbound_nodes.append(node)
+    return node.outputs
