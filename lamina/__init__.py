@@ -26,15 +26,40 @@ from . import (
     saving,
     utils,
 )
-from .layers import Input
+from .initializers import Initializer
+from .layers import Input, Layer
 from .layers._naming import clear_session
+from .layers._symbolic import KerasTensor
+from .losses import Loss
+from .metrics import Metric
+from .mixed_precision import DTypePolicy
 from .models import Model, Sequential
+from .optimizers import Optimizer
+from .regularizers import Regularizer
 
 __version__ = "0.1.0"
 
+
+def version() -> str:
+    """lamina's version (Keras' `keras.version()`).
+
+    >>> version() == __version__
+    True
+    """
+    return __version__
+
+
 __all__ = [
+    "DTypePolicy",
+    "Initializer",
     "Input",
+    "KerasTensor",
+    "Layer",
+    "Loss",
+    "Metric",
     "Model",
+    "Optimizer",
+    "Regularizer",
     "Sequential",
     "activations",
     "backend",
@@ -55,4 +80,5 @@ __all__ = [
     "regularizers",
     "saving",
     "utils",
+    "version",
 ]

@@ -22,6 +22,7 @@ _DEVICE: str | None = None
 _CPU_MEMORY_CACHING: bool | None = None
 
 __all__ = [
+    "backend",
     "cpu_memory_caching",
     "device",
     "enable_unsafe_deserialization",
@@ -35,6 +36,15 @@ __all__ = [
     "set_image_data_format",
     "set_random_seed",
 ]
+
+
+def backend() -> str:
+    """The engine's name, as Keras' `keras.config.backend()` names its backend.
+
+    >>> backend()
+    'torch'
+    """
+    return "torch"
 
 
 def image_data_format() -> str:

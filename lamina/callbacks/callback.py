@@ -100,7 +100,7 @@ class ProgbarLogger(Callback):
         self._in_fit = False
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if self.verbose:
+        if self.verbose and self._epochs > 1:  # Keras prints no header for one epoch
             print(f"Epoch {epoch + 1}/{self._epochs}", flush=True)
         self._start(self.params.get("steps"))
 
@@ -222,6 +222,8 @@ class CallbackList(Callback):
             callback.set_params(params)
 
     def _call(self, hook: str, *args: Any) -> None:
+        if args[-1] is None:  # Keras hands every hook a dict, empty where it has no logs
+            args = (*args[:-1], {})
         if self._quiet:
             with contextlib.redirect_stdout(io.StringIO()):
                 for callback in self.callbacks:

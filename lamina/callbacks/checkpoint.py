@@ -28,8 +28,8 @@ class ModelCheckpoint(_Monitor):
         filepath: path of the file to write, a format string that may use `{epoch}` (1-based),
             `{batch}` (1-based, when `save_freq` is an int) and any log key, e.g.
             ``"ckpt-{epoch:02d}-{val_loss:.2f}.lamina"``. It must end in ``.lamina`` (or
-            ``.keras``), or ``.safetensors`` with `save_weights_only=True` (where Keras asks
-            for ``.weights.h5``).
+            ``.keras``), or ``.safetensors`` with `save_weights_only=True` (Keras'
+            ``.weights.h5`` is accepted there and holds the same safetensors data).
         monitor: the log key compared when `save_best_only=True`.
         verbose: 1 prints a message at each save decision.
         save_best_only: only save when `monitor` improves on the best value seen.
@@ -78,11 +78,11 @@ class ModelCheckpoint(_Monitor):
                     "`.keras` is accepted for Keras code and holds the same format). "
                     f"Received: filepath={self.filepath}"
                 )
-        elif not self.filepath.endswith(".safetensors"):
+        elif not self.filepath.endswith((".safetensors", ".weights.h5")):
             raise ValueError(
                 "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
-                "provided must end in `.safetensors` (lamina's weights format, where Keras "
-                f"uses `.weights.h5`). Received: filepath={self.filepath}"
+                "provided must end in `.safetensors` (lamina's weights format; Keras' "
+                f"`.weights.h5` is accepted and holds the same). Received: filepath={self.filepath}"
             )
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:

@@ -90,7 +90,7 @@ class _Monitor(Callback):
             return False
         model = self.model
         if model is not None and getattr(model, "compiled", False):
-            names = list(model.metrics_names)[1:]
+            names = list(model.metrics_names)  # 'loss' and the loss tracker first
             for key, metric in zip(names, model.metrics, strict=False):
                 if key == name:
                     direction = _metric_direction(metric)

@@ -378,8 +378,7 @@ def summary_text(
     )
     console.print(table)
     lines = [f'Model: "{model.name}"', buffer.getvalue().rstrip("\n")]
-    if model.built:
-        lines += _totals(model)
+    lines += _totals(model)  # an unbuilt model's are zeros, as in Keras
     if arithmetic is not None:
         total = f" Total MACs: {arithmetic.total_macs:,}"
         if arithmetic.total_macs >= 1000:

@@ -7,6 +7,7 @@ from .activation import (
     ReLU,
     Softmax,
 )
+from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .augmentation import (
     CutMix,
     MixUp,
@@ -57,6 +58,7 @@ from .dot import (
     Dot,
     dot,
 )
+from .embedding import Embedding
 from .gradient_reversal import (
     GradientReversal,
 )
@@ -113,6 +115,8 @@ from .preprocessing import (
     Rescaling,
     Resizing,
 )
+from .recurrent import GRU, LSTM, SimpleRNN
+from .recurrent_wrappers import Bidirectional, TimeDistributed
 from .regularization import (
     ActivityRegularization,
     Dropout,
@@ -144,6 +148,8 @@ __all__ = [
     "Activation",
     "ActivityRegularization",
     "Add",
+    "AdditiveAttention",
+    "Attention",
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",
@@ -152,6 +158,7 @@ __all__ = [
     "AvgPool2D",
     "AvgPool3D",
     "BatchNormalization",
+    "Bidirectional",
     "CenterCrop",
     "Concatenate",
     "Conv1D",
@@ -176,7 +183,9 @@ __all__ = [
     "Dot",
     "Dropout",
     "ELU",
+    "Embedding",
     "Flatten",
+    "GRU",
     "GaussianDropout",
     "GaussianNoise",
     "GlobalAveragePooling1D",
@@ -196,6 +205,7 @@ __all__ = [
     "Identity",
     "Input",
     "InputLayer",
+    "LSTM",
     "Lambda",
     "Layer",
     "LayerNormalization",
@@ -209,6 +219,7 @@ __all__ = [
     "Maximum",
     "Minimum",
     "MixUp",
+    "MultiHeadAttention",
     "Multiply",
     "Normalization",
     "PReLU",
@@ -231,11 +242,13 @@ __all__ = [
     "SeparableConv2D",
     "SeparableConvolution1D",
     "SeparableConvolution2D",
+    "SimpleRNN",
     "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
     "SpatialDropout3D",
     "Subtract",
+    "TimeDistributed",
     "UpSampling1D",
     "UpSampling2D",
     "UpSampling3D",

@@ -50,7 +50,10 @@ class InputLayer(Layer):
             shape = kwargs.pop("input_shape")
         if "batch_input_shape" in kwargs and batch_shape is None:
             batch_shape = kwargs.pop("batch_input_shape")
-        super().__init__(name=name, dtype=dtype, **kwargs)
+        # An integer or bool input (token ids for an Embedding) keeps its dtype: the layer's
+        # float policy only applies to float inputs.
+        self._input_dtype = _non_float_dtype(dtype)
+        super().__init__(name=name, dtype=None if self._input_dtype else dtype, **kwargs)
         if sparse:
             raise NotImplementedError("InputLayer: sparse inputs are not supported")
         if input_tensor is not None:
@@ -67,6 +70,10 @@ class InputLayer(Layer):
         node.outputs = KerasTensor(self.batch_shape, dtype=self.dtype, name=self.name, node=node)
         self._inbound_nodes.append(node)
 
+    @property
+    def dtype(self) -> str:
+        return self._input_dtype or super().dtype
+
     def call(self, inputs: Any) -> Any:
         return inputs
 
@@ -82,6 +89,18 @@ class InputLayer(Layer):
             "name": self.name,
             "optional": self.optional,
         }
+
+
+def _non_float_dtype(dtype: Any) -> str | None:
+    """The name of an integer or bool dtype ('int32', torch.int64...), else None."""
+    if isinstance(dtype, torch.dtype):
+        dtype = str(dtype).replace("torch.", "")
+    if not isinstance(dtype, str):
+        return None
+    value = getattr(torch, dtype, None)
+    if isinstance(value, torch.dtype) and not value.is_floating_point and not value.is_complex:
+        return dtype
+    return None
 
 
 def Input(  # noqa: N802 - Keras' name for a function returning a tensor

@@ -26,16 +26,14 @@ import torch
 
 from .. import constraints, initializers, mixed_precision, regularizers
 from ._naming import to_snake_case, unique_name
-from ._symbolic import KerasTensor, Node, flatten_structure, is_shape, map_shapes, map_structure
+from ._shape_inference import ShapeInference
+from ._symbolic import KerasTensor, Node, flatten_structure, map_shapes, map_structure
 from ._weights import WeightsMixin, _WeightInfo, tensors_on
 
 Shape = tuple[int | None, ...]
 
 _CALL_CONTEXT = threading.local()
 _NO_CONTEXT = contextlib.nullcontext()
-# Sizes tried for unknown (None) axes when inferring shapes on `meta`: far apart, so that an
-# output size that depends on such an axis still differs after strides of up to 65.
-_META_SIZES = (64, 129)
 
 
 def standardize_shape(shape: Any, what: str = "shape") -> tuple[int | None, ...]:
@@ -52,7 +50,7 @@ def standardize_shape(shape: Any, what: str = "shape") -> tuple[int | None, ...]
     return tuple(out)
 
 
-class Layer(WeightsMixin, torch.nn.Module):
+class Layer(ShapeInference, WeightsMixin, torch.nn.Module):
     """Base class of every lamina layer and model.
 
     Args:
@@ -289,6 +287,12 @@ class Layer(WeightsMixin, torch.nn.Module):
         if not self.built:
             self._maybe_build(self._shapes_of(inputs))
             if isinstance(first := flatten_structure(inputs)[0], torch.Tensor):
+                if first.device.type == "meta":
+                    # First built inside an enclosing layer's shape inference (a sub-layer
+                    # made in __init__): real weights, and this call on meta copies of them.
+                    if explicit:
+                        kwargs["training"] = training
+                    return self._call_on_meta(method, args, kwargs, pass_training)
                 self._move_new_weights(first.device)
         if pass_training:
             kwargs["training"] = training
@@ -345,7 +349,7 @@ class Layer(WeightsMixin, torch.nn.Module):
                 f"{self._expected_axes()}; got shape {tuple(x.shape)}"
             )
         for axis, size in self._input_axes.items():
-            if ndim <= (axis if axis >= 0 else -axis - 1) or x.shape[axis] != size:
+            if ndim <= (axis if axis >= 0 else -axis - 1) or x.shape[axis] not in (size, None):
                 raise ValueError(
                     f"{self._describe()} was built for inputs of shape "
                     f"{self._build_input_shape} (size {size} on axis {axis}); "
@@ -362,6 +366,8 @@ class Layer(WeightsMixin, torch.nn.Module):
         """Call on KerasTensors: infer the output shape on `meta` and record the call."""
         inputs = args[0]
         try:
+            if isinstance(inputs, KerasTensor):
+                self._check_input(inputs)  # as for tensors: the rank and the built sizes
             output_shapes = self.compute_output_shape(self._shapes_of(inputs))
         except ValueError as error:
             sources = [
@@ -395,7 +401,8 @@ class Layer(WeightsMixin, torch.nn.Module):
 
     @property
     def output(self) -> Any:
-        """The symbolic output of this layer's call in a model (Keras' `layer.output`)."""
+        """The symbolic output of this layer's call in a model (Keras' `layer.output`; for a
+        layer called several times, its first call's)."""
         return self._single_node("output").outputs
 
     @property
@@ -411,59 +418,7 @@ class Layer(WeightsMixin, torch.nn.Module):
                 f"{type(self).__name__} '{self.name}' has no {what} yet: it has not been called "
                 "on a symbolic tensor (an Input or a layer's output)"
             )
-        if len(nodes) > 1:
-            raise AttributeError(
-                f"{type(self).__name__} '{self.name}' was called {len(nodes)} times, so its "
-                f"{what} is ambiguous; use the tensors returned by each call instead"
-            )
-        return nodes[0]
-
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        """Output shape(s) for `input_shape`, found by running `call` on the `meta` device.
-
-        Unknown (None) sizes past the batch axis are tried at two sizes; an output size that
-        differs between the two runs depends on them and is unknown (None) too.
-        """
-        self._maybe_build(input_shape)
-        first = self._meta_output_shapes(input_shape, _META_SIZES[0])
-        inputs: list[Any] = []
-        map_shapes(inputs.append, input_shape)
-        if not any(shape is not None and None in shape[1:] for shape in inputs):
-            return first
-        seconds: list[Any] = []
-        map_shapes(seconds.append, self._meta_output_shapes(input_shape, _META_SIZES[1]))
-        others = iter(seconds)
-
-        def merge(shape: Any) -> Any:
-            other = next(others)
-            if not is_shape(shape) or not is_shape(other):
-                return shape
-            return tuple(a if a == b else None for a, b in zip(shape, other, strict=True))
-
-        return map_shapes(merge, first)
-
-    def _meta_output_shapes(self, input_shape: Any, unknown_size: int) -> Any:
-        def meta(shape: Any) -> Any:
-            if shape is None:
-                return None
-            concrete = tuple(
-                (1 if axis == 0 else unknown_size) if d is None else d
-                for axis, d in enumerate(shape)
-            )
-            return torch.empty(concrete, device="meta", dtype=self.compute_dtype)
-
-        meta_inputs = map_shapes(meta, input_shape)
-        tensors = [*self.named_parameters(), *self.named_buffers()]  # unsaved buffers too
-        state = {k: torch.empty_like(v, device="meta") for k, v in tensors}
-        with torch.no_grad():
-            outputs = torch.func.functional_call(
-                self, state, (meta_inputs,), {"training": False}, strict=False
-            )
-
-        def shape_of(t: Any) -> Any:
-            return (None, *tuple(t.shape)[1:]) if isinstance(t, torch.Tensor) else t
-
-        return map_structure(shape_of, outputs)
+        return nodes[0]  # a layer called several times: its first call's, as in Keras
 
     # ---------------------------------------------------------------- config
 

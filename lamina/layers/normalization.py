@@ -208,7 +208,9 @@ class LayerNormalization(_AffineNormalization):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(axis=self.axis, rms_scaling=self.rms_scaling)
+        # Keras turns an int axis into a list when the layer builds.
+        axis = [self.axis] if self.built and isinstance(self.axis, int) else self.axis
+        config.update(axis=axis, rms_scaling=self.rms_scaling)
         return config
 
 
@@ -311,5 +313,6 @@ class GroupNormalization(_AffineNormalization):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(groups=self.groups, axis=self.axis)
+        groups = self._num_groups if self.built else self.groups  # -1 resolved, as Keras
+        config.update(groups=groups, axis=self.axis)
         return config

@@ -289,7 +289,23 @@ class MaxPooling3D(_Pooling):
     rank = 3
 
 
-class AveragePooling1D(_Pooling):
+class _AveragePooling(_Pooling):
+    """Average pooling: as in Keras, `pool_size` has no default (max pooling's is 2)."""
+
+    pool_mode = "average"
+
+    def __init__(
+        self,
+        pool_size: int | Sequence[int],
+        strides: int | Sequence[int] | None = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling1D(_AveragePooling):
     """Average pooling over (batch, steps, channels). See `_Pooling` for the arguments.
 
     >>> import torch
@@ -298,10 +314,9 @@ class AveragePooling1D(_Pooling):
     """
 
     rank = 1
-    pool_mode = "average"
 
 
-class AveragePooling2D(_Pooling):
+class AveragePooling2D(_AveragePooling):
     """Average pooling over (batch, height, width, channels). See `_Pooling` for the arguments.
 
     >>> import torch
@@ -310,10 +325,9 @@ class AveragePooling2D(_Pooling):
     """
 
     rank = 2
-    pool_mode = "average"
 
 
-class AveragePooling3D(_Pooling):
+class AveragePooling3D(_AveragePooling):
     """Average pooling over (batch, depth, height, width, channels). See `_Pooling`.
 
     >>> import torch
@@ -322,7 +336,6 @@ class AveragePooling3D(_Pooling):
     """
 
     rank = 3
-    pool_mode = "average"
 
 
 class _GlobalPooling(Layer):

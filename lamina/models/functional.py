@@ -160,6 +160,16 @@ class Functional(Model):
         return self._output_structure
 
     @property
+    def input_shape(self) -> Any:
+        """The inputs' shapes (batch axis None): one tuple, or a list for several (Keras)."""
+        return _shapes(self.inputs)
+
+    @property
+    def output_shape(self) -> Any:
+        """The outputs' shapes: one tuple, or a list for several (Keras)."""
+        return _shapes(self.outputs)
+
+    @property
     def input_names(self) -> list[str]:
         return [t.name or "" for t in self.inputs]
 
@@ -487,3 +497,9 @@ def _single_keys(node: Node) -> tuple[int, int] | None:
     if not isinstance(outputs, KerasTensor):
         return None
     return id(args[0]), id(outputs)
+
+
+def _shapes(tensors: list[KerasTensor]) -> Any:
+    """Keras' `input_shape` / `output_shape`: one shape alone, else a list of them."""
+    shapes = [tuple(t.shape) for t in tensors]
+    return shapes[0] if len(shapes) == 1 else shapes

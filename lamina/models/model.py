@@ -27,6 +27,7 @@ import torch
 from ..layers._symbolic import flatten_structure, map_shapes, map_structure
 from ..layers.layer import Layer, Shape
 from ..training.host_memory import cached_host_memory
+from ._step_api import StepAPI
 
 __all__ = ["Model"]
 
@@ -39,7 +40,7 @@ def _resolve_verbose(verbose: Any) -> int:
     return int(verbose)
 
 
-class Model(Layer):
+class Model(StepAPI, Layer):
     """A trainable stack or graph of layers with Keras' training API."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
@@ -230,13 +231,6 @@ class Model(Layer):
         return self._compile_state is not None
 
     @property
-    def metrics(self) -> list[Any]:
-        """The compiled metric objects (created on the first batch)."""
-        if self._compile_state is None:
-            return []
-        return [metric for _, metric, _ in self._compile_state.all_metrics()]
-
-    @property
     def metrics_names(self) -> list[str]:
         """'loss' and the log names of the compiled metrics."""
         if self._compile_state is None:
@@ -245,7 +239,7 @@ class Model(Layer):
 
     def _require_compiled(self, what: str) -> Any:
         if self._trainer is None:
-            raise RuntimeError(
+            raise ValueError(
                 f"You must call compile() before {what}(): model '{self.name}' has no optimizer "
                 "or loss yet. Example: model.compile(optimizer='adam', "
                 "loss='sparse_categorical_crossentropy', metrics=['accuracy'])"
@@ -269,7 +263,7 @@ class Model(Layer):
         steps_per_epoch: int | None = None,
         validation_steps: int | None = None,
         validation_batch_size: int | None = None,
-        validation_freq: int = 1,
+        validation_freq: int | list[int] = 1,
     ) -> Any:
         """Train for `epochs` epochs; returns a History whose `.history` has Keras' keys."""
         trainer = self._require_compiled("fit")
@@ -353,7 +347,7 @@ class Model(Layer):
         class_weight: dict[int, float] | None = None,
         return_dict: bool = False,
     ) -> Any:
-        """One gradient step on one batch; returns the running loss (and metrics)."""
+        """One gradient step on one batch; returns this batch's loss (and metrics), as Keras."""
         trainer = self._require_compiled("train_on_batch")
         return self._format_results(
             trainer.train_on_batch(x, y, sample_weight, class_weight), return_dict

@@ -136,6 +136,8 @@ class Sequential(Model):
                     f"Sequential '{self.name}' has no input shape: pass build(input_shape), "
                     "start with Input(shape), or give the first layer input_shape="
                 )
+            if len(input_shape) == 1 and isinstance(input_shape[0], (list, tuple)):
+                input_shape = input_shape[0]  # [shape] of a one-element input list
             self._input_layer = InputLayer(batch_shape=(None, *tuple(input_shape)[1:]))
         for layer in self._stack[len(self._nodes) :]:
             self._connect(layer)
@@ -187,6 +189,8 @@ class Sequential(Model):
         return last.activation(logits), logits
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        if args and isinstance(args[0], (list, tuple)) and len(args[0]) == 1:
+            args = (args[0][0], *args[1:])  # [x] for the one input, as Keras accepts
         if not self.built and args and isinstance(args[0], torch.Tensor):
             self.build((None, *tuple(args[0].shape)[1:]))
         return super().forward(*args, **kwargs)

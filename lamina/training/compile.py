@@ -195,12 +195,17 @@ class CompileState:
                 return metrics_module.get(identifier)
 
             built = []
+            unweighted_names = set()
             for weighted, identifiers in (
                 (False, spec.metric_identifiers),
                 (True, spec.weighted_metric_identifiers),
             ):
                 for identifier in identifiers:
                     metric = make(identifier).to(device)
+                    if not weighted:
+                        unweighted_names.add(metric.name)
+                    elif metric.name in unweighted_names:  # as Keras: 'weighted_accuracy'
+                        metric.name = f"weighted_{metric.name}"
                     key = f"{spec.name}_{metric.name}" if self.multi_output else metric.name
                     built.append((key, metric, weighted))
             spec.metrics = built

@@ -15,6 +15,7 @@ import torch
 
 from ..layers._symbolic import flatten_structure, map_structure
 from . import distributed
+from .custom_steps import CustomSteps, overrides_step
 from .jit import (
     GuardPasses,
     compile_step,
@@ -49,7 +50,7 @@ class ForwardModule(torch.nn.Module):
         return self.model(x, training=training), None
 
 
-class StepFunctions:
+class StepFunctions(CustomSteps):
     """Losses, metrics and steps of a `Trainer` (which sets `model`, `state`, `device`, the
     accumulators and `forward_module` up)."""
 
@@ -173,6 +174,7 @@ class StepFunctions:
         self._output_loss_sums.zero_()
         for _, metric, _ in self.state.all_metrics():
             metric.reset_state()
+        self.reset_custom_metrics()
 
     def _update_metrics(
         self,
@@ -203,7 +205,11 @@ class StepFunctions:
     def results(self) -> dict[str, float]:
         """Current loss and metric values as floats (this reads from the device). In a
         distributed run the sums and metric states of every process are combined first
-        (`_global_totals`), so every process reports the global values."""
+        (`_global_totals`), so every process reports the global values. After a model's own
+        `train_step` / `test_step`: the logs it returned."""
+        custom = self.custom_results()
+        if custom is not None:
+            return custom
         loss_sum, count, output_loss_sums, metric_states = self._global_totals()
         count = count.clamp(min=1)
         values = {"loss": float(loss_sum / count)}
@@ -342,6 +348,8 @@ class StepFunctions:
                 for step in (self._train_forward, self._test_step, self._predict_step)
             )
         self._train_step_fn = self.run_train_step
+        if overrides_step(model, "train_step"):
+            self._train_step_fn = self.custom_train_step  # the model's own, eagerly
 
     def _compiled_for(self, index: int, x: Any, needs_metrics: bool = True) -> Any:
         """The compiled step for this batch, or None to run it eagerly: the first step (it
@@ -390,6 +398,9 @@ class StepFunctions:
         return value
 
     def test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
+        if overrides_step(self.model, "test_step"):
+            self.custom_test_step(x, y, sample_weight)
+            return
         compiled = self._compiled_for(1, x)
         if compiled is None:
             self._test_step(x, y, sample_weight)
@@ -401,6 +412,8 @@ class StepFunctions:
 
     def predict_step(self, x: Any) -> Any:
         """The model's outputs for one batch (compiled with `jit_compile=True`)."""
+        if overrides_step(self.model, "predict_step"):
+            return self.model.predict_step((x,))
         compiled = self._compiled_for(2, x, needs_metrics=False)
         if compiled is None:
             return self._predict_step(x)

@@ -23,6 +23,7 @@ from ..layers._symbolic import map_structure
 from ..layers._weights import tensors_on
 from ..layers.batch_normalization import padding_step
 from ..losses import validate_targets
+from ..metrics.metric import Mean
 from . import distributed
 from ._data_adapters import (
     evaluation_batches,
@@ -78,6 +79,9 @@ class Trainer(StepFunctions):
         self.device = config.device()
         self._loss_sum = torch.zeros((), device=self.device)
         self._count = torch.zeros((), device=self.device)
+        # model.metrics[0], Keras' loss tracker: a Mean whose state is the running loss sums.
+        self.loss_tracker = Mean(name="loss")
+        self.loss_tracker.total, self.loss_tracker.count = self._loss_sum, self._count
         outputs = 1 if state is None else sum(spec.loss is not None for spec in state.outputs)
         self._output_loss_sums = torch.zeros(max(outputs, 1), device=self.device)
         self._logits_activation: str | None = None
@@ -202,7 +206,7 @@ class Trainer(StepFunctions):
         steps_per_epoch: int | None,
         validation_steps: int | None,
         validation_batch_size: int | None,
-        validation_freq: int,
+        validation_freq: int | list[int],
     ) -> Any:
         shard = self._shard()
         if shard is not None and shard[0] != 0:
@@ -227,7 +231,7 @@ class Trainer(StepFunctions):
             validation_data,
             validation_batch_size or batch_size,
             validation_steps,
-            runs=(epochs - initial_epoch) // validation_freq,
+            runs=sum(_validates(epoch, validation_freq) for epoch in range(initial_epoch, epochs)),
             shard=shard,
         )
 
@@ -269,7 +273,7 @@ class Trainer(StepFunctions):
             if batches.empty_pass:  # a generator ran dry (IteratorBatches warned)
                 break
             epoch_logs = self.results()
-            if validation is not None and (epoch + 1) % validation_freq == 0:
+            if validation is not None and _validates(epoch, validation_freq):
                 validation.rewind()
                 val_logs = self.evaluate(callbacks=callback_list, _batches=validation)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -382,6 +386,7 @@ class Trainer(StepFunctions):
                 add_progbar=verbose != 0,
                 model=self.model,
                 verbose=verbose,
+                epochs=1,
                 steps=batches.steps,
             )
         self.reset_metrics()
@@ -429,7 +434,12 @@ class Trainer(StepFunctions):
         model.to(self.device)
         model.eval()
         callback_list = CallbackList(
-            callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, steps=batches.steps
+            callbacks,
+            add_progbar=verbose != 0,
+            model=model,
+            verbose=verbose,
+            epochs=1,
+            steps=batches.steps,
         )
         callback_list.on_predict_begin()
         outputs: list[Any] = []
@@ -437,7 +447,7 @@ class Trainer(StepFunctions):
             for step, (bx, _, _) in enumerate(batches):
                 callback_list.on_predict_batch_begin(step)
                 outputs.append(self.predict_step(bx))
-                callback_list.on_predict_batch_end(step)
+                callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
         callback_list.on_predict_end()
         if not outputs:
             raise ValueError("predict() got no batches: the generator is exhausted")
@@ -452,6 +462,7 @@ class Trainer(StepFunctions):
         if class_weight is not None:
             sample_weight = apply_class_weight(y, class_weight, sample_weight)
         self.prepare(x)
+        self.reset_metrics()  # as in Keras 3, each call reports its own batch
         self.model.train()
         self._run_step(self._train_step_fn, None, x, y, sample_weight)
         self.model.eval()
@@ -465,3 +476,11 @@ class Trainer(StepFunctions):
         with torch.no_grad():
             self.test_step(x, y, sample_weight)
         return self.results()
+
+
+def _validates(epoch: int, validation_freq: Any) -> bool:
+    """Whether fit validates after `epoch` (0-based): every `validation_freq` epochs, or at
+    the 1-based epochs a list of them names (Keras' `validation_freq=[1, 3]`)."""
+    if isinstance(validation_freq, int):
+        return (epoch + 1) % validation_freq == 0
+    return epoch + 1 in validation_freq

@@ -108,7 +108,7 @@ def test_argument_errors(tmp_path):
     with pytest.raises(ValueError, match="must end in `.lamina`"):
         callbacks.ModelCheckpoint(str(tmp_path / "m.h5"))
     with pytest.raises(ValueError, match="must end in `.safetensors`"):
-        callbacks.ModelCheckpoint(str(tmp_path / "w.weights.h5"), save_weights_only=True)
+        callbacks.ModelCheckpoint(str(tmp_path / "w.h5"), save_weights_only=True)
     with pytest.raises(ValueError, match="Unrecognized save_freq"):
         callbacks.ModelCheckpoint(
             str(tmp_path / "w.safetensors"), save_weights_only=True, save_freq="batch"
@@ -130,3 +130,15 @@ def test_full_model_checkpoints_load_and_keep_training(tmp_path):
     assert restored.optimizer.iterations == model.optimizer.iterations == 8
     before = model.evaluate(X, Y, verbose=0)
     assert restored.evaluate(X, Y, verbose=0) == pytest.approx(before, rel=1e-6)
+
+
+def test_keras_weights_file_name_is_accepted(tmp_path):
+    """Keras 3 asks for '.weights.h5'; lamina writes its safetensors data under that name."""
+    model = tiny()
+    path = str(tmp_path / "best.weights.h5")
+    ckpt = callbacks.ModelCheckpoint(path, save_weights_only=True)
+    model.fit(X, Y, epochs=1, batch_size=4, verbose=0, callbacks=[ckpt])
+    other = tiny()
+    other.load_weights(path)
+    for a, b in zip(model.get_weights(), other.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -5,6 +5,7 @@ Adding a layer to `lamina.layers` without a row here fails `test_every_layer_has
 
 import numpy as np
 import pytest
+import torch
 
 import lamina
 from lamina import layers
@@ -43,6 +44,7 @@ CASES = {
     "Dropout": ({"rate": 0.5}, (2, 5), (2, 5)),
     "ELU": ({}, (2, 5), (2, 5)),
     "Flatten": ({}, (2, 4, 4, 3), (2, 48)),
+    "GRU": ({"units": 3}, (2, 4, 3), (2, 3)),
     "GaussianDropout": ({"rate": 0.3}, (2, 5), (2, 5)),
     "GaussianNoise": ({"stddev": 0.1}, (2, 5), (2, 5)),
     "GlobalAveragePooling1D": ({}, (2, 8, 3), (2, 3)),
@@ -55,6 +57,7 @@ CASES = {
     "GroupNormalization": ({"groups": 2}, (2, 5, 5, 4), (2, 5, 5, 4)),
     "Identity": ({}, (2, 5), (2, 5)),
     "LayerNormalization": ({}, (2, 3, 5), (2, 3, 5)),
+    "LSTM": ({"units": 3, "return_sequences": True}, (2, 4, 3), (2, 4, 3)),
     "LeakyReLU": ({}, (2, 5), (2, 5)),
     "MaxPooling1D": ({"pool_size": 2}, (2, 8, 3), (2, 4, 3)),
     "MaxPooling2D": ({"pool_size": 2}, (2, 7, 7, 3), (2, 3, 3, 3)),
@@ -100,6 +103,7 @@ CASES = {
     ),
     "SeparableConv1D": ({"filters": 4, "kernel_size": 3}, (2, 8, 3), (2, 6, 4)),
     "SeparableConv2D": ({"filters": 4, "kernel_size": 3}, (2, 8, 8, 3), (2, 6, 6, 4)),
+    "SimpleRNN": ({"units": 3}, (2, 4, 3), (2, 3)),
     "Softmax": ({}, (2, 5), (2, 5)),
     "SpatialDropout1D": ({"rate": 0.5}, (2, 8, 3), (2, 8, 3)),
     "SpatialDropout2D": ({"rate": 0.5}, (2, 8, 8, 3), (2, 8, 8, 3)),
@@ -115,7 +119,17 @@ CASES = {
 # (a Python function, tested with the core layers), and the merging layers, which take a list
 # of tensors (their contract test is tests/layers/test_merging.py).
 MERGING = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"}
-NOT_HARNESSED = {"Layer", "InputLayer", "Lambda"} | MERGING
+# Attention layers take a query and a value (tests/layers/test_attention.py); the wrappers a
+# layer (test_recurrent.py); Embedding integer ids (below).
+OWN_CONTRACT_TESTS = {
+    "Attention",
+    "AdditiveAttention",
+    "MultiHeadAttention",
+    "Bidirectional",
+    "TimeDistributed",
+    "Embedding",
+}
+NOT_HARNESSED = {"Layer", "InputLayer", "Lambda"} | MERGING | OWN_CONTRACT_TESTS
 
 
 def public_layer_classes():
@@ -152,3 +166,13 @@ def test_layer_trains_inside_a_sequential_model(name):
     history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert model.predict(x, verbose=0).shape == (8, 1)
+
+
+def test_embedding_contract_on_integer_ids():
+    check_layer(
+        layers.Embedding,
+        {"input_dim": 10, "output_dim": 3},
+        (2, 5),
+        expected_output_shape=(2, 5, 3),
+        input_dtype=torch.int64,
+    )

@@ -321,7 +321,7 @@ def test_get_config_matches_keras_format():
         "strides": (2, 2),
         "data_format": "channels_last",
     }
-    assert AveragePooling1D(padding="SAME").get_config()["padding"] == "same"
+    assert AveragePooling1D(2, padding="SAME").get_config()["padding"] == "same"
     restored = MaxPooling2D.from_config(json.loads(json.dumps(config_)))
     assert restored.get_config() == config_
     assert GlobalAveragePooling2D().get_config()["keepdims"] is False

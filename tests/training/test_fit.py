@@ -241,7 +241,7 @@ def test_progress_bar_verbose_1_ends_with_the_full_bar():
 
 
 def test_fit_before_compile_says_to_compile():
-    with pytest.raises(RuntimeError, match=r"compile\(\) before fit\(\)"):
+    with pytest.raises(ValueError, match=r"compile\(\) before fit\(\)"):
         small_model().fit(X, Y)
 
 

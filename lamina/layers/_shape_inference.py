@@ -1,0 +1,89 @@
+"""Output shapes without data: a layer's `call` run on `meta` tensors (no memory, no
+arithmetic), with meta copies of its weights. Mixed into `Layer`.
+
+>>> from lamina.layers import Dense
+>>> Dense(5).compute_output_shape((3, 4))  # a known batch size carries through, as in Keras
+(3, 5)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ._symbolic import is_shape, map_shapes, map_structure
+
+# Sizes tried for unknown (None) axes when inferring shapes on `meta`: far apart, so that an
+# output size that depends on such an axis still differs after strides of up to 65.
+_META_SIZES = (64, 129)
+
+
+class ShapeInference:
+    """`compute_output_shape` by meta inference, and calls of layers first built during it."""
+
+    compute_dtype: torch.dtype
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """Output shape(s) for `input_shape`, found by running `call` on the `meta` device.
+
+        Unknown (None) sizes past the batch axis are tried at two sizes; an output size that
+        differs between the two runs depends on them and is unknown (None) too.
+        """
+        self._maybe_build(input_shape)
+        first = self._meta_output_shapes(input_shape, _META_SIZES[0])
+        inputs: list[Any] = []
+        map_shapes(inputs.append, input_shape)
+        if not any(shape is not None and None in shape[1:] for shape in inputs):
+            return first
+        seconds: list[Any] = []
+        map_shapes(seconds.append, self._meta_output_shapes(input_shape, _META_SIZES[1]))
+        others = iter(seconds)
+
+        def merge(shape: Any) -> Any:
+            other = next(others)
+            if not is_shape(shape) or not is_shape(other):
+                return shape
+            return tuple(a if a == b else None for a, b in zip(shape, other, strict=True))
+
+        return map_shapes(merge, first)
+
+    def _meta_output_shapes(self, input_shape: Any, unknown_size: int) -> Any:
+        def meta(shape: Any) -> Any:
+            if shape is None:
+                return None
+            concrete = tuple(
+                (1 if axis == 0 else unknown_size) if d is None else d
+                for axis, d in enumerate(shape)
+            )
+            return torch.empty(concrete, device="meta", dtype=self.compute_dtype)
+
+        meta_inputs = map_shapes(meta, input_shape)
+        tensors = [*self.named_parameters(), *self.named_buffers()]  # unsaved buffers too
+        state = {k: torch.empty_like(v, device="meta") for k, v in tensors}
+        with torch.no_grad():
+            outputs = torch.func.functional_call(
+                self, state, (meta_inputs,), {"training": False}, strict=False
+            )
+
+        # A known batch size carries through, as in Keras (Dense(5) on (3, 4) gives (3, 5)).
+        shapes: list[Any] = []
+        map_shapes(shapes.append, input_shape)
+        batches = {shape[0] for shape in shapes if shape}
+        known = len(batches) == 1 and None not in batches
+
+        def shape_of(t: Any) -> Any:
+            if not isinstance(t, torch.Tensor):
+                return t
+            return (t.shape[0] if known and t.ndim else None, *tuple(t.shape)[1:])
+
+        return map_structure(shape_of, outputs)
+
+    def _call_on_meta(
+        self, method: Any, args: tuple[Any, ...], kwargs: dict[str, Any], pass_training: bool
+    ) -> Any:
+        """`_dispatch` with meta copies of this layer's weights in place of the real ones."""
+        tensors = [*self.named_parameters(), *self.named_buffers()]
+        state = {k: torch.empty_like(v, device="meta") for k, v in tensors}
+        with torch.nn.utils.stateless._reparametrize_module(self, state):
+            return self._dispatch(method, args, kwargs, pass_training)

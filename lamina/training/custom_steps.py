@@ -1,0 +1,129 @@
+"""Keras 3's overridable steps: a `Model` subclass that defines `train_step(data)`,
+`test_step(data)` or `predict_step(data)` has `fit`, `evaluate` and `predict` call it for
+each batch, as Keras does, and the logs its steps return become the progress bar's, the
+callbacks' and History's values.
+
+The steps run eagerly (Keras' torch backend runs them eagerly too, by default). `data` is
+what Keras hands them: `(x, y)`, `(x, y, sample_weight)` when there are weights, and `(x,)`
+for `predict_step`.
+
+>>> overrides_step(object(), "train_step")
+False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+__all__ = ["CustomSteps", "logs_as_floats", "overrides_step", "step_data"]
+
+
+def overrides_step(model: Any, name: str) -> bool:
+    """Whether `model`'s class defines its own `name` ('train_step', 'test_step',
+    'predict_step' or the `metrics` property) instead of lamina's `Model`'s."""
+    from ..models.model import Model
+
+    if not isinstance(model, Model):
+        return False
+    return getattr(type(model), name) is not getattr(Model, name)
+
+
+def step_data(x: Any, y: Any = None, sample_weight: Any = None) -> tuple[Any, ...]:
+    """The batch as Keras hands it to a step: `(x,)`, `(x, y)` or `(x, y, sample_weight)`.
+
+    >>> step_data(1, 2)
+    (1, 2)
+    """
+    if y is None and sample_weight is None:
+        return (x,)
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
+def logs_as_floats(logs: Any, where: str) -> dict[str, float]:
+    """A step's returned logs as floats; nested dicts (Keras' 'compile_metrics') flattened.
+
+    >>> logs_as_floats({"loss": torch.tensor(0.5), "m": {"acc": 1}}, "train_step")
+    {'loss': 0.5, 'acc': 1.0}
+    """
+    if not isinstance(logs, Mapping):
+        raise TypeError(
+            f"{where} must return a dict of log values (name -> number), as in Keras; "
+            f"got {type(logs).__name__}"
+        )
+    values: dict[str, float] = {}
+    for key, value in logs.items():
+        if isinstance(value, Mapping):
+            values.update(logs_as_floats(value, where))
+        elif isinstance(value, torch.Tensor):
+            values[key] = float(value.detach().float().mean()) if value.numel() else 0.0
+        else:
+            values[key] = float(value)
+    return values
+
+
+class CustomSteps:
+    """The trainer's side: runs a model's own steps and keeps the logs they return."""
+
+    model: Any
+    state: Any
+    device: torch.device
+    _custom_logs: Any = None
+
+    def custom_train_step(self, x: Any, y: Any, sample_weight: Any) -> None:
+        """One batch of `fit` through the model's `train_step`."""
+        from . import distributed
+
+        if distributed.is_distributed():
+            raise NotImplementedError(
+                f"{type(self.model).__name__} defines its own train_step, which lamina runs in "
+                "one process only: in a torchrun job its gradients would not be averaged "
+                "over the processes. Use the standard step (no train_step) to train with DDP."
+            )
+        self._build_metrics_for_custom_step(x, y)
+        self._custom_logs = self.model.train_step(step_data(x, y, sample_weight))
+
+    def custom_test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
+        """One batch of `evaluate` (or of fit's validation) through the model's `test_step`."""
+        self._build_metrics_for_custom_step(x, y)
+        self._custom_logs = self.model.test_step(step_data(x, y, sample_weight))
+
+    def custom_results(self) -> dict[str, float] | None:
+        """The last custom step's logs as floats, or None when no custom step ran since the
+        metrics were last reset."""
+        if self._custom_logs is None:
+            return None
+        return logs_as_floats(self._custom_logs, "train_step / test_step")
+
+    def reset_custom_metrics(self) -> None:
+        """Forget the last step's logs; reset the metrics a model's own `metrics` lists."""
+        self._custom_logs = None
+        if overrides_step(self.model, "metrics"):
+            for metric in self.model.metrics:
+                metric.reset_state()
+
+    def _build_metrics_for_custom_step(self, x: Any, y: Any) -> None:
+        """Compiled metrics are made for the shapes of the targets and predictions (which
+        accuracy, for instance). A custom step may loop over `model.metrics` at once, so
+        they are made before its first batch, from one forward pass without gradients."""
+        state = self.state
+        if state is None or state.metrics_built or y is None:
+            return
+        with torch.no_grad():
+            was_training = self.model.training
+            self.model.eval()
+            try:
+                y_pred = self.model(x, training=False)
+            finally:
+                self.model.train(was_training)
+        self.build_metrics_from(y, y_pred)
+
+    def build_metrics_from(self, y: Any, y_pred: Any) -> None:
+        """Build the compiled metrics for these targets and predictions (once)."""
+        if self.state.metrics_built:
+            return
+        y_list = self.per_output(y, "y")  # type: ignore[attr-defined]
+        pred_list = self.per_output(y_pred, "predictions")  # type: ignore[attr-defined]
+        self.state.build_metrics(y_list, pred_list, self.device)

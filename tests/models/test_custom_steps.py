@@ -1,0 +1,203 @@
+"""Keras 3's overridable steps (train_step / test_step / predict_step) and the API they use.
+Reference values: the same program run on Keras 3.15.1 (torch backend)."""
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import layers
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(32, 4)).astype("float32")
+Y = RNG.integers(0, 3, 32)
+WEIGHTS = [
+    np.linspace(-0.5, 0.5, 20).reshape(4, 5).astype("float32"),
+    np.zeros(5, "float32"),
+    np.linspace(0.3, -0.3, 15).reshape(5, 3).astype("float32"),
+    np.zeros(3, "float32"),
+]
+
+
+class KerasDocsModel(lamina.Model):
+    """The custom train_step of Keras' guide for its torch backend (`v.grad` for Keras'
+    `v.value.grad`: lamina's weights are the torch parameters themselves)."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = layers.Dense(5, activation="relu")
+        self.out = layers.Dense(3, activation="softmax")
+
+    def call(self, x):
+        return self.out(self.hidden(x))
+
+    def train_step(self, data):
+        x, y = data
+        self.zero_grad()
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(y=y, y_pred=y_pred)
+        loss.backward()
+        trainable_weights = list(self.trainable_weights)
+        gradients = [v.grad for v in trainable_weights]
+        with torch.no_grad():
+            self.optimizer.apply(gradients, trainable_weights)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        x, y = data
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(y=y, y_pred=y_pred)
+        for metric in self.metrics:
+            metric.update_state(loss) if metric.name == "loss" else metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def docs_model():
+    model = KerasDocsModel()
+    model(X[:2])
+    model.set_weights(WEIGHTS)
+    model.compile(
+        optimizer=lamina.optimizers.SGD(0.1),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def test_fit_and_evaluate_run_the_models_own_steps_as_keras():
+    model = docs_model()
+    history = model.fit(
+        X, Y, batch_size=8, epochs=3, shuffle=False, verbose=0, validation_data=(X[:16], Y[:16])
+    )
+    expected = {
+        "accuracy": [0.21875, 0.34375, 0.4375],
+        "loss": [1.106428, 1.080379, 1.063348],
+        "val_accuracy": [0.375, 0.375, 0.375],
+        "val_loss": [1.090052, 1.070041, 1.056826],
+    }
+    assert sorted(history.history) == sorted(expected)
+    for key, values in expected.items():
+        np.testing.assert_allclose(history.history[key], values, atol=2e-6)
+    np.testing.assert_allclose(model.evaluate(X, Y, verbose=0), [1.049981, 0.4375], atol=2e-6)
+    logs = model.evaluate(X, Y, verbose=0, return_dict=True)
+    assert logs == pytest.approx({"loss": 1.049981, "accuracy": 0.4375}, abs=2e-6)
+
+
+def test_own_metrics_property_and_trackers():
+    loss_tracker = lamina.metrics.Mean(name="loss")
+    mae = lamina.metrics.MeanAbsoluteError(name="mae")
+
+    class Own(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def train_step(self, data):
+            x, y = data
+            self.zero_grad()
+            y_pred = self(x, training=True)
+            loss = ((y_pred - y) ** 2).mean()
+            loss.backward()
+            grads = [v.grad for v in self.trainable_weights]
+            with torch.no_grad():
+                self.optimizer.apply(grads, self.trainable_weights)
+            loss_tracker.update_state(loss)
+            mae.update_state(y, y_pred)
+            return {"loss": loss_tracker.result(), "mae": mae.result()}
+
+        @property
+        def metrics(self):
+            return [loss_tracker, mae]
+
+    model = Own()
+    model(X[:2])
+    model.set_weights([np.full((4, 1), 0.1, "float32"), np.zeros(1, "float32")])
+    model.compile(optimizer=lamina.optimizers.SGD(0.05))
+    history = model.fit(X, X[:, :1] * 2, batch_size=8, epochs=3, shuffle=False, verbose=0)
+    # The trackers are reset at each epoch's start, as Keras resets model.metrics.
+    np.testing.assert_allclose(history.history["loss"], [2.435986, 1.107792, 0.5544], atol=2e-6)
+    np.testing.assert_allclose(history.history["mae"], [1.213002, 0.80263, 0.555152], atol=2e-6)
+
+
+def test_predict_step_override():
+    class Sevens(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def predict_step(self, data):
+            (x,) = data
+            return self(x) * 0 + 7
+
+    model = Sevens()
+    np.testing.assert_array_equal(model.predict(X[:5], verbose=0).ravel(), [7.0] * 5)
+
+
+def test_super_train_step_is_the_standard_step():
+    class Counting(lamina.Model):
+        calls = 0
+
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(3, activation="softmax")
+
+        def call(self, x):
+            return self.dense(x)
+
+        def train_step(self, data):
+            type(self).calls += 1
+            return super().train_step(data)
+
+    plain = lamina.Sequential([lamina.Input((4,)), layers.Dense(3, activation="softmax")])
+    counting = Counting()
+    counting(X[:2])
+    counting.set_weights(plain.get_weights())
+    for model in (plain, counting):
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["acc"])
+    expected = plain.fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    got = counting.fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    assert Counting.calls == 8
+    assert sorted(got) == sorted(expected)
+    for key in expected:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-6)
+
+
+def test_metrics_list_the_loss_tracker_first():
+    model = docs_model()
+    assert [m.name for m in model.metrics] == ["loss"]  # the compiled ones come with data
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0)
+    assert [m.name for m in model.metrics] == ["loss", "accuracy"]
+    plain = lamina.Sequential([lamina.Input((4,)), layers.Dense(3, activation="softmax")])
+    plain.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    history = plain.fit(X, Y, batch_size=8, epochs=1, verbose=0)
+    # The standard step's running loss is the tracker's state.
+    assert float(plain.metrics[0].result()) == pytest.approx(history.history["loss"][0])
+
+
+def test_a_step_must_return_a_dict():
+    class Bad(KerasDocsModel):
+        def train_step(self, data):
+            super().train_step(data)
+            return 1.0
+
+    model = Bad()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(TypeError, match="must return a dict"):
+        model.fit(X, Y, verbose=0)
+
+
+def test_step_helpers_need_compile():
+    model = KerasDocsModel()
+    with pytest.raises(ValueError, match="compile"):
+        model.compute_loss(y=Y[:2], y_pred=model(X[:2]))
