@@ -1,0 +1,229 @@
+"""Behaviour a Keras 3.15.1 program (torch backend) showed, kept as lamina's: each case was
+run on both libraries (the values here are Keras')."""
+
+import io
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import callbacks, layers
+
+
+@pytest.fixture(autouse=True)
+def fresh_names():
+    lamina.clear_session()
+
+
+def test_train_on_batch_reports_its_own_batch():
+    model = lamina.Sequential(
+        [lamina.Input((2,)), layers.Dense(1, kernel_initializer="ones", bias_initializer="zeros")]
+    )
+    model.compile(optimizer=lamina.optimizers.SGD(0.0), loss="mse")
+    x, y = np.ones((4, 2), "float32"), np.zeros((4, 1), "float32")
+    got = [
+        model.train_on_batch(x, y),
+        model.train_on_batch(x * 3, y),
+        model.train_on_batch(x * 3, y),
+    ]
+    got += [model.test_on_batch(x, y), model.train_on_batch(x * 3, y)]
+    assert got == [4.0, 36.0, 36.0, 4.0, 36.0]
+
+
+def test_callback_hooks_get_dicts_and_predict_outputs():
+    seen = {}
+
+    class Recorder(callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen["train_begin"] = logs
+
+        def on_epoch_begin(self, epoch, logs=None):
+            seen["epoch_begin"] = logs
+
+        def on_train_batch_begin(self, batch, logs=None):
+            seen["batch_begin"] = logs
+
+        def on_test_begin(self, logs=None):
+            seen["test_begin"] = logs
+
+        def on_predict_batch_end(self, batch, logs=None):
+            seen["predict_batch_end"] = logs
+
+        def on_predict_end(self, logs=None):
+            seen["predict_params"] = sorted(self.params)
+
+    model = lamina.Sequential([lamina.Input((3,)), layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 2), "float32")
+    model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y), callbacks=[Recorder()])
+    model.predict(x, verbose=0, callbacks=[Recorder()])
+    for key in ("train_begin", "epoch_begin", "batch_begin", "test_begin"):
+        assert seen[key] == {}, key
+    assert tuple(seen["predict_batch_end"]["outputs"].shape) == (4, 2)
+    assert seen["predict_params"] == ["epochs", "steps", "verbose"]
+
+
+def test_one_epoch_prints_no_epoch_header():
+    model = lamina.Sequential([lamina.Input((3,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 1), "float32")
+    for epochs, header in ((1, False), (2, True)):
+        out = io.StringIO()
+        with redirect_stdout(out):
+            model.fit(x, y, epochs=epochs, verbose=2)
+        assert ("Epoch 1/" in out.getvalue()) == header
+
+
+def test_weighted_metric_of_the_same_name_is_prefixed():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 4)).astype("float32"), rng.integers(0, 3, 16)
+    model = lamina.Sequential([lamina.Input((4,)), layers.Dense(3, activation="softmax")])
+    model.compile(
+        "sgd",
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        weighted_metrics=["accuracy"],
+    )
+    weights = np.linspace(0.1, 1.0, 16).astype("float32")
+    history = model.fit(x, y, sample_weight=weights, validation_split=0.25, verbose=0)
+    assert sorted(history.history) == [
+        "accuracy",
+        "loss",
+        "val_accuracy",
+        "val_loss",
+        "val_weighted_accuracy",
+        "weighted_accuracy",
+    ]
+
+
+def test_validation_freq_list_names_the_epochs():
+    model = lamina.Sequential([lamina.Input((3,)), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x, y = np.ones((8, 3), "float32"), np.ones((8, 1), "float32")
+    history = model.fit(x, y, validation_split=0.25, epochs=4, validation_freq=[1, 3], verbose=0)
+    assert len(history.history["val_loss"]) == 2 and len(history.history["loss"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape"),
+    [
+        (lambda: layers.RepeatVector(2), (3, 4)),
+        (lambda: layers.Cropping2D(1), (4, 4)),
+        (lambda: layers.ZeroPadding1D(1), (4, 4, 2)),
+        (lambda: layers.UpSampling2D(), (4, 4)),
+        (lambda: layers.Permute((2, 1)), (3, 4, 5)),
+    ],
+)
+def test_symbolic_call_checks_the_rank(layer, shape):
+    with pytest.raises(ValueError, match="expects"):
+        layer()(lamina.Input(shape))
+
+
+def test_compute_output_shape_keeps_a_known_batch_size():
+    assert layers.Dense(5).compute_output_shape((3, 4)) == (3, 5)
+    assert layers.BatchNormalization().compute_output_shape((3, 4)) == (3, 4)
+    assert layers.Dense(5).compute_output_shape((None, 4)) == (None, 5)
+
+
+def test_sublayers_made_in_init_build_on_input_tensors():
+    class Block(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = layers.Dense(3)
+
+        def call(self, x):
+            return self.dense(x)
+
+    assert Block()(lamina.Input((4,))).shape == (None, 3)
+    model = lamina.Sequential([lamina.Input((4,)), Block(), layers.Dense(2)])
+    assert model.count_params() == 15 + 8
+    assert model.predict(np.ones((2, 4), "float32"), verbose=0).shape == (2, 2)
+    assert all(p.device.type == "cpu" for p in model.parameters())
+
+
+def test_functional_input_and_output_shapes():
+    a, b = lamina.Input((4,), name="a"), lamina.Input((3,), name="b")
+    model = lamina.Model({"a": a, "b": b}, [layers.Dense(2)(a), layers.Dense(5)(b)])
+    assert (model.input_shape, model.output_shape) == (
+        [(None, 4), (None, 3)],
+        [(None, 2), (None, 5)],
+    )
+    single = lamina.Model(a, layers.Dense(2)(a))
+    assert (single.input_shape, single.output_shape) == ((None, 4), (None, 2))
+
+
+def test_shared_layer_output_is_its_first_call():
+    shared = layers.Dense(2)
+    first = shared(lamina.Input((3,)))
+    shared(lamina.Input((3,)))
+    assert shared.output is first
+
+
+def test_sequential_takes_a_one_element_input_list():
+    x = np.ones((4, 3), "float32")
+    built = lamina.Sequential([lamina.Input((3,)), layers.Dense(1)])
+    assert built.predict([x], verbose=0).shape == (4, 1)
+    assert lamina.Sequential([layers.Dense(1)]).predict([x], verbose=0).shape == (4, 1)
+
+
+def test_integer_input_keeps_its_dtype():
+    ids = lamina.Input((5,), dtype="int32")
+    assert ids.dtype == "int32"
+    features = layers.GlobalAveragePooling1D()(layers.Embedding(20, 4)(ids))
+    model = lamina.Model(ids, layers.Dense(2, activation="softmax")(features))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).integers(0, 20, (16, 5))
+    history = model.fit(x, np.arange(16) % 2, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert layers.InputLayer.from_config(model.layers[0].get_config()).dtype == "int32"
+
+
+def test_average_pooling_needs_a_pool_size():
+    with pytest.raises(TypeError, match="pool_size"):
+        layers.AveragePooling2D()
+    assert layers.MaxPooling2D().pool_size == (2, 2)
+
+
+def test_normalization_configs_after_build():
+    norm = layers.LayerNormalization()
+    assert norm.get_config()["axis"] == -1
+    norm(torch.ones(2, 3))
+    assert norm.get_config()["axis"] == [-1]
+    groups = layers.GroupNormalization(groups=-1)
+    groups(torch.ones(2, 5, 4))
+    assert groups.get_config()["groups"] == 4
+
+
+def test_keras_top_level_names():
+    class Doubler(lamina.Layer):
+        def call(self, x):
+            return x * 2
+
+    assert Doubler()(lamina.Input((3,))).shape == (None, 3)
+    assert lamina.config.backend() == "torch"
+    assert isinstance(lamina.version(), str)
+    for name in ("Loss", "Metric", "Optimizer", "Initializer", "Regularizer", "KerasTensor"):
+        assert isinstance(getattr(lamina, name), type)
+
+
+def test_fit_before_compile_is_a_value_error():
+    with pytest.raises(ValueError, match="compile"):
+        lamina.Sequential([lamina.Input((3,)), layers.Dense(1)]).fit(np.ones((2, 3)), np.ones(2))
+
+
+def test_keras_weights_file_name(tmp_path):
+    model = lamina.Sequential([lamina.Input((3,)), layers.Dense(2)])
+    path = tmp_path / "model.weights.h5"
+    model.save_weights(path)
+    other = lamina.Sequential([lamina.Input((3,)), layers.Dense(2)])
+    other.load_weights(path)
+    for a, b in zip(model.get_weights(), other.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    keras_file = tmp_path / "keras.weights.h5"
+    keras_file.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))  # an HDF5 signature
+    with pytest.raises(ValueError, match="HDF5 file written by Keras"):
+        other.load_weights(keras_file)
+    with pytest.raises(ValueError, match=r"\.safetensors"):
+        model.save_weights(tmp_path / "model.h5")
