@@ -8,6 +8,8 @@ arithmetic), with meta copies of its weights. Mixed into `Layer`.
 
 from __future__ import annotations
 
+import inspect
+import json
 from typing import Any
 
 import torch
@@ -87,3 +89,31 @@ class ShapeInference:
         state = {k: torch.empty_like(v, device="meta") for k, v in tensors}
         with torch.nn.utils.stateless._reparametrize_module(self, state):
             return self._dispatch(method, args, kwargs, pass_training)
+
+
+def auto_config(layer: Any, arguments: Any) -> dict[str, Any]:
+    """The JSON-able arguments a user's layer class was created with, by parameter name
+    (Keras' automatic config for layers without get_config); {} when there are none."""
+    if arguments is None:
+        return {}
+    args, kwargs = arguments
+    try:
+        bound = inspect.signature(type(layer).__init__).bind(layer, *args, **kwargs)
+    except TypeError:
+        return {}
+    config: dict[str, Any] = {}
+    for name, value in list(bound.arguments.items())[1:]:
+        kind = bound.signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            config.update({k: v for k, v in value.items() if _json_able(v)})
+        elif kind is not inspect.Parameter.VAR_POSITIONAL and _json_able(value):
+            config[name] = value
+    return config
+
+
+def _json_able(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True

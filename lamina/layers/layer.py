@@ -26,7 +26,7 @@ import torch
 
 from .. import constraints, initializers, mixed_precision, regularizers
 from ._naming import to_snake_case, unique_name
-from ._shape_inference import ShapeInference
+from ._shape_inference import ShapeInference, auto_config
 from ._symbolic import KerasTensor, Node, flatten_structure, map_shapes, map_structure
 from ._weights import WeightsMixin, _WeightInfo, tensors_on
 
@@ -209,6 +209,12 @@ class Layer(ShapeInference, WeightsMixin, torch.nn.Module):
             raise
 
     # ---------------------------------------------------------------- building
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        layer = super().__new__(cls)
+        if not cls.__module__.startswith("lamina."):  # a user's class: for auto_config
+            layer.__dict__["_init_arguments"] = (args, kwargs)
+        return layer
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -423,13 +429,17 @@ class Layer(ShapeInference, WeightsMixin, torch.nn.Module):
     # ---------------------------------------------------------------- config
 
     def get_config(self) -> dict[str, Any]:
-        """The constructor arguments as JSON types; subclasses add theirs."""
+        """The constructor arguments as JSON types; subclasses add theirs. A user's layer
+        that defines no get_config gets the JSON-able arguments it was created with, as in
+        Keras (so that it saves and loads without one)."""
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
         config["dtype"] = self._dtype_policy.name
         if self._declared_input_shape is not None:
             config["batch_input_shape"] = list(self._declared_input_shape)
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        if type(self).get_config is Layer.get_config:
+            config.update(auto_config(self, self.__dict__.get("_init_arguments")))
         return config
 
     @classmethod

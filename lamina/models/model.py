@@ -49,7 +49,7 @@ class Model(StepAPI, Layer):
             from .functional import Functional
 
             return super().__new__(Functional)
-        return super().__new__(cls)
+        return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or "inputs" in kwargs or "outputs" in kwargs:
@@ -370,6 +370,24 @@ class Model(StepAPI, Layer):
             self._trainer.reset_metrics()
 
     # ------------------------------------------------------------------ weights files
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as JSON, for `lamina.models.model_from_json` (Keras' API)."""
+        from .cloning import model_to_json
+
+        return model_to_json(self, **kwargs)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Model:
+        """Rebuild a model from `get_config()`; `Model.from_config` of a functional model's
+        config gives the functional model, as in Keras."""
+        from ..saving.registry import CustomObjectScope
+        from .functional import Functional
+
+        with CustomObjectScope(custom_objects):
+            if cls is Model and "input_layers" in config:
+                return Functional.from_config(config)
+            return super().from_config(config)
 
     def save_weights(self, filepath: str, overwrite: bool = True) -> None:
         """Write the weights (PyTorch layout, state_dict keys) to a `.safetensors` file."""

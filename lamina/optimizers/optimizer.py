@@ -27,9 +27,11 @@ from __future__ import annotations
 import collections
 import inspect
 import re
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from lamina.optimizers import _clipping
@@ -144,10 +146,11 @@ class Optimizer(OptimizerState):
 
     @property
     def learning_rate(self) -> float:
-        """The learning rate of the next step (a schedule is evaluated at ``iterations``)."""
+        """The learning rate of the next step (a schedule is evaluated at ``iterations``).
+        A number is a float with Keras' variable methods: `.assign(v)` sets it, `.numpy()`."""
         lr = self._learning_rate
         if not callable(lr):
-            return lr
+            return LearningRate(lr, self)
         return float(lr(self._iterations) if self._schedule_takes_step else lr())
 
     @learning_rate.setter
@@ -454,3 +457,40 @@ def _takes_one_argument(fn: Callable) -> bool:
     except ValueError:  # a builtin without a signature: assume a schedule
         pass
     return True
+
+
+class LearningRate(float):
+    """An optimizer's learning rate as read from `optimizer.learning_rate`: a float that
+    also answers Keras' variable calls, so that callbacks written for Keras run unchanged.
+
+    >>> from lamina.optimizers import SGD
+    >>> optimizer = SGD(0.1)
+    >>> optimizer.learning_rate.assign(0.05)
+    >>> float(optimizer.learning_rate), optimizer.learning_rate.numpy().dtype
+    (0.05, dtype('float32'))
+    """
+
+    _optimizer: Any
+
+    def __new__(cls, value: float, optimizer: Any) -> LearningRate:
+        self = super().__new__(cls, value)
+        self._optimizer = weakref.ref(optimizer)
+        return self
+
+    def assign(self, value: Any) -> None:
+        """Set the optimizer's learning rate (Keras' `variable.assign`)."""
+        optimizer = self._optimizer()
+        if optimizer is None:
+            raise RuntimeError("The optimizer of this learning rate no longer exists")
+        optimizer.learning_rate = float(value)
+
+    def numpy(self) -> np.ndarray:
+        """The value as a float32 NumPy scalar, as Keras' variable gives it."""
+        return np.asarray(float(self), dtype=np.float32)
+
+    @property
+    def value(self) -> float:
+        return float(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (and deep-copies) as a plain float
+        return (float, (float(self),))

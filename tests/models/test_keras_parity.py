@@ -227,3 +227,40 @@ def test_keras_weights_file_name(tmp_path):
         other.load_weights(keras_file)
     with pytest.raises(ValueError, match=r"\.safetensors"):
         model.save_weights(tmp_path / "model.h5")
+
+
+def test_learning_rate_answers_keras_variable_calls():
+    optimizer = lamina.optimizers.SGD(0.1)
+    rate = optimizer.learning_rate
+    assert rate == pytest.approx(0.1) and isinstance(rate * 2, float)
+    rate.assign(rate * 0.5)  # a Keras callback's way to change it
+    assert float(optimizer.learning_rate) == pytest.approx(0.05)
+    assert optimizer.learning_rate.numpy().dtype == np.float32
+    assert optimizer.get_config()["learning_rate"] == pytest.approx(0.05)
+
+
+def test_user_layer_without_get_config_saves_its_arguments(tmp_path):
+    @lamina.saving.register_serializable(package="parity")
+    class Scale(layers.Layer):
+        def __init__(self, factor, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+    class Wide(lamina.Model):
+        def __init__(self, units=3, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = layers.Dense(units)
+
+        def call(self, x):
+            return self.dense(x)
+
+    assert Scale(2.5).get_config()["factor"] == 2.5
+    assert Wide.from_config(Wide(5).get_config()).dense.units == 5
+    model = lamina.Sequential([lamina.Input((3,)), Scale(2.5), layers.Dense(1)])
+    model.save(tmp_path / "m.keras")
+    loaded = lamina.models.load_model(tmp_path / "m.keras")
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
