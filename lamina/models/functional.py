@@ -23,6 +23,7 @@ from ..layers._symbolic import KerasTensor, Node, flatten_structure, map_structu
 from ..layers.core import InputLayer
 from ..layers.layer import Layer
 from . import _fusion
+from ._graph_order import keras_layer_order
 from .model import Model
 from .sequential import _deserialize_layer, _serialize_layer
 
@@ -57,6 +58,7 @@ class Functional(Model):
         self.outputs: list[KerasTensor] = flatten_structure(outputs)
         self._check_tensors()
         self._nodes = self._topological_nodes()
+        self._layer_order, _ = keras_layer_order(self.inputs, self.outputs, InputLayer)
         self._pooling_after = self._find_pooling_after()
         self._release_after = self._find_release_after()
         self._single_keys = [_single_keys(node) for node in self._nodes]
@@ -144,12 +146,8 @@ class Functional(Model):
 
     @property
     def layers(self) -> list[Layer]:
-        """InputLayers first, then every other layer in the order the graph first uses it."""
-        ordered: list[Layer] = [t.layer for t in self.inputs]
-        for node in self._nodes:
-            if all(node.layer is not layer for layer in ordered):
-                ordered.append(node.layer)
-        return ordered
+        """The layers in Keras' order (by depth from the outputs; see `_graph_order`)."""
+        return list(self._layer_order)
 
     @property
     def input(self) -> Any:

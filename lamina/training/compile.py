@@ -111,6 +111,10 @@ class CompileState:
             self.compile_arguments["cuda_graphs"] = True
         names = list(output_names or ["output"])
         self.multi_output = len(names) > 1
+        # Keras flattens a metrics dict by sorted output name: evaluate()'s list follows it.
+        self.metrics_by_sorted_name = isinstance(metrics, dict) or isinstance(
+            weighted_metrics, dict
+        )
         losses = _per_output(loss, names, "loss", nested=False)
         weights = _per_output(loss_weights, names, "loss_weights", nested=False)
         metric_lists = _per_output(metrics, names, "metrics", nested=True)

@@ -237,7 +237,10 @@ class StepFunctions(CustomSteps):
             ordered += [
                 logs[f"{spec.name}_loss"] for spec in self.state.outputs if spec.loss is not None
             ]
-        ordered += [logs[key] for key, _, _ in self.state.all_metrics()]
+        outputs = self.state.outputs
+        if getattr(self.state, "metrics_by_sorted_name", False):
+            outputs = sorted(outputs, key=lambda spec: spec.name)
+        ordered += [logs[key] for spec in outputs for key, _, _ in spec.metrics or []]
         return ordered
 
     # ------------------------------------------------------------------ steps

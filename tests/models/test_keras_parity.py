@@ -264,3 +264,24 @@ def test_user_layer_without_get_config_saves_its_arguments(tmp_path):
     loaded = lamina.models.load_model(tmp_path / "m.keras")
     x = np.ones((2, 3), "float32")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_evaluate_lists_dict_metrics_by_sorted_output_name():
+    a = lamina.Input((4,))
+    hidden = layers.Dense(5)(a)
+    model = lamina.Model(
+        a,
+        [
+            layers.Dense(1, name="reg")(hidden),
+            layers.Dense(3, activation="softmax", name="cls")(hidden),
+        ],
+    )
+    model.compile(
+        "sgd",
+        loss=["mse", "sparse_categorical_crossentropy"],
+        metrics={"reg": ["mae", "mse"], "cls": ["accuracy"]},
+    )
+    x, y = np.ones((8, 4), "float32"), [np.ones((8, 1), "float32"), np.zeros(8)]
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    order = ["loss", "reg_loss", "cls_loss", "cls_accuracy", "reg_mae", "reg_mse"]  # Keras'
+    assert model.evaluate(x, y, verbose=0) == pytest.approx([logs[k] for k in order])
