@@ -171,7 +171,8 @@ class WeightsMixin:
 
     @property
     def losses(self) -> list[torch.Tensor]:
-        """Penalties to add to the loss: weight regularizers and activity regularizers."""
+        """Penalties to add to the loss: weight regularizers, activity regularizers and the
+        terms `add_loss` added in the latest call."""
         out: list[torch.Tensor] = []
         for owner, _, tensor, info in self._all_weights():
             if info.regularizer is not None and owner.trainable:
@@ -179,6 +180,7 @@ class WeightsMixin:
         for module in self.modules():
             if isinstance(module, WeightsMixin):
                 out.extend(module._activity_losses)
+                out.extend(module.__dict__.get("_added_losses", ()))
         return out
 
     def _clear_activity_losses(self) -> None:

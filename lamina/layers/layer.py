@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .. import constraints, initializers, mixed_precision, regularizers
+from ._added_losses import AddedLosses
 from ._naming import to_snake_case, unique_name
 from ._shape_inference import ShapeInference, auto_config
 from ._symbolic import KerasTensor, Node, flatten_structure, map_shapes, map_structure
@@ -50,7 +51,7 @@ def standardize_shape(shape: Any, what: str = "shape") -> tuple[int | None, ...]
     return tuple(out)
 
 
-class Layer(ShapeInference, WeightsMixin, torch.nn.Module):
+class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
     """Base class of every lamina layer and model.
 
     Args:

@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from ..layers._added_losses import collect_added_losses
+from ..layers._added_losses import in_use as added_losses_in_use
 from ..layers._symbolic import flatten_structure, map_structure
 from . import distributed
 from .custom_steps import CustomSteps, overrides_step
@@ -131,6 +133,9 @@ class StepFunctions(CustomSteps):
         # Keras adds the weight penalties to the loss in evaluation too.
         for regularizer, tensor in self._regularized:
             total = total + regularizer(tensor)
+        if added_losses_in_use():  # layer.add_loss terms of this forward pass
+            for term in collect_added_losses(self.model):
+                total = total + term
         if training and self._activity_layers:
             for layer in self._activity_layers:
                 for penalty in layer._activity_losses:

@@ -285,3 +285,22 @@ def test_evaluate_lists_dict_metrics_by_sorted_output_name():
     logs = model.evaluate(x, y, verbose=0, return_dict=True)
     order = ["loss", "reg_loss", "cls_loss", "cls_accuracy", "reg_mae", "reg_mse"]  # Keras'
     assert model.evaluate(x, y, verbose=0) == pytest.approx([logs[k] for k in order])
+
+
+def test_add_loss_terms_join_the_loss_as_in_keras():
+    class Penalty(layers.Layer):
+        def call(self, x):
+            self.add_loss(0.5 * (x**2).sum() / x.shape[0])
+            return x
+
+    inputs = lamina.Input((3,))
+    dense = layers.Dense(1, kernel_initializer="ones", bias_initializer="zeros")
+    model = lamina.Model(inputs, dense(Penalty()(inputs)))
+    model.compile(lamina.optimizers.SGD(0.01), "mse")
+    x, y = np.linspace(-1, 1, 12).reshape(4, 3).astype("float32"), np.zeros((4, 1), "float32")
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(3.938017, abs=1e-6)
+    history = model.fit(x, y, epochs=3, batch_size=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], [3.920592, 3.630774, 3.366184], atol=2e-6)
+    for _ in range(2):  # each outermost call starts afresh
+        model(torch.as_tensor(x))
+        assert [round(float(t), 6) for t in model.losses] == [0.590909]
