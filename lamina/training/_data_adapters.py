@@ -3,9 +3,10 @@
 Arrays and tensors (and a `TensorDataset`, which is arrays) take `ArrayBatches`: moved to the
 device once and batched there. Everything else is read batch by batch by `IteratorBatches`:
 a `lamina.data.Dataset` (in-memory ones still slice on the device), a `torch.utils.data.Dataset`
-(batched here with `batch_size` by a DataLoader), a `torch.utils.data.DataLoader`, and Python
-generators or iterators that yield batches. Items are unpacked as Keras does: `x`, `(x,)`,
-`(x, y)` or `(x, y, sample_weight)`.
+(batched here with `batch_size` by a DataLoader), a `torch.utils.data.DataLoader`, a
+`lamina.utils.PyDataset` (`PyDatasetBatches`: its own batches, `batch_size` ignored as in
+Keras), and Python generators or iterators that yield batches. Items are unpacked as Keras
+does: `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`.
 
 Epochs, as Keras: without `steps`, an epoch is one pass over the source (a generator is read
 until it is exhausted, and an epoch that gets nothing ends training with a warning). With
@@ -24,6 +25,7 @@ from typing import Any
 import torch
 
 from ..data.dataset import Dataset
+from ..utils._py_dataset import PyDataset, read_batches, standardize_batch
 from .adapters import (
     ArrayBatches,
     _take,
@@ -36,6 +38,7 @@ from .adapters import (
 
 __all__ = [
     "IteratorBatches",
+    "PyDatasetBatches",
     "evaluation_batches",
     "input_kind",
     "prediction_batches",
@@ -47,6 +50,8 @@ __all__ = [
 
 def input_kind(x: Any) -> str | None:
     """A name for the pipeline kinds of input (None for arrays and tensors)."""
+    if isinstance(x, PyDataset):
+        return "PyDataset"
     if isinstance(x, Dataset):
         return "lamina.data.Dataset"
     if isinstance(x, torch.utils.data.DataLoader):
@@ -218,6 +223,101 @@ class IteratorBatches:
         return self.steps
 
 
+class _PyDatasetPasses:
+    """Passes over a PyDataset, each in a new random order when shuffling (as Keras)."""
+
+    def __init__(self, dataset: PyDataset, shuffle: bool) -> None:
+        self.dataset, self.shuffle = dataset, shuffle
+
+    def __iter__(self) -> Iterator[Any]:
+        return read_batches(self.dataset, self.shuffle)
+
+    def __len__(self) -> int:
+        count = self.dataset.num_batches
+        if count is None:
+            raise TypeError("an endless PyDataset (num_batches None) has no length")
+        return count
+
+
+class PyDatasetBatches(IteratorBatches):
+    """Device batches of a `lamina.utils.PyDataset`, with its epoch hooks called as Keras.
+
+    `dataset.on_epoch_begin()` runs before each epoch's batches and `on_epoch_end()` after
+    them. As in Keras 3, fit and evaluate also call `on_epoch_end()` once before reading
+    (Keras resets its input), and so does every validation run: fit(epochs=n) calls it n + 1
+    times, evaluate twice, predict once. The batch read to build the model is read again by
+    the first epoch, so that every epoch sees the batches its hooks prepared.
+
+    Args:
+        dataset: the PyDataset.
+        mode: "train", "evaluate" (evaluate and fit's validation) or "predict".
+        shuffle: a new random batch order every pass (fit's `shuffle`, as Keras).
+        device, steps, class_weight: as for `IteratorBatches`.
+    """
+
+    def __init__(
+        self,
+        dataset: PyDataset,
+        device: torch.device,
+        steps: int | None,
+        class_weight: dict[int, float] | None,
+        mode: str,
+        shuffle: bool,
+    ) -> None:
+        self.dataset, self.mode, self.name = dataset, mode, type(dataset).__name__
+        if dataset.use_multiprocessing and dataset.workers > 0:
+            warnings.warn(
+                f"{self.name}: lamina fetches PyDataset batches with threads; "
+                f"use_multiprocessing=True uses {dataset.workers} thread(s), not processes.",
+                stacklevel=4,
+            )
+        if shuffle and dataset.num_batches is None:
+            warnings.warn(
+                "`shuffle=True` was passed, but will be ignored since the data `x` was "
+                "provided as an infinite PyDataset. The PyDataset is expected to already be "
+                "shuffled.",
+                stacklevel=4,
+            )
+            shuffle = False
+        passes = _PyDatasetPasses(dataset, shuffle)
+        super().__init__(passes, device, steps, class_weight, for_predict=mode == "predict")
+        self._runs = 0
+        if mode != "predict":
+            dataset.on_epoch_end()
+
+    def _convert(self, item: Any) -> tuple[Any, Any, Any]:
+        if self.class_weight is not None and isinstance(item, tuple) and len(item) == 3:
+            raise ValueError(
+                f"{self.name} (a PyDataset) returned (x, y, sample_weight) and fit got "
+                "class_weight: you cannot specify `class_weight` and `sample_weight` at the "
+                "same time."
+            )
+        try:
+            return super()._convert(item)
+        except (TypeError, ValueError) as error:
+            raise type(error)(
+                f"{self.name} (a PyDataset) returned a batch that cannot be used: {error}"
+            ) from error
+
+    def peek(self) -> tuple[Any, Any, Any]:
+        """The first batch, read in the main thread, to build the model from."""
+        if not self._peeked:
+            if self.dataset.num_batches == 0:
+                raise ValueError(f"{self.name} (a PyDataset) has no batches: its len() is 0")
+            first = standardize_batch(self.dataset, 0, self.dataset[0])
+            self._peeked.append(self._convert(first))
+        return self._peeked[0]
+
+    def __iter__(self) -> Iterator[tuple[Any, Any, Any]]:
+        self._peeked = []  # it only built the model: the epoch reads it after its hooks
+        if self.mode == "evaluate" and self._runs:
+            self.dataset.on_epoch_end()
+        self._runs += 1
+        self.dataset.on_epoch_begin()
+        yield from super().__iter__()
+        self.dataset.on_epoch_end()
+
+
 def _pipeline_batches(
     device: torch.device,
     x: Any,
@@ -227,7 +327,11 @@ def _pipeline_batches(
     steps: int | None,
     class_weight: dict[int, float] | None = None,
     for_predict: bool = False,
+    training: bool = False,
 ) -> IteratorBatches:
+    if kind == "PyDataset":
+        mode = "predict" if for_predict else "train" if training else "evaluate"
+        return PyDatasetBatches(x, device, steps, class_weight, mode, shuffle and training)
     source = x
     if kind == "lamina.data.Dataset":
         source = _DatasetPasses(x, device, batch_size)
@@ -272,7 +376,9 @@ def training_batches(
         _check_arguments(kind, y, sample_weight, validation_split)
         arrays = _tensor_dataset_arrays(x)
         if arrays is None:
-            batches = _pipeline_batches(device, x, kind, batch_size, shuffle, steps, class_weight)
+            batches = _pipeline_batches(
+                device, x, kind, batch_size, shuffle, steps, class_weight, training=True
+            )
             batches.for_training = True
             first_x, first_y, _ = batches.peek()
             return batches, (first_x, first_y), validation_data
