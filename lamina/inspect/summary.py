@@ -200,8 +200,8 @@ def _keras_layout(
 
     Keras' columns end at `positions` (default [.45, .80, 1.], or [.3, .56, .74, 1.] with
     "Connected to") of a line of 88 (108) characters, 12 more with "Trainable" (whose column
-    takes the last tenth), capped at the terminal width minus 4. `reserved` characters of the
-    line are kept for lamina's extra columns.
+    takes the last tenth), capped at the terminal width minus 4. `reserved` characters are
+    added for lamina's extra columns (taken from `line_length` when it is given).
     """
     if connected:
         default, relative = 108, [0.3, 0.56, 0.74, 1.0]
@@ -229,7 +229,9 @@ def _keras_layout(
         headers.append("Trainable")
         justify.append("center")
     if line_length is None:
-        width = min(default + reserved, shutil.get_terminal_size().columns - 4)
+        # Keras' own columns keep Keras' widths; lamina's extra ones come on top of them
+        # (squeezed into the same width, shapes wrapped over two lines).
+        width = min(default, shutil.get_terminal_size().columns - 4) + reserved
     else:
         width = line_length
     return headers, justify, relative, width - reserved
