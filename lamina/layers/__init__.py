@@ -63,6 +63,7 @@ from .gradient_reversal import (
     GradientReversal,
 )
 from .layer import Layer
+from .masking import Masking
 from .merging import (
     Add,
     Average,
@@ -210,6 +211,7 @@ __all__ = [
     "Layer",
     "LayerNormalization",
     "LeakyReLU",
+    "Masking",
     "MaxPool1D",
     "MaxPool2D",
     "MaxPool3D",

@@ -238,6 +238,14 @@ class _RNN(Layer):
             )
         return mask if mask.dtype == torch.bool else mask != 0
 
+    supports_masking = True
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The timesteps' mask stays with a returned sequence (Keras' rule)."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        return mask if self.return_sequences else None
+
     def call(
         self,
         inputs: torch.Tensor,

@@ -51,6 +51,8 @@ class ReLU(Layer):
     [-1.0, 2.0]
     """
 
+    supports_masking = True  # a timesteps mask passes through (Keras)
+
     def __init__(
         self,
         max_value: float | None = None,
@@ -97,6 +99,8 @@ class LeakyReLU(Layer):
     [-0.30000001192092896, 1.0]
     """
 
+    supports_masking = True  # a timesteps mask passes through (Keras)
+
     def __init__(self, negative_slope: float = 0.3, **kwargs: Any) -> None:
         if "alpha" in kwargs:
             negative_slope = kwargs.pop("alpha")
@@ -142,6 +146,8 @@ class PReLU(Layer):
     >>> tuple(layer.alpha.shape)
     (1, 1, 3)
     """
+
+    supports_masking = True  # a timesteps mask passes through (Keras)
 
     weight_names = ("alpha",)
 
@@ -223,6 +229,8 @@ class ELU(Layer):
     >>> ELU()(torch.tensor([0.0, 2.0])).tolist()
     [0.0, 2.0]
     """
+
+    supports_masking = True  # a timesteps mask passes through (Keras)
 
     def __init__(self, alpha: float = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)

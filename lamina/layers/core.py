@@ -168,6 +168,8 @@ class Dense(_ActivationMixin, Layer):
     torch.Size([2, 3])
     """
 
+    supports_masking = True  # a timesteps mask passes through (Keras)
+
     min_ndim = 2
     input_description = "(batch, ..., features)"
     weight_names = ("kernel", "bias")
@@ -260,6 +262,8 @@ class Activation(_ActivationMixin, Layer):
     [[0.0, 1.0]]
     """
 
+    supports_masking = True  # a timesteps mask passes through (Keras)
+
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -282,6 +286,8 @@ class Activation(_ActivationMixin, Layer):
 
 class Identity(Layer):
     """Returns its input unchanged (a placeholder in a model)."""
+
+    supports_masking = True  # a timesteps mask passes through (Keras)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

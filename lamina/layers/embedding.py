@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import constraints, initializers, regularizers
+from . import layer as layer_module
 from .layer import Layer, Shape
 
 __all__ = ["Embedding"]
@@ -44,9 +45,9 @@ class Embedding(Layer):
     [-input_dim, input_dim) raises an IndexError naming the layer (on a GPU, PyTorch cannot
     check indices without a host synchronisation, so there it fails as a device-side assert).
 
-    With `mask_zero=True`, `compute_mask(inputs)` returns `inputs != 0`. lamina does not
-    propagate masks between layers yet: pass it yourself to the layers that take one, e.g.
-    `MultiHeadAttention(...)(x, x, query_mask=mask, value_mask=mask)`.
+    With `mask_zero=True`, `compute_mask(inputs)` returns `inputs != 0`, and the mask travels
+    with the output to the layers after it, as in Keras (recurrent and attention layers skip
+    the padding; see `lamina.layers._masking`).
 
     Args:
         input_dim: size of the vocabulary (largest index + 1).
@@ -114,6 +115,8 @@ class Embedding(Layer):
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
+        if self.mask_zero:  # masks now travel with tensors (see _masking)
+            layer_module.MASKS_IN_USE[0] = True
         if weights is not None:
             self.build()
             if not (isinstance(weights, list) and len(weights) == 1):

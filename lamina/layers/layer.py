@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .. import constraints, initializers, mixed_precision, regularizers
+from . import _masking
 from ._added_losses import AddedLosses
 from ._naming import to_snake_case, unique_name
 from ._shape_inference import ShapeInference, auto_config
@@ -34,6 +35,9 @@ from ._weights import WeightsMixin, _WeightInfo, tensors_on
 Shape = tuple[int | None, ...]
 
 _CALL_CONTEXT = threading.local()
+# Set once a layer that makes masks exists (Embedding(mask_zero=True), Masking): until then
+# no call looks for masks (see _masking).
+MASKS_IN_USE = [False]
 _NO_CONTEXT = contextlib.nullcontext()
 
 
@@ -278,6 +282,11 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
         single = isinstance(inputs, torch.Tensor)
         if not single and any(isinstance(t, KerasTensor) for t in flatten_structure(inputs)):
             return self._symbolic_call(*args, **kwargs)
+        masks = MASKS_IN_USE[0]
+        if masks:
+            mask = _masking.input_mask(inputs)
+            if mask is not None and "mask" in self._call_parameters and kwargs.get("mask") is None:
+                kwargs["mask"] = mask
         training = kwargs.pop("training", None)
         explicit = training is not None
         if not explicit:
@@ -318,7 +327,18 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
                 outputs = method(inputs, *args[1:], **kwargs)
         if self.activity_regularizer is not None and training:
             self._activity_losses.append(self.activity_regularizer(outputs) / outputs.shape[0])
+        if masks:
+            _masking.attach_output_mask(self, inputs, mask, outputs)
         return outputs
+
+    supports_masking: bool = False
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask of the output for `inputs` with `mask`: passed on by layers that
+        support masking, dropped by the others (Keras' default)."""
+        return mask if self.supports_masking else None
+
+    compute_mask._keras_default = True  # type: ignore[attr-defined]
 
     @staticmethod
     def _shapes_of(inputs: Any) -> Any:

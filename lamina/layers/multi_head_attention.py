@@ -25,6 +25,7 @@ from ._attention_utils import (
     record_symbolic_call,
     shape_of,
 )
+from ._masking import get_mask
 from ._weights import tensors_on
 from .layer import Layer, Shape
 from .regularization import Dropout
@@ -110,9 +111,9 @@ class MultiHeadAttention(Layer):
     whose `weight` is stored Linear-like as (num_heads, key_dim, dim) and
     (*output_shape, num_heads, value_dim); `get_weights()` converts.
 
-    Masks: lamina does not propagate masks between layers yet, so pass them here. Unlike
-    Keras, which ignores the `query_mask` argument and reads the query's propagated mask
-    instead, lamina applies `query_mask` when given (the equivalent of Keras' propagated one).
+    Masks: the masks the query, value and key carry (from `Embedding(mask_zero=True)`) are
+    used when the `*_mask` arguments are not given, and the output keeps the query's mask.
+    Unlike Keras, which ignores the `query_mask` argument, lamina applies it when given.
 
     Args:
         num_heads: number of attention heads.
@@ -150,6 +151,8 @@ class MultiHeadAttention(Layer):
     >>> tuple(out.shape), tuple(scores.shape), mha.count_params()
     ((3, 5, 8), (3, 2, 5, 5), 288)
     """
+
+    supports_masking = True  # the output keeps the query's mask
 
     weight_names = ("query_dense", "key_dense", "value_dense", "output_dense")
 
@@ -406,6 +409,11 @@ class MultiHeadAttention(Layer):
         training: bool | None = None,
         use_causal_mask: bool = False,
     ) -> Any:
+        # Masks carried by the tensors (Embedding(mask_zero=True) upstream), as Keras reads them.
+        query_mask = get_mask(query) if query_mask is None else query_mask
+        value_mask = get_mask(value) if value_mask is None else value_mask
+        if key_mask is None:
+            key_mask = get_mask(value if key is None else key)
         value = as_tensor(value, query)
         key = value if key is None else as_tensor(key, query)
         if value.is_floating_point() and value.dtype != query.dtype:

@@ -131,6 +131,8 @@ class LayerNormalization(_AffineNormalization):
     [[-1.0, 1.0]]
     """
 
+    supports_masking = True  # a timesteps mask passes through (Keras)
+
     min_ndim = 2
     weight_names = ("gamma", "beta")
 

@@ -432,6 +432,19 @@ class GlobalAveragePooling1D(_GlobalPooling):
 
     rank = 1
     pool_mode = "average"
+    supports_masking = True  # takes a timesteps mask; the output has none
+
+    def call(self, inputs: torch.Tensor, mask: Any = None) -> torch.Tensor:
+        """The mean over the steps, or over the unmasked steps with a (batch, steps) mask."""
+        if mask is None:
+            return super().call(inputs)
+        keep = torch.as_tensor(mask, device=inputs.device).to(torch.bool)
+        keep = keep.unsqueeze(-1 if self.data_format == "channels_last" else 1)
+        total = torch.where(keep, inputs, 0).sum(self._axes, keepdim=self.keepdims)
+        return total / keep.to(inputs.dtype).sum(self._axes, keepdim=self.keepdims)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None
 
 
 class GlobalAveragePooling2D(_GlobalPooling):

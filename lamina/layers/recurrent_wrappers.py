@@ -152,6 +152,14 @@ class Bidirectional(_Wrapper):
             return (forward + backward) / 2
         return [forward, backward]
 
+    supports_masking = True
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The timesteps' mask stays with a merged returned sequence (Keras' rule)."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        return mask if self.return_sequences else None
+
     def call(
         self,
         inputs: torch.Tensor,
@@ -254,6 +262,8 @@ class TimeDistributed(_Wrapper):
                 f"(batch, steps, ...); got shape {input_shape}"
             )
         self.layer._maybe_build(self._step_shape(input_shape))
+
+    supports_masking = True  # the timesteps' mask passes through
 
     def call(self, inputs: torch.Tensor, training: bool | None = None, mask: Any = None) -> Any:
         batch, steps = inputs.shape[:2]

@@ -93,6 +93,8 @@ class Dropout(_RandomLayer):
     [0.0, 2.0]
     """
 
+    supports_masking = True  # a timesteps mask passes through (Keras)
+
     def __init__(
         self,
         rate: float,
@@ -281,6 +283,8 @@ class GaussianNoise(_RandomLayer):
     True
     """
 
+    supports_masking = True  # a timesteps mask passes through (Keras)
+
     def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or stddev < 0:
@@ -324,6 +328,8 @@ class GaussianDropout(_RandomLayer):
     1.0
     """
 
+    supports_masking = True  # a timesteps mask passes through (Keras)
+
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         self.rate = self._check_rate(rate)
@@ -362,6 +368,8 @@ class ActivityRegularization(Layer):
     >>> [float(loss) for loss in layer.losses]
     [2.0]
     """
+
+    supports_masking = True  # a timesteps mask passes through (Keras)
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:
         if "activity_regularizer" in kwargs:

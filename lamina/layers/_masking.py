@@ -1,0 +1,66 @@
+"""Keras' automatic masks: `Embedding(mask_zero=True)` and `Masking` mark padded timesteps,
+and the mask travels with the tensor (as `tensor._keras_mask`, where Keras' torch backend
+keeps it too) to the next layers: those that take a `mask` argument get it (recurrent
+layers, attention, 1-D global average pooling), those that support masking pass it on
+(Dense, activations, dropout, normalization), and the others drop it with Keras' warning.
+
+Nothing is paid until a layer that makes masks exists: before that, calls skip all of it.
+
+>>> import torch
+>>> from lamina.layers import Masking
+>>> layer = Masking(mask_value=0.0)
+>>> out = layer(torch.tensor([[[1.0], [0.0], [2.0]]]))
+>>> out._keras_mask.tolist()
+[[True, False, True]]
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+
+__all__ = ["attach_output_mask", "get_mask", "input_mask", "set_mask"]
+
+
+def get_mask(tensor: Any) -> torch.Tensor | None:
+    """The mask a tensor carries (Keras' `backend.get_keras_mask`), or None."""
+    return getattr(tensor, "_keras_mask", None)
+
+
+def set_mask(tensor: Any, mask: torch.Tensor | None) -> None:
+    """Attach `mask` to `tensor` (Keras' `backend.set_keras_mask`)."""
+    if isinstance(tensor, torch.Tensor) and mask is not None:
+        tensor._keras_mask = mask
+
+
+def input_mask(inputs: Any) -> Any:
+    """The mask of a layer's input: one tensor's, or a list for a list of inputs."""
+    if isinstance(inputs, torch.Tensor):
+        return get_mask(inputs)
+    if isinstance(inputs, (list, tuple)):
+        masks = [get_mask(t) for t in inputs]
+        return masks if any(m is not None for m in masks) else None
+    return None
+
+
+def attach_output_mask(layer: Any, inputs: Any, mask: Any, outputs: Any) -> None:
+    """After a call: the output's mask from `layer.compute_mask`, and Keras' warning when a
+    layer that neither takes nor passes on masks meets one."""
+    if mask is not None and not layer.supports_masking and "mask" not in layer._call_parameters:
+        default = getattr(type(layer).compute_mask, "_keras_default", False)
+        if default and not layer.__dict__.get("_warned"):
+            layer.__dict__["_warned"] = True
+            warnings.warn(
+                f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed an input "
+                "with a mask attached to it. However, this layer does not support masking "
+                "and will therefore destroy the mask information. Downstream layers will not "
+                "see the mask.",
+                stacklevel=4,
+            )
+    out_mask = layer.compute_mask(inputs, mask)
+    if out_mask is None:
+        return
+    first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+    set_mask(first, out_mask)

@@ -1,0 +1,116 @@
+"""Masks that travel with tensors: Embedding(mask_zero=True) and Masking, into recurrent,
+attention and pooling layers. Reference values: the same models run on Keras 3.15.1 (torch
+backend) with the same weights (a sine of the weight's index)."""
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import layers
+from lamina.testing import check_layer
+
+IDS = np.array([[3, 5, 0, 0], [7, 0, 0, 0], [1, 2, 4, 6]])
+
+
+def sine_weights(model):
+    model.set_weights(
+        [
+            (np.sin(np.arange(w.size) * 0.37 + i) * 0.5).reshape(w.shape).astype("float32")
+            for i, w in enumerate(model.get_weights())
+        ]
+    )
+
+
+def predict(build, x=IDS):
+    inputs = lamina.Input(x.shape[1:], dtype="int32" if x.dtype.kind == "i" else "float32")
+    model = lamina.Model(inputs, build(inputs))
+    sine_weights(model)
+    return model.predict(x, verbose=0)
+
+
+def embed(width=3):
+    return layers.Embedding(8, width, mask_zero=True)
+
+
+KERAS = {
+    "lstm": [[-0.537527, -0.404058], [-0.319241, -0.265644], [-0.356822, -0.283276]],
+    "average": [[0.194534, 0.120257], [1.022405, 0.855518], [0.6306, 0.501028]],
+    "dense_gru": [
+        [0.081575, 0.146079, 0.189169],
+        [0.029217, 0.082225, 0.124199],
+        [0.101846, 0.185746, 0.24071],
+    ],
+    "bidirectional": [
+        [-0.132685, -0.124923, 0.230336, 0.247162],
+        [-0.071736, -0.081125, 0.076747, 0.103374],
+        [-0.139765, -0.135001, 0.187217, 0.239157],
+    ],
+    "attention": [
+        [0.254672, 0.182669, 0.085943, -0.022415],
+        [0.232241, 0.16838, 0.081729, -0.015983],
+        [0.200944, 0.127829, 0.037412, -0.058068],
+    ],
+}
+
+
+def self_attention(inputs):
+    embedded = embed(4)(inputs)  # one Embedding (one mask) for the query and the value
+    return layers.GlobalAveragePooling1D()(layers.MultiHeadAttention(2, 2)(embedded, embedded))
+
+
+BUILDERS = {
+    "lstm": lambda i: layers.Dense(2)(layers.LSTM(4)(embed()(i))),
+    "average": lambda i: layers.Dense(2)(layers.GlobalAveragePooling1D()(embed()(i))),
+    "dense_gru": lambda i: layers.GRU(3)(layers.Dense(5, activation="relu")(embed()(i))),
+    "bidirectional": lambda i: layers.Bidirectional(layers.LSTM(2))(embed()(i)),
+    "attention": self_attention,
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS))
+def test_embedding_mask_reaches_the_layers_after_it(name):
+    np.testing.assert_allclose(predict(BUILDERS[name]), KERAS[name], atol=2e-6)
+
+
+def test_masking_layer_and_lstm():
+    x = np.array([[[1, 2], [0, 0], [3, 1]], [[0, 0], [0, 0], [2, 2]]], "float32")
+    expected = [[0.193131, 0.156342, 0.089661], [0.136876, 0.137604, 0.121461]]
+    got = predict(lambda i: layers.LSTM(3)(layers.Masking(0.0)(i)), x)
+    np.testing.assert_allclose(got, expected, atol=2e-6)
+
+
+def test_masked_training_matches_keras():
+    inputs = lamina.Input((4,), dtype="int32")
+    model = lamina.Model(inputs, layers.Dense(1)(layers.LSTM(3)(embed()(inputs))))
+    sine_weights(model)
+    model.compile(lamina.optimizers.SGD(0.1), "mse")
+    y = np.array([[1.0], [0.0], [0.5]], "float32")
+    history = model.fit(IDS, y, epochs=3, batch_size=3, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], [0.89886, 0.595522, 0.41026], atol=2e-6)
+
+
+def test_a_layer_without_mask_support_drops_it_with_keras_warning():
+    flatten = layers.Flatten()
+    with pytest.warns(UserWarning, match="does not support masking"):
+        out = flatten(embed()(torch.as_tensor(IDS)))
+    assert getattr(out, "_keras_mask", None) is None
+
+
+def test_the_mask_follows_returned_sequences_only():
+    emb = embed()(torch.as_tensor(IDS))
+    assert emb._keras_mask.tolist()[1] == [True, False, False, False]
+    assert layers.LSTM(2, return_sequences=True)(emb)._keras_mask is emb._keras_mask
+    assert getattr(layers.LSTM(2)(emb), "_keras_mask", None) is None
+
+
+def test_masking_contract_and_training():
+    check_layer(layers.Masking, {"mask_value": 0.0}, (2, 4, 3), expected_output_shape=(2, 4, 3))
+    model = lamina.Sequential(
+        [lamina.Input((4, 3)), layers.Masking(), layers.LSTM(2), layers.Dense(1)]
+    )
+    model.compile("sgd", "mse")
+    x = np.random.default_rng(0).normal(size=(8, 4, 3)).astype("float32")
+    x[:, 2:] = 0.0
+    history = model.fit(x, np.zeros((8, 1), "float32"), epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
