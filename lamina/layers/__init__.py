@@ -7,6 +7,14 @@ from .activation import (
     ReLU,
     Softmax,
 )
+from .adaptive_pooling import (
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
+)
 from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .augmentation import (
     CutMix,
@@ -58,6 +66,7 @@ from .dot import (
     Dot,
     dot,
 )
+from .einsum_dense import EinsumDense
 from .embedding import Embedding
 from .gradient_reversal import (
     GradientReversal,
@@ -80,10 +89,12 @@ from .merging import (
     multiply,
     subtract,
 )
+from .noise_extra import AlphaDropout
 from .normalization import (
     GroupNormalization,
     LayerNormalization,
 )
+from .normalization_extra import RMSNormalization, UnitNormalization
 from .pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -148,8 +159,15 @@ from .spatial_reshaping import (
 __all__ = [
     "Activation",
     "ActivityRegularization",
+    "AdaptiveAveragePooling1D",
+    "AdaptiveAveragePooling2D",
+    "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D",
+    "AdaptiveMaxPooling2D",
+    "AdaptiveMaxPooling3D",
     "Add",
     "AdditiveAttention",
+    "AlphaDropout",
     "Attention",
     "Average",
     "AveragePooling1D",
@@ -184,6 +202,7 @@ __all__ = [
     "Dot",
     "Dropout",
     "ELU",
+    "EinsumDense",
     "Embedding",
     "Flatten",
     "GRU",
@@ -226,6 +245,7 @@ __all__ = [
     "Normalization",
     "PReLU",
     "Permute",
+    "RMSNormalization",
     "RandomBrightness",
     "RandomContrast",
     "RandomCrop",
@@ -251,6 +271,7 @@ __all__ = [
     "SpatialDropout3D",
     "Subtract",
     "TimeDistributed",
+    "UnitNormalization",
     "UpSampling1D",
     "UpSampling2D",
     "UpSampling3D",

@@ -13,6 +13,20 @@ from lamina.testing import check_layer
 
 # class -> (constructor arguments, input shape, expected output shape)
 CASES = {
+    "AdaptiveAveragePooling1D": ({"output_size": 3}, (2, 7, 3), (2, 3, 3)),
+    "AdaptiveAveragePooling2D": ({"output_size": (3, 2)}, (2, 7, 5, 2), (2, 3, 2, 2)),
+    "AdaptiveAveragePooling3D": ({"output_size": (2, 3, 2)}, (1, 5, 4, 3, 2), (1, 2, 3, 2, 2)),
+    "AdaptiveMaxPooling1D": ({"output_size": 3}, (2, 7, 3), (2, 3, 3)),
+    "AdaptiveMaxPooling2D": ({"output_size": 2}, (2, 7, 5, 2), (2, 2, 2, 2)),
+    "AdaptiveMaxPooling3D": ({"output_size": 2}, (1, 5, 4, 3, 2), (1, 2, 2, 2, 2)),
+    "AlphaDropout": ({"rate": 0.3, "seed": 2}, (2, 5), (2, 5)),
+    "EinsumDense": (
+        {"equation": "abc,cde->abde", "output_shape": (None, 2, 3), "bias_axes": "de"},
+        (2, 4, 5),
+        (2, 4, 2, 3),
+    ),
+    "RMSNormalization": ({}, (2, 3, 5), (2, 3, 5)),
+    "UnitNormalization": ({}, (2, 5), (2, 5)),
     "Activation": ({"activation": "relu"}, (2, 5), (2, 5)),
     "ActivityRegularization": ({"l1": 0.01}, (2, 5), (2, 5)),
     "AveragePooling1D": ({"pool_size": 2}, (2, 8, 3), (2, 4, 3)),
