@@ -296,10 +296,17 @@ def test_get_rejects_unknown_names_listing_valid_ones():
 
 # The IoU family needs num_classes and keeps an int32 confusion matrix: tested on their own.
 IOU_CLASSES = {"IoU", "MeanIoU", "OneHotIoU", "OneHotMeanIoU", "BinaryIoU"}
+# A required rate argument, as in Keras (their round trip: tests/test_metrics_extra.py).
+AT_RATE_CLASSES = {
+    "PrecisionAtRecall",
+    "RecallAtPrecision",
+    "SensitivityAtSpecificity",
+    "SpecificityAtSensitivity",
+}
 
 
 @pytest.mark.parametrize(
-    "name", sorted(set(metrics._CLASSES) - {"MeanMetricWrapper"} - IOU_CLASSES)
+    "name", sorted(set(metrics._CLASSES) - {"MeanMetricWrapper"} - IOU_CLASSES - AT_RATE_CLASSES)
 )
 def test_config_round_trip(name):
     metric = metrics._CLASSES[name](name="custom")

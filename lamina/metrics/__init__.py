@@ -55,6 +55,12 @@ from .accuracy import (
     sparse_top_k_categorical_accuracy,
     top_k_categorical_accuracy,
 )
+from .at_threshold import (
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+)
 from .confusion import (
     AUC,
     FalseNegatives,
@@ -63,6 +69,12 @@ from .confusion import (
     Recall,
     TrueNegatives,
     TruePositives,
+)
+from .correlation import (
+    ConcordanceCorrelation,
+    PearsonCorrelation,
+    concordance_correlation,
+    pearson_correlation,
 )
 from .fbeta import F1Score, FBetaScore
 from .iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
@@ -153,6 +165,14 @@ __all__ = [
     "sparse_top_k_categorical_accuracy",
     "squared_hinge",
     "top_k_categorical_accuracy",
+    "ConcordanceCorrelation",
+    "PearsonCorrelation",
+    "PrecisionAtRecall",
+    "RecallAtPrecision",
+    "SensitivityAtSpecificity",
+    "SpecificityAtSensitivity",
+    "concordance_correlation",
+    "pearson_correlation",
 ]
 
 _CLASSES: dict[str, type[Metric]] = {
@@ -197,6 +217,12 @@ _CLASSES: dict[str, type[Metric]] = {
         TopKCategoricalAccuracy,
         TrueNegatives,
         TruePositives,
+        ConcordanceCorrelation,
+        PearsonCorrelation,
+        PrecisionAtRecall,
+        RecallAtPrecision,
+        SensitivityAtSpecificity,
+        SpecificityAtSensitivity,
     )
 }
 
@@ -241,6 +267,8 @@ _NAMED_CLASSES: dict[str, type[Metric]] = {
     "categorical_hinge": CategoricalHinge,
     "poisson": Poisson,
     "binary_io_u": BinaryIoU,
+    "pearson_correlation": PearsonCorrelation,
+    "concordance_correlation": ConcordanceCorrelation,
 }
 
 # Functions by name: the accuracies here and every loss function (averaged by MeanMetricWrapper).

@@ -12,16 +12,21 @@ from typing import Any
 from lamina.optimizers import schedules
 from lamina.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from lamina.optimizers.adaptive import Adadelta, Adagrad, RMSprop
+from lamina.optimizers.extra import Adafactor, Ftrl, Lamb, Lion
 from lamina.optimizers.optimizer import Optimizer
 from lamina.optimizers.sgd import SGD
 
 __all__ = [
     "SGD",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",
     "Adamax",
+    "Ftrl",
+    "Lamb",
+    "Lion",
     "Nadam",
     "Optimizer",
     "RMSprop",
@@ -33,7 +38,20 @@ __all__ = [
 
 _BY_NAME: dict[str, type[Optimizer]] = {
     cls.__name__.lower(): cls
-    for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam)
+    for cls in (
+        SGD,
+        Adam,
+        AdamW,
+        RMSprop,
+        Adagrad,
+        Adadelta,
+        Adamax,
+        Nadam,
+        Lion,
+        Lamb,
+        Ftrl,
+        Adafactor,
+    )
 }
 
 
