@@ -8,6 +8,7 @@
 
 from . import (
     activations,
+    applications,
     backend,
     callbacks,
     config,
@@ -63,6 +64,7 @@ __all__ = [
     "Regularizer",
     "Sequential",
     "activations",
+    "applications",
     "backend",
     "callbacks",
     "clear_session",

@@ -1,4 +1,44 @@
 """Model zoo: classic CNN architectures with Keras' `keras.applications` arguments, and
 pretrained weights (`weights="imagenet"`, found as `_weights` describes: `LAMINA_WEIGHTS`
-folders, the cache, or a checked download).
+folders, the cache, or a checked download). Each architecture's module has its own
+`preprocess_input`, as in Keras (`lamina.applications.mobilenet.preprocess_input`).
+
+Pretrained files lamina knows: MobileNet (alpha 0.25, 224) and SqueezeNet 1.1 (Keras .h5),
+EfficientNet-Lite0 (PyTorch), MobileNetV2's feature extractor (`weights="features"`) and the
+CIFAR-10 ResNet-20 (`weights="cifar10"`).
+
+>>> from lamina.applications import MobileNet
+>>> MobileNet(alpha=0.25, weights=None, input_shape=(32, 32, 3), classes=10).count_params()
+221114
 """
+
+from . import (
+    efficientnet_lite,
+    imagenet_utils,
+    mobilenet,
+    mobilenet_v2,
+    resnet_cifar,
+    squeezenet,
+)
+from .efficientnet_lite import EfficientNetLite0
+from .imagenet_utils import decode_predictions
+from .mobilenet import MobileNet
+from .mobilenet_v2 import MobileNetV2
+from .resnet_cifar import CIFAR10_CLASSES, ResNet20
+from .squeezenet import SqueezeNet
+
+__all__ = [
+    "CIFAR10_CLASSES",
+    "EfficientNetLite0",
+    "MobileNet",
+    "MobileNetV2",
+    "ResNet20",
+    "SqueezeNet",
+    "decode_predictions",
+    "efficientnet_lite",
+    "imagenet_utils",
+    "mobilenet",
+    "mobilenet_v2",
+    "resnet_cifar",
+    "squeezenet",
+]

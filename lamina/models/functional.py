@@ -141,8 +141,11 @@ class Functional(Model):
                 )
             names[layer.name] = layer
         for layer in self.layers:
-            if not isinstance(layer, InputLayer) and layer.name not in self._modules:
-                self.add_module(layer.name, layer)
+            # torch's module names cannot hold a dot, which Keras' names may
+            # ('mobilenet_0.25_224'): the state_dict key has '_' there, the name is kept.
+            key = layer.name.replace(".", "_")
+            if not isinstance(layer, InputLayer) and key not in self._modules:
+                self.add_module(key, layer)
 
     @property
     def layers(self) -> list[Layer]:

@@ -57,3 +57,12 @@ def test_an_unused_input_is_kept():
     a, unused = lamina.Input((4,), name="a"), lamina.Input((2,), name="unused")
     model = lamina.Model([a, unused], layers.Dense(1, name="d")(a))
     assert names(model) == ["a", "unused", "d"]
+
+
+def test_a_dotted_keras_name_nests():
+    inputs = lamina.Input((3,))
+    inner = lamina.Model(inputs, layers.Dense(2)(inputs), name="net_0.25_x")
+    outer_inputs = lamina.Input((3,))
+    outer = lamina.Model(outer_inputs, layers.Dense(1)(inner(outer_inputs)))
+    assert outer.layers[1].name == "net_0.25_x"
+    assert "net_0_25_x.dense.weight" in outer.state_dict()
