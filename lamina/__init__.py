@@ -26,6 +26,7 @@ from . import (
     optimizers,
     regularizers,
     saving,
+    transfer,
     utils,
 )
 from .initializers import Initializer
@@ -83,6 +84,7 @@ __all__ = [
     "optimizers",
     "regularizers",
     "saving",
+    "transfer",
     "utils",
     "version",
 ]

@@ -3,6 +3,9 @@ pretrained weights (`weights="imagenet"`, found as `_weights` describes: `LAMINA
 folders, the cache, or a checked download). Each architecture's module has its own
 `preprocess_input`, as in Keras (`lamina.applications.mobilenet.preprocess_input`).
 
+Without pretrained files here: VGG16/19, ResNet50/101/152 (Keras' layer names and parameter
+counts), LeNet-5 and AlexNet. Feature extraction and nearest neighbours: `lamina.transfer`.
+
 Pretrained files lamina knows: MobileNet (alpha 0.25, 224) and SqueezeNet 1.1 (Keras .h5),
 EfficientNet-Lite0 (PyTorch), MobileNetV2's feature extractor (`weights="features"`) and the
 CIFAR-10 ResNet-20 (`weights="cifar10"`).
@@ -13,21 +16,34 @@ CIFAR-10 ResNet-20 (`weights="cifar10"`).
 """
 
 from . import (
+    classic,
     efficientnet_lite,
     imagenet_utils,
     mobilenet,
     mobilenet_v2,
+    resnet,
     resnet_cifar,
     squeezenet,
+    vgg,
 )
+from .classic import AlexNet, LeNet5
 from .efficientnet_lite import EfficientNetLite0
 from .imagenet_utils import decode_predictions
 from .mobilenet import MobileNet
 from .mobilenet_v2 import MobileNetV2
+from .resnet import ResNet50, ResNet101, ResNet152
 from .resnet_cifar import CIFAR10_CLASSES, ResNet20
 from .squeezenet import SqueezeNet
+from .vgg import VGG16, VGG19
 
 __all__ = [
+    "VGG16",
+    "VGG19",
+    "AlexNet",
+    "LeNet5",
+    "ResNet50",
+    "ResNet101",
+    "ResNet152",
     "CIFAR10_CLASSES",
     "EfficientNetLite0",
     "MobileNet",
@@ -40,5 +56,8 @@ __all__ = [
     "mobilenet",
     "mobilenet_v2",
     "resnet_cifar",
+    "classic",
+    "resnet",
     "squeezenet",
+    "vgg",
 ]
