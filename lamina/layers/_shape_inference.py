@@ -8,8 +8,11 @@ arithmetic), with meta copies of its weights. Mixed into `Layer`.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -19,6 +22,24 @@ from ._symbolic import is_shape, map_shapes, map_structure
 # Sizes tried for unknown (None) axes when inferring shapes on `meta`: far apart, so that an
 # output size that depends on such an axis still differs after strides of up to 65.
 _META_SIZES = (64, 129)
+
+
+_STATE = threading.local()
+
+
+def inferring_shapes() -> bool:
+    """Whether a layer's `call` is running on `meta` tensors to infer output shapes (random
+    functions then make `meta` tensors too, see `lamina.random`)."""
+    return getattr(_STATE, "depth", 0) > 0
+
+
+@contextlib.contextmanager
+def _inferring() -> Iterator[None]:
+    _STATE.depth = getattr(_STATE, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _STATE.depth -= 1
 
 
 class ShapeInference:
@@ -63,7 +84,7 @@ class ShapeInference:
         meta_inputs = map_shapes(meta, input_shape)
         tensors = [*self.named_parameters(), *self.named_buffers()]  # unsaved buffers too
         state = {k: torch.empty_like(v, device="meta") for k, v in tensors}
-        with torch.no_grad():
+        with torch.no_grad(), _inferring():
             outputs = torch.func.functional_call(
                 self, state, (meta_inputs,), {"training": False}, strict=False
             )
@@ -87,7 +108,7 @@ class ShapeInference:
         """`_dispatch` with meta copies of this layer's weights in place of the real ones."""
         tensors = [*self.named_parameters(), *self.named_buffers()]
         state = {k: torch.empty_like(v, device="meta") for k, v in tensors}
-        with torch.nn.utils.stateless._reparametrize_module(self, state):
+        with torch.nn.utils.stateless._reparametrize_module(self, state), _inferring():
             return self._dispatch(method, args, kwargs, pass_training)
 
 
