@@ -61,8 +61,8 @@ def test_an_unused_input_is_kept():
 
 def test_a_dotted_keras_name_nests():
     inputs = lamina.Input((3,))
-    inner = lamina.Model(inputs, layers.Dense(2)(inputs), name="net_0.25_x")
+    inner = lamina.Model(inputs, layers.Dense(2, name="d")(inputs), name="net_0.25_x")
     outer_inputs = lamina.Input((3,))
     outer = lamina.Model(outer_inputs, layers.Dense(1)(inner(outer_inputs)))
     assert outer.layers[1].name == "net_0.25_x"
-    assert "net_0_25_x.dense.weight" in outer.state_dict()
+    assert "net_0_25_x.d.weight" in outer.state_dict()
