@@ -22,9 +22,12 @@ from . import (
     mobilenet,
     mobilenet_v2,
     resnet,
+    resnet50,
     resnet_cifar,
     squeezenet,
     vgg,
+    vgg16,
+    vgg19,
 )
 from .classic import AlexNet, LeNet5
 from .efficientnet_lite import EfficientNetLite0
@@ -58,6 +61,9 @@ __all__ = [
     "resnet_cifar",
     "classic",
     "resnet",
+    "resnet50",
     "squeezenet",
     "vgg",
+    "vgg16",
+    "vgg19",
 ]

@@ -35,11 +35,26 @@ def inferring_shapes() -> bool:
 
 @contextlib.contextmanager
 def _inferring() -> Iterator[None]:
-    _STATE.depth = getattr(_STATE, "depth", 0) + 1
+    """Within: shape inference. Tensors a layer's `call` makes from nothing (a positional
+    `ops.arange`, a constant) are `meta` tensors too, as torch's factory functions make them
+    on the default device, here `meta`."""
+    depth = getattr(_STATE, "depth", 0)
+    if depth == 0:
+        _STATE.device = torch.get_default_device()
+    _STATE.depth = depth + 1
     try:
-        yield
+        with torch.device("meta"):
+            yield
     finally:
         _STATE.depth -= 1
+
+
+def real_device() -> Any:
+    """A context for making real tensors (a sub-layer's weights, first built during shape
+    inference) on the device that was the default before inference; no-op otherwise."""
+    if getattr(_STATE, "depth", 0) > 0:
+        return torch.device(_STATE.device)
+    return contextlib.nullcontext()
 
 
 class ShapeInference:

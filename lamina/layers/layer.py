@@ -28,7 +28,7 @@ from .. import constraints, initializers, mixed_precision, regularizers
 from . import _masking
 from ._added_losses import AddedLosses
 from ._naming import to_snake_case, unique_name
-from ._shape_inference import ShapeInference, auto_config
+from ._shape_inference import ShapeInference, auto_config, real_device
 from ._symbolic import KerasTensor, Node, flatten_structure, map_shapes, map_structure
 from ._weights import WeightsMixin, _WeightInfo, tensors_on
 
@@ -301,7 +301,8 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
         else:
             inputs = self._prepare_inputs(inputs)
         if not self.built:
-            self._maybe_build(self._shapes_of(inputs))
+            with real_device():  # weights are real, also when built during shape inference
+                self._maybe_build(self._shapes_of(inputs))
             if isinstance(first := flatten_structure(inputs)[0], torch.Tensor):
                 if first.device.type == "meta":
                     # First built inside an enclosing layer's shape inference (a sub-layer

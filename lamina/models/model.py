@@ -54,11 +54,14 @@ class Model(StepAPI, Layer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise TypeError(
-                f"{type(self).__name__}.__init__ got inputs/outputs: a subclass of Model "
-                "defines its layers in __init__ and its computation in call(); use "
-                "Model(inputs, outputs) for a functional model"
-            )
+            # A subclass called with inputs and outputs (to override train_step, say) is a
+            # functional model of that subclass, as in Keras.
+            from .functional import Functional
+
+            if not isinstance(self, Functional):
+                self.__class__ = _functional_subclass(type(self))
+            Functional.__init__(self, *args, **kwargs)  # type: ignore[arg-type]
+            return
         super().__init__(**kwargs)
         self._compile_state: Any = None
         self._trainer: Any = None
@@ -392,8 +395,10 @@ class Model(StepAPI, Layer):
         from .functional import Functional
 
         with CustomObjectScope(custom_objects):
-            if cls is Model and "input_layers" in config:
-                return Functional.from_config(config)
+            if "input_layers" in config:  # a functional model, of this class if a subclass
+                return Functional.from_config.__func__(  # type: ignore[attr-defined]
+                    Functional if cls is Model else cls, config
+                )
             return super().from_config(config)
 
     def save_weights(self, filepath: str, overwrite: bool = True) -> None:
@@ -438,3 +443,18 @@ class Model(StepAPI, Layer):
             input_signature=input_signature,
             **kwargs,
         )
+
+
+_FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
+
+
+def _functional_subclass(cls: type) -> type:
+    """`cls` with Functional's graph machinery: `cls`'s methods (train_step...) come first."""
+    from .functional import Functional
+
+    made = _FUNCTIONAL_SUBCLASSES.get(cls)
+    if made is None:
+        made = type(cls.__name__, (cls, Functional), {"__module__": cls.__module__})
+        made.__qualname__ = cls.__qualname__
+        _FUNCTIONAL_SUBCLASSES[cls] = made
+    return made

@@ -386,7 +386,7 @@ def training_batches(
     x, y, sample_weight = arrays_to_device(device, x, y, sample_weight, "fit")
     if validation_split and validation_data is None:
         size = num_samples(x, "x") or 0
-        split = size - int(math.floor(size * validation_split))
+        split = int(math.floor(size * (1.0 - validation_split)))  # Keras' split point
         if split <= 0 or split >= size:
             raise ValueError(
                 f"validation_split={validation_split} of {size} samples leaves "

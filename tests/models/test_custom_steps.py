@@ -201,3 +201,24 @@ def test_step_helpers_need_compile():
     model = KerasDocsModel()
     with pytest.raises(ValueError, match="compile"):
         model.compute_loss(y=Y[:2], y_pred=model(X[:2]))
+
+
+def test_a_subclass_built_from_inputs_and_outputs_is_functional():
+    """Keras' guide builds its custom-train_step model as CustomModel(inputs, outputs)."""
+
+    steps = []
+
+    class CustomModel(lamina.Model):
+        def train_step(self, data):
+            steps.append(1)
+            return super().train_step(data)
+
+    inputs = lamina.Input((4,))
+    model = CustomModel(inputs, layers.Dense(3, activation="softmax")(inputs))
+    assert isinstance(model, CustomModel) and model.count_params() == 15
+    assert model.output_shape == (None, 3)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(X, Y, batch_size=8, epochs=1, verbose=0)
+    assert len(steps) == 4 and sorted(history.history) == ["accuracy", "loss"]
+    copy = CustomModel.from_config(model.get_config())
+    assert isinstance(copy, CustomModel) and copy.count_params() == 15

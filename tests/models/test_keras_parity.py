@@ -304,3 +304,38 @@ def test_add_loss_terms_join_the_loss_as_in_keras():
     for _ in range(2):  # each outermost call starts afresh
         model(torch.as_tensor(x))
         assert [round(float(t), 6) for t in model.losses] == [0.590909]
+
+
+@pytest.mark.parametrize(("split", "train"), [(0.34, 3), (0.2, 4), (0.3, 4), (0.1, 5)])
+def test_validation_split_point_is_keras(split, train):
+    # Keras 3.15.1 trains on floor(n * (1 - validation_split)) of 6 samples.
+    model = lamina.Sequential([lamina.Input((1,)), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x = np.arange(6, dtype="float32").reshape(6, 1)
+    history = model.fit(x, x, validation_split=split, batch_size=1, epochs=1, verbose=0)
+    assert history.params["steps"] == train
+
+
+def test_keras_utils_and_application_modules():
+    assert lamina.utils.unpack_x_y_sample_weight((1, 2)) == (1, 2, None)
+    assert lamina.utils.unpack_x_y_sample_weight(5) == (5, None, None)
+    assert lamina.utils.pack_x_y_sample_weight(1) == 1
+    assert lamina.utils.pack_x_y_sample_weight(1, 2, 3) == (1, 2, 3)
+    pixel = np.full((1, 1, 1, 3), 128.0)
+    for module in (lamina.applications.vgg16, lamina.applications.resnet50):
+        # Keras' 'caffe' mode: BGR, ImageNet means subtracted.
+        np.testing.assert_allclose(
+            module.preprocess_input(pixel)[0, 0, 0], [24.061, 11.221, 4.32], atol=1e-3
+        )
+    assert lamina.applications.vgg19.VGG19 is lamina.applications.VGG19
+
+
+def test_custom_layer_adding_a_new_tensor_builds_on_input():
+    class AddRange(layers.Layer):
+        def call(self, x):
+            return x + lamina.ops.arange(lamina.ops.shape(x)[-1], dtype="float32")
+
+    model = lamina.Sequential([lamina.Input((5,)), AddRange(), layers.Dense(1)])
+    assert model.output_shape == (None, 1)
+    out = model.layers[0](torch.zeros(1, 5))
+    assert out.tolist() == [[0.0, 1.0, 2.0, 3.0, 4.0]]
