@@ -15,7 +15,7 @@ from typing import Any
 
 from ..layers._symbolic import KerasTensor, Node
 
-__all__ = ["keras_layer_order"]
+__all__ = ["keras_layer_order", "shapes_of"]
 
 
 def keras_layer_order(
@@ -69,3 +69,9 @@ def keras_layer_order(
             layer_depth[id(layer)], walk_index[id(layer)] = 0, -1
     ordered = sorted(layers, key=lambda key: (-layer_depth[key], walk_index[key]))
     return [layers[key] for key in ordered], node_depth
+
+
+def shapes_of(tensors: list[KerasTensor]) -> Any:
+    """Keras' `input_shape` / `output_shape`: one shape alone, else a list of them."""
+    shapes = [tuple(t.shape) for t in tensors]
+    return shapes[0] if len(shapes) == 1 else shapes

@@ -24,6 +24,7 @@ from ..layers.core import InputLayer
 from ..layers.layer import Layer
 from . import _fusion
 from ._graph_order import keras_layer_order
+from ._graph_order import shapes_of as _shapes
 from .model import Model
 from .sequential import _deserialize_layer, _serialize_layer
 
@@ -141,8 +142,7 @@ class Functional(Model):
                 )
             names[layer.name] = layer
         for layer in self.layers:
-            # torch's module names cannot hold a dot, which Keras' names may
-            # ('mobilenet_0.25_224'): the state_dict key has '_' there, the name is kept.
+            # torch's module names hold no dot, Keras' may: '_' in the state_dict key.
             key = layer.name.replace(".", "_")
             if not isinstance(layer, InputLayer) and key not in self._modules:
                 self.add_module(key, layer)
@@ -498,9 +498,3 @@ def _single_keys(node: Node) -> tuple[int, int] | None:
     if not isinstance(outputs, KerasTensor):
         return None
     return id(args[0]), id(outputs)
-
-
-def _shapes(tensors: list[KerasTensor]) -> Any:
-    """Keras' `input_shape` / `output_shape`: one shape alone, else a list of them."""
-    shapes = [tuple(t.shape) for t in tensors]
-    return shapes[0] if len(shapes) == 1 else shapes
