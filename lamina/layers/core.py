@@ -233,10 +233,12 @@ class Dense(_ActivationMixin, Layer):
         self._input_axes = {-1: input_dim}
 
     def call_pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
+        if not inputs.is_floating_point():  # integer features: float, as Keras' matmul gives
+            inputs = inputs.to(self.weight.dtype)
         return F.linear(inputs, self.weight, self.bias)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.activation(F.linear(inputs, self.weight, self.bias))
+        return self.activation(self.call_pre_activation(inputs))
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -65,6 +65,11 @@ class Metric(torch.nn.Module):
             self._state_names.append(name)
         return state
 
+    @property
+    def variables(self) -> list[Tensor]:
+        """The state tensors (Keras' `metric.variables`), in the order they were added."""
+        return [getattr(self, name) for name in self._state_names]
+
     def _follow(self, tensor: Tensor) -> None:
         """Move the state to `tensor`'s device if it is elsewhere (a metadata check only)."""
         names = self._state_names

@@ -339,3 +339,19 @@ def test_custom_layer_adding_a_new_tensor_builds_on_input():
     assert model.output_shape == (None, 1)
     out = model.layers[0](torch.zeros(1, 5))
     assert out.tolist() == [[0.0, 1.0, 2.0, 3.0, 4.0]]
+
+
+def test_integer_inputs_to_dense_and_average_pooling_give_floats():
+    assert layers.Dense(2)(torch.ones(2, 3, dtype=torch.int64)).dtype == torch.float32
+    pooled = layers.GlobalAveragePooling2D()(torch.ones(2, 4, 4, 3, dtype=torch.int64))
+    assert pooled.dtype == torch.float32
+    maxed = layers.GlobalMaxPooling2D()(torch.ones(2, 4, 4, 3, dtype=torch.int64))
+    assert maxed.dtype == torch.int64  # as Keras: the max of integers stays integer
+
+
+def test_metric_variables_are_its_state():
+    auc = lamina.metrics.AUC()
+    assert len(auc.variables) == 4  # Keras: true/false positives/negatives
+    mean = lamina.metrics.Mean()
+    mean.update_state([1.0, 3.0])
+    assert [float(v) for v in mean.variables] == [4.0, 2.0]  # total, count
