@@ -81,20 +81,6 @@ def _image_input(
     return layers.Input(shape=input_shape)
 
 
-def _check_pooling(architecture: str, pooling: str | None) -> None:
-    if pooling not in (None, "avg", "max"):
-        raise ValueError(f"{architecture}: pooling must be None, 'avg' or 'max'; got {pooling!r}")
-
-
-def _pool(x: KerasTensor, pooling: str | None, names: tuple[str | None, str | None]) -> KerasTensor:
-    """Global average or max pooling of `x` (`names` for the two layers), or `x` for None."""
-    if pooling == "avg":
-        return layers.GlobalAveragePooling2D(name=names[0])(x)
-    if pooling == "max":
-        return layers.GlobalMaxPooling2D(name=names[1])(x)
-    return x
-
-
 def _finish(
     inputs: KerasTensor, outputs: KerasTensor, name: str, weights_path: Path | None
 ) -> Model:

@@ -28,6 +28,7 @@ from ._torch_checkpoints import (
     validate_classifier,
 )
 from ._weights import WeightsFile, resolve_weights
+from .imagenet_utils import check_pooling, global_pooling
 
 __all__ = ["EfficientNetLite0", "preprocess_input"]
 
@@ -147,10 +148,7 @@ def EfficientNetLite0(
     (None, 1280)
     """
     validate_classifier("EfficientNetLite0", weights, "imagenet", include_top, classes, 1000)
-    if pooling not in (None, "avg", "max"):
-        raise ValueError(
-            f"EfficientNetLite0: pooling must be None, 'avg' or 'max'; got {pooling!r}"
-        )
+    check_pooling(pooling, "EfficientNetLite0")
     path = resolve_weights(weights, EFFICIENTNET_LITE0_IMAGENET)
     inputs = Input(tuple(input_shape) if input_shape is not None else (224, 224, 3))
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
@@ -172,10 +170,8 @@ def EfficientNetLite0(
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
         x = layers.Dropout(0.2, name="top_dropout")(x)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    else:
+        x = global_pooling(x, pooling, ("avg_pool", "max_pool"))
     model = Model(inputs, x, name=name or "efficientnet-lite0")
     if path is not None:
         state = rename_keys(load_state_dict_file(path), _rename, strip_prefix="module.")

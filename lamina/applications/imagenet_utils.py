@@ -193,12 +193,21 @@ def classifier_activation_layer(activation: Any, pretrained: bool) -> Activation
     return Activation(activation or "linear", name="predictions")
 
 
-def global_pooling(x: KerasTensor, pooling: str | None) -> KerasTensor:
-    """Keras' `pooling=` argument of a headless model: None, 'avg' or 'max'."""
-    if pooling is None:
-        return x
+def check_pooling(pooling: str | None, owner: str = "") -> None:
+    """Refuse a `pooling=` other than None, 'avg' or 'max' (before building anything)."""
+    if pooling not in (None, "avg", "max"):
+        prefix = f"{owner}: " if owner else ""
+        raise ValueError(f"{prefix}pooling must be None, 'avg' or 'max'; got {pooling!r}")
+
+
+def global_pooling(
+    x: KerasTensor, pooling: str | None, names: tuple[str | None, str | None] = (None, None)
+) -> KerasTensor:
+    """Keras' `pooling=` argument of a headless model: None (`x`), 'avg' or 'max' (global
+    pooling layers named `names[0]` / `names[1]`, automatic names for None)."""
+    check_pooling(pooling)
     if pooling == "avg":
-        return GlobalAveragePooling2D()(x)
+        return GlobalAveragePooling2D(name=names[0])(x)
     if pooling == "max":
-        return GlobalMaxPooling2D()(x)
-    raise ValueError(f"pooling must be None, 'avg' or 'max'; got {pooling!r}")
+        return GlobalMaxPooling2D(name=names[1])(x)
+    return x

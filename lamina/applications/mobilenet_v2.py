@@ -31,6 +31,7 @@ from ._torch_checkpoints import (
     validate_classifier,
 )
 from ._weights import WeightsFile, resolve_weights
+from .imagenet_utils import check_pooling, global_pooling
 
 __all__ = ["MobileNetV2", "preprocess_input", "preprocess_input_torch"]
 
@@ -183,8 +184,7 @@ def MobileNetV2(
             "state_dict, or weights=None."
         )
     validate_classifier("MobileNetV2", weights, "features", include_top, classes, 1000)
-    if pooling not in (None, "avg", "max"):
-        raise ValueError(f"MobileNetV2: pooling must be None, 'avg' or 'max'; got {pooling!r}")
+    check_pooling(pooling, "MobileNetV2")
     if weights == "features" and (include_top or alpha != 1.0):
         raise ValueError(
             "MobileNetV2: weights='features' is a feature extractor of width alpha=1.0 without "
@@ -225,10 +225,8 @@ def MobileNetV2(
     if include_top:
         x = layers.GlobalAveragePooling2D()(x)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
+    else:
+        x = global_pooling(x, pooling)
     model = Model(inputs, x, name=name or f"mobilenetv2_{alpha:0.2f}_{rows}")
     if path is not None:
         state = load_state_dict_file(path)

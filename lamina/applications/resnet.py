@@ -18,12 +18,11 @@ from ..layers._symbolic import KerasTensor
 from ..models import Model
 from ._classic_helpers import (
     WeightsArgument,
-    _check_pooling,
     _finish,
     _image_input,
-    _pool,
     _weights_path,
 )
+from .imagenet_utils import check_pooling, global_pooling
 
 __all__ = ["ResNet50", "ResNet101", "ResNet152"]
 
@@ -91,7 +90,7 @@ def _resnet(
     name: str | None,
 ) -> Model:
     weights_path = _weights_path(weights, architecture)
-    _check_pooling(architecture, pooling)
+    check_pooling(pooling, architecture)
     inputs = _image_input(
         architecture,
         input_tensor,
@@ -114,7 +113,7 @@ def _resnet(
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     else:
-        x = _pool(x, pooling, ("avg_pool", "max_pool"))
+        x = global_pooling(x, pooling, ("avg_pool", "max_pool"))
     return _finish(inputs, x, name or architecture.lower(), weights_path)
 
 

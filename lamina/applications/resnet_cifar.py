@@ -30,6 +30,7 @@ from ._torch_checkpoints import (
     validate_classifier,
 )
 from ._weights import WeightsFile, resolve_weights
+from .imagenet_utils import global_pooling
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -182,10 +183,8 @@ def ResNet20(
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
         x = layers.Dense(classes, activation=classifier_activation, name="linear")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    else:
+        x = global_pooling(x, pooling, ("avg_pool", "max_pool"))
     model = Model(inputs, x, name=name or "resnet20")
     if path is not None:
         state = rename_keys(load_state_dict_file(path), _torch_key, strip_prefix="module.")

@@ -18,12 +18,11 @@ from ..layers._symbolic import KerasTensor
 from ..models import Model
 from ._classic_helpers import (
     WeightsArgument,
-    _check_pooling,
     _finish,
     _image_input,
-    _pool,
     _weights_path,
 )
+from .imagenet_utils import check_pooling, global_pooling
 
 __all__ = ["VGG16", "VGG19"]
 
@@ -43,7 +42,7 @@ def _vgg(
     name: str | None,
 ) -> Model:
     weights_path = _weights_path(weights, architecture)
-    _check_pooling(architecture, pooling)
+    check_pooling(pooling, architecture)
     inputs = _image_input(
         architecture,
         input_tensor,
@@ -69,7 +68,7 @@ def _vgg(
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     else:
         # Keras leaves the pooling layers auto-named here (unlike ResNet's avg_pool/max_pool).
-        x = _pool(x, pooling, (None, None))
+        x = global_pooling(x, pooling)
     return _finish(inputs, x, name or architecture.lower(), weights_path)
 
 

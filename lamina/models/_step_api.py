@@ -35,7 +35,7 @@ from typing import Any
 
 import torch
 
-from ..layers._symbolic import flatten_structure
+from ..training.data_packing import unpack_x_y_sample_weight
 
 __all__ = ["StepAPI"]
 
@@ -51,20 +51,20 @@ class StepAPI:
         logs. Override it to change what `fit` does per batch, as in Keras; lamina's own
         step (this one) is what `fit` runs otherwise, compiled with `jit_compile=True`."""
         trainer = self._step_trainer("train_step")
-        x, y, sample_weight = _unpack(data)
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
         trainer._train_step(x, y, sample_weight)
         return self.get_metrics_result()
 
     def test_step(self, data: Any) -> dict[str, Any]:
         """One evaluation step on `data`; returns the logs (override to customize)."""
         trainer = self._step_trainer("test_step")
-        x, y, sample_weight = _unpack(data)
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
         trainer._test_step(x, y, sample_weight)
         return self.get_metrics_result()
 
     def predict_step(self, data: Any) -> Any:
         """The model's outputs for one batch `data` (`(x,)`, or x); override to customize."""
-        x, _, _ = _unpack(data)
+        x, _, _ = unpack_x_y_sample_weight(data)
         return self(x, training=False)
 
     def compute_loss(
@@ -134,21 +134,3 @@ class StepAPI:
                 "has no optimizer or loss yet"
             )
         return self._trainer
-
-
-def _unpack(data: Any) -> tuple[Any, Any, Any]:
-    """Keras' `unpack_x_y_sample_weight`: (x, y, sample_weight) from a step's `data`."""
-    if isinstance(data, list):
-        data = tuple(data)
-    if not isinstance(data, tuple):
-        return data, None, None
-    if len(data) == 1:
-        return data[0], None, None
-    if len(data) == 2:
-        return data[0], data[1], None
-    if len(data) == 3:
-        return data
-    raise ValueError(
-        f"A step's data must be (x,), (x, y) or (x, y, sample_weight); got a tuple of "
-        f"{len(data)} ({', '.join(type(t).__name__ for t in flatten_structure(data)[:4])}...)"
-    )

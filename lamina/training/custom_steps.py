@@ -24,11 +24,17 @@ __all__ = ["CustomSteps", "logs_as_floats", "overrides_step", "step_data"]
 def overrides_step(model: Any, name: str) -> bool:
     """Whether `model`'s class defines its own `name` ('train_step', 'test_step',
     'predict_step' or the `metrics` property) instead of lamina's `Model`'s."""
-    from ..models.model import Model
+    key = (type(model), name)
+    found = _OVERRIDES.get(key)
+    if found is None:  # once per class and step: evaluate and predict ask for every batch
+        from ..models.model import Model
 
-    if not isinstance(model, Model):
-        return False
-    return getattr(type(model), name) is not getattr(Model, name)
+        found = isinstance(model, Model) and getattr(type(model), name) is not getattr(Model, name)
+        _OVERRIDES[key] = found
+    return found
+
+
+_OVERRIDES: dict[tuple[type, str], bool] = {}
 
 
 def step_data(x: Any, y: Any = None, sample_weight: Any = None) -> tuple[Any, ...]:

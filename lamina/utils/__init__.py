@@ -9,7 +9,7 @@ from lamina.saving.registry import (
     get_custom_objects,
     register_keras_serializable,
 )
-from lamina.utils._data_packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from lamina.training.data_packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from lamina.utils._file import get_file
 from lamina.utils._image_dataset import image_dataset_from_directory
 from lamina.utils._numerical import normalize, to_categorical
