@@ -10,6 +10,7 @@ seen from Keras, and the two computations, PyTorch's fused kernels and a loop ov
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ import torch.nn.functional as F
 from .. import activations, constraints, initializers, regularizers
 from ._weights import _WeightInfo
 from .layer import Layer, Shape
+
+_CUDNN_COPY_WARNING = "RNN module weights are not part of single contiguous chunk"
 
 
 def _swap_first_gates(tensor: torch.Tensor, axis: int, units: int) -> torch.Tensor:
@@ -283,9 +286,16 @@ class _RNN(Layer):
         hidden = [s.unsqueeze(0) for s in states]
         hx = tuple(hidden) if self.num_states > 1 else hidden[0]
         # (params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
-        sequence, *final = function(
-            inputs, hx, params, bias_ih is not None, 1, 0.0, False, False, True
-        )
+        arguments = (inputs, hx, params, bias_ih is not None, 1, 0.0, False, False, True)
+        if inputs.is_cuda and not torch.compiler.is_compiling():
+            # cuDNN wants the weights in one buffer (torch.nn.LSTM.flatten_parameters); these
+            # are separate parameters (a GRU's two biases are one), so cuDNN copies them into a
+            # buffer at each call, as it would after flattening once, and warns each time.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=_CUDNN_COPY_WARNING)
+                sequence, *final = function(*arguments)
+        else:
+            sequence, *final = function(*arguments)
         return sequence, [s[0] for s in final]
 
     def _run_loop(
