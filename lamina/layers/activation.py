@@ -286,6 +286,13 @@ class Softmax(Layer):
     def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if mask is not None:
             mask = torch.as_tensor(mask, device=inputs.device)
+            pairs = zip(mask.shape[::-1], inputs.shape[::-1], strict=False)
+            if mask.ndim > inputs.ndim or any(m not in (1, i) for m, i in pairs):
+                raise ValueError(
+                    f"Softmax '{self.name}': the mask must broadcast to the inputs (each of its "
+                    f"trailing dimensions 1 or the input's); got mask shape "
+                    f"{tuple(mask.shape)} for input shape {tuple(inputs.shape)}"
+                )
             if mask.dtype != torch.bool:
                 mask = mask > 0.5  # Keras' reading of a numeric mask
             inputs = inputs.masked_fill(~mask, torch.finfo(inputs.dtype).min)

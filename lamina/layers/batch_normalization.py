@@ -57,6 +57,7 @@ def _all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
 
 
 _ONE = torch.ones((), dtype=torch.long)  # num_batches_tracked's step, made once (see below)
+_KERAS_EPSILON = 1e-7  # keras.backend.epsilon(): keeps a fully masked feature finite
 
 
 def in_padding_step() -> bool:
@@ -193,8 +194,16 @@ class BatchNormalization(_AffineNormalization):
         self.input_ndim = len(input_shape)
         self._input_axes = {self.axis % len(input_shape): size}
 
-    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+    supports_masking = True  # statistics over the unmasked steps; the mask passes on
+
+    def call(
+        self, inputs: torch.Tensor, training: bool | None = None, mask: Any = None
+    ) -> torch.Tensor:
         axis = self.axis % inputs.ndim
+        if mask is not None:
+            mask = self._check_mask(inputs, mask)
+            if training and self.trainable:
+                return self._masked_call(inputs, mask, axis)
         # F.batch_norm wants the features on axis 1: for NHWC, a channels_last NCHW view.
         x = _features_first(inputs, axis)
         weight, bias = self._affine()
@@ -243,6 +252,39 @@ class BatchNormalization(_AffineNormalization):
             variance.mul_(down)
             self.num_batches_tracked.add_(_ONE)
         return _features_back(outputs, axis)
+
+    def _check_mask(self, inputs: torch.Tensor, mask: Any) -> torch.Tensor:
+        mask = torch.as_tensor(mask, device=inputs.device)
+        if mask.ndim != inputs.ndim - 1:
+            raise ValueError(
+                f"BatchNormalization '{self.name}' expects a mask with one dimension less than "
+                f"its input; got mask shape {tuple(mask.shape)} for input shape "
+                f"{tuple(inputs.shape)}"
+            )
+        return mask
+
+    def _masked_call(self, inputs: torch.Tensor, mask: torch.Tensor, axis: int) -> torch.Tensor:
+        """Training on the unmasked positions' statistics (Keras: mask-weighted mean and
+        biased variance, each sum divided by the count + 1e-7), blended into the moving ones."""
+        values = inputs.float() if inputs.dtype in (torch.float16, torch.bfloat16) else inputs
+        weights = mask.unsqueeze(-1).expand(inputs.shape).to(values.dtype)
+        dims = [d for d in range(inputs.ndim) if d != axis]
+        count = weights.sum(dims, keepdim=True) + _KERAS_EPSILON
+        mean = (values * weights).sum(dims, keepdim=True) / count
+        variance = ((values - mean) * weights).square().sum(dims, keepdim=True) / count
+        with torch.no_grad():
+            momentum = self.momentum
+            self.running_mean.mul_(momentum).add_(mean.flatten(), alpha=1.0 - momentum)
+            self.running_var.mul_(momentum).add_(variance.flatten(), alpha=1.0 - momentum)
+            self.num_batches_tracked.add_(1)
+        outputs = (values - mean) * torch.rsqrt(variance + self.epsilon)
+        shape = [1] * inputs.ndim
+        shape[axis] = inputs.shape[axis]
+        if self.weight is not None:
+            outputs = outputs * self.weight.view(shape)
+        if self.bias is not None:
+            outputs = outputs + self.bias.view(shape)
+        return outputs.to(inputs.dtype)
 
     def _variance_scales(self, count: int, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
         """n / (n - 1) and (n - 1) / n as 0-d CPU tensors, made once per batch size: an

@@ -114,3 +114,43 @@ def test_masking_contract_and_training():
     x[:, 2:] = 0.0
     history = model.fit(x, np.zeros((8, 1), "float32"), epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
+
+
+def test_batch_normalization_trains_on_the_unmasked_steps_as_keras():
+    x = np.random.default_rng(0).standard_normal((3, 4, 2)).astype("float32")
+    mask = np.array([[1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]], bool)
+    layer = layers.BatchNormalization(momentum=0.5)
+    out = layer(torch.as_tensor(x), training=True, mask=torch.as_tensor(mask))
+    # Keras 3.15.1, the same call: first row, and the moving mean and variance after it
+    expected_first = [[0.670854, -0.330456], [1.299427, -0.004582], [-0.136887, 0.348365]]
+    np.testing.assert_allclose(out.detach().numpy()[0, :3], expected_first, atol=2e-6)
+    np.testing.assert_allclose(layer.get_weights()[2], [-0.211791, 0.054116], atol=2e-6)
+    np.testing.assert_allclose(layer.get_weights()[3], [0.834738, 0.763975], atol=2e-6)
+    # inference ignores the mask (moving statistics), and the mask must be one rank lower
+    frozen = layer(torch.as_tensor(x), training=False, mask=torch.as_tensor(mask))
+    np.testing.assert_allclose(frozen.detach().numpy(), layer(torch.as_tensor(x)).detach().numpy())
+    with pytest.raises(ValueError, match="one dimension less than its input"):
+        layer(torch.as_tensor(x), training=True, mask=torch.ones(3, 4, 2, dtype=torch.bool))
+
+
+def test_masked_batch_normalization_in_a_model_trains_as_keras():
+    inputs = lamina.Input((4,), dtype="int32")
+    normalized = layers.BatchNormalization(momentum=0.5)(embed()(inputs))
+    model = lamina.Model(inputs, layers.Dense(1)(layers.LSTM(3)(normalized)))
+    sine_weights(model)
+    model.compile(lamina.optimizers.SGD(0.1), "mse")
+    y = np.array([[1.0], [0.0], [0.5]], "float32")
+    history = model.fit(IDS, y, epochs=3, batch_size=3, shuffle=False, verbose=0)
+    # Keras 3.15.1 on the same program
+    np.testing.assert_allclose(history.history["loss"], [0.244026, 0.20342, 0.178414], atol=2e-6)
+    expected = [[0.398213], [0.296043], [0.321277]]
+    np.testing.assert_allclose(model.predict(IDS, verbose=0), expected, atol=2e-6)
+
+
+def test_softmax_refuses_a_mask_that_does_not_broadcast_as_keras():
+    embedded = embed(3)(torch.as_tensor(IDS))  # (3, 4, 3) with a (3, 4) timesteps mask
+    with pytest.raises(ValueError, match=r"Softmax .* mask shape \(3, 4\) for input shape"):
+        layers.Softmax()(embedded)
+    scores = torch.zeros(3, 4, 4)
+    out = layers.Softmax()(scores, mask=torch.as_tensor(IDS != 0)[:, None, :])
+    np.testing.assert_allclose(out[1, 0].numpy(), [1.0, 0.0, 0.0, 0.0])
