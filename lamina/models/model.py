@@ -242,10 +242,12 @@ class Model(StepAPI, Layer):
 
     @property
     def metrics_names(self) -> list[str]:
-        """'loss' and the log names of the compiled metrics."""
-        if self._compile_state is None:
+        """The names of `evaluate()`'s values, in its order: 'loss', each output's loss, then
+        the compiled metrics (made on the first batch). Keras 3 lists its metric objects here
+        instead ('loss', 'compile_metrics', ...), which do not line up with evaluate()."""
+        if self._trainer is None:
             return ["loss"]
-        return ["loss", *(key for key, _, _ in self._compile_state.all_metrics())]
+        return self._trainer.result_names()
 
     def _require_compiled(self, what: str) -> Any:
         if self._trainer is None:

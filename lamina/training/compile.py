@@ -115,6 +115,8 @@ class CompileState:
         self.metrics_by_sorted_name = isinstance(metrics, dict) or isinstance(
             weighted_metrics, dict
         )
+        # Keras lists the outputs' losses in its loss dict's order (else the outputs' order).
+        self.loss_order = [k for k in loss if k in names] if isinstance(loss, dict) else names
         losses = _per_output(loss, names, "loss", nested=False)
         weights = _per_output(loss_weights, names, "loss_weights", nested=False)
         metric_lists = _per_output(metrics, names, "metrics", nested=True)

@@ -235,18 +235,22 @@ class StepFunctions(CustomSteps):
         over all processes; a single process returns its own (metric states: {} = as is)."""
         return self._loss_sum, self._count, self._output_loss_sums, {}
 
-    def results_in_order(self, logs: dict[str, float]) -> list[float]:
-        """evaluate()'s list: the loss, each output's loss, then the metrics (Keras' order)."""
-        ordered = [logs["loss"]]
+    def result_names(self) -> list[str]:
+        """The log names of evaluate()'s list: the loss, each output's loss, then the metrics
+        (Keras' order; the metrics are known once made, on the first batch)."""
+        names = ["loss"]
         if self.state.multi_output:
-            ordered += [
-                logs[f"{spec.name}_loss"] for spec in self.state.outputs if spec.loss is not None
-            ]
+            specs = {spec.name: spec for spec in self.state.outputs}
+            order = getattr(self.state, "loss_order", list(specs))
+            names += [f"{name}_loss" for name in order if specs[name].loss is not None]
         outputs = self.state.outputs
         if getattr(self.state, "metrics_by_sorted_name", False):
             outputs = sorted(outputs, key=lambda spec: spec.name)
-        ordered += [logs[key] for spec in outputs for key, _, _ in spec.metrics or []]
-        return ordered
+        return names + [key for spec in outputs for key, _, _ in spec.metrics or []]
+
+    def results_in_order(self, logs: dict[str, float]) -> list[float]:
+        """evaluate()'s list of values, in `result_names()`' order."""
+        return [logs[name] for name in self.result_names()]
 
     # ------------------------------------------------------------------ steps
 

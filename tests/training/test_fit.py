@@ -370,3 +370,22 @@ def test_model_trains_with_conv_layers_and_saves_weights(tmp_path):
     clone.load_weights(str(path))
     np.testing.assert_allclose(clone.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
     _ = Activation
+
+
+@pytest.mark.parametrize("loss_order", [("zeta", "alpha"), ("alpha", "zeta")])
+def test_evaluate_lists_output_losses_in_the_loss_dict_order_as_keras(loss_order):
+    inputs = lamina.Input((4,))
+    zeta = lamina.layers.Dense(2, kernel_initializer="zeros")(inputs)
+    alpha = lamina.layers.Dense(3, kernel_initializer="zeros")(inputs)
+    model = lamina.Model(inputs, {"zeta": zeta, "alpha": alpha})
+    model.compile(
+        "sgd", {name: "mse" for name in loss_order}, metrics={"zeta": "mae", "alpha": "mse"}
+    )
+    x, y = np.ones((4, 4), "float32"), {"zeta": np.ones((4, 2)), "alpha": 2 * np.ones((4, 3))}
+    # Keras 3.15.1: [5, 1, 4, 4, 1] for the loss dict (zeta, alpha), [5, 4, 1, 4, 1] for
+    # (alpha, zeta); metrics follow by sorted output name
+    losses = {"zeta": 1.0, "alpha": 4.0}
+    expected = [5.0, *(losses[name] for name in loss_order), 4.0, 1.0]
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), expected, atol=1e-6)
+    names = ["loss", *(f"{name}_loss" for name in loss_order), "alpha_mse", "zeta_mae"]
+    assert model.metrics_names == names  # evaluate()'s labels (Keras 3 lists metric objects)
