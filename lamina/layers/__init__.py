@@ -32,6 +32,7 @@ from .augmentation_geometric import (
     RandomZoom,
 )
 from .batch_normalization import BatchNormalization
+from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .convolution import (
     Conv1D,
     Conv1DTranspose,
@@ -144,6 +145,8 @@ from .reshaping import (
     RepeatVector,
     Reshape,
 )
+from .rnn import RNN
+from .rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from .spatial_reshaping import (
     Cropping1D,
     Cropping2D,
@@ -157,6 +160,14 @@ from .spatial_reshaping import (
 )
 
 __all__ = [
+    "ConvLSTM1D",
+    "ConvLSTM2D",
+    "ConvLSTM3D",
+    "GRUCell",
+    "LSTMCell",
+    "RNN",
+    "SimpleRNNCell",
+    "StackedRNNCells",
     "Activation",
     "ActivityRegularization",
     "AdaptiveAveragePooling1D",

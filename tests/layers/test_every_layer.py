@@ -13,6 +13,14 @@ from lamina.testing import check_layer
 
 # class -> (constructor arguments, input shape, expected output shape)
 CASES = {
+    "ConvLSTM1D": ({"filters": 2, "kernel_size": 3}, (2, 3, 6, 2), (2, 4, 2)),
+    "ConvLSTM2D": (
+        {"filters": 2, "kernel_size": 3, "padding": "same"},
+        (2, 3, 5, 5, 2),
+        (2, 5, 5, 2),
+    ),
+    "ConvLSTM3D": ({"filters": 2, "kernel_size": 2}, (2, 2, 3, 3, 3, 1), (2, 2, 2, 2, 2)),
+    "RNN": ({"cell": layers.LSTMCell(3), "return_sequences": True}, (2, 4, 3), (2, 4, 3)),
     "AdaptiveAveragePooling1D": ({"output_size": 3}, (2, 7, 3), (2, 3, 3)),
     "AdaptiveAveragePooling2D": ({"output_size": (3, 2)}, (2, 7, 5, 2), (2, 3, 2, 2)),
     "AdaptiveAveragePooling3D": ({"output_size": (2, 3, 2)}, (1, 5, 4, 3, 2), (1, 2, 3, 2, 2)),
@@ -143,6 +151,11 @@ OWN_CONTRACT_TESTS = {
     "TimeDistributed",
     "Embedding",
     "Masking",  # test_masking.py (Flatten after it warns, as in Keras)
+    # cells: (inputs, states), test_rnn_cells.py
+    "GRUCell",
+    "LSTMCell",
+    "SimpleRNNCell",
+    "StackedRNNCells",
 }
 NOT_HARNESSED = {"Layer", "InputLayer", "Lambda"} | MERGING | OWN_CONTRACT_TESTS
 
