@@ -60,8 +60,8 @@ def check_layer(
         _fail(layer, f"get_config() is not JSON-serialisable: {error}")
     x = input_data if input_data is not None else _random_input(input_shape, input_dtype, seed)
 
-    with torch.no_grad():
-        output = layer(x)
+    with torch.no_grad():  # inference: the same outputs at every call, random layers too
+        output = layer(x, training=False)
     outputs = flatten_structure(output)
     if expected_output_shape is not None and tuple(outputs[0].shape) != tuple(
         expected_output_shape
@@ -91,17 +91,17 @@ def check_layer(
     }:
         _fail(layer, f"from_config(get_config()) changed the config: {config} -> {clone_config}")
     with torch.no_grad():
-        clone(x)
+        clone(x, training=False)
     clone.set_weights(layer.get_weights())
     with torch.no_grad():
-        if not torch.equal(flatten_structure(clone(x))[0], outputs[0]):
+        if not torch.equal(flatten_structure(clone(x, training=False))[0], outputs[0]):
             _fail(layer, "set_weights(get_weights()) does not reproduce the outputs")
     rebuilt = layer_cls.from_config(config)
     with torch.no_grad():
-        rebuilt(x)
+        rebuilt(x, training=False)
     rebuilt.load_state_dict(layer.state_dict())
     with torch.no_grad():
-        if not torch.equal(flatten_structure(rebuilt(x))[0], outputs[0]):
+        if not torch.equal(flatten_structure(rebuilt(x, training=False))[0], outputs[0]):
             _fail(layer, "a state_dict round trip does not reproduce the outputs")
 
     # Backward reaches every trainable weight; one SGD step changes them.
@@ -126,7 +126,7 @@ def check_layer(
         if not changed:
             _fail(layer, "a gradient step changed no trainable weight")
         with torch.no_grad():
-            after = flatten_structure(layer(x))[0]
+            after = flatten_structure(layer(x, training=False))[0]
         if after.is_floating_point() and not bool(torch.isfinite(after).all()):
             _fail(layer, "the output is not finite after a training step")
     layer.zero_grad(set_to_none=True)

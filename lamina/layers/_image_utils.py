@@ -329,6 +329,9 @@ class ImageLayer(_RandomLayer):
 
     #: Whether inference returns the input as it is (so nothing is permuted or checked).
     identity_in_inference: bool = True
+    # Keras' image preprocessing layers augment when called directly (their `call` defaults
+    # to training=True); fit passes True, predict/evaluate False, through enclosing models.
+    _training_by_default = True
 
     def __init__(
         self, seed: int | None = None, data_format: str | None = None, **kwargs: Any

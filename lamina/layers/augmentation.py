@@ -1,8 +1,8 @@
 """Value augmentation: RandomContrast, RandomBrightness, RandomErasing; batch mixing: MixUp,
 CutMix. The geometric layers (RandomFlip, RandomCrop, ...) are in `augmentation_geometric.py`.
 
-Each acts in training only (`fit()`, or a call with `training=True`) and returns its input
-unchanged in inference. Every sample gets its own draw, made on the batch's device; a `seed`
+Each acts in training (`fit()`, or a direct call, which defaults to training as in Keras)
+and returns its input unchanged in inference (`predict()`, `evaluate()`, `training=False`). Every sample gets its own draw, made on the batch's device; a `seed`
 gives the layer its own generator, so its draws are reproducible.
 
 MixUp and CutMix mix each sample with another one of the batch, so they also mix the labels:
@@ -13,7 +13,7 @@ step of the input pipeline, e.g. in a DataLoader's `collate_fn` or a generator g
 >>> import torch
 >>> layer = RandomBrightness(0.2, seed=0)
 >>> x = torch.full((2, 4, 4, 3), 100.0)
->>> torch.equal(layer(x), x)   # inference: the identity
+>>> torch.equal(layer(x, training=False), x)   # inference: the identity
 True
 """
 

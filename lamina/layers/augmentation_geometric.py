@@ -1,8 +1,8 @@
 """Geometric augmentation: RandomFlip, RandomTranslation, RandomShift, RandomCrop,
 RandomRotation, RandomZoom.
 
-Each acts in training only (`fit()`, or a call with `training=True`) and returns its input
-unchanged in inference (RandomCrop centre-crops instead, to its output size). Every sample gets
+Each acts in training (`fit()`, or a direct call, which defaults to training as in Keras)
+and returns its input unchanged in inference (`predict()`, `evaluate()`, `training=False`) (RandomCrop centre-crops instead, to its output size). Every sample gets
 its own draw; the whole batch is transformed at once on its device (`F.grid_sample` for
 rotations, zooms and translations, index arithmetic for whole-pixel shifts and crops). A `seed`
 gives the layer its own generator, so its sequence of draws is reproducible; without one the
@@ -11,7 +11,7 @@ global torch generator is used, which `lamina.utils.set_random_seed` seeds.
 >>> import torch
 >>> layer = RandomFlip("horizontal", seed=0)
 >>> x = torch.arange(4.0).reshape(1, 1, 4, 1)
->>> torch.equal(layer(x), x)   # inference: the identity
+>>> torch.equal(layer(x, training=False), x)   # inference: the identity
 True
 """
 

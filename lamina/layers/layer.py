@@ -263,6 +263,11 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
     # Read by every forward: a plain class attribute (a classmethod call there made dynamo
     # guard `type(layer) is layer.__class__` in Python for each layer of a compiled step).
     _call_takes_training: bool = True
+    # A call outside fit() with no training value (and none from an enclosing call) is
+    # inference, as in Keras, except for layers whose Keras `call` defaults to training=True.
+    _training_by_default: bool = False
+    # What call() gets then: False; models pass None on, so each layer decides for itself.
+    _training_unset: bool | None = False
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         """The computation; subclasses override it."""
@@ -292,7 +297,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
         if not explicit:
             training = getattr(_CALL_CONTEXT, "training", None)
             if training is None:
-                training = self.training
+                training = self.training or self._training_by_default or self._training_unset
         # Rank checks and dtype casts come first, so errors show the real input shape.
         if single:
             self._check_input(inputs)
@@ -411,6 +416,10 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
             ) from None
         leaves = flatten_structure(inputs)
         dtype = leaves[0].dtype if leaves else self._dtype_name
+        if "mask" in kwargs and kwargs["mask"] is None and "mask" not in self._call_parameters:
+            # Keras 3's model configs record `mask=None` for every layer (or model) whose
+            # Keras call takes a mask; no mask is the same as not passing one.
+            kwargs = {key: value for key, value in kwargs.items() if key != "mask"}
         node = Node(self, args, kwargs)
         counter = iter(range(1 << 30))
 

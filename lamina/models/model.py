@@ -44,6 +44,10 @@ def _resolve_verbose(verbose: Any) -> int:
 class Model(StepAPI, Layer):
     """A trainable stack or graph of layers with Keras' training API."""
 
+    # Called with no training value, a model lets each layer decide (Keras: augmentation
+    # layers augment, the others infer).
+    _training_unset = None
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
         # Model(inputs, outputs) builds a functional model, as in Keras.
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):

@@ -73,8 +73,20 @@ def images(n=6, size=8, seed=0):
 @pytest.mark.parametrize(("cls", "kwargs"), LAYERS, ids=IDS)
 def test_inference_returns_the_input(cls, kwargs):
     x = images()
-    assert cls(**kwargs)(x) is x
     assert cls(**kwargs)(x, training=False) is x
+    model = lamina.Sequential([lamina.Input(x.shape[1:]), cls(**kwargs)])
+    assert torch.equal(torch.as_tensor(model.predict(x, verbose=0)), x)
+
+
+@pytest.mark.parametrize(("cls", "kwargs"), LAYERS, ids=IDS)
+def test_a_direct_call_augments_as_keras(cls, kwargs):
+    # Keras' image preprocessing layers default to training=True when called directly, also
+    # inside a model called directly; fit trains with them and predict infers.
+    x = images()
+    layer = cls(**kwargs)
+    assert not torch.equal(layer(x), x)
+    model = lamina.Sequential([lamina.Input(x.shape[1:]), layer])
+    assert not torch.equal(model(x), x)
 
 
 @pytest.mark.parametrize(("cls", "kwargs"), LAYERS, ids=IDS)
@@ -382,7 +394,7 @@ def test_random_crop_takes_one_window_of_the_padded_image_per_sample():
 
 def test_random_crop_in_inference_crops_the_centre_to_the_aspect_ratio_and_resizes():
     x = images(2, size=10)
-    y = RandomCrop(4, 8)(x)
+    y = RandomCrop(4, 8)(x, training=False)
     expected = lamina.layers.Resizing(4, 8, crop_to_aspect_ratio=True)(x)
     torch.testing.assert_close(y, expected)
     assert RandomCrop(12, 12)(x, training=True).shape == (2, 12, 12, 3)
