@@ -23,6 +23,22 @@ from .augmentation import (
     RandomContrast,
     RandomErasing,
 )
+from .augmentation_color import (
+    RandomColorDegeneration,
+    RandomColorJitter,
+    RandomGrayscale,
+    RandomHue,
+    RandomInvert,
+    RandomSaturation,
+)
+from .augmentation_filters import (
+    AutoContrast,
+    Equalization,
+    RandomGaussianBlur,
+    RandomPosterization,
+    RandomSharpness,
+    Solarization,
+)
 from .augmentation_geometric import (
     RandomCrop,
     RandomFlip,
@@ -31,6 +47,7 @@ from .augmentation_geometric import (
     RandomTranslation,
     RandomZoom,
 )
+from .augmentation_policies import AugMix, Pipeline, RandAugment
 from .batch_normalization import BatchNormalization
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .convolution import (
@@ -160,6 +177,21 @@ from .spatial_reshaping import (
 )
 
 __all__ = [
+    "AugMix",
+    "AutoContrast",
+    "Equalization",
+    "Pipeline",
+    "RandAugment",
+    "RandomColorDegeneration",
+    "RandomColorJitter",
+    "RandomGaussianBlur",
+    "RandomGrayscale",
+    "RandomHue",
+    "RandomInvert",
+    "RandomPosterization",
+    "RandomSaturation",
+    "RandomSharpness",
+    "Solarization",
     "ConvLSTM1D",
     "ConvLSTM2D",
     "ConvLSTM3D",

@@ -2,8 +2,9 @@
 CutMix. The geometric layers (RandomFlip, RandomCrop, ...) are in `augmentation_geometric.py`.
 
 Each acts in training (`fit()`, or a direct call, which defaults to training as in Keras)
-and returns its input unchanged in inference (`predict()`, `evaluate()`, `training=False`). Every sample gets its own draw, made on the batch's device; a `seed`
-gives the layer its own generator, so its draws are reproducible.
+and returns its input unchanged in inference (`predict()`, `evaluate()`, `training=False`).
+Every sample gets its own draw, made on the batch's device; a `seed` gives the layer its own
+generator, so its draws are reproducible.
 
 MixUp and CutMix mix each sample with another one of the batch, so they also mix the labels:
 call them on `{"images": x, "labels": y}` (or on an `(x, y)` tuple) with one-hot `y`, as a

@@ -2,11 +2,12 @@
 RandomRotation, RandomZoom.
 
 Each acts in training (`fit()`, or a direct call, which defaults to training as in Keras)
-and returns its input unchanged in inference (`predict()`, `evaluate()`, `training=False`) (RandomCrop centre-crops instead, to its output size). Every sample gets
-its own draw; the whole batch is transformed at once on its device (`F.grid_sample` for
-rotations, zooms and translations, index arithmetic for whole-pixel shifts and crops). A `seed`
-gives the layer its own generator, so its sequence of draws is reproducible; without one the
-global torch generator is used, which `lamina.utils.set_random_seed` seeds.
+and returns its input unchanged in inference (`predict()`, `evaluate()`, `training=False`;
+RandomCrop centre-crops instead, to its output size). Every sample gets its own draw; the
+whole batch is transformed at once on its device (`F.grid_sample` for rotations, zooms and
+translations, index arithmetic for whole-pixel shifts and crops). A `seed` gives the layer
+its own generator, so its sequence of draws is reproducible; without one the global torch
+generator is used, which `lamina.utils.set_random_seed` seeds.
 
 >>> import torch
 >>> layer = RandomFlip("horizontal", seed=0)

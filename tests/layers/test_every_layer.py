@@ -13,6 +13,44 @@ from lamina.testing import check_layer
 
 # class -> (constructor arguments, input shape, expected output shape)
 CASES = {
+    "AugMix": (
+        {"value_range": [-5, 5], "num_chains": 2, "chain_depth": 2, "seed": 1},
+        (2, 8, 8, 3),
+        (2, 8, 8, 3),
+    ),
+    "AutoContrast": ({"value_range": [-5, 5]}, (2, 8, 8, 3), (2, 8, 8, 3)),
+    "Equalization": ({"value_range": [-5, 5], "bins": 64}, (2, 8, 8, 3), (2, 8, 8, 3)),
+    "RandAugment": ({"value_range": [-5, 5], "num_ops": 3, "seed": 1}, (2, 8, 8, 3), (2, 8, 8, 3)),
+    "RandomColorDegeneration": (
+        {"factor": 0.5, "value_range": [-5, 5]},
+        (2, 8, 8, 3),
+        (2, 8, 8, 3),
+    ),
+    "RandomColorJitter": (
+        {"value_range": [-5, 5], "brightness_factor": 0.2, "hue_factor": 0.2, "seed": 2},
+        (2, 8, 8, 3),
+        (2, 8, 8, 3),
+    ),
+    "RandomGaussianBlur": (
+        {"kernel_size": (3, 5), "sigma": (0.5, 1.5)},
+        (2, 8, 8, 3),
+        (2, 8, 8, 3),
+    ),
+    "RandomGrayscale": ({"factor": 1.0, "seed": 1}, (2, 8, 8, 3), (2, 8, 8, 3)),
+    "RandomHue": ({"factor": 0.5, "value_range": [-5, 5]}, (2, 8, 8, 3), (2, 8, 8, 3)),
+    "RandomInvert": ({"factor": 0.5, "value_range": [-5, 5]}, (2, 8, 8, 3), (2, 8, 8, 3)),
+    "RandomPosterization": ({"factor": 4, "value_range": [-5, 5]}, (2, 8, 8, 3), (2, 8, 8, 3)),
+    "RandomSaturation": (
+        {"factor": (0.2, 0.8), "value_range": [-5, 5]},
+        (2, 8, 8, 3),
+        (2, 8, 8, 3),
+    ),
+    "RandomSharpness": ({"factor": 0.5, "value_range": [-5, 5]}, (2, 8, 8, 3), (2, 8, 8, 3)),
+    "Solarization": (
+        {"addition_factor": 0.2, "threshold_factor": (0.3, 0.6)},
+        (2, 8, 8, 3),
+        (2, 8, 8, 3),
+    ),
     "ConvLSTM1D": ({"filters": 2, "kernel_size": 3}, (2, 3, 6, 2), (2, 4, 2)),
     "ConvLSTM2D": (
         {"filters": 2, "kernel_size": 3, "padding": "same"},
@@ -151,6 +189,7 @@ OWN_CONTRACT_TESTS = {
     "TimeDistributed",
     "Embedding",
     "Masking",  # test_masking.py (Flatten after it warns, as in Keras)
+    "Pipeline",  # takes layer instances: test_augmentation_policies.py
     # cells: (inputs, states), test_rnn_cells.py
     "GRUCell",
     "LSTMCell",
