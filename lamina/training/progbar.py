@@ -24,24 +24,26 @@ def _format_time(seconds: float) -> str:
     return f"{int(seconds)}s"
 
 
-def _format_per_step(seconds: float) -> str:
-    if seconds >= 1:
-        return f"{seconds:.0f}s/step"
+def _format_per_step(seconds: float, unit_name: str = "step") -> str:
+    """Keras' time per step: '0s/step' for none at all, else s, ms or us."""
+    if seconds >= 1 or seconds == 0:
+        return f"{seconds:.0f}s/{unit_name}"
     if seconds >= 1e-3:
-        return f"{seconds * 1e3:.0f}ms/step"
-    return f"{seconds * 1e6:.0f}us/step"
+        return f"{seconds * 1e3:.0f}ms/{unit_name}"
+    return f"{seconds * 1e6:.0f}us/{unit_name}"
 
 
-def _format_value(value: Any) -> str:
+def _format_value(value: Any, signed: bool = False) -> str:
+    """Keras' number format: 4 decimals above 1e-3, scientific notation otherwise (zero is
+    '0.0000e+00'); `signed` compares the value itself, as Keras' verbose=2 summary does, so
+    negative values print in scientific notation there."""
     value = float(value)
-    if value != 0 and abs(value) < 1e-3:
-        return f"{value:.4e}"
-    return f"{value:.4f}"
+    return f"{value:.4f}" if (value if signed else abs(value)) > 1e-3 else f"{value:.4e}"
 
 
-def format_logs(logs: Mapping[str, Any]) -> str:
+def format_logs(logs: Mapping[str, Any], signed: bool = False) -> str:
     """' - accuracy: 0.9100 - loss: 0.2900' with keys sorted as Keras prints them."""
-    return "".join(f" - {key}: {_format_value(logs[key])}" for key in sorted(logs))
+    return "".join(f" - {key}: {_format_value(logs[key], signed)}" for key in sorted(logs))
 
 
 class Progbar:
@@ -113,5 +115,5 @@ class Progbar:
             per_step = elapsed / max(current, 1)
             steps = f"{current}/{self.target}" if self.target else f"{current}"
             line = f"{steps} - {_format_time(elapsed)} - {_format_per_step(per_step)}"
-            self.stream.write(line + format_logs(logs or {}) + "\n")
+            self.stream.write(line + format_logs(logs or {}, signed=True) + "\n")
             self.stream.flush()

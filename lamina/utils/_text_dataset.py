@@ -1,0 +1,284 @@
+"""`text_dataset_from_directory`: a folder of class subfolders of .txt files -> a Dataset.
+
+Files are indexed, labelled and shuffled exactly as Keras does (same order and the same
+training / validation files for the same seed), and read as UTF-8 text, batch by batch, in a
+background thread.
+
+A batch of texts is a NumPy array of Python `str` (dtype object), not a tuple of strings as
+Keras' torch backend gives: an array is one leaf of the batch structure, so `take`, `map`,
+unbatched elements and `split_dataset` handle it like a tensor, and it indexes, slices and
+iterates like the strings it holds (`list(texts)` gives them back). Labels are torch tensors
+and go to the dataset's device; the texts stay on the host.
+
+>>> import os, tempfile
+>>> root = tempfile.mkdtemp()
+>>> for name, text in (("neg", "dull"), ("pos", "great fun")):
+...     os.makedirs(os.path.join(root, name))
+...     with open(os.path.join(root, name, "1.txt"), "w") as f:
+...         _ = f.write(text)
+>>> ds = text_dataset_from_directory(root, batch_size=2, shuffle=False)
+Found 2 files belonging to 2 classes.
+>>> texts, labels = next(iter(ds))
+>>> list(texts), labels.tolist(), ds.class_names
+(['dull', 'great fun'], [0, 1], ['neg', 'pos'])
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data.dataset import Dataset, _LoaderSource
+from ..layers._symbolic import map_structure
+from ._image_dataset import _check_split
+
+__all__ = ["index_directory", "text_dataset_from_directory"]
+
+_NAME = "text_dataset_from_directory"
+
+
+class _HostTextSource(_LoaderSource):
+    """A loaded source whose NumPy leaves (texts) stay on the host; tensors go to `device`."""
+
+    def fetch(self, index: Any, device: torch.device) -> Any:
+        item = super().fetch(index, torch.device("cpu"))
+        if device.type == "cpu":
+            return item
+        return map_structure(
+            lambda leaf: leaf.to(device) if isinstance(leaf, torch.Tensor) else leaf, item
+        )
+
+
+def _files_under(directory: str, follow_links: bool, formats: tuple[str, ...]) -> list[str]:
+    """Files with one of `formats` under `directory`, in Keras' order: by folder, then name."""
+    found = []
+    for root, _, files in sorted(os.walk(directory, followlinks=follow_links), key=lambda w: w[0]):
+        found += [os.path.join(root, f) for f in sorted(files) if f.lower().endswith(formats)]
+    return found
+
+
+def index_directory(
+    directory: str,
+    labels: str | Sequence[int] | None,
+    formats: tuple[str, ...],
+    class_names: Sequence[str] | None = None,
+    shuffle: bool = True,
+    seed: int | None = None,
+    follow_links: bool = False,
+    verbose: bool = True,
+    caller: str = "index_directory",
+) -> tuple[list[str], np.ndarray | None, list[str] | None]:
+    """The files of a dataset directory, their int32 labels and the class names, as Keras.
+
+    With `labels="inferred"` each visible subdirectory is a class (alphanumeric order, or the
+    order of `class_names`); otherwise every file under `directory` is taken, in sorted walk
+    order, with `labels` (a list in that order) or no labels. Prints "Found N files belonging
+    to K classes." when `verbose`. `shuffle` permutes files and labels with
+    `np.random.RandomState(seed)`, as Keras does, so the same seed gives Keras' order.
+    """
+    if not os.path.isdir(directory):
+        raise ValueError(f"{caller}: {directory!r} is not a directory")
+    if labels == "inferred":
+        subdirs = [
+            d
+            for d in sorted(os.listdir(directory))
+            if os.path.isdir(os.path.join(directory, d)) and not d.startswith(".")
+        ]
+        if class_names is not None:
+            if not set(class_names).issubset(subdirs):
+                raise ValueError(
+                    f"{caller}: class_names must name subdirectories of {directory!r}: "
+                    f"expected some of {subdirs}; got class_names={list(class_names)}"
+                )
+            subdirs = list(class_names)
+    else:
+        if class_names is not None:
+            raise ValueError(
+                f"{caller}: class_names can only be given with labels='inferred'; got "
+                f"labels={labels!r}. Without labels there are no classes; with a list of "
+                "labels the class names are its sorted values."
+            )
+        subdirs = [""]
+    paths: list[str] = []
+    indices: list[int] = []
+    for index, subdir in enumerate(subdirs):
+        found = _files_under(os.path.join(directory, subdir), follow_links, formats)
+        paths += found
+        indices += [index] * len(found)
+    names: list[str] | None
+    label_array: np.ndarray | None
+    if labels == "inferred":
+        names, label_array = list(subdirs), np.asarray(indices, dtype="int32")
+    elif labels is None:
+        names, label_array = None, None
+    else:
+        if len(labels) != len(paths):
+            raise ValueError(
+                f"{caller}: got {len(labels)} labels for the {len(paths)} files found in "
+                f"{directory!r}; give one label per file, in sorted path order."
+            )
+        label_array = np.asarray(labels, dtype="int32")
+        names = [str(label) for label in sorted(set(labels))]
+    if verbose:
+        classes = "" if names is None else f" belonging to {len(names)} classes"
+        print(f"Found {len(paths)} files{classes}.")
+    if shuffle:
+        # Keras' global shuffle: one permutation of paths and labels, drawn from the seed.
+        np.random.RandomState(seed).shuffle(paths)
+        if label_array is not None:
+            np.random.RandomState(seed).shuffle(label_array)
+    return paths, label_array, names
+
+
+def _check_labels(labels: Any, label_mode: Any, class_names: Any) -> None:
+    if labels not in ("inferred", None):
+        if not isinstance(labels, (list, tuple)):
+            raise ValueError(
+                f"{_NAME}: labels must be 'inferred' (from the subdirectory names), None (texts "
+                f"only) or a list/tuple of int labels, one per text file; got labels={labels!r}"
+            )
+        if class_names:
+            raise ValueError(
+                f"{_NAME}: class_names can only be given with labels='inferred'; got "
+                f"labels={labels!r} and class_names={class_names!r}"
+            )
+    if label_mode not in ("int", "categorical", "binary", None):
+        raise ValueError(
+            f"{_NAME}: label_mode must be 'int', 'categorical', 'binary' or None; got "
+            f"label_mode={label_mode!r}"
+        )
+
+
+def _read_text(path: str, max_length: int | None) -> str:
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    return text if max_length is None else text[:max_length]
+
+
+def _make_dataset(
+    paths: list[str],
+    labels: np.ndarray | None,
+    label_mode: str | None,
+    class_names: list[str] | None,
+    batch_size: int | None,
+    max_length: int | None,
+    shuffle: bool,
+    seed: int,
+) -> Dataset:
+    num_classes = len(class_names) if class_names else 0
+
+    def load(indices: list[int]) -> Any:
+        texts = np.empty(len(indices), dtype=object)
+        texts[:] = [_read_text(paths[i], max_length) for i in indices]
+        if label_mode is None or labels is None:
+            return texts
+        batch_labels = torch.from_numpy(labels[indices])
+        if label_mode == "binary":
+            return texts, batch_labels.to(torch.float32).unsqueeze(-1)
+        if label_mode == "categorical":
+            return texts, F.one_hot(batch_labels.long(), num_classes).to(torch.float32)
+        return texts, batch_labels
+
+    source = _HostTextSource(len(paths), load)
+    dataset = Dataset(source, class_names=class_names, file_paths=paths)
+    if shuffle:
+        dataset = dataset.shuffle(seed=seed)
+    if batch_size is not None:
+        dataset = dataset.batch(batch_size)
+    return dataset.prefetch(2)
+
+
+def text_dataset_from_directory(
+    directory: str,
+    labels: str | Sequence[int] | None = "inferred",
+    label_mode: str | None = "int",
+    class_names: Sequence[str] | None = None,
+    batch_size: int | None = 32,
+    max_length: int | None = None,
+    shuffle: bool = True,
+    seed: int | None = None,
+    validation_split: float | None = None,
+    subset: str | None = None,
+    follow_links: bool = False,
+    verbose: bool = True,
+) -> Dataset | list[Dataset]:
+    """A dataset of texts (and labels) from a directory of class subdirectories of .txt files.
+
+    Args:
+        directory: with `labels="inferred"`, one subdirectory per class holding its .txt
+            files (nested folders are searched too).
+        labels: "inferred" (from the subdirectories, in alphanumeric order), None (texts
+            only), or a list of int labels in the sorted order of the file paths.
+        label_mode: "int" (int32 labels), "categorical" (float32 one-hot), "binary" (float32,
+            shape (batch, 1), exactly 2 classes) or None (no labels).
+        class_names: with inferred labels, the subdirectories to use, in this label order.
+        batch_size: texts per batch; None yields single texts.
+        max_length: keep at most this many characters of each text.
+        shuffle: shuffle the files once (with `seed`) and the training order at every pass.
+        seed: the shuffling seed; required with `validation_split` when shuffling.
+        validation_split: the fraction of files kept for validation (the last ones).
+        subset: "training", "validation", or "both" (returns [training, validation]).
+        follow_links: follow symbolic links to subdirectories.
+        verbose: print how many files and classes were found (and used by each subset).
+
+    Returns:
+        A `lamina.data.Dataset` yielding `(texts, labels)` (or texts): texts a NumPy array
+        of `str`, labels a torch tensor; with `class_names` and `file_paths` attributes. A
+        list of two datasets with `subset="both"`.
+    """
+    _check_labels(labels, label_mode, class_names)
+    if labels is None or label_mode is None:
+        labels, label_mode = None, None
+    _check_split(validation_split, subset, shuffle, seed)
+    if seed is None:
+        seed = int(np.random.randint(1e6))
+    paths, label_array, names = index_directory(
+        os.fspath(directory),
+        labels,
+        (".txt",),
+        class_names,
+        shuffle,
+        seed,
+        follow_links,
+        verbose,
+        caller=_NAME,
+    )
+    if label_mode == "binary" and len(names or []) != 2:
+        raise ValueError(
+            f"{_NAME}: label_mode='binary' needs exactly 2 classes; got class_names={names}"
+        )
+    validation_count = int(validation_split * len(paths)) if validation_split else 0
+    datasets = []
+    for part in ["training", "validation"] if subset == "both" else [subset]:
+        part_paths, part_labels = paths, label_array
+        if part is not None:
+            cut = len(paths) - validation_count
+            chosen = slice(0, cut) if part == "training" else slice(cut, None)
+            part_paths = paths[chosen]
+            part_labels = None if label_array is None else label_array[chosen]
+            if verbose:
+                print(f"Using {len(part_paths)} files for {part}.")
+        if not part_paths:
+            which = f"{part} text files" if subset == "both" else "text files"
+            raise ValueError(
+                f"{_NAME}: no {which} found in directory {directory}. Allowed format: .txt"
+            )
+        datasets.append(
+            _make_dataset(
+                part_paths,
+                part_labels,
+                label_mode,
+                names,
+                batch_size,
+                max_length,
+                # as Keras: a validation set returned alone is shuffled, one of "both" is not
+                shuffle and not (subset == "both" and part == "validation"),
+                seed,
+            )
+        )
+    return datasets if subset == "both" else datasets[0]
