@@ -3,8 +3,10 @@
 from .backup import BackupAndRestore
 from .callback import Callback, CallbackList, History, ProgbarLogger
 from .checkpoint import ModelCheckpoint
+from .ema import SwapEMAWeights
 from .logging import CSVLogger, LambdaCallback, LearningRateScheduler
 from .monitoring import EarlyStopping, ReduceLROnPlateau, TerminateOnNaN
+from .remote import RemoteMonitor
 from .tensorboard import TensorBoard
 
 __all__ = [
@@ -19,6 +21,8 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "RemoteMonitor",
+    "SwapEMAWeights",
     "TensorBoard",
     "TerminateOnNaN",
 ]

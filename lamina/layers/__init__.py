@@ -49,6 +49,7 @@ from .augmentation_geometric import (
 )
 from .augmentation_policies import AugMix, Pipeline, RandAugment
 from .batch_normalization import BatchNormalization
+from .categorical import CategoryEncoding, Discretization
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .convolution import (
     Conv1D,
@@ -175,8 +176,14 @@ from .spatial_reshaping import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
+from .spectral_normalization import SpectralNormalization
+from .torch_module_wrapper import TorchModuleWrapper
 
 __all__ = [
+    "CategoryEncoding",
+    "Discretization",
+    "SpectralNormalization",
+    "TorchModuleWrapper",
     "AugMix",
     "AutoContrast",
     "Equalization",

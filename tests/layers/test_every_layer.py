@@ -13,6 +13,7 @@ from lamina.testing import check_layer
 
 # class -> (constructor arguments, input shape, expected output shape)
 CASES = {
+    "Discretization": ({"bin_boundaries": [-0.5, 0.0, 0.5]}, (2, 5), (2, 5)),
     "AugMix": (
         {"value_range": [-5, 5], "num_chains": 2, "chain_depth": 2, "seed": 1},
         (2, 8, 8, 3),
@@ -189,6 +190,9 @@ OWN_CONTRACT_TESTS = {
     "TimeDistributed",
     "Embedding",
     "Masking",  # test_masking.py (Flatten after it warns, as in Keras)
+    "CategoryEncoding",  # integer ids: test_categorical.py
+    "SpectralNormalization",  # wraps a layer: test_spectral_normalization.py
+    "TorchModuleWrapper",  # wraps a torch module: test_torch_module_wrapper.py
     "Pipeline",  # takes layer instances: test_augmentation_policies.py
     # cells: (inputs, states), test_rnn_cells.py
     "GRUCell",
