@@ -11,12 +11,15 @@ torch.Size([2, 3])
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from . import config
+from .random._seed_generator import SeedGenerator, make_generator
 
 __all__ = [
     "Constant",
@@ -44,8 +47,21 @@ __all__ = [
 _TRUNCATED_STD = 0.87962566103423978
 
 
-def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """Fan-in and fan-out of a weight of `shape` in Keras' layout."""
+def compute_fans(
+    shape: tuple[int, ...],
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> tuple[int, int]:
+    """Fan-in and fan-out of a weight of `shape` in Keras' layout.
+
+    With both `input_axes` and `output_axes` given, the fans are the products of the sizes on
+    those axes (as Keras 3.15); with either missing, the layout rule below applies.
+
+    >>> compute_fans((3, 3, 4, 8)), compute_fans((2, 5, 7), input_axes=[0], output_axes=[1, 2])
+    ((36, 72), (2, 35))
+    """
+    if input_axes is not None and output_axes is not None:
+        return math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes)
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -56,12 +72,50 @@ def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[-2] * receptive_field, shape[-1] * receptive_field
 
 
-def _generator(seed: int | None) -> torch.Generator | None:
-    if seed is None:
+def _check_seed(owner: str, seed: Any) -> Any:
+    """`seed` as an initializer keeps it: None, an int, or a SeedGenerator (also given as the
+    config dict Keras writes for one, `{"class_name": "SeedGenerator", "config": {...}}`)."""
+    if isinstance(seed, dict):
+        if seed.get("class_name") != "SeedGenerator" or not isinstance(seed.get("config"), dict):
+            raise ValueError(
+                f"{owner}: seed must be None, an int or a SeedGenerator config; got {seed!r}"
+            )
+        return SeedGenerator.from_config(seed["config"])
+    if seed is None or isinstance(seed, SeedGenerator):
+        return seed
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return seed
+    raise ValueError(f"{owner}: seed must be None, an int or a SeedGenerator; got {seed!r}")
+
+
+def _seed_config(seed: Any) -> Any:
+    """The JSON form of a seed, as Keras writes it."""
+    if isinstance(seed, SeedGenerator):
+        return {
+            "module": "keras.random",
+            "class_name": "SeedGenerator",
+            "config": seed.get_config(),
+            "registered_name": None,
+        }
+    return seed
+
+
+def _generator(seed: Any) -> torch.Generator | None:
+    """None for seed=None (torch's global generator); a SeedGenerator advances at each call, so
+    a weight initialized twice gets new values, as in Keras."""
+    return make_generator(seed, torch.device("cpu"))
+
+
+def _check_axes(owner: str, name: str, axes: Any) -> list[int] | None:
+    if axes is None:
         return None
-    generator = torch.Generator()
-    generator.manual_seed(seed)
-    return generator
+    if isinstance(axes, int) and not isinstance(axes, bool):
+        axes = [axes]
+    if not isinstance(axes, (list, tuple)) or not all(
+        isinstance(a, int) and not isinstance(a, bool) for a in axes
+    ):
+        raise ValueError(f"{owner}: {name} must be None or a list of ints; got {axes!r}")
+    return list(axes)
 
 
 class Initializer:
@@ -75,6 +129,15 @@ class Initializer:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Initializer:
+        """Rebuild an initializer from `get_config()`'s dict (or the one Keras 3.15 writes)."""
+        accepted = inspect.signature(cls.__init__).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            unknown = sorted(set(config) - set(accepted) - {"self"})
+            if unknown:
+                raise ValueError(
+                    f"Initializer {cls.__name__}: unknown config key(s) {unknown}; it takes "
+                    f"{sorted(set(accepted) - {'self'})}"
+                )
         return cls(**config)
 
 
@@ -95,11 +158,21 @@ class Ones(Initializer):
 class Constant(Initializer):
     """All equal to `value`."""
 
-    def __init__(self, value: float = 0.0) -> None:
+    def __init__(self, value: Any = 0.0) -> None:
         self.value = value
 
     def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> torch.Tensor:
-        return torch.full(shape, float(self.value), dtype=config.torch_dtype(dtype))
+        torch_dtype = config.torch_dtype(dtype)
+        if isinstance(self.value, (int, float)):
+            return torch.full(shape, float(self.value), dtype=torch_dtype)
+        value = torch.as_tensor(self.value, dtype=torch_dtype)  # broadcast, as Keras
+        try:
+            return value * torch.ones(shape, dtype=torch_dtype)
+        except RuntimeError:
+            raise ValueError(
+                f"Constant initializer: value of shape {tuple(value.shape)} does not broadcast "
+                f"to the weight shape {tuple(shape)}"
+            ) from None
 
     def get_config(self) -> dict[str, Any]:
         return {"value": self.value}
@@ -108,38 +181,39 @@ class Constant(Initializer):
 class RandomNormal(Initializer):
     """Normal distribution with `mean` and `stddev`."""
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
-        self.mean, self.stddev, self.seed = mean, stddev, seed
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: Any = None) -> None:
+        self.mean, self.stddev = mean, stddev
+        self.seed = _check_seed(type(self).__name__, seed)
 
     def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> torch.Tensor:
         out = torch.empty(shape, dtype=config.torch_dtype(dtype))
         return out.normal_(self.mean, self.stddev, generator=_generator(self.seed))
 
     def get_config(self) -> dict[str, Any]:
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+        return {"mean": self.mean, "stddev": self.stddev, "seed": _seed_config(self.seed)}
 
 
 class RandomUniform(Initializer):
     """Uniform distribution on [minval, maxval)."""
 
-    def __init__(
-        self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None
-    ) -> None:
-        self.minval, self.maxval, self.seed = minval, maxval, seed
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: Any = None) -> None:
+        self.minval, self.maxval = minval, maxval
+        self.seed = _check_seed("RandomUniform", seed)
 
     def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> torch.Tensor:
         out = torch.empty(shape, dtype=config.torch_dtype(dtype))
         return out.uniform_(self.minval, self.maxval, generator=_generator(self.seed))
 
     def get_config(self) -> dict[str, Any]:
-        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+        return {"minval": self.minval, "maxval": self.maxval, "seed": _seed_config(self.seed)}
 
 
 class TruncatedNormal(Initializer):
     """Normal distribution cut at two standard deviations from the mean."""
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
-        self.mean, self.stddev, self.seed = mean, stddev, seed
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: Any = None) -> None:
+        self.mean, self.stddev = mean, stddev
+        self.seed = _check_seed(type(self).__name__, seed)
 
     def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> torch.Tensor:
         out = torch.empty(shape, dtype=config.torch_dtype(dtype))
@@ -153,19 +227,27 @@ class TruncatedNormal(Initializer):
         )
 
     def get_config(self) -> dict[str, Any]:
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+        return {"mean": self.mean, "stddev": self.stddev, "seed": _seed_config(self.seed)}
 
 
 class VarianceScaling(Initializer):
-    """Samples scaled by the weight's fan: variance `scale / n`, n from `mode`."""
+    """Samples scaled by the weight's fan: variance `scale / n`, n from `mode`.
+
+    `input_axes` and `output_axes` (Keras 3.15), given together, name the axes of the weight
+    (in Keras' layout) whose sizes multiply into the fan-in and fan-out; see `compute_fans`.
+    """
 
     def __init__(
         self,
         scale: float = 1.0,
         mode: str = "fan_in",
         distribution: str = "truncated_normal",
-        seed: int | None = None,
+        seed: Any = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
     ) -> None:
+        if isinstance(distribution, str) and distribution.lower() == "normal":
+            distribution = "truncated_normal"  # Keras' alias
         if scale <= 0.0:
             raise ValueError(f"VarianceScaling scale must be positive; got {scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -177,10 +259,20 @@ class VarianceScaling(Initializer):
                 "VarianceScaling distribution must be truncated_normal, untruncated_normal or "
                 f"uniform; got {distribution!r}"
             )
-        self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+        owner = type(self).__name__
+        self.seed = _check_seed(owner, seed)
+        self.input_axes = _check_axes(owner, "input_axes", input_axes)
+        self.output_axes = _check_axes(owner, "output_axes", output_axes)
 
     def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> torch.Tensor:
-        fan_in, fan_out = compute_fans(tuple(shape))
+        for axes in (self.input_axes, self.output_axes):
+            if axes is not None and any(not -len(shape) <= a < len(shape) for a in axes):
+                raise ValueError(
+                    f"{type(self).__name__}: axes {axes} are out of range for a weight of "
+                    f"shape {tuple(shape)}"
+                )
+        fan_in, fan_out = compute_fans(tuple(shape), self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, n)
         if self.distribution == "uniform":
@@ -195,16 +287,27 @@ class VarianceScaling(Initializer):
             "scale": self.scale,
             "mode": self.mode,
             "distribution": self.distribution,
-            "seed": self.seed,
+            "seed": _seed_config(self.seed),
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
         }
 
 
 def _variance_scaling_preset(name: str, scale: float, mode: str, distribution: str) -> type:
-    def __init__(self: VarianceScaling, seed: int | None = None) -> None:
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+    def __init__(
+        self: VarianceScaling,
+        seed: Any = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+    ) -> None:
+        VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self: VarianceScaling) -> dict[str, Any]:
-        return {"seed": self.seed}
+        return {
+            "seed": _seed_config(self.seed),
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
+        }
 
     doc = f"VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})."
     return type(
@@ -223,8 +326,9 @@ LecunNormal = _variance_scaling_preset("LecunNormal", 1.0, "fan_in", "truncated_
 class Orthogonal(Initializer):
     """A (semi-)orthogonal matrix over the last axis, times `gain`."""
 
-    def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
-        self.gain, self.seed = gain, seed
+    def __init__(self, gain: float = 1.0, seed: Any = None) -> None:
+        self.gain = gain
+        self.seed = _check_seed("Orthogonal", seed)
 
     def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> torch.Tensor:
         if len(shape) < 2:
@@ -241,7 +345,7 @@ class Orthogonal(Initializer):
         return (self.gain * q).reshape(shape).to(config.torch_dtype(dtype))
 
     def get_config(self) -> dict[str, Any]:
-        return {"gain": self.gain, "seed": self.seed}
+        return {"gain": self.gain, "seed": _seed_config(self.seed)}
 
 
 class Identity(Initializer):
@@ -295,7 +399,16 @@ _NAMES: dict[str, type] = {
     "lecun_normal": LecunNormal,
     "orthogonal": Orthogonal,
     "identity": Identity,
+    # Keras' aliases
+    "IdentityInitializer": Identity,
+    "OrthogonalInitializer": Orthogonal,
+    "normal": RandomNormal,
+    "uniform": RandomUniform,
+    "one": Ones,
+    "zero": Zeros,
 }
+# Keras initializers lamina does not have: named in the error, rather than "unknown".
+_MISSING = {"STFT", "STFTInitializer", "stft"}
 
 
 def _registered(name: str) -> Any:
@@ -304,23 +417,39 @@ def _registered(name: str) -> Any:
     return get_registered_object(name)
 
 
+def _lookup(name: Any, registered_name: Any = None) -> Any:
+    cls = _registered(registered_name) if registered_name else None
+    cls = cls or _CLASSES.get(name) or _NAMES.get(name) or _registered(name)
+    if cls is None and name in _MISSING:
+        raise ValueError(f"The Keras initializer {name!r} is not available in lamina")
+    if cls is None:
+        raise ValueError(
+            f"Unknown initializer {name!r}. Valid names: {', '.join(sorted(_NAMES))}; register "
+            "a custom one with lamina.saving.register_serializable"
+        )
+    return cls
+
+
 def get(identifier: Any) -> Initializer:
-    """Return an initializer from a name ('he_normal'), a class name, a config dict or an object."""
+    """Return an initializer from a name ('he_normal'), a class name, a config dict (lamina's
+    or Keras 3's, with `module` and `registered_name`) or an object.
+
+    >>> get({"class_name": "GlorotUniform", "config": {"seed": 1, "input_axes": None}})
+    ... # doctest: +ELLIPSIS
+    <lamina.initializers.GlorotUniform object at ...>
+    """
     if isinstance(identifier, Initializer):
         return identifier
     if isinstance(identifier, str):
-        cls = _NAMES.get(identifier) or _CLASSES.get(identifier) or _registered(identifier)
-        if cls is None:
-            raise ValueError(
-                f"Unknown initializer {identifier!r}. Valid names: {', '.join(sorted(_NAMES))}"
-            )
-        return cls()
+        return _lookup(identifier)()
     if isinstance(identifier, dict) and "class_name" in identifier:
-        name = identifier["class_name"]
-        cls = _CLASSES.get(name) or _NAMES.get(name) or _registered(name)
-        if cls is None:
-            raise ValueError(f"Unknown initializer class {identifier['class_name']!r}")
-        return cls.from_config(identifier.get("config", {}))
+        cls = _lookup(identifier["class_name"], identifier.get("registered_name"))
+        config = identifier.get("config") or {}
+        if not isinstance(cls, type):  # a registered function
+            return cls
+        if hasattr(cls, "from_config"):
+            return cls.from_config(config)
+        return cls(**config)
     if callable(identifier):
         return identifier
     raise TypeError(f"Cannot interpret {identifier!r} as an initializer")

@@ -1,4 +1,6 @@
-"""Weight regularizers (l1, l2, l1_l2) whose penalties are added to the training loss.
+"""Weight regularizers (l1, l2, l1_l2, orthogonal) whose penalties are added to the training
+loss. A weight's regularizer sees it in Keras' layout (a Dense kernel (in, out)), so `mode` of
+`OrthogonalRegularizer` means what it means in Keras.
 
 >>> import torch, lamina
 >>> float(lamina.regularizers.L2(0.5)(torch.tensor([1.0, 2.0])))
@@ -7,11 +9,36 @@
 
 from __future__ import annotations
 
+import inspect
+import math
 from typing import Any
 
 import torch
 
-__all__ = ["L1", "L1L2", "L2", "Regularizer", "get", "l1", "l1_l2", "l2", "serialize"]
+__all__ = [
+    "L1",
+    "L1L2",
+    "L2",
+    "OrthogonalRegularizer",
+    "Regularizer",
+    "get",
+    "l1",
+    "l1_l2",
+    "l2",
+    "orthogonal_regularizer",
+    "serialize",
+]
+
+
+def _factor(owner: str, name: str, value: Any) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"{owner}: {name} must be a non-negative float; got {name}={value!r}")
+    return float(value)
 
 
 class Regularizer:
@@ -25,6 +52,14 @@ class Regularizer:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Regularizer:
+        accepted = inspect.signature(cls.__init__).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            unknown = sorted(set(config) - set(accepted) - {"self"})
+            if unknown:
+                raise ValueError(
+                    f"Regularizer {cls.__name__}: unknown config key(s) {unknown}; it takes "
+                    f"{sorted(set(accepted) - {'self'})}"
+                )
         return cls(**config)
 
 
@@ -32,7 +67,8 @@ class L1L2(Regularizer):
     """l1 * sum(|x|) + l2 * sum(x**2)."""
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
-        self.l1, self.l2 = float(l1), float(l2)
+        name = type(self).__name__
+        self.l1, self.l2 = _factor(name, "l1", l1), _factor(name, "l2", l2)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         penalty = x.new_zeros(())
@@ -66,6 +102,45 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (`mode="rows"`) or columns of a 2-D weight towards orthogonality:
+    `factor` times the mean absolute cosine between distinct pairs, as Keras 3.
+
+    >>> import torch
+    >>> float(OrthogonalRegularizer(1.0)(torch.tensor([[1.0, 0.0], [1.0, 1.0]])))
+    0.7071...
+    """
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows") -> None:
+        self.factor = _factor("OrthogonalRegularizer", "factor", factor)
+        if mode not in ("rows", "columns"):
+            raise ValueError(
+                f"OrthogonalRegularizer: mode must be 'rows' or 'columns'; got mode={mode!r}"
+            )
+        self.mode = mode
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 2:
+            raise ValueError(
+                f"OrthogonalRegularizer needs a 2-D weight; got shape {tuple(x.shape)}"
+            )
+        if self.mode == "columns":
+            x = x.T
+        # Rows scaled to unit norm (norms below Keras' epsilon 1e-7 are floored there).
+        unit = x * torch.rsqrt(x.square().sum(dim=1, keepdim=True)).clamp(max=1e7)
+        size = unit.shape[0]
+        product = unit @ unit.T
+        off_diagonal = product * (1.0 - torch.eye(size, dtype=x.dtype, device=x.device))
+        pairs = size * (size - 1.0) / 2.0
+        return self.factor * 0.5 * off_diagonal.abs().sum() / pairs
+
+    def get_config(self) -> dict[str, Any]:
+        return {"factor": self.factor, "mode": self.mode}
+
+
+orthogonal_regularizer = OrthogonalRegularizer
+
+
 def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
     """Both penalties; as the Keras function, each factor defaults to 0.01."""
     return L1L2(l1=l1, l2=l2)
@@ -74,7 +149,17 @@ def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
 l1 = L1
 l2 = L2
 
-_NAMES = {"l1": L1, "l2": L2, "l1_l2": l1_l2, "L1": L1, "L2": L2, "L1L2": L1L2}
+_NAMES = {
+    "l1": L1,
+    "l2": L2,
+    "l1_l2": l1_l2,
+    "L1": L1,
+    "L2": L2,
+    "L1L2": L1L2,
+    "l1l2": L1L2,  # Keras' snake-case name of the class
+    "OrthogonalRegularizer": OrthogonalRegularizer,
+    "orthogonal_regularizer": OrthogonalRegularizer,
+}
 
 
 def get(identifier: Any) -> Regularizer | None:
@@ -88,21 +173,27 @@ def get(identifier: Any) -> Regularizer | None:
         if registered is not None:
             return registered() if isinstance(registered, type) else registered
         if identifier not in _NAMES:
-            raise ValueError(f"Unknown regularizer {identifier!r}. Valid names: l1, l2, l1_l2")
+            raise ValueError(
+                f"Unknown regularizer {identifier!r}. Valid names: {', '.join(sorted(_NAMES))}"
+            )
         return _NAMES[identifier]()
-    if isinstance(identifier, dict) and identifier.get("class_name") in _NAMES:
-        factory = _NAMES[identifier["class_name"]]
-        return factory(**identifier.get("config", {}))
     if isinstance(identifier, dict) and "class_name" in identifier:
-        from .saving.registry import resolve_class
+        from .saving.registry import get_registered_object
 
-        cls = resolve_class(identifier, None)
-        if not isinstance(cls, type):
+        registered = identifier.get("registered_name")  # Keras writes None for built-ins
+        cls = get_registered_object(registered) if registered else None
+        cls = cls or _NAMES.get(identifier["class_name"])
+        cls = cls or get_registered_object(identifier["class_name"])
+        if cls is None:
             raise ValueError(
                 f"Unknown regularizer class {identifier['class_name']!r}; register custom "
                 "regularizers with lamina.saving.register_serializable"
             )
-        config = identifier.get("config", {})
+        config = identifier.get("config") or {}
+        if cls is l1_l2:
+            return l1_l2(**config)
+        if not isinstance(cls, type):  # a registered function: the regularizer itself
+            return cls
         return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
     if callable(identifier):
         return identifier

@@ -1,5 +1,7 @@
 """Layers with Keras' names, arguments and defaults, each a `torch.nn.Module`."""
 
+from ..saving.registry import deserialize_layer as deserialize
+from ..saving.registry import serialize_layer as serialize
 from .activation import (
     ELU,
     LeakyReLU,
@@ -180,6 +182,8 @@ from .spectral_normalization import SpectralNormalization
 from .torch_module_wrapper import TorchModuleWrapper
 
 __all__ = [
+    "deserialize",
+    "serialize",
     "CategoryEncoding",
     "Discretization",
     "SpectralNormalization",

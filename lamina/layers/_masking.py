@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["attach_output_mask", "get_mask", "input_mask", "set_mask"]
+__all__ = ["attach_call_mask", "attach_output_mask", "get_mask", "input_mask", "set_mask"]
 
 
 def get_mask(tensor: Any) -> torch.Tensor | None:
@@ -33,6 +33,21 @@ def set_mask(tensor: Any, mask: torch.Tensor | None) -> None:
     """Attach `mask` to `tensor` (Keras' `backend.set_keras_mask`)."""
     if isinstance(tensor, torch.Tensor) and mask is not None:
         tensor._keras_mask = mask
+
+
+def attach_call_mask(inputs: Any, mask: Any) -> None:
+    """A model called with `mask=` (as Keras writes it into saved graphs): the masks go onto
+    the input tensors, from where the layers take them."""
+    if mask is None:
+        return
+    from . import layer as layer_module
+
+    layer_module.MASKS_IN_USE[0] = True
+    if isinstance(inputs, torch.Tensor):
+        set_mask(inputs, mask[0] if isinstance(mask, (list, tuple)) else mask)
+    elif isinstance(inputs, (list, tuple)) and isinstance(mask, (list, tuple)):
+        for tensor, one in zip(inputs, mask, strict=False):
+            set_mask(tensor, one)
 
 
 def input_mask(inputs: Any) -> Any:

@@ -17,7 +17,19 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..regularizers import L1L2
+
 __all__ = ["WeightsMixin", "tensors_on"]
+
+
+class _InKerasLayout:
+    """A weight regularizer called on the weight permuted into Keras' layout."""
+
+    def __init__(self, regularizer: Any, keras_axes: tuple[int, ...]) -> None:
+        self.regularizer, self.keras_axes = regularizer, keras_axes
+
+    def __call__(self, tensor: torch.Tensor) -> torch.Tensor:
+        return self.regularizer(tensor.permute(*self.keras_axes))
 
 
 @dataclass
@@ -29,6 +41,13 @@ class _WeightInfo:
     regularizer: Any
     trainable: bool
     constraint: Any = None
+
+    def __post_init__(self) -> None:
+        # Penalties other than the element-wise l1/l2 depend on the layout: they see the
+        # weight in Keras' layout (the trainer and `losses` call `regularizer(tensor)`).
+        layout_free = self.regularizer is None or isinstance(self.regularizer, L1L2)
+        if self.keras_axes is not None and not layout_free:
+            self.regularizer = _InKerasLayout(self.regularizer, self.keras_axes)
 
     def to_keras(self, tensor: torch.Tensor) -> torch.Tensor:
         return tensor if self.keras_axes is None else tensor.permute(*self.keras_axes)

@@ -157,6 +157,8 @@ class Dense(_ActivationMixin, Layer):
         kernel_regularizer, bias_regularizer: penalties added to the loss ('l2', L2(1e-4), ...).
         kernel_constraint, bias_constraint: projections applied after each optimizer update, in
             Keras' layout ('max_norm', MaxNorm(3.0), ...; see `lamina.constraints`).
+        lora_rank, lora_alpha, quantization_config: must be None (LoRA and quantization are
+            not supported); accepted so that Keras 3's configs, which write them, load.
 
     Input shape:
         (batch, ..., input_dim).
@@ -187,13 +189,23 @@ class Dense(_ActivationMixin, Layer):
         kernel_constraint: Any = None,
         bias_constraint: Any = None,
         lora_rank: int | None = None,
+        lora_alpha: float | None = None,
+        quantization_config: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense '{self.name}': units must be a positive int; got {units!r}")
-        if lora_rank is not None:
-            raise NotImplementedError(f"Dense '{self.name}': lora_rank is not supported yet")
+        if lora_rank is not None or lora_alpha is not None:
+            raise NotImplementedError(
+                f"Dense '{self.name}': LoRA (lora_rank={lora_rank!r}, lora_alpha={lora_alpha!r}) "
+                "is not supported yet; leave both unset"
+            )
+        if quantization_config is not None:
+            raise NotImplementedError(
+                f"Dense '{self.name}': quantization_config={quantization_config!r} is not "
+                "supported (lamina has no quantized layers); leave it None"
+            )
         self.units = units
         self.activation = activations.get(activation)
         self.use_bias = use_bias

@@ -195,9 +195,13 @@ class EinsumDense(_ActivationMixin, Layer):
                 f"of the input axes it contracts; got input shape {input_shape}"
             )
         initializer = self.kernel_initializer
-        if isinstance(initializer, initializers.VarianceScaling):
+        given_axes = getattr(initializer, "input_axes", None) is not None and (
+            getattr(initializer, "output_axes", None) is not None
+        )
+        if isinstance(initializer, initializers.VarianceScaling) and not given_axes:
             # Keras' fans: the product of the kernel's input axes and of its output axes. The
             # samples are independent, so a (fan_in, fan_out) draw reshaped has the same law.
+            # (An initializer given both input_axes and output_axes uses its own, as Keras.)
             fans = (
                 math.prod(kernel_shape[i] for i in input_axes),
                 math.prod(kernel_shape[i] for i in output_axes),

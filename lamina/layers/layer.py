@@ -416,10 +416,8 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
             ) from None
         leaves = flatten_structure(inputs)
         dtype = leaves[0].dtype if leaves else self._dtype_name
-        if "mask" in kwargs and kwargs["mask"] is None and "mask" not in self._call_parameters:
-            # Keras 3's model configs record `mask=None` for every layer (or model) whose
-            # Keras call takes a mask; no mask is the same as not passing one.
-            kwargs = {key: value for key, value in kwargs.items() if key != "mask"}
+        if kwargs.get("mask", 0) is None and "mask" not in self._call_parameters:
+            kwargs = {k: v for k, v in kwargs.items() if k != "mask"}  # Keras writes mask=None
         node = Node(self, args, kwargs)
         counter = iter(range(1 << 30))
 
@@ -477,6 +475,18 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
     def from_config(cls, config: dict[str, Any]) -> Layer:
         """Rebuild a layer from `get_config()`'s output."""
         return cls(**config)
+
+    def get_build_config(self) -> dict[str, Any] | None:
+        """Keras' `build_config`: the input shape the layer was built for; None until built."""
+        from ..saving import registry
+
+        return registry.build_config_of(self)
+
+    def build_from_config(self, config: dict[str, Any] | None) -> None:
+        """Build from `get_build_config()`'s dict or the `build_config` Keras 3 writes."""
+        from ..saving import registry
+
+        registry.build_from_config(self, config)
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"

@@ -45,6 +45,11 @@ class DTypePolicy:
     def __init__(self, name: str | None = None) -> None:
         if name is None:
             name = global_policy().name
+        if isinstance(name, str) and "_from_" in name:
+            raise ValueError(
+                f"DTypePolicy {name!r} is a Keras quantized policy; lamina has no quantized "
+                "layers. Use a float policy ('float32', 'mixed_float16', ...)."
+            )
         if not isinstance(name, str) or (name not in _FLOATS and name not in _MIXED):
             raise ValueError(
                 f"Cannot convert {name!r} to a mixed precision DTypePolicy. Valid policies "
@@ -135,8 +140,27 @@ def resolve(dtype: Any) -> DTypePolicy:
     if isinstance(dtype, torch.dtype):
         return DTypePolicy(str(dtype).replace("torch.", ""))
     if isinstance(dtype, dict) and "config" in dtype:  # Keras' serialized DTypePolicy
-        return DTypePolicy(**dtype["config"])
+        return _from_keras_dict(dtype)
     return DTypePolicy(str(dtype))
+
+
+# The classes Keras writes for a float policy (FloatDTypePolicy and Policy are old names).
+_FLOAT_POLICY_CLASSES = ("DTypePolicy", "FloatDTypePolicy", "Policy")
+
+
+def _from_keras_dict(entry: dict[str, Any]) -> DTypePolicy:
+    """A policy from `{"class_name": "DTypePolicy", "config": {"name": ...}}` (Keras 3's form);
+    quantized policies and unknown keys are refused by name."""
+    class_name = entry.get("class_name", "DTypePolicy")
+    config = entry["config"]
+    if class_name not in _FLOAT_POLICY_CLASSES:
+        raise ValueError(
+            f"Keras dtype policy {class_name} ({config!r}) is not supported by lamina: it has "
+            "no quantized layers or per-layer policy maps. Use a float policy."
+        )
+    if not isinstance(config, dict) or set(config) - {"name"}:
+        raise ValueError(f"A {class_name} config holds only 'name'; got {config!r}")
+    return DTypePolicy(config.get("name"))
 
 
 # Set once a layer with a mixed policy exists: until then no layer needs to look at autocast.

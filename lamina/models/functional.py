@@ -19,10 +19,12 @@ from typing import Any
 
 import torch
 
+from ..layers import _masking
 from ..layers._symbolic import KerasTensor, Node, flatten_structure, map_structure
 from ..layers.core import InputLayer
 from ..layers.layer import Layer
 from . import _fusion
+from ._call_encoding import decode_call_argument, encode_call_argument
 from ._graph_order import keras_layer_order
 from ._graph_order import shapes_of as _shapes
 from .model import Model
@@ -212,7 +214,8 @@ class Functional(Model):
             )
         return flat
 
-    def call(self, inputs: Any, training: bool | None = None) -> Any:
+    def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
+        _masking.attach_call_mask(inputs, mask)
         return self._run(inputs, training, None)[0]
 
     @property
@@ -376,29 +379,20 @@ class Functional(Model):
         calls: dict[int, list[Any]] = {}
         for tensor in self.inputs:
             node_index[id(tensor.node)] = (tensor.layer.name, 0)
-        for node in self._nodes:
-            count = len(calls.setdefault(id(node.layer), []))
-            node_index[id(node)] = (node.layer.name, count)
-
-            def encode(item: Any) -> Any:
-                if isinstance(item, KerasTensor):
-                    layer_name, index = node_index[id(item.node)]
-                    return {"__tensor__": [layer_name, index, item.output_index]}
-                if isinstance(item, tuple):
-                    return {"__tuple__": [encode(i) for i in item]}
-                if isinstance(item, list):
-                    return [encode(i) for i in item]
-                if isinstance(item, dict):
-                    return {k: encode(v) for k, v in item.items()}
-                return item
-
-            calls[id(node.layer)].append(
-                {"args": encode(list(node.call_args)), "kwargs": encode(node.call_kwargs)}
-            )
 
         def reference(tensor: KerasTensor) -> list[Any]:
             layer_name, index = node_index[id(tensor.node)]
             return [layer_name, index, tensor.output_index]
+
+        for node in self._nodes:
+            count = len(calls.setdefault(id(node.layer), []))
+            node_index[id(node)] = (node.layer.name, count)
+            calls[id(node.layer)].append(
+                {
+                    "args": encode_call_argument(list(node.call_args), reference),
+                    "kwargs": encode_call_argument(node.call_kwargs, reference),
+                }
+            )
 
         layers = []
         for layer in self.layers:
@@ -428,18 +422,8 @@ class Functional(Model):
             for index, call in enumerate(entry.get("inbound_nodes", [])):
                 pending.append((entry["name"], index, call))
 
-        def decode(item: Any) -> Any:
-            if isinstance(item, dict) and "__tensor__" in item:
-                layer_name, index, output_index = item["__tensor__"]
-                produced = outputs_of[(layer_name, index)]
-                return flatten_structure(produced)[output_index]
-            if isinstance(item, dict) and "__tuple__" in item:
-                return tuple(decode(i) for i in item["__tuple__"])
-            if isinstance(item, list):
-                return [decode(i) for i in item]
-            if isinstance(item, dict):
-                return {k: decode(v) for k, v in item.items()}
-            return item
+        def tensor(layer_name: str, index: int, output_index: int) -> Any:
+            return flatten_structure(outputs_of[(layer_name, index)])[output_index]
 
         # Replay calls whose inputs exist, until all are placed (the order in the config is a
         # valid one already; the loop only guards against hand-edited orders).
@@ -448,8 +432,8 @@ class Functional(Model):
             for entry in list(pending):
                 layer_name, index, call = entry
                 try:
-                    args = decode(call["args"])
-                    kwargs = decode(call["kwargs"])
+                    args = decode_call_argument(call["args"], tensor)
+                    kwargs = decode_call_argument(call["kwargs"], tensor)
                 except KeyError:
                     continue
                 outputs_of[(layer_name, index)] = created[layer_name](*args, **kwargs)
@@ -461,13 +445,21 @@ class Functional(Model):
                     f"inputs: {[(name, index) for name, index, _ in pending]}"
                 )
 
+        # Keras counts a nested functional model's own first node in input/output_layers (its
+        # calls are 1-based there, 0-based in inbound_nodes).
+        keras_written = any(str(e.get("module", "")).startswith("keras") for e in config["layers"])
+        nested = {e["name"] for e in config["layers"] if "input_layers" in e["config"]}
+
         def resolve(reference: Any) -> Any:
             if (
                 isinstance(reference, list)
                 and len(reference) == 3
                 and isinstance(reference[0], str)
             ):
-                return flatten_structure(outputs_of[(reference[0], reference[1])])[reference[2]]
+                name, index, output_index = reference
+                if keras_written and name in nested:
+                    index -= 1
+                return flatten_structure(outputs_of[(name, index)])[output_index]
             if isinstance(reference, list):
                 return [resolve(r) for r in reference]
             if isinstance(reference, dict):

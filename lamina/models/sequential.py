@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from ..layers import _masking
 from ..layers._symbolic import KerasTensor, Node, flatten_structure, map_structure
 from ..layers.core import InputLayer
 from ..layers.layer import Layer, Shape
@@ -172,7 +173,8 @@ class Sequential(Model):
 
     # ------------------------------------------------------------------ computation
 
-    def call(self, inputs: Any, training: bool | None = None) -> Any:
+    def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
+        _masking.attach_call_mask(inputs, mask)
         return _run_stack(self._stack, inputs, training)
 
     @property
@@ -240,6 +242,7 @@ def _deserialize_layer(entry: dict[str, Any]) -> Layer:
     layers and models, the registered classes and the `custom_objects` in scope."""
     from .. import layers as layers_module
     from .. import models as models_module
+    from ..layers._operation import OperationLayer
     from ..saving.registry import get_registered_object
 
     if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
@@ -247,6 +250,11 @@ def _deserialize_layer(entry: dict[str, Any]) -> Layer:
             f"A layer entry in a model config must be a dict with a 'config'; got {entry!r}"
         )
     class_name = str(entry.get("class_name"))
+    if str(entry.get("module") or "").startswith(("keras.src.ops.", "keras.ops")):
+        # an op Keras recorded in a functional graph: one of lamina.ops, by name
+        return OperationLayer.from_keras_operation(class_name, entry["config"])
+    if class_name == "OperationLayer":
+        return OperationLayer.from_config(entry["config"])
     registered = entry.get("registered_name")
     cls = None
     if registered is not None:

@@ -191,7 +191,8 @@ def restore_optimizer(
 
 
 def _json(value: Any) -> bytes:
-    return json.dumps(value, indent=1, sort_keys=True, allow_nan=True).encode()
+    # Insertion order, not sorted keys: a loss dict's order is evaluate()'s order (Keras).
+    return json.dumps(value, indent=1, allow_nan=True).encode()
 
 
 def model_config(model: Any) -> dict[str, Any]:
@@ -328,7 +329,9 @@ def load_model(
     safe_mode: bool = True,
 ) -> Any:
     """Rebuild a model saved by `model.save(path)`: architecture, weights, and (with
-    `compile=True`) the compile settings and optimizer state, so `fit` continues.
+    `compile=True`) the compile settings and optimizer state, so `fit` continues. A `.keras`
+    file written by Keras 3 loads too: architecture, weights and compile settings (the
+    optimizer starts afresh; see `lamina.saving.keras_format`).
 
     Args:
         custom_objects: name -> class or function, for custom layers, losses, metrics and
@@ -341,7 +344,16 @@ def load_model(
     path = Path(filepath)
     _check_suffix(path, "load_model reads")
     source = f"lamina model file {str(path)!r}"
-    members = read_archive(path, MEMBERS, REQUIRED, "lamina model file")
+    members = read_archive(
+        path, (*MEMBERS, "model.weights.h5"), REQUIRED[:2], "lamina model file"
+    )
+    if "model.weights.h5" in members:  # written by Keras 3
+        from .keras_format import load_keras_archive
+
+        with CustomObjectScope(custom_objects), SafeModeScope(safe_mode):
+            return load_keras_archive(members, f"Keras model file {str(path)!r}", compile)
+    if "model.safetensors" not in members:
+        raise ValueError(f"{source} has no model.safetensors")
     metadata = _load_json(members["metadata.json"], "metadata.json", source)
     _check_metadata(metadata, members, source)
     config = _load_json(members["config.json"], "config.json", source)

@@ -24,7 +24,10 @@ from typing import Any, TypeVar
 __all__ = [
     "CustomObjectScope",
     "SafeModeScope",
+    "build_config_of",
+    "build_from_config",
     "custom_object_scope",
+    "deserialize_layer",
     "enable_unsafe_deserialization",
     "get_custom_objects",
     "get_registered_name",
@@ -33,6 +36,7 @@ __all__ = [
     "register_keras_serializable",
     "register_serializable",
     "resolve_class",
+    "serialize_layer",
 ]
 
 T = TypeVar("T")
@@ -198,3 +202,102 @@ class SafeModeScope:
 
     def __exit__(self, *exc: object) -> None:
         _safe_mode.stack.pop()
+
+
+# ---------------------------------------------------------------------- layers and build configs
+
+
+def _shape_to_json(shape: Any) -> Any:
+    if isinstance(shape, (tuple, list)):
+        return [_shape_to_json(d) for d in shape]
+    if isinstance(shape, dict):
+        return {key: _shape_to_json(value) for key, value in shape.items()}
+    return shape
+
+
+def _shape_from_json(shape: Any) -> Any:
+    """A shape (a list of ints and Nones) as a tuple with the batch axis None, as a layer
+    sees it when built by a call; lists and dicts of shapes element by element."""
+    if isinstance(shape, dict):
+        return {key: _shape_from_json(value) for key, value in shape.items()}
+    if isinstance(shape, (list, tuple)):
+        if all(d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in shape):
+            return (None, *shape[1:]) if shape else ()
+        return [_shape_from_json(s) for s in shape]
+    return shape
+
+
+def build_config_of(layer: Any) -> dict[str, Any] | None:
+    """Keras' `build_config` of a layer: `{"input_shape": ...}`, None until it is built."""
+    shape = getattr(layer, "_build_input_shape", None)
+    if not layer.built or shape is None:
+        return None
+    return {"input_shape": _shape_to_json(shape)}
+
+
+def build_from_config(layer: Any, config: dict[str, Any] | None) -> None:
+    """Build `layer` from a `build_config`: `{"input_shape": ...}`, or Keras 3's
+    `{"shapes_dict": {"query_shape": ..., "value_shape": ...}}` for a layer whose `build`
+    takes several shapes. None, or an input shape of None, leaves it to build on its first
+    call; a built layer is left as it is."""
+    from ..layers._shape_inference import real_device
+
+    if not config or layer.built:
+        return
+    if not isinstance(config, dict) or not {"input_shape", "shapes_dict"} & set(config):
+        raise ValueError(
+            f"{type(layer).__name__} '{layer.name}': a build_config holds 'input_shape' or "
+            f"'shapes_dict'; got {config!r}"
+        )
+    with real_device():
+        if "input_shape" in config:
+            if config["input_shape"] is not None:
+                layer._maybe_build(_shape_from_json(config["input_shape"]))
+            return
+        shapes = {key: _shape_from_json(value) for key, value in config["shapes_dict"].items()}
+        if len(shapes) == 1:
+            layer._maybe_build(next(iter(shapes.values())))
+        else:
+            layer.build(**shapes)
+            layer.built = True
+
+
+def serialize_layer(layer: Any) -> dict[str, Any]:
+    """A layer (or model) as `{"module", "class_name", "config", "build_config"}`, the form
+    Keras 3 writes (`keras.saving.serialize_keras_object`); `deserialize_layer` rebuilds it.
+
+    >>> import lamina
+    >>> entry = serialize_layer(lamina.layers.Dense(2, name="d"))
+    >>> entry["class_name"], entry["config"]["units"]
+    ('Dense', 2)
+    """
+    from ..models.sequential import _serialize_layer
+
+    entry = _serialize_layer(layer)
+    build_config = layer.get_build_config()
+    if build_config is not None:
+        entry["build_config"] = build_config
+    return entry
+
+
+def deserialize_layer(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Any:
+    """Rebuild a layer or model from `serialize_layer`'s dict or one Keras 3 wrote, built
+    from its `build_config` when it has one. Classes resolve among lamina's, the registered
+    ones and `custom_objects`; the `module` named in the config is never imported.
+
+    >>> layer = deserialize_layer({"module": "keras.layers", "class_name": "Dense",
+    ...     "config": {"units": 3}, "build_config": {"input_shape": [None, 4]}})
+    >>> layer.count_params()
+    15
+    """
+    from ..models.sequential import _deserialize_layer
+
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(
+            "A serialized layer is a dict {'class_name': ..., 'config': {...}} (as "
+            f"serialize_layer or Keras 3 write it); got {config!r}"
+        )
+    with CustomObjectScope(custom_objects):
+        layer = _deserialize_layer({**config, "config": config.get("config") or {}})
+        layer.build_from_config(config.get("build_config"))
+    return layer

@@ -84,15 +84,12 @@ def is_weights_path(path: str | os.PathLike[str]) -> bool:
     return name.endswith(".safetensors") or name.endswith(".weights.h5")
 
 
+def _is_hdf5(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE
+
+
 def _read_state(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
-    if path.name.endswith(".weights.h5"):
-        with path.open("rb") as handle:
-            if handle.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE:
-                raise ValueError(
-                    f"{str(path)!r} is an HDF5 file written by Keras; lamina reads the "
-                    "'.weights.h5' files its own save_weights writes (safetensors data), "
-                    ".safetensors and PyTorch .pt/.pth state dicts"
-                )
     if is_weights_path(path):
         from safetensors import safe_open
         from safetensors.torch import load_file
@@ -118,7 +115,8 @@ def _read_state(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
             raise ValueError(f"{str(path)!r} does not hold a state dict (name -> tensor)")
         return state, {}
     raise ValueError(
-        f"load_weights reads .safetensors (or lamina's .weights.h5), .pt or .pth files; "
+        f"load_weights reads .safetensors (or lamina's .weights.h5), Keras .h5, .pt or .pth "
+        "files; "
         f"got {str(path)!r}"
     )
 
@@ -129,7 +127,8 @@ def load_weights(
     skip_mismatch: bool = False,
     by_name: bool = False,
 ) -> None:
-    """Load a `.safetensors` file or a `.pt` state dict into `model`.
+    """Load a `.safetensors` file, a `.pt` state dict or a Keras `.h5` weights file into
+    `model` (Keras' files by the layers' positions, as Keras 3 does; see `keras_format`).
 
     Args:
         skip_mismatch: load what fits (same key and shape) and skip the rest.
@@ -140,6 +139,12 @@ def load_weights(
     path = Path(filepath)
     if not path.is_file():
         raise FileNotFoundError(f"No weights file at {str(path)!r}")
+    if path.suffix == ".h5" and _is_hdf5(path):  # written by Keras (3, or 2 by layer name)
+        _check_built(model, "load into")
+        from .keras_format import load_keras_weights
+
+        load_keras_weights(model, path, skip_mismatch=skip_mismatch)
+        return
     state, file_names = _read_state(path)
     _check_built(model, "load into")
     if by_name:

@@ -223,7 +223,7 @@ def test_keras_weights_file_name(tmp_path):
         np.testing.assert_array_equal(a, b)
     keras_file = tmp_path / "keras.weights.h5"
     keras_file.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))  # an HDF5 signature
-    with pytest.raises(ValueError, match="HDF5 file written by Keras"):
+    with pytest.raises(ValueError, match="not a readable HDF5 file"):
         other.load_weights(keras_file)
     with pytest.raises(ValueError, match=r"\.safetensors"):
         model.save_weights(tmp_path / "model.h5")

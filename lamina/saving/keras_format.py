@@ -1,0 +1,265 @@
+"""Reading what Keras 3 writes: `.weights.h5` weights files and `.keras` model archives.
+
+Keras 3 stores a model's weights in HDF5 by the path of each layer in the model's object
+tree, not by layer name: `layers/<slot>/vars/<i>`, where `<slot>` is the layer's class name
+in snake case, numbered in the order of `model.layers` when the class repeats (`dense`,
+`dense_1`, ...: the names a user gave the layers play no part), and a layer's sub-layers
+are groups of their own (`lstm/cell/vars`, `multi_head_attention/query_dense/vars`,
+`sequential/layers/dense/vars` for a nested model). lamina lists a functional model's layers
+in Keras' order, so the slots line up; each layer's arrays, in Keras' layout, go to its
+`set_weights`, which converts them to PyTorch's layout. Every array's shape is checked
+against the layer's before anything is assigned to that layer.
+
+A `.keras` archive holds `config.json` (the architecture, Keras' JSON), `metadata.json` and
+`model.weights.h5`. Only numeric arrays are read from the HDF5 file and only JSON from the
+rest: nothing is unpickled or imported by a name found in a file. The optimizer's state in
+the archive is not read (`fit` after loading starts with fresh optimizer moments).
+
+>>> import tempfile, h5py, numpy as np, lamina
+>>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2, name="out")])
+>>> path = tempfile.mkdtemp() + "/model.weights.h5"
+>>> with h5py.File(path, "w") as f:  # Keras 3's layout, written by hand
+...     f["layers/dense/vars/0"] = np.ones((3, 2), "float32")  # the kernel, (in, out)
+...     f["layers/dense/vars/1"] = np.full(2, 0.5, "float32")
+>>> load_keras_weights(model, path)
+>>> model.predict(np.ones((1, 3), "float32"), verbose=0).tolist()
+[[3.5, 3.5]]
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["is_keras_v3_weights", "load_keras_weights", "slot_names"]
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+# Sub-layer groups in the order of the layer's Keras weights (get_weights()); other layers'
+# groups are taken in name order.
+_CHILD_ORDER = {
+    "MultiHeadAttention": ("query_dense", "key_dense", "value_dense", "output_dense"),
+    "Bidirectional": ("forward_layer", "backward_layer"),
+}
+
+
+def _h5py() -> Any:
+    try:
+        import h5py
+    except ImportError as error:
+        raise ImportError(
+            "Reading Keras .h5 files needs h5py: `pip install h5py` (or `pip install lamina[h5]`)"
+        ) from error
+    return h5py
+
+
+def _snake_case(name: str) -> str:
+    """Keras' file slot of a class name: 'BatchNormalization' -> 'batch_normalization'."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _class_name(layer: Any) -> str:
+    from ..models.functional import Functional
+
+    if isinstance(layer, Functional) and type(layer).__name__ in ("Model", "Functional"):
+        return "Functional"
+    return type(layer).__name__
+
+
+def slot_names(layers: list[Any]) -> list[str]:
+    """Each layer's group name in a Keras 3 weights file: its class in snake case, numbered
+    from the second of a class on (`dense`, `dense_1`).
+
+    >>> from lamina import layers
+    >>> slot_names([layers.Dense(2), layers.Conv2D(1, 3), layers.Dense(3)])
+    ['dense', 'conv2d', 'dense_1']
+    """
+    seen: Counter[str] = Counter()
+    names = []
+    for layer in layers:
+        base = _snake_case(_class_name(layer))
+        names.append(f"{base}_{seen[base]}" if seen[base] else base)
+        seen[base] += 1
+    return names
+
+
+def _arrays(group: Any, h5py: Any, where: str) -> list[np.ndarray]:
+    """A group's numeric arrays `<i>`, in index order."""
+    arrays = []
+    for index in range(len(group)):
+        dataset = group.get(str(index))
+        if not isinstance(dataset, h5py.Dataset):
+            raise ValueError(f"{where}: expected arrays named 0..{len(group) - 1}")
+        if dataset.dtype.kind not in "fiub":
+            raise ValueError(
+                f"{where}/{index} has dtype {dataset.dtype}; only numeric arrays are read"
+            )
+        arrays.append(np.asarray(dataset[()]))
+    return arrays
+
+
+def _collect(group: Any, class_name: str, h5py: Any, where: str) -> list[np.ndarray]:
+    """A layer group's arrays in Keras' weights order: its own, then its sub-layers'."""
+    arrays = _arrays(group["vars"], h5py, f"{where}/vars") if "vars" in group else []
+    children = [name for name in group if name != "vars" and isinstance(group[name], h5py.Group)]
+    order = _CHILD_ORDER.get(class_name, ())
+    children.sort(key=lambda name: (order.index(name) if name in order else len(order), name))
+    for name in children:
+        arrays += _collect(group[name], "", h5py, f"{where}/{name}")
+    return arrays
+
+
+def _assign_model(model: Any, group: Any, h5py: Any, where: str, skip: bool) -> None:
+    from ..models.model import Model
+
+    layers_group = group.get("layers")
+    for layer, slot in zip(model.layers, slot_names(model.layers), strict=True):
+        sub = None if layers_group is None else layers_group.get(slot)
+        path = f"{where}/layers/{slot}"
+        if isinstance(layer, Model):  # a nested model: its layers have slots of their own
+            if sub is not None:
+                _assign_model(layer, sub, h5py, path, skip)
+            elif layer.get_weights() and not skip:
+                raise ValueError(f"{where}: no group '{path}' for nested model '{layer.name}'")
+            continue
+        _assign_layer(layer, sub, h5py, path, skip)
+
+
+def _assign_layer(layer: Any, group: Any, h5py: Any, where: str, skip: bool) -> None:
+    current = layer.get_weights()
+    arrays = [] if group is None else _collect(group, type(layer).__name__, h5py, where)
+    expected = [tuple(w.shape) for w in current]
+    got = [tuple(a.shape) for a in arrays]
+    if expected != got:
+        if skip:
+            return
+        raise ValueError(
+            f"Layer '{layer.name}' ({type(layer).__name__}) has weights of shapes {expected} "
+            f"(Keras layout), but the file holds {got} at '{where}': the file is for another "
+            "architecture, or its layers come in another order. Pass skip_mismatch=True to "
+            "load only what fits."
+        )
+    if current:
+        layer.set_weights(
+            [a.astype(w.dtype, copy=False) for a, w in zip(arrays, current, strict=True)]
+        )
+
+
+def is_keras_v3_weights(file: Any) -> bool:
+    """Whether an open h5py File is in Keras 3's layout (groups `layers` / `vars`)."""
+    return "layers" in file or "vars" in file
+
+
+def load_keras_weights(
+    model: Any, source: str | os.PathLike[str] | bytes, skip_mismatch: bool = False
+) -> None:
+    """Load a Keras `.weights.h5` file (or its bytes, from a `.keras` archive) into `model`.
+
+    Keras 3 files are matched by the layers' positions, as Keras does; Keras 2 files
+    (`layer_names` attributes) by layer name.
+
+    Args:
+        skip_mismatch: leave the layers whose arrays do not fit as they are.
+
+    Raises:
+        ValueError: the file is not a Keras weights file, or a layer's arrays have other
+            counts or shapes (the message names the layer, both shapes and the file's path).
+    """
+    h5py = _h5py()
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    name = "the archive's model.weights.h5" if isinstance(source, bytes) else str(source)
+    if not data.startswith(HDF5_SIGNATURE):
+        raise ValueError(f"{name} is not an HDF5 file")
+    try:
+        file = h5py.File(io.BytesIO(data), "r")
+    except OSError as error:
+        raise ValueError(f"{name} is not a readable HDF5 file ({error})") from None
+    with file:
+        if is_keras_v3_weights(file):
+            _assign_model(model, file, h5py, "", skip_mismatch)
+            return
+    if isinstance(source, bytes):
+        raise ValueError(f"{name} is not in Keras 3's layout (no 'layers' group)")
+    from ..applications._keras_h5 import load_keras_h5_weights
+
+    load_keras_h5_weights(model, source)
+
+
+# ---------------------------------------------------------------------- .keras archives
+
+KERAS_MEMBERS = ("metadata.json", "config.json", "model.weights.h5")
+_KERAS_METADATA_KEYS = {"keras_version", "date_saved"}
+_COMPILE_KEYS = ("loss", "loss_weights", "metrics", "weighted_metrics", "jit_compile")
+
+
+def _compile_setting(value: Any, kind: str) -> Any:
+    """A loss or metric setting of Keras' compile_config: names stay names; serialized
+    objects become lamina's (`{"class_name": "function", "config": name}` is a name)."""
+    from .. import losses, metrics
+
+    if isinstance(value, list):
+        return [_compile_setting(v, kind) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "class_name" in value and "config" in value:
+        if value["class_name"] == "function":
+            return value["config"]
+        module = losses if kind == "loss" else metrics
+        return module.deserialize({"class_name": value["class_name"], "config": value["config"]})
+    return {key: _compile_setting(item, kind) for key, item in value.items()}
+
+
+def _compile_from_keras(model: Any, config: dict[str, Any]) -> None:
+    from .. import optimizers
+
+    optimizer = config.get("optimizer")
+    if isinstance(optimizer, dict):
+        optimizer = optimizers.deserialize(
+            {"class_name": optimizer["class_name"], "config": optimizer.get("config", {})}
+        )
+    arguments = {key: config[key] for key in _COMPILE_KEYS if config.get(key) is not None}
+    for key in ("loss", "metrics", "weighted_metrics"):
+        if key in arguments:
+            arguments[key] = _compile_setting(arguments[key], "loss" if key == "loss" else "metric")
+    jit = arguments.get("jit_compile")
+    if jit not in (True, False, "auto"):
+        arguments.pop("jit_compile", None)
+    model.compile(optimizer=optimizer or "rmsprop", **arguments)
+
+
+def load_keras_archive(members: dict[str, bytes], source: str, compile: bool = True) -> Any:
+    """The model of a `.keras` archive written by Keras 3 (its members, already read and
+    checked by name): the architecture from config.json, the weights from
+    model.weights.h5, and with `compile=True` the compile settings (not the optimizer's
+    state). Call it under the caller's custom-object and safe-mode scopes."""
+    from ..models.sequential import _deserialize_layer
+    from .model_file import _load_json, _refuse_safe_mode_keys, _shape_from_json
+
+    missing = [name for name in KERAS_MEMBERS if name not in members]
+    if missing:
+        raise ValueError(f"{source} is a Keras archive without {', '.join(missing)}")
+    metadata = _load_json(members["metadata.json"], "metadata.json", source)
+    if not isinstance(metadata, dict) or not set(metadata) <= _KERAS_METADATA_KEYS:
+        raise ValueError(f"{source}: metadata.json is not a Keras archive's")
+    config = _load_json(members["config.json"], "config.json", source)
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise ValueError(f"{source}: config.json does not describe a model")
+    _refuse_safe_mode_keys(config, source)
+    model = _deserialize_layer(config)
+    if not model.built:
+        shape = _shape_from_json((config.get("build_config") or {}).get("input_shape"))
+        if shape is None:
+            raise ValueError(f"{source}: the model has no input shape to build it with")
+        model.build(shape)
+    load_keras_weights(model, members["model.weights.h5"])
+    if compile and isinstance(config.get("compile_config"), dict):
+        _compile_from_keras(model, config["compile_config"])
+    return model
