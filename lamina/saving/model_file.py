@@ -344,9 +344,7 @@ def load_model(
     path = Path(filepath)
     _check_suffix(path, "load_model reads")
     source = f"lamina model file {str(path)!r}"
-    members = read_archive(
-        path, (*MEMBERS, "model.weights.h5"), REQUIRED[:2], "lamina model file"
-    )
+    members = read_archive(path, (*MEMBERS, "model.weights.h5"), REQUIRED[:2], "lamina model file")
     if "model.weights.h5" in members:  # written by Keras 3
         from .keras_format import load_keras_archive
 
