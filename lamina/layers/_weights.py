@@ -103,8 +103,30 @@ class WeightsMixin:
     def _own_weights(self) -> list[tuple[str, torch.Tensor, _WeightInfo]]:
         return [(n, getattr(self, n), info) for n, info in self._weight_info.items()]
 
+    def _plain_parameters(self) -> list[tuple[str, torch.Tensor]]:
+        """Parameters registered torch's way rather than by `add_weight`: an `nn.Parameter`
+        attribute, or a plain `torch.nn.Module` attribute's (Keras' torch backend counts these
+        as the layer's weights too); lamina sub-layers' are theirs."""
+        found = [
+            (n, p) for n, p in self.named_parameters(recurse=False) if n not in self._weight_info
+        ]
+
+        def visit(module: torch.nn.Module, prefix: str) -> None:
+            for child_name, child in module.named_children():
+                if not isinstance(child, WeightsMixin):
+                    path = f"{prefix}{child_name}."
+                    found.extend((path + n, p) for n, p in child.named_parameters(recurse=False))
+                    visit(child, path)
+
+        visit(self, "")
+        return found
+
     def _all_weights(self) -> list[tuple[Any, str, torch.Tensor, _WeightInfo]]:
         out = [(self, n, t, info) for n, t, info in self._own_weights()]
+        out += [
+            (self, n, p, _WeightInfo(n, None, None, p.requires_grad))
+            for n, p in self._plain_parameters()
+        ]
         seen = {id(t) for _, _, t, _ in out}
         for layer in self._sublayers():
             for entry in layer._all_weights():
@@ -142,6 +164,8 @@ class WeightsMixin:
         for _, tensor, info in self._own_weights():
             if info.trainable:
                 tensor.requires_grad_(self._trainable)
+        for _, parameter in self._plain_parameters():
+            parameter.requires_grad_(self._trainable)
         for layer in self._sublayers():
             layer.trainable = value
 

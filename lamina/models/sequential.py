@@ -82,7 +82,7 @@ class Sequential(Model):
         if not isinstance(layer, Layer):
             raise TypeError(
                 f"Sequential '{self.name}' takes lamina layers; got {type(layer).__name__}. "
-                "Wrap other torch modules in a Layer subclass."
+                "Wrap a torch module in lamina.layers.TorchModuleWrapper(module)."
             )
         if any(existing.name == layer.name for existing in self._stack) or layer is self:
             raise ValueError(
@@ -211,6 +211,9 @@ class Sequential(Model):
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config["layers"]:
             model.add(_deserialize_layer(entry))
+        shape = config.get("build_input_shape")  # Keras writes it for a model built on data
+        if not model.built and isinstance(shape, (list, tuple)) and model._stack:
+            model.build(tuple(shape))
         return model
 
 

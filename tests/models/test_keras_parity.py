@@ -355,3 +355,41 @@ def test_metric_variables_are_its_state():
     mean = lamina.metrics.Mean()
     mean.update_state([1.0, 3.0])
     assert [float(v) for v in mean.variables] == [4.0, 2.0]  # total, count
+
+
+def test_plain_torch_modules_and_parameters_count_as_weights():
+    # Keras' torch backend tracks torch.nn.Module attributes (it wraps them) and parameters.
+    class Model(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 3)
+            self.head = layers.Dense(1)
+            self.scale = torch.nn.Parameter(torch.ones(()))
+
+        def call(self, x):
+            return self.head(torch.relu(self.fc(x))) * self.scale
+
+    model = Model()
+    model(torch.zeros(2, 4))
+    assert len(model.trainable_weights) == 5 and model.count_params() == 20
+    model.trainable = False
+    assert not model.fc.weight.requires_grad and len(model.non_trainable_weights) == 5
+    with pytest.raises(TypeError, match="TorchModuleWrapper"):
+        lamina.Sequential([lamina.Input((4,)), torch.nn.Linear(4, 2)])
+
+
+def test_a_sequential_config_written_by_keras_after_a_call_on_data_builds():
+    # Keras 3.15.1: Sequential([Dense(3), Dense(1)]) called on a (2, 4) batch, get_config()
+    dense = {"units": 3, "activation": "linear", "use_bias": True}
+    config = {
+        "name": "sequential",
+        "trainable": True,
+        "dtype": "float32",
+        "layers": [
+            {"module": "keras.layers", "class_name": "Dense", "config": {**dense, "name": "d1"}},
+            {"module": "keras.layers", "class_name": "Dense", "config": {**dense, "units": 1}},
+        ],
+        "build_input_shape": [2, 4],
+    }
+    model = lamina.Sequential.from_config(config)
+    assert model.built and model.count_params() == 19
