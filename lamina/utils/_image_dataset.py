@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from .. import config
 from ..data.dataset import Dataset
+from ._directory import index_directory
 
 __all__ = ["ALLOWLIST_FORMATS", "image_dataset_from_directory"]
 
@@ -88,83 +89,6 @@ def _check_split(validation_split: float | None, subset: str | None, shuffle: bo
             "argument, to make sure that there is no overlap between the training and "
             "validation subset."
         )
-
-
-def _walk(directory: str, follow_links: bool) -> list[str]:
-    """Image files under `directory`, relative to its parent, in Keras' (sorted walk) order."""
-    found = []
-    name = os.path.basename(directory)
-    for root, _, files in sorted(os.walk(directory, followlinks=follow_links), key=lambda w: w[0]):
-        for file in sorted(files):
-            if file.lower().endswith(ALLOWLIST_FORMATS):
-                found.append(
-                    os.path.join(name, os.path.relpath(os.path.join(root, file), directory))
-                )
-    return found
-
-
-def _index_directory(
-    directory: str,
-    labels: Any,
-    class_names: Sequence[str] | None,
-    shuffle: bool,
-    seed: int,
-    follow_links: bool,
-    verbose: bool,
-) -> tuple[list[str], np.ndarray | None, list[str] | None]:
-    if not os.path.isdir(directory):
-        raise ValueError(f"image_dataset_from_directory: {directory!r} is not a directory")
-    if labels == "inferred":
-        subdirs = [
-            d
-            for d in sorted(os.listdir(directory))
-            if os.path.isdir(os.path.join(directory, d)) and not d.startswith(".")
-        ]
-        if class_names is not None:
-            if not set(class_names).issubset(subdirs):
-                raise ValueError(
-                    "The `class_names` passed did not match the names of the subdirectories of "
-                    f"the target directory. Expected: {subdirs} (or a subset of it), but "
-                    f"received: class_names={class_names}"
-                )
-            subdirs = list(class_names)
-    else:
-        subdirs = [""]
-        if class_names is not None:
-            raise ValueError("When `labels=None` (no labels), `class_names` cannot be specified.")
-    filenames: list[str] = []
-    indices: list[int] = []
-    for index, subdir in enumerate(subdirs):
-        found = _walk(os.path.join(directory, subdir), follow_links)
-        filenames += found
-        indices += [index] * len(found)
-    names: list[str] | None = list(subdirs)
-    label_array: np.ndarray | None = None
-    if labels == "inferred":
-        label_array = np.asarray(indices, dtype="int32")
-    elif labels is None:
-        names = None
-    else:
-        if len(labels) != len(filenames):
-            raise ValueError(
-                "Expected the lengths of `labels` to match the number of files in the target "
-                f"directory. len(labels) is {len(labels)} while we found {len(filenames)} "
-                f"files in directory {directory}."
-            )
-        label_array = np.asarray(labels, dtype="int32")
-        names = [str(label) for label in sorted(set(labels))]
-    if verbose:
-        if names is None:
-            print(f"Found {len(filenames)} files.")
-        else:
-            print(f"Found {len(filenames)} files belonging to {len(names)} classes.")
-    paths = [os.path.join(directory, name) for name in filenames]
-    if shuffle:
-        # Keras' global shuffle: the same permutation of paths and labels for one seed.
-        np.random.RandomState(seed).shuffle(paths)
-        if label_array is not None:
-            np.random.RandomState(seed).shuffle(label_array)
-    return paths, label_array, names
 
 
 def _fit_aspect(image: torch.Tensor, size: tuple[int, int], crop: bool, pad: bool) -> torch.Tensor:
@@ -310,8 +234,16 @@ def image_dataset_from_directory(
     _check_split(validation_split, subset, shuffle, seed)
     if seed is None:
         seed = int(np.random.randint(1e6))
-    paths, label_array, names = _index_directory(
-        os.fspath(directory), labels, class_names, shuffle, seed, follow_links, verbose
+    paths, label_array, names = index_directory(
+        os.fspath(directory),
+        labels,
+        ALLOWLIST_FORMATS,
+        class_names,
+        shuffle,
+        seed,
+        follow_links,
+        verbose,
+        caller="image_dataset_from_directory",
     )
     if label_mode == "binary" and len(names or []) != 2:
         raise ValueError(

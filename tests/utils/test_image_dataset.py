@@ -103,8 +103,8 @@ def test_validation_split_is_disjoint_and_deterministic_with_seed(folder):
         ({"label_mode": "sparse"}, "`label_mode` argument must be one of"),
         ({"image_size": (1, 2, 3)}, "Invalid `image_size`"),
         ({"interpolation": "lanczos5"}, "`interpolation` should be one of"),
-        ({"class_names": ["zebras"]}, "did not match the names of the subdirectories"),
-        ({"labels": [0, 1]}, "lengths of `labels` to match"),
+        ({"class_names": ["zebras"]}, "class_names must name subdirectories"),
+        ({"labels": [0, 1]}, "got 2 labels for the"),
     ],
 )
 def test_argument_errors(folder, kwargs, message):
