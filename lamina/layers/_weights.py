@@ -123,9 +123,11 @@ class WeightsMixin:
 
     def _all_weights(self) -> list[tuple[Any, str, torch.Tensor, _WeightInfo]]:
         out = [(self, n, t, info) for n, t, info in self._own_weights()]
+        own = {id(t) for _, _, t, _ in out}
         out += [
             (self, n, p, _WeightInfo(n, None, None, p.requires_grad))
             for n, p in self._plain_parameters()
+            if id(p) not in own
         ]
         seen = {id(t) for _, _, t, _ in out}
         for layer in self._sublayers():

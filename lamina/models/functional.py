@@ -394,6 +394,11 @@ class Functional(Model):
                 }
             )
 
+        def end_reference(tensor: KerasTensor) -> list[Any]:
+            # Keras counts a nested functional model's own first node here (see from_config)
+            name, index, output_index = reference(tensor)
+            return [name, index + isinstance(tensor.layer, Functional), output_index]
+
         layers = []
         for layer in self.layers:
             entry = _serialize_layer(layer)
@@ -404,8 +409,8 @@ class Functional(Model):
             "name": self.name,
             "trainable": self.trainable,
             "layers": layers,
-            "input_layers": map_structure(reference, self._input_structure),
-            "output_layers": map_structure(reference, self._output_structure),
+            "input_layers": map_structure(end_reference, self._input_structure),
+            "output_layers": map_structure(end_reference, self._output_structure),
         }
 
     @classmethod
@@ -447,6 +452,7 @@ class Functional(Model):
 
         # Keras counts a nested functional model's own first node in input/output_layers (its
         # calls are 1-based there, 0-based in inbound_nodes).
+        # (lamina wrote them 0-based before it wrote Keras' module names)
         keras_written = any(str(e.get("module", "")).startswith("keras") for e in config["layers"])
         nested = {e["name"] for e in config["layers"] if "input_layers" in e["config"]}
 

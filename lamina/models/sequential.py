@@ -229,15 +229,27 @@ def _serialize_layer(layer: Layer) -> dict[str, Any]:
     cls = type(layer)
     module = models_module if isinstance(layer, Model) else layers_module
     entry = {
-        "module": module.__name__,
+        "module": _KERAS_MODULES.get(cls.__name__, "keras.layers"),
         "class_name": cls.__name__,
         "config": layer.get_config(),
     }
     if getattr(module, cls.__name__, None) is not cls:
         from ..saving.registry import get_registered_name
 
+        entry["module"] = module.__name__
         entry["registered_name"] = get_registered_name(layer)
     return entry
+
+
+# The module Keras 3 writes for each class, so Keras reads lamina's configs (lamina resolves
+# classes by name and ignores it); lamina's own classes keep theirs.
+_KERAS_MODULES = {
+    "Sequential": "keras",
+    "Functional": "keras.src.models.functional",
+    "GradientReversal": "lamina.layers",
+    "RandomShift": "lamina.layers",
+    "OperationLayer": "lamina.layers",
+}
 
 
 def _deserialize_layer(entry: dict[str, Any]) -> Layer:

@@ -37,7 +37,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["is_keras_v3_weights", "load_keras_weights", "slot_names"]
+__all__ = [
+    "is_keras_v3_weights",
+    "keras_weights_bytes",
+    "load_keras_weights",
+    "slot_names",
+]
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -191,6 +196,92 @@ def load_keras_weights(
     from ..applications._keras_h5 import load_keras_h5_weights
 
     load_keras_h5_weights(model, source)
+
+
+# ---------------------------------------------------------------------- writing
+
+_RECURRENT = ("SimpleRNN", "LSTM", "GRU", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "RNN")
+
+
+def _holds_torch_state(layer: Any) -> bool:
+    """Whether `layer` has parameters or buffers of plain torch modules (a wrapped
+    torch.nn.BatchNorm's running statistics are no Keras weights)."""
+    from ..layers._weights import WeightsMixin
+
+    plain = [child for child in layer.children() if not isinstance(child, WeightsMixin)]
+    return bool(layer._plain_parameters()) or any(
+        next(iter(child.state_dict()), None) is not None for child in plain
+    )
+
+
+def _children(layer: Any) -> list[tuple[str, Any, int]] | None:
+    """How Keras splits a layer's weights into sub-layer groups: (group, sub-layer or None,
+    number of arrays), or None when they are all the layer's own."""
+    name = type(layer).__name__
+    count = len(layer.get_weights())
+    if name in _RECURRENT:
+        return [("cell", None, count)]
+    if name == "Bidirectional":
+        forward, backward = layer.forward_layer, layer.backward_layer
+        return [
+            ("forward_layer", forward, len(forward.get_weights())),
+            ("backward_layer", backward, len(backward.get_weights())),
+        ]
+    if name == "TimeDistributed":
+        return [("layer", layer.layer, count)]
+    if name == "MultiHeadAttention":
+        per_dense = 2 if layer.use_bias else 1
+        return [(child, None, per_dense) for child in _CHILD_ORDER[name]]
+    if layer._sublayers() or _holds_torch_state(layer):
+        raise ValueError(
+            f"Layer '{layer.name}' ({name}) holds other layers or torch modules in a way lamina "
+            "cannot write in Keras' weights format; save it as a '.lamina' file or with "
+            "save_weights to '.safetensors'"
+        )
+    return None
+
+
+def _write_layer(layer: Any, arrays: list[np.ndarray], group: Any) -> None:
+    children = _children(layer)
+    own = group.create_group("vars")
+    if children is None:
+        for index, array in enumerate(arrays):
+            own.create_dataset(str(index), data=array)
+        return
+    start = 0
+    for child_name, child, count in children:
+        sub = group.create_group(child_name)
+        part = arrays[start : start + count]
+        start += count
+        if child is not None:
+            _write_layer(child, part, sub)
+        else:
+            child_vars = sub.create_group("vars")
+            for index, array in enumerate(part):
+                child_vars.create_dataset(str(index), data=array)
+
+
+def _write_model(model: Any, group: Any) -> None:
+    from ..models.model import Model
+
+    layers_group = group.create_group("layers")
+    for layer, slot in zip(model.layers, slot_names(model.layers), strict=True):
+        sub = layers_group.create_group(slot)
+        if isinstance(layer, Model):
+            _write_model(layer, sub)
+        else:
+            _write_layer(layer, layer.get_weights(), sub)
+    group.create_group("vars")
+
+
+def keras_weights_bytes(model: Any) -> bytes:
+    """`model`'s weights as a Keras 3 `.weights.h5` file (bytes): Keras' group of each
+    layer, arrays in Keras' layout, so `keras_model.load_weights` reads them."""
+    h5py = _h5py()
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as file:
+        _write_model(model, file)
+    return buffer.getvalue()
 
 
 # ---------------------------------------------------------------------- .keras archives

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -44,22 +45,31 @@ def layer_names(model: Any) -> dict[str, str]:
 
 
 def save_weights(model: Any, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
-    """Write `model.state_dict()` to `filepath` (.safetensors): a temp file renamed into place.
+    """Write `model.state_dict()` to `filepath` (.safetensors), or to a `.weights.h5` file
+    in Keras 3's HDF5 layout (which Keras' `load_weights` reads; needs h5py): a temp file
+    renamed into place.
 
-    Only rank 0 writes in a torch.distributed job. The file's metadata maps each tensor to its
-    layer's name, for `load_weights(..., by_name=True)`.
+    Only rank 0 writes in a torch.distributed job. A .safetensors file's metadata maps each
+    tensor to its layer's name, for `load_weights(..., by_name=True)`. Without h5py, or for a
+    model whose layers Keras' layout cannot describe, a `.weights.h5` file holds the
+    safetensors data instead (with a warning); `load_weights` reads both.
     """
     _check_built(model, "save")
     path = Path(filepath)
     if not is_weights_path(path):
         raise ValueError(
-            f"save_weights writes .safetensors files (or Keras' '.weights.h5' name, holding "
-            f"the same safetensors data); got {str(path)!r}"
+            f"save_weights writes .safetensors files or Keras' '.weights.h5' files; got "
+            f"{str(path)!r}"
         )
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists and overwrite=False")
     if not is_writer():
         return
+    if path.name.endswith(".weights.h5"):
+        data = _keras_h5_or_none(model)
+        if data is not None:
+            atomic_write(path, lambda handle: handle.write(data))
+            return
     metadata = {
         "format": "pt",
         "lamina_model": model.name,
@@ -67,6 +77,20 @@ def save_weights(model: Any, filepath: str | os.PathLike[str], overwrite: bool =
     }
     data = to_bytes(model.state_dict(), metadata)
     atomic_write(path, lambda handle: handle.write(data))
+
+
+def _keras_h5_or_none(model: Any) -> bytes | None:
+    from .keras_format import keras_weights_bytes
+
+    try:
+        return keras_weights_bytes(model)
+    except (ImportError, ValueError) as error:
+        warnings.warn(
+            f"{error}. Writing lamina's safetensors data under the '.weights.h5' name instead: "
+            "lamina reads it, Keras does not.",
+            stacklevel=3,
+        )
+        return None
 
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"

@@ -167,6 +167,7 @@ def test_frozen_parameters_and_trainable_false():
     assert len(frozen.trainable_weights) == 2
 
 
+@pytest.mark.filterwarnings("ignore:.*safetensors data:UserWarning")  # no Keras layout for it
 def test_save_weights_and_load_weights_round_trip(tmp_path):
     model = linear_batchnorm_model()
     model.compile(optimizer="sgd", loss="mse")

@@ -102,3 +102,57 @@ def test_lamina_functional_configs_use_keras_tensor_encoding():
     }
     rebuilt = lamina.Model.from_config(model.get_config())
     assert rebuilt.output_shape == (None, 2)
+
+
+def _h5_arrays(source):
+    import io
+
+    import h5py
+
+    found = {}
+    with h5py.File(io.BytesIO(source), "r") as file:
+        file.visititems(
+            lambda name, item: (
+                found.__setitem__(name, item[()])
+                if isinstance(item, h5py.Dataset) and not name.startswith("optimizer")
+                else None
+            )
+        )
+    return found
+
+
+@pytest.mark.parametrize("name", ["convnet", "sequence"])
+def test_lamina_writes_keras_weights_files_as_keras_does(name, tmp_path):
+    # The same arrays at the same paths as the file Keras 3.15.1 wrote for the model.
+    import zipfile
+
+    keras_bytes = zipfile.ZipFile(FILES / f"{name}.keras").read("model.weights.h5")
+    model = lamina.models.load_model(FILES / f"{name}.keras", compile=False)
+    model.save_weights(tmp_path / "model.weights.h5")
+    ours, theirs = _h5_arrays((tmp_path / "model.weights.h5").read_bytes()), _h5_arrays(keras_bytes)
+    assert sorted(ours) == sorted(theirs)
+    for path, array in theirs.items():
+        np.testing.assert_array_equal(ours[path], array, err_msg=path)
+    again = lamina.models.load_model(FILES / f"{name}.keras", compile=False)
+    again.load_weights(tmp_path / "model.weights.h5")
+    x = EXPECTED["conv_x" if name == "convnet" else "seq_x"]
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_configs_name_keras_modules_so_keras_reads_them():
+    inputs = lamina.Input((3,))
+    model = lamina.Model(inputs, layers.Dense(2)(inputs))
+    entries = model.get_config()["layers"]
+    assert {entry["module"] for entry in entries} == {"keras.layers"}
+    sequential = lamina.Sequential([lamina.Input((3,)), layers.GradientReversal()])
+    assert sequential.get_config()["layers"][-1]["module"] == "lamina.layers"  # lamina's own
+
+
+def test_a_model_keras_layout_cannot_describe_falls_back_to_safetensors(tmp_path):
+    model = lamina.Sequential([lamina.Input((4,)), layers.SpectralNormalization(layers.Dense(2))])
+    with pytest.warns(UserWarning, match="safetensors data"):
+        model.save_weights(tmp_path / "m.weights.h5")
+    other = lamina.Sequential([lamina.Input((4,)), layers.SpectralNormalization(layers.Dense(2))])
+    other.load_weights(tmp_path / "m.weights.h5")
+    for a, b in zip(model.get_weights(), other.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
