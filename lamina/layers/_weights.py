@@ -17,9 +17,33 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import constraints, initializers, regularizers
 from ..regularizers import L1L2
 
 __all__ = ["WeightsMixin", "tensors_on"]
+
+_KERAS_ORDER = (
+    "shape",
+    "initializer",
+    "dtype",
+    "trainable",
+    "autocast",
+    "regularizer",
+    "constraint",
+    "aggregation",
+    "overwrite_with_gradient",
+    "name",
+)
+_LEGACY_ORDER = (
+    "name",
+    "shape",
+    "initializer",
+    "regularizer",
+    "trainable",
+    "keras_axes",
+    "torch_name",
+    "constraint",
+)
 
 
 class _InKerasLayout:
@@ -84,6 +108,98 @@ class WeightsMixin:
     _trainable: bool
     _weight_info: dict[str, _WeightInfo]
     _activity_losses: list[torch.Tensor]
+
+    def add_weight(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        """Create a weight of `shape` (PyTorch's layout) and register it on the layer, with
+        Keras' signature: `add_weight(shape=None, initializer=None, dtype=None,
+        trainable=True, autocast=True, regularizer=None, constraint=None, aggregation="none",
+        overwrite_with_gradient=False, name=None)`, plus lamina's `keras_axes` and
+        `torch_name`. A first positional string is a name, in lamina's earlier order
+        `(name, shape, initializer, regularizer, trainable, keras_axes, torch_name,
+        constraint)`. See `_create_weight` for the arguments."""
+        order = _LEGACY_ORDER if args and isinstance(args[0], str) else _KERAS_ORDER
+        if len(args) > len(order):
+            raise TypeError(f"add_weight takes at most {len(order)} positional arguments")
+        for key, value in zip(order, args, strict=False):
+            if key in kwargs:
+                raise TypeError(f"add_weight got two values for {key!r}")
+            kwargs[key] = value
+        return self._create_weight(**kwargs)
+
+    def _create_weight(
+        self,
+        shape: Sequence[int] | None = None,
+        initializer: Any = None,
+        dtype: Any = None,
+        trainable: bool = True,
+        autocast: bool = True,
+        regularizer: Any = None,
+        constraint: Any = None,
+        aggregation: str = "none",
+        overwrite_with_gradient: bool = False,
+        name: str | None = None,
+        keras_axes: Sequence[int] | None = None,
+        torch_name: str | None = None,
+    ) -> torch.Tensor:
+        """`add_weight`'s work, with every argument by name.
+
+        Args:
+            shape: the shape in PyTorch's layout.
+            initializer: a Keras initializer (default glorot_uniform, zeros for integers),
+                applied in Keras' layout so fans match Keras.
+            dtype: the weight's dtype (default: the layer's variable dtype).
+            trainable: False makes a buffer that training does not update (moving statistics).
+            autocast, aggregation, overwrite_with_gradient: Keras' options, accepted; the
+                layer's dtype policy casts, and torch.distributed reduces gradients.
+            regularizer: a penalty added to the training loss.
+            constraint: a projection applied in Keras' layout after each optimizer update.
+            name: the Keras name ('kernel', 'moving_mean'); also an attribute of the layer
+                (default 'variable', numbered when taken).
+            keras_axes: the permutation that turns PyTorch's layout into Keras' layout.
+            torch_name: the state_dict key ('weight'), when it differs from `name`.
+        """
+        if shape is None:
+            shape = ()
+        if name is None:
+            taken = set(self._weight_info) | set(dict(self.named_parameters(recurse=False)))
+            name = next(
+                f"variable_{i}" if i else "variable"
+                for i in range(len(taken) + 1)
+                if (f"variable_{i}" if i else "variable") not in taken
+            )
+        if initializer is None:
+            integer = (
+                dtype is not None
+                and not torch.empty((), dtype=_torch_dtype(dtype)).is_floating_point()
+            )
+            initializer = "zeros" if integer else "glorot_uniform"
+        torch_name = torch_name or name
+        info = _WeightInfo(
+            keras_name=name,
+            keras_axes=None if keras_axes is None else tuple(keras_axes),
+            regularizer=regularizers.get(regularizer),
+            trainable=trainable,
+            constraint=constraints.get(constraint),
+        )
+        dtype_name = self._dtype_name if dtype is None else _dtype_name(dtype)
+        value = initializers.get(initializer)(info.keras_shape(tuple(shape)), dtype_name)
+        value = info.from_keras(torch.as_tensor(value)).contiguous()
+        if tuple(value.shape) != tuple(shape):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': initializer for {name!r} returned shape "
+                f"{tuple(value.shape)}, expected {info.keras_shape(tuple(shape))} in Keras layout"
+            )
+        if trainable:
+            grad = self._trainable and value.is_floating_point()
+            param = torch.nn.Parameter(value, requires_grad=grad)
+            self.register_parameter(torch_name, param)
+        else:
+            self.register_buffer(torch_name, value)
+        self._weight_info[torch_name] = info
+        info.attach_constraint(getattr(self, torch_name))
+        if torch_name != name:
+            self._keras_aliases[name] = torch_name
+        return getattr(self, torch_name)
 
     def _sublayers(self) -> list[Any]:
         """Direct child layers, found through the module tree (plain Modules are looked into)."""
@@ -245,3 +361,12 @@ def tensors_on(module: torch.nn.Module, device: torch.device, recurse: bool = Tr
         device = torch.device("cuda", torch.cuda.current_device())
     tensors = itertools.chain(module.parameters(recurse=recurse), module.buffers(recurse=recurse))
     return all(t.device == device for t in tensors)
+
+
+def _dtype_name(dtype: Any) -> str:
+    """'float32' for "float32" or torch.float32."""
+    return str(dtype).removeprefix("torch.")
+
+
+def _torch_dtype(dtype: Any) -> torch.dtype:
+    return dtype if isinstance(dtype, torch.dtype) else getattr(torch, _dtype_name(dtype))

@@ -18,16 +18,17 @@ from __future__ import annotations
 import contextlib
 import inspect
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
-from .. import constraints, initializers, mixed_precision, regularizers
+from .. import mixed_precision, regularizers
 from . import _masking
 from ._added_losses import AddedLosses
 from ._naming import to_snake_case, unique_name
+from ._shape_inference import _STATE as _SHAPE_STATE
 from ._shape_inference import ShapeInference, auto_config, real_device
 from ._symbolic import KerasTensor, Node, flatten_structure, map_shapes, map_structure
 from ._weights import WeightsMixin, _WeightInfo, tensors_on
@@ -53,6 +54,10 @@ def standardize_shape(shape: Any, what: str = "shape") -> tuple[int | None, ...]
             raise ValueError(f"{what} must hold non-negative ints or None; got {tuple(shape)}")
         out.append(None if dim is None else int(dim))
     return tuple(out)
+
+
+def _outside_inference_mode() -> Any:
+    return torch.inference_mode(False)
 
 
 class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
@@ -148,55 +153,6 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
     def dtype_policy(self) -> mixed_precision.DTypePolicy:
         return self._dtype_policy
 
-    def add_weight(
-        self,
-        name: str,
-        shape: Sequence[int],
-        initializer: Any = "glorot_uniform",
-        regularizer: Any = None,
-        trainable: bool = True,
-        keras_axes: Sequence[int] | None = None,
-        torch_name: str | None = None,
-        constraint: Any = None,
-    ) -> torch.Tensor:
-        """Create a weight of `shape` (PyTorch's layout) and register it on the layer.
-
-        Args:
-            name: the Keras name ('kernel', 'moving_mean'); also an attribute of the layer.
-            shape: the shape in PyTorch's layout.
-            initializer: a Keras initializer, applied in Keras' layout so fans match Keras.
-            regularizer: a penalty added to the training loss.
-            trainable: False makes a buffer that training does not update (moving statistics).
-            keras_axes: the permutation that turns PyTorch's layout into Keras' layout.
-            torch_name: the state_dict key ('weight'), when it differs from `name`.
-            constraint: a projection applied in Keras' layout after each optimizer update.
-        """
-        torch_name = torch_name or name
-        info = _WeightInfo(
-            keras_name=name,
-            keras_axes=None if keras_axes is None else tuple(keras_axes),
-            regularizer=regularizers.get(regularizer),
-            trainable=trainable,
-            constraint=constraints.get(constraint),
-        )
-        value = initializers.get(initializer)(info.keras_shape(tuple(shape)), self._dtype_name)
-        value = info.from_keras(torch.as_tensor(value)).contiguous()
-        if tuple(value.shape) != tuple(shape):
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}': initializer for {name!r} returned shape "
-                f"{tuple(value.shape)}, expected {info.keras_shape(tuple(shape))} in Keras layout"
-            )
-        if trainable:
-            param = torch.nn.Parameter(value, requires_grad=self._trainable)
-            self.register_parameter(torch_name, param)
-        else:
-            self.register_buffer(torch_name, value)
-        self._weight_info[torch_name] = info
-        info.attach_constraint(getattr(self, torch_name))
-        if torch_name != name:
-            self._keras_aliases[name] = torch_name
-        return getattr(self, torch_name)
-
     def __getattr__(self, name: str) -> Any:
         try:
             return super().__getattr__(name)
@@ -234,7 +190,11 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
             # not replace weights that may already have been trained or loaded.
             if self.built:
                 return
-            build(self, input_shape)
+            with (
+                real_device(),
+                _outside_inference_mode(),
+            ):  # real, trainable weights (see _maybe_build)
+                build(self, input_shape)
             self.built = True
             self._build_input_shape = input_shape
 
@@ -249,7 +209,10 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
     def _maybe_build(self, input_shape: Any) -> None:
         if self.built:
             return
-        self.build(input_shape)
+        # Real weights also when built during shape inference, and trainable ones also when
+        # first built by predict() (which runs in inference mode).
+        with real_device(), _outside_inference_mode():
+            self.build(input_shape)
         self.built = True
         self._build_input_shape = input_shape
 
@@ -316,6 +279,11 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
                         kwargs["training"] = training
                     return self._call_on_meta(method, args, kwargs, pass_training)
                 self._move_new_weights(first.device)
+        elif getattr(_SHAPE_STATE, "depth", 0) and _real_weights_meta_input(self, inputs):
+            # Built with real weights, now called in an enclosing layer's shape inference.
+            if explicit:
+                kwargs["training"] = training
+            return self._call_on_meta(method, args, kwargs, pass_training)
         if pass_training:
             kwargs["training"] = training
         # Mixed layers autocast, float32 ones step out (no `or`: dynamo 2.11 breaks on it).
@@ -401,7 +369,9 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
         try:
             if isinstance(inputs, KerasTensor):
                 self._check_input(inputs)  # as for tensors: the rank and the built sizes
-            output_shapes = self.compute_output_shape(self._shapes_of(inputs))
+            shapes = self._shapes_of(inputs)
+            self._maybe_build(shapes)  # as Keras, also where compute_output_shape is the user's
+            output_shapes = self.compute_output_shape(shapes)
         except ValueError as error:
             sources = [
                 f"'{t.name}' ({type(t.layer).__name__}) with shape {t.shape}"
@@ -497,3 +467,11 @@ def serialize_callable(fn: Callable[..., Any] | None, module: Any) -> Any:
     if fn is None or isinstance(fn, str):
         return fn
     return module.serialize(fn)
+
+
+def _real_weights_meta_input(layer: Layer, inputs: Any) -> bool:
+    leaves = flatten_structure(inputs)
+    if not leaves or not isinstance(leaves[0], torch.Tensor) or leaves[0].device.type != "meta":
+        return False
+    weight = next(layer.parameters(), None)
+    return weight is not None and weight.device.type != "meta"

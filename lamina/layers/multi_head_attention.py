@@ -26,6 +26,7 @@ from ._attention_utils import (
     shape_of,
 )
 from ._masking import get_mask
+from ._shape_inference import real_device
 from ._weights import tensors_on
 from .layer import Layer, Shape
 from .regularization import Dropout
@@ -327,14 +328,17 @@ class MultiHeadAttention(Layer):
         if is_symbolic(*inputs, *kwargs.values()):
             return self._symbolic_attention(inputs, kwargs)
         if not self.built:
-            self.build(*(shape_of(t) for t in (query, value, key)))
-            if isinstance(query, torch.Tensor) and not tensors_on(self, query.device):
+            with real_device():  # real weights, also when built during shape inference
+                self.build(*(shape_of(t) for t in (query, value, key)))
+            real = isinstance(query, torch.Tensor) and query.device.type != "meta"
+            if real and not tensors_on(self, query.device):
                 self.to(query.device)
         return super().forward(*inputs, **kwargs)
 
     def _symbolic_attention(self, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         shapes = [shape_of(t) for t in inputs]
-        self.build(*shapes)
+        with real_device():
+            self.build(*shapes)
         output_shape = self.compute_output_shape(*shapes)
         if kwargs.get("return_attention_scores"):
             query_shape, value_shape = shapes[0], shapes[1]

@@ -41,6 +41,9 @@ def _resolve_verbose(verbose: Any) -> int:
     return int(verbose)
 
 
+_META = torch.device("meta")
+
+
 class Model(StepAPI, Layer):
     """A trainable stack or graph of layers with Keras' training API."""
 
@@ -138,7 +141,8 @@ class Model(StepAPI, Layer):
                 def place(item: Any) -> Any:
                     if isinstance(item, np.ndarray):
                         item = torch.from_numpy(item)
-                    if isinstance(item, torch.Tensor) and item.device != device:
+                    # (meta tensors stay: an enclosing layer's shape inference)
+                    if isinstance(item, torch.Tensor) and item.device not in (device, _META):
                         return item.to(device)
                     return item
 

@@ -393,3 +393,79 @@ def test_a_sequential_config_written_by_keras_after_a_call_on_data_builds():
     }
     model = lamina.Sequential.from_config(config)
     assert model.built and model.count_params() == 19
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: layers.MultiHeadAttention(2, 4),
+        lambda: lamina.Sequential([layers.Dense(6)]),
+    ],
+    ids=["multi_head_attention", "sequential"],
+)
+def test_a_sub_layer_made_in_init_gets_real_weights_when_built_on_input(make):
+    # keras.io's Transformer block: sub-layers made in __init__, the block called on Input.
+    class Block(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = make()
+
+        def call(self, x):
+            inner = self.inner
+            return inner(x, x) if isinstance(inner, layers.MultiHeadAttention) else inner(x)
+
+    inputs = lamina.Input((4, 6))
+    model = lamina.Model(inputs, Block()(inputs))
+    assert all(w.device.type == "cpu" for w in model.weights) and model.get_weights()
+    model.compile("sgd", "mse")
+    model.fit(np.ones((2, 4, 6), "float32"), np.ones((2, 4, 6)), verbose=0)
+
+
+def test_a_symbolic_call_builds_a_layer_with_its_own_compute_output_shape():
+    class Projection(layers.Layer):
+        def build(self, input_shape):
+            self.k = self.add_weight(shape=(input_shape[-1], 3), initializer="ones", name="k")
+
+        def call(self, x):
+            return x @ self.k
+
+        def compute_output_shape(self, input_shape):
+            return (input_shape[0], 3)
+
+    inputs = lamina.Input((2,))
+    layer = Projection()
+    model = lamina.Model(inputs, layer(inputs))
+    assert layer.built and model.count_params() == 6  # Keras 3.15.1: built, 6
+
+
+def test_weights_first_built_by_predict_still_train():
+    class Model(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model, x = Model(), np.ones((4, 3), "float32")
+    model.predict(x, verbose=0)  # builds inside torch.inference_mode
+    model.compile("sgd", "mse")
+    assert np.isfinite(model.fit(x, np.ones((4, 2)), verbose=0).history["loss"][0])
+
+
+def test_add_weight_takes_keras_signature_and_the_older_order():
+    class Layer(layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], 2), initializer="random_normal")
+            self.b = self.add_weight(shape=(2,), initializer="zeros", trainable=True)
+            self.count = self.add_weight(shape=(), dtype="int32", trainable=False)
+            self.scale = self.add_weight("scale", (2,), "ones")
+
+        def call(self, x):
+            return (x @ self.w + self.b) * self.scale
+
+    layer = Layer()
+    assert layer(torch.ones(1, 3)).shape == (1, 2)
+    names = [name for name, _ in layer.named_parameters()]
+    assert names == ["variable", "variable_1", "scale"]
+    assert layer.count.dtype == torch.int32 and len(layer.trainable_weights) == 3
