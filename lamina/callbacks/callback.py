@@ -162,14 +162,15 @@ class CallbackList(Callback):
                 raise TypeError(
                     f"callbacks must be lamina.callbacks.Callback instances; got {callback!r}"
                 )
-        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
-            self.callbacks.insert(0, ProgbarLogger())
         self.history: History | None = None
         if add_history:
             existing = [c for c in self.callbacks if isinstance(c, History)]
             self.history = existing[0] if existing else History()
             if not existing:
                 self.callbacks.append(self.history)
+        # Last, as Keras: the bar prints what the other callbacks added to the logs.
+        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
+            self.callbacks.append(ProgbarLogger())
         if model is not None:
             self.set_model(model)
         self.set_params(params)

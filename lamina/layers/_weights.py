@@ -259,6 +259,21 @@ class WeightsMixin:
         return self.trainable_weights + self.non_trainable_weights
 
     @property
+    def variables(self) -> list[torch.Tensor]:
+        """Keras' other name for `weights`."""
+        return self.weights
+
+    @property
+    def trainable_variables(self) -> list[torch.Tensor]:
+        """Keras' other name for `trainable_weights`."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[torch.Tensor]:
+        """Keras' other name for `non_trainable_weights`."""
+        return self.non_trainable_weights
+
+    @property
     def trainable_weights(self) -> list[torch.Tensor]:
         return [
             t for owner, _, t, info in self._all_weights() if info.trainable and owner.trainable

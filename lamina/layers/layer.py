@@ -26,7 +26,8 @@ import torch
 
 from .. import mixed_precision, regularizers
 from . import _masking
-from ._added_losses import AddedLosses
+from ._added_losses import _USED as _LOSSES_USED
+from ._added_losses import AddedLosses, OutermostCall
 from ._naming import to_snake_case, unique_name
 from ._shape_inference import _STATE as _SHAPE_STATE
 from ._shape_inference import ShapeInference, auto_config, real_device
@@ -237,6 +238,9 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        if _LOSSES_USED[0]:  # the outermost call starts with no add_loss terms (Keras)
+            with OutermostCall(self):
+                return self._dispatch(self.call, args, kwargs, self._call_takes_training)
         return self._dispatch(self.call, args, kwargs, self._call_takes_training)
 
     def _dispatch(

@@ -224,6 +224,6 @@ def concatenate_outputs(outputs: list[Any]) -> Any:
         return torch.cat(outputs).cpu().numpy()
     if isinstance(first, (list, tuple)):
         return [concatenate_outputs([o[i] for o in outputs]) for i in range(len(first))]
-    if isinstance(first, dict):
-        return {k: concatenate_outputs([o[k] for o in outputs]) for k in first}
+    if isinstance(first, dict):  # keys sorted, as Keras' predict returns them
+        return {k: concatenate_outputs([o[k] for o in outputs]) for k in sorted(first)}
     return np.asarray(outputs)

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from .. import config
-from ..callbacks.callback import Callback, CallbackList
+from ..callbacks.callback import Callback, CallbackList, ProgbarLogger
 from ..layers._symbolic import map_structure
 from ..layers._weights import tensors_on
 from ..layers.batch_normalization import padding_step
@@ -443,11 +443,21 @@ class Trainer(StepFunctions):
         )
         callback_list.on_predict_begin()
         outputs: list[Any] = []
+        # Keras hands batch hooks NumPy outputs; converting waits for the device, so only
+        # when a callback has such a hook.
+        as_numpy = any(
+            type(c).on_predict_batch_end is not Callback.on_predict_batch_end
+            for c in callback_list.callbacks
+            if not isinstance(c, ProgbarLogger)
+        )
         with self.guard_passes.during("predict", callback_list), torch.inference_mode():
             for step, (bx, _, _) in enumerate(batches):
                 callback_list.on_predict_batch_begin(step)
                 outputs.append(self.predict_step(bx))
-                callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
+                batch = outputs[-1]
+                if as_numpy:
+                    batch = map_structure(_to_numpy, batch)
+                callback_list.on_predict_batch_end(step, {"outputs": batch})
         callback_list.on_predict_end()
         if not outputs:
             raise ValueError("predict() got no batches: the generator is exhausted")
@@ -484,3 +494,7 @@ def _validates(epoch: int, validation_freq: Any) -> bool:
     if isinstance(validation_freq, int):
         return (epoch + 1) % validation_freq == 0
     return epoch + 1 in validation_freq
+
+
+def _to_numpy(value: Any) -> Any:
+    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value

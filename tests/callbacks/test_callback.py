@@ -33,3 +33,24 @@ def test_only_lamina_read_only_hooks_and_no_ops_leave_the_model_alone(tmp_path):
     assert lam.batch_hooks_read_only("test")  # its hook is on training batches only
     for callback in (Unfreeze(), SavingAndChanging(path), lamina.callbacks.TensorBoard(tmp_path)):
         assert not CallbackList([callback]).batch_hooks_read_only("train")
+
+
+def test_the_progress_bar_runs_last_and_prints_what_callbacks_add(capsys):
+    # Keras appends History, then ProgbarLogger, after the user's callbacks.
+    import numpy as np
+
+    class Extra(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            print("begin hook")
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs["extra"] = 0.5
+
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 1)), epochs=1, verbose=2, callbacks=[Extra()])
+    out = capsys.readouterr().out
+    assert "extra: 0.5000" in out
+    assert out.index("begin hook") < out.index("1/1")
+    names = [type(c).__name__ for c in CallbackList([Extra()], True, True).callbacks]
+    assert names == ["Extra", "History", "ProgbarLogger"]

@@ -61,7 +61,8 @@ def test_callback_hooks_get_dicts_and_predict_outputs():
     model.predict(x, verbose=0, callbacks=[Recorder()])
     for key in ("train_begin", "epoch_begin", "batch_begin", "test_begin"):
         assert seen[key] == {}, key
-    assert tuple(seen["predict_batch_end"]["outputs"].shape) == (4, 2)
+    outputs = seen["predict_batch_end"]["outputs"]
+    assert isinstance(outputs, np.ndarray) and outputs.shape == (4, 2)  # NumPy, as Keras
     assert seen["predict_params"] == ["epochs", "steps", "verbose"]
 
 
@@ -469,3 +470,37 @@ def test_add_weight_takes_keras_signature_and_the_older_order():
     names = [name for name, _ in layer.named_parameters()]
     assert names == ["variable", "variable_1", "scale"]
     assert layer.count.dtype == torch.int32 and len(layer.trainable_weights) == 3
+
+
+def test_fit_without_trainable_weights_warns_and_runs_as_keras():
+    class Penalty(layers.Layer):
+        def call(self, x):
+            self.add_loss(0.01 * torch.ones(()))
+            return x
+
+    inputs = lamina.Input((2,))
+    model = lamina.Model(inputs, Penalty()(inputs))
+    model.compile("sgd")
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        history = model.fit(np.ones((4, 2), "float32"), epochs=1, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], [0.01], rtol=1e-6)  # Keras: [0.01]
+
+
+def test_an_outermost_layer_call_starts_with_no_added_losses():
+    class Inner(layers.Layer):
+        def call(self, x):
+            self.add_loss(x.sum())
+            return x
+
+    class Outer(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.inner = Inner()
+
+        def call(self, x):
+            return self.inner(x)
+
+    outer = Outer()
+    outer(torch.ones(2))
+    outer(torch.ones(2))
+    assert len(outer.losses) == 1  # Keras 3.15.1: 1
