@@ -125,7 +125,11 @@ class StepAPI:
         trainer = self._trainer
         if trainer is None:
             return []
-        return [trainer.loss_tracker, *(m for _, m, _ in trainer.state.all_metrics())]
+        compiled = [
+            metric if weighted else _Unweighted(metric)
+            for _, metric, weighted in trainer.state.all_metrics()
+        ]
+        return [trainer.loss_tracker, *compiled]
 
     def _step_trainer(self, what: str) -> Any:
         if self._trainer is None:
@@ -134,3 +138,27 @@ class StepAPI:
                 "has no optimizer or loss yet"
             )
         return self._trainer
+
+
+class _Unweighted:
+    """A metric compiled with `metrics=` as a custom step sees it in `model.metrics`:
+    `update_state(y, y_pred, sample_weight=...)` ignores the weights, as Keras' compiled
+    metrics do (those of `weighted_metrics=` use them); everything else is the metric's."""
+
+    def __init__(self, metric: Any) -> None:
+        self.__dict__["_metric"] = metric
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        return self._metric.update_state(y_true, y_pred)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._metric, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._metric, name, value)
+
+    def __eq__(self, other: Any) -> bool:
+        return other is self or other is self._metric
+
+    def __hash__(self) -> int:
+        return hash(self._metric)

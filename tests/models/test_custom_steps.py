@@ -222,3 +222,21 @@ def test_a_subclass_built_from_inputs_and_outputs_is_functional():
     assert len(steps) == 4 and sorted(history.history) == ["accuracy", "loss"]
     copy = CustomModel.from_config(model.get_config())
     assert isinstance(copy, CustomModel) and copy.count_params() == 15
+
+
+def test_compiled_metrics_in_model_metrics_ignore_sample_weight_as_keras():
+    # Keras' compiled `metrics=` ignore sample weights in a custom step's update_state (the
+    # guide's sample-weight train_step); `weighted_metrics=` use them.
+    model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=["mae"], weighted_metrics=["mse"])
+    x, y = np.ones((4, 2), "float32"), np.arange(4, dtype="float32").reshape(4, 1)
+    model.evaluate(x, y, verbose=0)  # makes the metric objects
+    _, plain, weighted = model.metrics
+    for metric in (plain, weighted):
+        metric.reset_state()
+    y_pred = torch.zeros(4, 1)
+    weights = torch.tensor([1.0, 0.0, 0.0, 3.0])
+    plain.update_state(torch.as_tensor(y), y_pred, sample_weight=weights)
+    weighted.update_state(torch.as_tensor(y), y_pred, sample_weight=weights)
+    assert float(plain.result()) == pytest.approx(1.5)  # mean |y| of 0, 1, 2, 3
+    assert float(weighted.result()) == pytest.approx((0 + 27) / 4)  # (1*0 + 3*9) / 4
