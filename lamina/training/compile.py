@@ -111,10 +111,6 @@ class CompileState:
             self.compile_arguments["cuda_graphs"] = True
         names = list(output_names or ["output"])
         self.multi_output = len(names) > 1
-        # Keras flattens a metrics dict by sorted output name: evaluate()'s list follows it.
-        self.metrics_by_sorted_name = isinstance(metrics, dict) or isinstance(
-            weighted_metrics, dict
-        )
         # Keras lists the outputs' losses in its loss dict's order (else the outputs' order).
         self.loss_order = [k for k in loss if k in names] if isinstance(loss, dict) else names
         losses = _per_output(loss, names, "loss", nested=False)

@@ -243,10 +243,10 @@ class StepFunctions(CustomSteps):
             specs = {spec.name: spec for spec in self.state.outputs}
             order = getattr(self.state, "loss_order", list(specs))
             names += [f"{name}_loss" for name in order if specs[name].loss is not None]
-        outputs = self.state.outputs
-        if getattr(self.state, "metrics_by_sorted_name", False):
-            outputs = sorted(outputs, key=lambda spec: spec.name)
-        return names + [key for spec in outputs for key, _, _ in spec.metrics or []]
+        metrics = [key for spec in self.state.outputs for key, _, _ in spec.metrics or []]
+        # Keras lists a model's compiled metrics in compile order for one output, sorted by
+        # their log names ('a_mean_absolute_error', 'a_mean_...', 'b_mse') for several.
+        return names + (sorted(metrics) if self.state.multi_output else metrics)
 
     def results_in_order(self, logs: dict[str, float]) -> list[float]:
         """evaluate()'s list of values, in `result_names()`' order."""

@@ -389,3 +389,21 @@ def test_evaluate_lists_output_losses_in_the_loss_dict_order_as_keras(loss_order
     np.testing.assert_allclose(model.evaluate(x, y, verbose=0), expected, atol=1e-6)
     names = ["loss", *(f"{name}_loss" for name in loss_order), "alpha_mse", "zeta_mae"]
     assert model.metrics_names == names  # evaluate()'s labels (Keras 3 lists metric objects)
+
+
+def test_several_outputs_list_their_metrics_by_name_as_keras():
+    # Keras 3.15.1 on this program: [107.0, 53.5, 53.5, 6.5, 650.0, 53.5] (the metrics sorted
+    # by log name); one output keeps compile order: [53.5, 650.0, 6.5]
+    x = np.ones((4, 3), "float32") * np.arange(1, 5)[:, None].astype("float32")
+    inputs = lamina.Input((3,))
+    a = lamina.layers.Dense(1, kernel_initializer="ones", name="a")(inputs)
+    b = lamina.layers.Dense(1, kernel_initializer="ones", name="b")(inputs)
+    model = lamina.Model(inputs, {"a": a, "b": b})
+    metrics = {"a": [lamina.metrics.MeanAbsolutePercentageError(), "mae"], "b": ["mse"]}
+    model.compile("sgd", {"a": "mse", "b": "mse"}, metrics=metrics)
+    y = {"a": np.ones((4, 1)), "b": np.ones((4, 1))}
+    expected = [107.0, 53.5, 53.5, 6.5, 650.0, 53.5]
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), expected, rtol=1e-5)
+    single = lamina.Model(inputs, a)
+    single.compile("sgd", "mse", metrics=[lamina.metrics.MeanAbsolutePercentageError(), "mae"])
+    np.testing.assert_allclose(single.evaluate(x, y["a"], verbose=0), [53.5, 650.0, 6.5], rtol=1e-5)
