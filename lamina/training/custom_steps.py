@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from .data_packing import pack_x_y_sample_weight
+
 __all__ = ["CustomSteps", "logs_as_floats", "overrides_step", "step_data"]
 
 
@@ -37,15 +39,14 @@ def overrides_step(model: Any, name: str) -> bool:
 _OVERRIDES: dict[tuple[type, str], bool] = {}
 
 
-def step_data(x: Any, y: Any = None, sample_weight: Any = None) -> tuple[Any, ...]:
-    """The batch as Keras hands it to a step: `(x,)`, `(x, y)` or `(x, y, sample_weight)`.
+def step_data(x: Any, y: Any = None, sample_weight: Any = None) -> Any:
+    """The batch as Keras hands it to a step: `x` alone (`(x,)` for a list of inputs),
+    `(x, y)` or `(x, y, sample_weight)`.
 
-    >>> step_data(1, 2)
-    (1, 2)
+    >>> step_data(1, 2), step_data(1)
+    ((1, 2), 1)
     """
-    if y is None and sample_weight is None:
-        return (x,)
-    return (x, y) if sample_weight is None else (x, y, sample_weight)
+    return pack_x_y_sample_weight(x, y, sample_weight)
 
 
 def logs_as_floats(logs: Any, where: str) -> dict[str, float]:

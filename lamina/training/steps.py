@@ -18,6 +18,7 @@ from ..layers._added_losses import in_use as added_losses_in_use
 from ..layers._symbolic import flatten_structure, map_structure
 from . import distributed
 from .custom_steps import CustomSteps, overrides_step
+from .data_packing import pack_x_y_sample_weight
 from .jit import (
     GuardPasses,
     compile_step,
@@ -250,7 +251,10 @@ class StepFunctions(CustomSteps):
 
     def results_in_order(self, logs: dict[str, float]) -> list[float]:
         """evaluate()'s list of values, in `result_names()`' order."""
-        return [logs[name] for name in self.result_names()]
+        names = self.result_names()
+        if set(names) != set(logs):  # a custom test_step's own logs: loss first, as Keras
+            names = [*(["loss"] if "loss" in logs else []), *(k for k in logs if k != "loss")]
+        return [logs[name] for name in names]
 
     # ------------------------------------------------------------------ steps
 
@@ -428,7 +432,7 @@ class StepFunctions(CustomSteps):
     def predict_step(self, x: Any) -> Any:
         """The model's outputs for one batch (compiled with `jit_compile=True`)."""
         if overrides_step(self.model, "predict_step"):
-            return self.model.predict_step((x,))
+            return self.model.predict_step(pack_x_y_sample_weight(x))
         compiled = self._compiled_for(2, x, needs_metrics=False)
         if compiled is None:
             return self._predict_step(x)

@@ -137,7 +137,8 @@ def test_predict_step_override():
             return self.dense(x)
 
         def predict_step(self, data):
-            (x,) = data
+            assert isinstance(data, torch.Tensor)  # Keras: x alone, not (x,)
+            x, _, _ = lamina.utils.unpack_x_y_sample_weight(data)
             return self(x) * 0 + 7
 
     model = Sevens()
@@ -240,3 +241,33 @@ def test_compiled_metrics_in_model_metrics_ignore_sample_weight_as_keras():
     weighted.update_state(torch.as_tensor(y), y_pred, sample_weight=weights)
     assert float(plain.result()) == pytest.approx(1.5)  # mean |y| of 0, 1, 2, 3
     assert float(weighted.result()) == pytest.approx((0 + 27) / 4)  # (1*0 + 3*9) / 4
+
+
+def test_steps_get_x_alone_and_evaluate_lists_a_custom_test_steps_logs():
+    # Keras 3.15.1: train/test steps get the bare tensor when there are no targets, and
+    # evaluate() gives [loss, then the step's other logs], also over compiled metrics.
+    seen = []
+
+    class Model(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def train_step(self, data):
+            seen.append(type(data).__name__)
+            return {"loss": 0.0}
+
+        def test_step(self, data):
+            return {"loss": 1.0, "acc": 2.0}
+
+    model = Model()
+    model.compile("sgd")
+    x = np.ones((2, 3), "float32")
+    model.fit(x, epochs=1, verbose=0)
+    assert seen == ["Tensor"]
+    assert model.evaluate(x, verbose=0) == [1.0, 2.0]
+    model.compile("sgd", "mse", metrics=["mae"])
+    assert model.evaluate(x, np.ones((2, 1)), verbose=0) == [1.0, 2.0]
