@@ -49,11 +49,13 @@ class AddedLosses:
 
 
 def clear_added_losses(model: torch.nn.Module) -> None:
-    """Forget the terms of every layer of `model` (the start of an outermost call)."""
+    """Forget the terms (and activity penalties) of every layer of `model` (the start of an
+    outermost call)."""
     for module in model.modules():
-        terms = module.__dict__.get("_added_losses")
-        if terms:
-            terms.clear()
+        for name in ("_added_losses", "_activity_losses"):
+            terms = module.__dict__.get(name)
+            if terms:
+                terms.clear()
 
 
 def collect_added_losses(model: torch.nn.Module) -> list[torch.Tensor]:

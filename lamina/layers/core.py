@@ -136,6 +136,11 @@ class _ActivationMixin:
 
     activation: Callable[..., torch.Tensor]
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "activation":  # `layer.activation = None` (Grad-CAM) is linear, as Keras
+            value = activations.get(value)
+        super().__setattr__(name, value)
+
     @property
     def output_activation(self) -> str | None:
         """'softmax' or 'sigmoid' when the layer ends in one of them (losses use the logits)."""

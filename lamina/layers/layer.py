@@ -112,6 +112,8 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
         self._dtype_name = self._dtype_policy.variable_dtype
         self._compute_dtype = self._dtype_policy.torch_compute_dtype
         self.activity_regularizer = regularizers.get(activity_regularizer)
+        if self.activity_regularizer is not None:  # outermost calls now clear the penalties
+            _LOSSES_USED[0] = True
         self._activity_losses: list[torch.Tensor] = []
         self._weight_info: dict[str, _WeightInfo] = {}
         self._inbound_nodes: list[Node] = []
@@ -303,7 +305,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
                     _CALL_CONTEXT.training = previous
             else:
                 outputs = method(inputs, *args[1:], **kwargs)
-        if self.activity_regularizer is not None and training:
+        if self.activity_regularizer is not None:  # in every call, as Keras (evaluate counts it)
             self._activity_losses.append(self.activity_regularizer(outputs) / outputs.shape[0])
         if masks:
             _masking.attach_output_mask(self, inputs, mask, outputs)

@@ -137,7 +137,7 @@ class StepFunctions(CustomSteps):
         if added_losses_in_use():  # layer.add_loss terms of this forward pass
             for term in collect_added_losses(self.model):
                 total = total + term
-        if training and self._activity_layers:
+        if self._activity_layers:  # evaluation counts them too, as Keras
             for layer in self._activity_layers:
                 for penalty in layer._activity_losses:
                     total = total + penalty

@@ -140,11 +140,12 @@ def test_gaussian_dropout_multiplies_by_noise_of_mean_one():
     assert abs(y.std().item() - 2.0 * (rate / (1 - rate)) ** 0.5) < 0.02
 
 
-def test_activity_regularization_adds_l1_l2_over_batch_size_in_training():
+def test_activity_regularization_adds_l1_l2_over_batch_size_in_every_call():
+    # Keras 3.15.1: a call in inference adds the penalty too; each outermost call starts afresh
     layer = ActivityRegularization(l1=0.1, l2=0.5)
     x = torch.tensor([[1.0, -2.0], [3.0, 0.0]])
     layer(x)
-    assert layer.losses == []
+    assert len(layer.losses) == 1
     y = layer(x, training=True)
     assert torch.equal(y, x)
     (loss,) = layer.losses

@@ -504,3 +504,20 @@ def test_an_outermost_layer_call_starts_with_no_added_losses():
     outer(torch.ones(2))
     outer(torch.ones(2))
     assert len(outer.losses) == 1  # Keras 3.15.1: 1
+
+
+def test_activity_penalties_count_in_evaluate_and_activation_none_is_linear():
+    # Keras 3.15.1: evaluate 4.8 (mse 4.0 + the activity penalty 0.8); fit's first loss too
+    inputs = lamina.Input((2,))
+    dense = layers.Dense(
+        2, kernel_initializer="ones", activity_regularizer=lamina.regularizers.L2(0.1)
+    )
+    model = lamina.Model(inputs, dense(inputs))
+    model.compile("sgd", "mse")
+    x, y = np.ones((4, 2), "float32"), np.zeros((4, 2), "float32")
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(4.8)
+    model(torch.as_tensor(x))
+    assert len(model.losses) == 1
+    relu = layers.Dense(2, activation="relu", kernel_initializer="ones")
+    relu.activation = None  # Grad-CAM's trick: the layer becomes linear
+    assert relu(torch.full((1, 2), -1.0)).tolist() == [[-2.0, -2.0]]
