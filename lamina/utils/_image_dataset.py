@@ -103,8 +103,10 @@ def _fit_aspect(image: torch.Tensor, size: tuple[int, int], crop: bool, pad: boo
     if pad:
         pad_height = max(height, int(width * target_height / target_width))
         pad_width = max(width, int(height * target_width / target_height))
-        top, left = int((pad_height - height) / 2), int((pad_width - width) / 2)
-        padded = image.new_zeros((pad_height, pad_width, image.shape[2]))
+        # Keras pads the same amount on both sides (an odd difference loses a row), as
+        # Resizing(pad_to_aspect_ratio=True) does.
+        top, left = (pad_height - height) // 2, (pad_width - width) // 2
+        padded = image.new_zeros((height + 2 * top, width + 2 * left, image.shape[2]))
         padded[top : top + height, left : left + width] = image
         return padded
     return image
@@ -191,6 +193,7 @@ def image_dataset_from_directory(
     crop_to_aspect_ratio: bool = False,
     pad_to_aspect_ratio: bool = False,
     verbose: bool = True,
+    format: str = "tf",
 ) -> Dataset | list[Dataset]:
     """A dataset of images (and labels) from a directory of class subdirectories.
 
@@ -214,11 +217,17 @@ def image_dataset_from_directory(
         crop_to_aspect_ratio: center-crop to the aspect ratio of `image_size` before resizing.
         pad_to_aspect_ratio: zero-pad to the aspect ratio of `image_size` before resizing.
         verbose: print how many files and classes were found (and used by each subset).
+        format: Keras' choice of a tf.data or a grain dataset ("tf", "grain"); both give a
+            lamina Dataset here.
 
     Returns:
         A `lamina.data.Dataset` yielding `(images, labels)` (or images) with `class_names` and
         `file_paths` attributes, or a list of two with `subset="both"`.
     """
+    if format not in ("tf", "grain"):
+        raise ValueError(
+            f'image_dataset_from_directory: format must be "tf" or "grain"; got {format!r}'
+        )
     _check_arguments(labels, label_mode, class_names, color_mode, interpolation)
     if isinstance(image_size, int):
         image_size = (image_size, image_size)

@@ -126,6 +126,7 @@ def text_dataset_from_directory(
     subset: str | None = None,
     follow_links: bool = False,
     verbose: bool = True,
+    format: str = "tf",
 ) -> Dataset | list[Dataset]:
     """A dataset of texts (and labels) from a directory of class subdirectories of .txt files.
 
@@ -145,12 +146,18 @@ def text_dataset_from_directory(
         subset: "training", "validation", or "both" (returns [training, validation]).
         follow_links: follow symbolic links to subdirectories.
         verbose: print how many files and classes were found (and used by each subset).
+        format: Keras' choice of a tf.data or a grain dataset ("tf", "grain"); both give a
+            lamina Dataset here.
 
     Returns:
         A `lamina.data.Dataset` yielding `(texts, labels)` (or texts): texts a NumPy array
         of `str`, labels a torch tensor; with `class_names` and `file_paths` attributes. A
         list of two datasets with `subset="both"`.
     """
+    if format not in ("tf", "grain"):  # Keras' dataset kinds; both give a lamina Dataset
+        raise ValueError(
+            f'text_dataset_from_directory: format must be "tf" or "grain"; got {format!r}'
+        )
     _check_labels(labels, label_mode, class_names)
     if labels is None or label_mode is None:
         labels, label_mode = None, None

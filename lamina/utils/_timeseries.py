@@ -105,6 +105,7 @@ def timeseries_dataset_from_array(
     seed: int | None = None,
     start_index: int | None = None,
     end_index: int | None = None,
+    format: str = "tf",
 ) -> Dataset:
     """A dataset of sliding windows over `data` (axis 0 is time), with their targets.
 
@@ -121,6 +122,8 @@ def timeseries_dataset_from_array(
         seed: the shuffling seed.
         start_index: the first step that windows may use (default 0).
         end_index: windows end before this step (default: the end of the data).
+        format: Keras' choice of a tf.data or a grain dataset ("tf", "grain"); both give a
+            lamina Dataset here.
 
     Returns:
         A `lamina.data.Dataset` yielding `(windows, targets)` (or windows) as torch tensors:
@@ -132,6 +135,10 @@ def timeseries_dataset_from_array(
     >>> windows.tolist(), targets.tolist()
     ([[0.0, 1.0, 2.0], [1.0, 2.0, 3.0]], [3.0, 4.0])
     """
+    if format not in ("tf", "grain"):  # Keras' dataset kinds; both give a lamina Dataset
+        raise ValueError(
+            f'timeseries_dataset_from_array: format must be "tf" or "grain"; got {format!r}'
+        )
     length = len(data)
     _check_positions(length, start_index, end_index)
     _check_period("sampling_rate", sampling_rate, length)

@@ -151,3 +151,14 @@ def test_fit_trains_on_the_folder_dataset(folder):
     history = model.fit(train, validation_data=val, epochs=5, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert model.predict(val, verbose=0).shape == (2, 3)
+
+
+def test_pad_to_aspect_ratio_pads_both_sides_equally_as_keras():
+    # Keras 3.15.1 (torch backend) pads int((47 - 42) / 2) = 2 columns on each side of a
+    # 47x42 (H x W) image for a square target: 46 columns, not 47; Resizing does the same.
+    from lamina.utils._image_dataset import _fit_aspect
+
+    image = torch.ones(47, 42, 3)
+    padded = _fit_aspect(image, (8, 8), crop=False, pad=True)
+    assert tuple(padded.shape) == (47, 46, 3)
+    assert float(padded[:, :2].abs().sum()) == 0.0 and float(padded[:, -2:].abs().sum()) == 0.0
