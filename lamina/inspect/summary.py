@@ -421,7 +421,9 @@ def _totals(model: Any) -> list[str]:
     n_trainable = sum(t.numel() for t in trainable)
     n_frozen = sum(t.numel() for t in frozen)
     optimizer = getattr(model, "optimizer", None)
-    optimizer_tensors = list(getattr(optimizer, "variables", []) or []) if optimizer else []
+    # As Keras, counted once the optimizer is built (its first update), not at compile.
+    built = optimizer is not None and getattr(optimizer, "built", False)
+    optimizer_tensors = list(getattr(optimizer, "variables", []) or []) if built else []
     n_optimizer = sum(t.numel() for t in optimizer_tensors)
     total_bytes = _weight_bytes(trainable) + _weight_bytes(frozen)
     lines = [

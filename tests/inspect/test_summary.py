@@ -294,3 +294,16 @@ def test_subclassed_model_rows_use_the_shapes_layers_were_built_with():
     assert "│ conv (Conv2D)" in text and "(None, 4, 4, 4)" in text
     assert "(None, 2, 2, 4)" in text and "(None, 16)" in text
     assert " Total MACs: 576 per sample" in text
+
+
+def test_optimizer_params_appear_once_the_optimizer_is_built(capsys):
+    # Keras 3.15.1: no "Optimizer params" line after compile, one after the first update
+    import numpy as np
+
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+    model.compile("sgd", "mse")
+    model.summary()
+    assert "Optimizer params" not in capsys.readouterr().out
+    model.fit(np.ones((2, 3)), np.ones((2, 2)), verbose=0)
+    model.summary()
+    assert "Optimizer params: 2" in capsys.readouterr().out
