@@ -89,9 +89,9 @@ class _Monitor(Callback):
         if name == "loss":
             return False
         model = self.model
-        if model is not None and getattr(model, "compiled", False):
-            names = list(model.metrics_names)  # 'loss' and the loss tracker first
-            for key, metric in zip(names, model.metrics, strict=False):
+        trainer = getattr(model, "_trainer", None) if model is not None else None
+        if trainer is not None and trainer.state is not None:
+            for key, metric, _ in trainer.state.all_metrics():  # by their log names
                 if key == name:
                     direction = _metric_direction(metric)
                     if direction is not None:

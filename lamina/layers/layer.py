@@ -305,7 +305,8 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
                     _CALL_CONTEXT.training = previous
             else:
                 outputs = method(inputs, *args[1:], **kwargs)
-        if self.activity_regularizer is not None:  # in every call, as Keras (evaluate counts it)
+        if self.activity_regularizer is not None and not getattr(_SHAPE_STATE, "depth", 0):
+            # in every real call, as Keras (evaluate counts it); not in shape inference
             self._activity_losses.append(self.activity_regularizer(outputs) / outputs.shape[0])
         if masks:
             _masking.attach_output_mask(self, inputs, mask, outputs)
