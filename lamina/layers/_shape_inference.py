@@ -24,7 +24,11 @@ from ._symbolic import is_shape, map_shapes, map_structure
 _META_SIZES = (64, 129)
 
 
-_STATE = threading.local()
+class _State(threading.local):
+    depth = 0  # nested shape inferences on this thread (a class default: no getattr call)
+
+
+_STATE = _State()
 
 
 def inferring_shapes() -> bool:

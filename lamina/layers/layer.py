@@ -285,7 +285,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
                         kwargs["training"] = training
                     return self._call_on_meta(method, args, kwargs, pass_training)
                 self._move_new_weights(first.device)
-        elif getattr(_SHAPE_STATE, "depth", 0) and _real_weights_meta_input(self, inputs):
+        elif _SHAPE_STATE.depth and _real_weights_meta_input(self, inputs):
             # Built with real weights, now called in an enclosing layer's shape inference.
             if explicit:
                 kwargs["training"] = training
@@ -305,7 +305,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
                     _CALL_CONTEXT.training = previous
             else:
                 outputs = method(inputs, *args[1:], **kwargs)
-        if self.activity_regularizer is not None and not getattr(_SHAPE_STATE, "depth", 0):
+        if self.activity_regularizer is not None and not _SHAPE_STATE.depth:
             # in every real call, as Keras (evaluate counts it); not in shape inference
             self._activity_losses.append(self.activity_regularizer(outputs) / outputs.shape[0])
         if masks:
