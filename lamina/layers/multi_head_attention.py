@@ -26,7 +26,6 @@ from ._attention_utils import (
     shape_of,
 )
 from ._masking import get_mask
-from ._shape_inference import real_device
 from ._weights import tensors_on
 from .layer import Layer, Shape
 from .regularization import Dropout
@@ -234,8 +233,6 @@ class MultiHeadAttention(Layer):
         self.bias_constraint = constraints.get(bias_constraint)
         self._dropout_layer = Dropout(self.dropout, seed=seed) if self.dropout > 0 else None
 
-    # ---------------------------------------------------------------- building
-
     def _check_attention_axes(self, rank: int) -> None:
         """Only attention over all axes between batch and features (None) is supported."""
         if self.attention_axes is None:
@@ -310,8 +307,6 @@ class MultiHeadAttention(Layer):
 
     build._lamina_wrapped = True  # type: ignore[attr-defined]  # Keras' signature, own flag
 
-    # ---------------------------------------------------------------- calling
-
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         names = ("query", "value", "key")
         values = dict(zip(names, args, strict=False))
@@ -328,8 +323,7 @@ class MultiHeadAttention(Layer):
         if is_symbolic(*inputs, *kwargs.values()):
             return self._symbolic_attention(inputs, kwargs)
         if not self.built:
-            with real_device():  # real weights, also when built during shape inference
-                self.build(*(shape_of(t) for t in (query, value, key)))
+            self.build(*(shape_of(t) for t in (query, value, key)))  # real weights (_Projection)
             real = isinstance(query, torch.Tensor) and query.device.type != "meta"
             if real and not tensors_on(self, query.device):
                 self.to(query.device)
@@ -337,8 +331,7 @@ class MultiHeadAttention(Layer):
 
     def _symbolic_attention(self, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         shapes = [shape_of(t) for t in inputs]
-        with real_device():
-            self.build(*shapes)
+        self.build(*shapes)
         output_shape = self.compute_output_shape(*shapes)
         if kwargs.get("return_attention_scores"):
             query_shape, value_shape = shapes[0], shapes[1]
