@@ -1,7 +1,11 @@
 """Files written by Keras 3.15.1 load in lamina: `.keras` archives (architecture, weights,
 compile settings) and `.weights.h5` files. The files and the expected predictions come from
-tests/saving/keras_files/make_files.py, run with Keras 3.15.1 on its torch backend."""
+tests/saving/keras_files/make_files.py, run with Keras 3.15.1 on its torch backend, recorded as
+text in keras_files.json and rebuilt here with the same members, groups and arrays
+(materialize.py)."""
 
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +14,10 @@ import pytest
 import lamina
 from lamina import layers
 
-FILES = Path(__file__).parent / "keras_files"
-EXPECTED = np.load(FILES / "expected.npz")
+sys.path.insert(0, str(Path(__file__).parent / "keras_files"))
+from materialize import materialize  # noqa: E402
+
+FILES, EXPECTED = materialize(tempfile.mkdtemp(prefix="keras_files_"))
 
 
 def convnet():

@@ -1,5 +1,6 @@
-"""Writes tests/saving/keras_files/ with Keras 3.15.1 (KERAS_BACKEND=torch): small models saved
-by Keras, and their inputs and predictions."""
+"""Records, with Keras 3.15.1 (KERAS_BACKEND=torch), small models saved by Keras with their inputs
+and predictions: the files are written here, then recorded as text in keras_files.json (every
+HDF5 group and array, each archive's members) and deleted; materialize.py rebuilds them."""
 
 import keras
 import numpy as np
@@ -69,3 +70,62 @@ out["branch_pred"] = branch.predict(xb, verbose=0)
 lam = keras.Sequential([keras.Input((2,)), layers.Lambda(lambda t: t * 2), layers.Dense(1)])
 lam.save("lambda.keras")
 np.savez("expected.npz", **out)
+
+
+def h5_record(data):
+    import io
+
+    import h5py
+
+    groups, arrays = [], {}
+    with h5py.File(io.BytesIO(data), "r") as file:
+
+        def visit(name, item):
+            if isinstance(item, h5py.Dataset):
+                array = np.asarray(item[()])
+                arrays[name] = {
+                    "dtype": str(array.dtype),
+                    "shape": list(array.shape),
+                    "values": [v.item() for v in array.reshape(-1)],
+                }
+            else:
+                groups.append(name)
+
+        file.visititems(visit)
+    return {"groups": groups, "arrays": arrays}
+
+
+def record_and_delete():
+    import json
+    import os
+    import zipfile
+
+    record = {}
+    for name in ("convnet.keras", "sequence.keras", "lambda.keras"):
+        with zipfile.ZipFile(name) as archive:
+            record[name] = {
+                "members": [info.filename for info in archive.infolist()],
+                "config.json": archive.read("config.json").decode(),
+                "metadata.json": archive.read("metadata.json").decode(),
+                "model.weights.h5": h5_record(archive.read("model.weights.h5")),
+            }
+    for name in ("convnet.weights.h5", "branches.weights.h5"):
+        with open(name, "rb") as handle:
+            record[name] = h5_record(handle.read())
+    expected = np.load("expected.npz")
+    record["expected"] = {
+        key: {
+            "dtype": str(expected[key].dtype),
+            "shape": list(expected[key].shape),
+            "values": [v.item() for v in expected[key].reshape(-1)],
+        }
+        for key in expected.files
+    }
+    with open("keras_files.json", "w") as handle:
+        json.dump(record, handle, separators=(",", ":"))
+    for name in (*record, "expected.npz"):
+        if os.path.exists(name):
+            os.remove(name)
+
+
+record_and_delete()
