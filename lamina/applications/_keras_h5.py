@@ -34,23 +34,12 @@ from typing import Any
 
 import numpy as np
 
+from ..saving.keras_format import HDF5_SIGNATURE, import_h5py
+
 __all__ = ["load_keras_h5_weights", "read_keras_h5_weights"]
 
+
 # The first 8 bytes of every HDF5 file (the format's signature at offset 0).
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-
-
-def _import_h5py() -> Any:
-    try:
-        import h5py
-    except ImportError as error:
-        raise ImportError(
-            "Reading Keras .h5 weights files needs h5py: `pip install h5py` "
-            "(or `pip install lamina[h5]`)."
-        ) from error
-    return h5py
-
-
 def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
@@ -72,10 +61,10 @@ def read_keras_h5_weights(path: str | os.PathLike[str]) -> dict[str, list[np.nda
         ValueError: the file is not HDF5, or not a Keras weights file, or holds a
             non-numeric array (only plain weights are accepted).
     """
-    h5py = _import_h5py()
+    h5py = import_h5py()
     path = Path(path)
     with path.open("rb") as handle:
-        if handle.read(len(_HDF5_SIGNATURE)) != _HDF5_SIGNATURE:
+        if handle.read(len(HDF5_SIGNATURE)) != HDF5_SIGNATURE:
             raise ValueError(
                 f"{path} is not an HDF5 file (Keras .h5 weights were expected); "
                 "for lamina's own files use model.load_weights"

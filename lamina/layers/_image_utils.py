@@ -286,6 +286,14 @@ def aspect_crop_box(height: int, width: int, target_height: int, target_width: i
     return (height - crop_height) // 2, (width - crop_width) // 2, crop_height, crop_width
 
 
+def aspect_pad(height: int, width: int, target_height: int, target_width: int) -> tuple:
+    """(top, left): the padding on each side that brings an image to the target's aspect
+    ratio, as Keras computes it (the same amount on both sides of an axis)."""
+    pad_height = max(height, int(width * target_height / target_width))
+    pad_width = max(width, int(height * target_width / target_height))
+    return (pad_height - height) // 2, (pad_width - width) // 2
+
+
 def resize(
     images: torch.Tensor,
     height: int,

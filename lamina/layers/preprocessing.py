@@ -22,6 +22,7 @@ from .. import config as lamina_config
 from ._image_utils import (
     ImageLayer,
     aspect_crop_box,
+    aspect_pad,
     check_choice,
     check_size,
     resize,
@@ -389,9 +390,7 @@ class Resizing(ImageLayer):
             )
             images = images[..., top : top + crop_height, left : left + crop_width]
         elif self.pad_to_aspect_ratio:
-            pad_height = max(height, int(width * self.height / self.width))
-            pad_width = max(width, int(height * self.width / self.height))
-            top, left = (pad_height - height) // 2, (pad_width - width) // 2
+            top, left = aspect_pad(height, width, self.height, self.width)
             if top or left:
                 images = F.pad(images, (left, left, top, top), value=self.fill_value)
         out = resize(images, self.height, self.width, self.interpolation, self.antialias)

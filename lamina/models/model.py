@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..layers import _added_losses as added_losses
 from ..layers._symbolic import flatten_structure, map_shapes, map_structure
 from ..layers.layer import Layer, Shape
 from ..training.host_memory import cached_host_memory
@@ -125,14 +124,9 @@ class Model(StepAPI, Layer):
         return super().compute_output_shape(input_shape)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        if added_losses.in_use():  # the outermost call starts with no add_loss terms
-            with added_losses.OutermostCall(self):
-                return self._forward_on_device(*args, **kwargs)
-        return self._forward_on_device(*args, **kwargs)
-
-    def _forward_on_device(self, *args: Any, **kwargs: Any) -> Any:
         # Keras moves inputs to where the model lives; a torch user expects the same of
-        # model(x) after fit() put the model on the GPU.
+        # model(x) after fit() put the model on the GPU. (Layer.forward clears the add_loss
+        # terms at the outermost call.)
         if args:
             first = next(self.parameters(), None)
             if first is not None and first.device.type != "meta":

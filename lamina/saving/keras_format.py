@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "import_h5py",
     "is_keras_v3_weights",
     "keras_weights_bytes",
     "load_keras_weights",
@@ -54,7 +55,8 @@ _CHILD_ORDER = {
 }
 
 
-def _h5py() -> Any:
+def import_h5py() -> Any:
+    """h5py, or an ImportError that says how to install it (an optional dependency)."""
     try:
         import h5py
     except ImportError as error:
@@ -178,7 +180,7 @@ def load_keras_weights(
         ValueError: the file is not a Keras weights file, or a layer's arrays have other
             counts or shapes (the message names the layer, both shapes and the file's path).
     """
-    h5py = _h5py()
+    h5py = import_h5py()
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     name = "the archive's model.weights.h5" if isinstance(source, bytes) else str(source)
     if not data.startswith(HDF5_SIGNATURE):
@@ -277,7 +279,7 @@ def _write_model(model: Any, group: Any) -> None:
 def keras_weights_bytes(model: Any) -> bytes:
     """`model`'s weights as a Keras 3 `.weights.h5` file (bytes): Keras' group of each
     layer, arrays in Keras' layout, so `keras_model.load_weights` reads them."""
-    h5py = _h5py()
+    h5py = import_h5py()
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as file:
         _write_model(model, file)

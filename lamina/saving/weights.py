@@ -16,6 +16,7 @@ import torch
 
 from ._archive import atomic_write, is_writer
 from ._safetensors import check_safetensors_file, to_bytes
+from .keras_format import HDF5_SIGNATURE
 
 __all__ = ["layer_names", "load_weights", "save_weights"]
 
@@ -93,9 +94,6 @@ def _keras_h5_or_none(model: Any) -> bytes | None:
         return None
 
 
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-
-
 def is_weights_path(path: str | os.PathLike[str]) -> bool:
     """Whether `save_weights` writes to `path`: `.safetensors`, or `.weights.h5`, the name
     Keras 3 requires, accepted so that Keras code runs unchanged (the file holds lamina's
@@ -110,7 +108,7 @@ def is_weights_path(path: str | os.PathLike[str]) -> bool:
 
 def _is_hdf5(path: Path) -> bool:
     with path.open("rb") as handle:
-        return handle.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE
+        return handle.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE
 
 
 def _read_state(path: Path) -> tuple[dict[str, Any], dict[str, str]]:

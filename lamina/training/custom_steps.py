@@ -20,7 +20,7 @@ import torch
 
 from .data_packing import pack_x_y_sample_weight
 
-__all__ = ["CustomSteps", "logs_as_floats", "overrides_step", "step_data"]
+__all__ = ["CustomSteps", "logs_as_floats", "overrides_step"]
 
 
 def overrides_step(model: Any, name: str) -> bool:
@@ -37,16 +37,6 @@ def overrides_step(model: Any, name: str) -> bool:
 
 
 _OVERRIDES: dict[tuple[type, str], bool] = {}
-
-
-def step_data(x: Any, y: Any = None, sample_weight: Any = None) -> Any:
-    """The batch as Keras hands it to a step: `x` alone (`(x,)` for a list of inputs),
-    `(x, y)` or `(x, y, sample_weight)`.
-
-    >>> step_data(1, 2), step_data(1)
-    ((1, 2), 1)
-    """
-    return pack_x_y_sample_weight(x, y, sample_weight)
 
 
 def logs_as_floats(logs: Any, where: str) -> dict[str, float]:
@@ -90,12 +80,12 @@ class CustomSteps:
                 "over the processes. Use the standard step (no train_step) to train with DDP."
             )
         self._build_metrics_for_custom_step(x, y)
-        self._custom_logs = self.model.train_step(step_data(x, y, sample_weight))
+        self._custom_logs = self.model.train_step(pack_x_y_sample_weight(x, y, sample_weight))
 
     def custom_test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
         """One batch of `evaluate` (or of fit's validation) through the model's `test_step`."""
         self._build_metrics_for_custom_step(x, y)
-        self._custom_logs = self.model.test_step(step_data(x, y, sample_weight))
+        self._custom_logs = self.model.test_step(pack_x_y_sample_weight(x, y, sample_weight))
 
     def custom_results(self) -> dict[str, float] | None:
         """The last custom step's logs as floats, or None when no custom step ran since the

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from .. import config
 from ..data.dataset import Dataset
+from ..layers._image_utils import aspect_crop_box, aspect_pad
 from ._directory import index_directory
 
 __all__ = ["ALLOWLIST_FORMATS", "image_dataset_from_directory"]
@@ -94,18 +95,11 @@ def _check_split(validation_split: float | None, subset: str | None, shuffle: bo
 def _fit_aspect(image: torch.Tensor, size: tuple[int, int], crop: bool, pad: bool) -> torch.Tensor:
     """Center-crop or zero-pad an (H, W, C) image to the aspect ratio of `size` (Keras' math)."""
     height, width = image.shape[0], image.shape[1]
-    target_height, target_width = size
     if crop:
-        crop_height = max(min(height, int(width * target_height / target_width)), 1)
-        crop_width = max(min(width, int(height * target_width / target_height)), 1)
-        top, left = int((height - crop_height) / 2), int((width - crop_width) / 2)
+        top, left, crop_height, crop_width = aspect_crop_box(height, width, *size)
         return image[top : top + crop_height, left : left + crop_width]
-    if pad:
-        pad_height = max(height, int(width * target_height / target_width))
-        pad_width = max(width, int(height * target_width / target_height))
-        # Keras pads the same amount on both sides (an odd difference loses a row), as
-        # Resizing(pad_to_aspect_ratio=True) does.
-        top, left = (pad_height - height) // 2, (pad_width - width) // 2
+    if pad:  # the same amount on both sides (an odd difference loses a row), as Keras
+        top, left = aspect_pad(height, width, *size)
         padded = image.new_zeros((height + 2 * top, width + 2 * left, image.shape[2]))
         padded[top : top + height, left : left + width] = image
         return padded
