@@ -212,6 +212,24 @@ def squareplus(x: Tensor, b: float = 4) -> Tensor:
     return (x + torch.sqrt(x.square() + b)) / 2
 
 
+def sparse_sigmoid(x: Tensor) -> Tensor:
+    """Piecewise-linear sigmoid: 0 below -1, 1 above 1, `(x + 1) / 2` between.
+
+    >>> sparse_sigmoid(torch.tensor([-2.0, 0.0, 0.5])).tolist()
+    [0.0, 0.5, 0.75]
+    """
+    return ((x + 1) / 2).clamp(0, 1)
+
+
+def threshold(x: Tensor, threshold: float, default_value: float) -> Tensor:
+    """`x` where `x > threshold`, else `default_value` (torch.nn.functional.threshold).
+
+    >>> threshold(torch.tensor([0.5, 1.0, 2.0]), 0.5, -1.0).tolist()
+    [-1.0, 1.0, 2.0]
+    """
+    return F.threshold(x, threshold, default_value)
+
+
 def sparse_plus(x: Tensor) -> Tensor:
     """0 for x <= -1, (x + 1) ** 2 / 4 for -1 < x < 1, x for x >= 1.
 
@@ -252,9 +270,14 @@ _ACTIVATIONS: dict[str, Callable[..., Tensor]] = {
     "hard_shrink": hard_shrink,
     "squareplus": squareplus,
     "sparse_plus": sparse_plus,
+    "sparse_sigmoid": sparse_sigmoid,
+    "threshold": threshold,
 }
+# Keras' other names of the same functions (serialized under the first name, as Keras does).
+swish = silu
+hard_swish = hard_silu
 
-__all__ = [*sorted(set(_ACTIVATIONS) - {"swish", "hard_swish"}), "get", "serialize", "deserialize"]
+__all__ = [*sorted(_ACTIVATIONS), "get", "serialize", "deserialize"]
 
 
 def get(identifier: str | Callable[..., Tensor] | None) -> Callable[..., Tensor]:

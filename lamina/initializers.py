@@ -38,6 +38,24 @@ __all__ = [
     "TruncatedNormal",
     "VarianceScaling",
     "Zeros",
+    "IdentityInitializer",
+    "OrthogonalInitializer",
+    "constant",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "identity",
+    "lecun_normal",
+    "lecun_uniform",
+    "ones",
+    "orthogonal",
+    "random_normal",
+    "random_uniform",
+    "truncated_normal",
+    "variance_scaling",
+    "zeros",
+    "deserialize",
     "get",
     "serialize",
 ]
@@ -464,3 +482,18 @@ def serialize(initializer: Any) -> Any:
 
         return get_registered_name(initializer)
     return initializer
+
+
+def deserialize(config: Any) -> Initializer:
+    """An initializer from its `serialize` form (a name or a config dict), as `get`."""
+    return get(config)
+
+
+# Keras' other public names of the same classes (`keras.initializers.glorot_uniform(seed=1)`).
+IdentityInitializer = Identity
+OrthogonalInitializer = Orthogonal
+constant, zeros, ones = Constant, Zeros, Ones
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+variance_scaling, orthogonal, identity = VarianceScaling, Orthogonal, Identity
+glorot_normal, glorot_uniform = GlorotNormal, GlorotUniform
+he_normal, he_uniform, lecun_normal, lecun_uniform = HeNormal, HeUniform, LecunNormal, LecunUniform

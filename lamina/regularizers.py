@@ -21,6 +21,7 @@ __all__ = [
     "L2",
     "OrthogonalRegularizer",
     "Regularizer",
+    "deserialize",
     "get",
     "l1",
     "l1_l2",
@@ -198,6 +199,11 @@ def get(identifier: Any) -> Regularizer | None:
     if callable(identifier):
         return identifier
     raise TypeError(f"Cannot interpret {identifier!r} as a regularizer")
+
+
+def deserialize(config: Any) -> Regularizer | None:
+    """A regularizer from its `serialize` form (a name or a config dict), as `get`."""
+    return get(config)
 
 
 def serialize(regularizer: Any) -> Any:

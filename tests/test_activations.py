@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import activations
 from lamina.layers import Activation
 
@@ -127,3 +128,24 @@ def test_new_activation_by_name_in_dense():
     out = layer(torch.full((2, 3), -50.0))
     assert out.shape == (2, 4)
     assert layer.get_config()["activation"] == "celu"
+
+
+def test_threshold_sparse_sigmoid_and_aliases_match_keras():
+    # Keras 3.15.1: activations.sparse_sigmoid(x) and threshold(x, 0.5, -1.0) on this x.
+    x = torch.tensor([-2.0, -0.5, 0.0, 0.5, 1.0, 2.0])
+    assert lamina.activations.sparse_sigmoid(x).tolist() == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+    assert lamina.activations.threshold(x, 0.5, -1.0).tolist() == [-1, -1, -1, -1, 1, 2]
+    assert lamina.activations.swish is lamina.activations.silu
+    assert lamina.activations.hard_swish is lamina.activations.hard_silu
+    # Keras serializes the aliases under the first name.
+    assert lamina.activations.serialize(lamina.activations.swish) == "silu"
+    assert lamina.activations.get("threshold") is lamina.activations.threshold
+
+
+def test_lower_case_initializer_and_deserialize_names_are_keras_aliases():
+    initializers = lamina.initializers
+    assert initializers.glorot_uniform is initializers.GlorotUniform
+    assert initializers.OrthogonalInitializer is initializers.Orthogonal
+    assert isinstance(initializers.deserialize("he_normal"), initializers.HeNormal)
+    regularizer = lamina.regularizers.deserialize({"class_name": "L2", "config": {"l2": 0.1}})
+    assert regularizer.get_config() == {"l2": 0.1}
