@@ -28,6 +28,7 @@ from . import (
     regularizers,
     saving,
     transfer,
+    tree,
     utils,
 )
 from .initializers import Initializer
@@ -87,6 +88,7 @@ __all__ = [
     "regularizers",
     "saving",
     "transfer",
+    "tree",
     "utils",
     "version",
 ]

@@ -1,4 +1,5 @@
-"""Global settings: image data format, float type, default device, seeds.
+"""Global settings: image data format, float type, default device, seeds, the dtype policy,
+flags (flash attention, traceback filtering, interactive logging), debugging caps on fit.
 
 >>> import lamina
 >>> lamina.config.image_data_format()
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,15 +27,30 @@ __all__ = [
     "backend",
     "cpu_memory_caching",
     "device",
+    "disable_flash_attention",
+    "disable_interactive_logging",
+    "disable_traceback_filtering",
+    "dtype_policy",
+    "enable_flash_attention",
+    "enable_interactive_logging",
+    "enable_traceback_filtering",
     "enable_unsafe_deserialization",
     "epsilon",
     "floatx",
     "image_data_format",
+    "is_flash_attention_enabled",
+    "is_interactive_logging_enabled",
+    "is_traceback_filtering_enabled",
+    "max_epochs",
+    "max_steps_per_epoch",
     "set_cpu_memory_caching",
     "set_device",
+    "set_dtype_policy",
     "set_epsilon",
     "set_floatx",
     "set_image_data_format",
+    "set_max_epochs",
+    "set_max_steps_per_epoch",
     "set_random_seed",
 ]
 
@@ -152,3 +169,150 @@ def torch_dtype(name: str | torch.dtype | None) -> torch.dtype:
     if not isinstance(dtype, torch.dtype):
         raise ValueError(f"Unknown dtype {name!r}")
     return dtype
+
+
+# ---------------------------------------------------------------- dtype policy (mixed precision)
+
+
+def dtype_policy() -> Any:
+    """The global dtype policy new layers get (`lamina.mixed_precision.global_policy`).
+
+    >>> dtype_policy().name
+    'float32'
+    """
+    from .mixed_precision import global_policy
+
+    return global_policy()
+
+
+def set_dtype_policy(policy: Any) -> None:
+    """Set the global dtype policy: a name ('mixed_float16', 'mixed_bfloat16', 'float32', ...)
+    or a `DTypePolicy` (`lamina.mixed_precision.set_global_policy`)."""
+    from .mixed_precision import set_global_policy
+
+    set_global_policy(policy)
+
+
+# ------------------------------------------------------------------------------------ flags
+
+_FLAGS: dict[str, Any] = {
+    "flash_attention": None,
+    "traceback_filtering": True,
+    "interactive_logging": True,
+}
+
+
+def enable_flash_attention() -> None:
+    """Let attention layers use a flash-attention kernel where the inputs allow it (the
+    default). As in Keras, this restores the automatic choice: `is_flash_attention_enabled()`
+    is then None, not True."""
+    _FLAGS["flash_attention"] = None
+
+
+def disable_flash_attention() -> None:
+    """Keep attention layers off flash-attention kernels."""
+    _FLAGS["flash_attention"] = False
+
+
+def is_flash_attention_enabled() -> bool | None:
+    """False after `disable_flash_attention()`; otherwise None (the backend chooses).
+
+    >>> is_flash_attention_enabled() is None
+    True
+    """
+    return _FLAGS["flash_attention"]
+
+
+def enable_traceback_filtering() -> None:
+    """Turn traceback filtering on (the default; a flag for Keras compatibility: lamina does
+    not rewrite tracebacks)."""
+    _FLAGS["traceback_filtering"] = True
+
+
+def disable_traceback_filtering() -> None:
+    """Turn traceback filtering off (a flag for Keras compatibility)."""
+    _FLAGS["traceback_filtering"] = False
+
+
+def is_traceback_filtering_enabled() -> bool:
+    """Whether traceback filtering is on (True by default).
+
+    >>> is_traceback_filtering_enabled()
+    True
+    """
+    return _FLAGS["traceback_filtering"]
+
+
+def enable_interactive_logging() -> None:
+    """Write logs (progress bars, summaries) to stdout: the default, best in a shell or a
+    notebook."""
+    _FLAGS["interactive_logging"] = True
+
+
+def disable_interactive_logging() -> None:
+    """Send logs to the `logging` module (logger 'lamina', level INFO) instead of stdout: for
+    training jobs whose output goes to log files."""
+    _FLAGS["interactive_logging"] = False
+
+
+def is_interactive_logging_enabled() -> bool:
+    """True when logs go to stdout, False when they go to the `logging` module.
+
+    >>> is_interactive_logging_enabled()
+    True
+    """
+    return _FLAGS["interactive_logging"]
+
+
+# ---------------------------------------------------------- debugging caps on epochs and steps
+
+
+def _cap_from_environment(*names: str) -> int | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return int(value)
+    return None
+
+
+# `LAMINA_MAX_EPOCHS` or Keras' `KERAS_MAX_EPOCHS` (and the same for steps) cap a run without
+# touching the script.
+_CAPS: dict[str, int | None] = {
+    "epochs": _cap_from_environment("LAMINA_MAX_EPOCHS", "KERAS_MAX_EPOCHS"),
+    "steps": _cap_from_environment("LAMINA_MAX_STEPS_PER_EPOCH", "KERAS_MAX_STEPS_PER_EPOCH"),
+}
+
+
+def _check_cap(value: Any, what: str) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise TypeError(f"{what} takes a positive int or None; got {value!r}")
+    return value
+
+
+def set_max_epochs(max_epochs: int | None) -> None:
+    """Cap the number of epochs of every `fit()` (for quick debugging runs); None removes it.
+
+    >>> set_max_epochs(2)
+    >>> max_epochs()
+    2
+    >>> set_max_epochs(None)
+    """
+    _CAPS["epochs"] = _check_cap(max_epochs, "set_max_epochs")
+
+
+def max_epochs() -> int | None:
+    """The cap on epochs set by `set_max_epochs` or ``LAMINA_MAX_EPOCHS`` / ``KERAS_MAX_EPOCHS``;
+    None when there is none."""
+    return _CAPS["epochs"]
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch: int | None) -> None:
+    """Cap the steps of each epoch of `fit()`, `evaluate()` and `predict()` (for debugging);
+    None removes it."""
+    _CAPS["steps"] = _check_cap(max_steps_per_epoch, "set_max_steps_per_epoch")
+
+
+def max_steps_per_epoch() -> int | None:
+    """The cap on steps per epoch set by `set_max_steps_per_epoch` or
+    ``LAMINA_MAX_STEPS_PER_EPOCH`` / ``KERAS_MAX_STEPS_PER_EPOCH``; None when there is none."""
+    return _CAPS["steps"]

@@ -281,7 +281,9 @@ def _rows(
         prefix = "   " * level + "└ " if level else ""
         built = getattr(layer, "built", True)
         params = f"{layer.count_params():,}" if built else "0 (unbuilt)"
-        cells = [f"{prefix}{layer.name} ({type(layer).__name__})", _output_shape_text(call), params]
+        operation = getattr(layer, "_is_operation", False)
+        kind = layer.keras_class_name if operation else type(layer).__name__
+        cells = [f"{prefix}{layer.name} ({kind})", _output_shape_text(call), params]
         if connected:
             links = [link for c in calls for link in c.connections] if level == 0 else []
             cells.append(", ".join(links) or "-")
@@ -301,7 +303,7 @@ def _rows(
             rows += _rows(
                 inner,
                 cache,
-                layer.layers,
+                getattr(layer, "operations", None) or layer.layers,
                 level + 1,
                 expand_nested,
                 connected,
@@ -359,7 +361,7 @@ def summary_text(
     ]
     table = Table(*columns, show_lines=True, box=box.HEAVY_HEAD)
     line_length = sum(widths) + 3 * len(widths) + 1
-    layers = model.layers
+    layers = getattr(model, "operations", None) or model.layers  # ops show, as in Keras
     start, stop = _layer_range_bounds(layers, layer_range)
     rows = _rows(
         graph,

@@ -50,6 +50,7 @@ from .augmentation_geometric import (
     RandomZoom,
 )
 from .augmentation_policies import AugMix, Pipeline, RandAugment
+from .augmentation_warps import RandomElasticTransform, RandomPerspective, RandomShear
 from .batch_normalization import BatchNormalization
 from .categorical import CategoryEncoding, Discretization
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
@@ -92,7 +93,9 @@ from .embedding import Embedding
 from .gradient_reversal import (
     GradientReversal,
 )
+from .hashing import HashedCrossing, Hashing
 from .layer import Layer
+from .lookup import IntegerLookup, StringLookup
 from .masking import Masking
 from .merging import (
     Add,
@@ -179,9 +182,18 @@ from .spatial_reshaping import (
     ZeroPadding3D,
 )
 from .spectral_normalization import SpectralNormalization
+from .text_vectorization import TextVectorization
 from .torch_module_wrapper import TorchModuleWrapper
 
 __all__ = [
+    "HashedCrossing",
+    "Hashing",
+    "IntegerLookup",
+    "RandomElasticTransform",
+    "RandomPerspective",
+    "RandomShear",
+    "StringLookup",
+    "TextVectorization",
     "deserialize",
     "serialize",
     "CategoryEncoding",

@@ -69,6 +69,116 @@ class KerasTensor:
     def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
+    # Python operators record an op node, as in Keras 3 (`x + 1.0`, `x[:, 0]`, `-x`).
+    def __bool__(self) -> bool:
+        raise TypeError(
+            f"A symbolic tensor ({self.name}, shape {self.shape}) has no truth value: it holds "
+            "no data until the model runs. Use lamina.ops (ops.where, ops.cond) in the graph."
+        )
+
+    def __add__(self, other: Any) -> Any:
+        return _operation("add", self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return _operation("add", other, self)
+
+    def __sub__(self, other: Any) -> Any:
+        return _operation("subtract", self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return _operation("subtract", other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return _operation("multiply", self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return _operation("multiply", other, self)
+
+    def __matmul__(self, other: Any) -> Any:
+        return _operation("matmul", self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return _operation("matmul", other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return _operation("true_divide", self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return _operation("true_divide", other, self)
+
+    def __floordiv__(self, other: Any) -> Any:
+        return _operation("floor_divide", self, other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return _operation("floor_divide", other, self)
+
+    def __mod__(self, other: Any) -> Any:
+        return _operation("mod", self, other)
+
+    def __rmod__(self, other: Any) -> Any:
+        return _operation("mod", other, self)
+
+    def __pow__(self, other: Any) -> Any:
+        return _operation("power", self, other)
+
+    def __rpow__(self, other: Any) -> Any:
+        return _operation("power", other, self)
+
+    def __neg__(self) -> Any:
+        return _operation("negative", self)
+
+    def __abs__(self) -> Any:
+        return _operation("absolute", self)
+
+    def __lt__(self, other: Any) -> Any:
+        return _operation("less", self, other)
+
+    def __le__(self, other: Any) -> Any:
+        return _operation("less_equal", self, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return _operation("greater", self, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return _operation("greater_equal", self, other)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return _operation("not_equal", self, other)
+
+    def __and__(self, other: Any) -> Any:
+        return _operation("logical_and", self, other)
+
+    def __rand__(self, other: Any) -> Any:
+        return _operation("logical_and", other, self)
+
+    def __or__(self, other: Any) -> Any:
+        return _operation("logical_or", self, other)
+
+    def __ror__(self, other: Any) -> Any:
+        return _operation("logical_or", other, self)
+
+    def __xor__(self, other: Any) -> Any:
+        return _operation("logical_xor", self, other)
+
+    def __rxor__(self, other: Any) -> Any:
+        return _operation("logical_xor", other, self)
+
+    def __invert__(self) -> Any:
+        return _operation("logical_not", self)
+
+    def __getitem__(self, key: Any) -> Any:
+        # Recorded as a list, which Keras writes and reads for an index (get_item reads it)
+        return _operation("get_item", self, list(key) if isinstance(key, tuple) else key)
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        return _operation("round", self, decimals=ndigits or 0)
+
+
+def _operation(name: str, *operands: Any, **arguments: Any) -> Any:
+    from ._operation import symbolic_operation
+
+    return symbolic_operation(name, operands, arguments)
+
 
 def flatten_structure(structure: Any) -> list[Any]:
     """The leaves of nested lists, tuples and dicts, in order (dicts by sorted key)."""

@@ -232,6 +232,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
     # A call outside fit() with no training value (and none from an enclosing call) is
     # inference, as in Keras, except for layers whose Keras `call` defaults to training=True.
     _training_by_default: bool = False
+    _is_operation: bool = False  # an op recorded on symbolic tensors (OperationLayer)
     # What call() gets then: False; models pass None on, so each layer decides for itself.
     _training_unset: bool | None = False
 

@@ -3,7 +3,8 @@
 Symbolic tensors are written as Keras 3 writes them, so Keras reads lamina's configs and
 lamina reads Keras': `{"class_name": "__keras_tensor__", "config": {"shape", "dtype",
 "keras_history": [layer name, call index, output index]}}`; tuples as `{"class_name":
-"__tuple__", "config": {"value": [...]}}`. lamina's earlier encoding (`{"__tensor__": [...]}`,
+"__tuple__", "config": {"value": [...]}}`; slices and `...` (an op's index) as
+`__slice__` and `__ellipsis__`. lamina's earlier encoding (`{"__tensor__": [...]}`,
 `{"__tuple__": [...]}`) is still read.
 
 >>> encode_call_argument((1, [2]), lambda tensor: None)
@@ -31,6 +32,11 @@ def encode_call_argument(item: Any, history: Callable[[KerasTensor], list[Any]])
             "class_name": "__tuple__",
             "config": {"value": encode_call_argument(list(item), history)},
         }
+    if isinstance(item, slice):
+        bounds = {"start": item.start, "stop": item.stop, "step": item.step}
+        return {"class_name": "__slice__", "config": encode_call_argument(bounds, history)}
+    if item is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
     if isinstance(item, list):
         return [encode_call_argument(i, history) for i in item]
     if isinstance(item, dict):
@@ -46,6 +52,11 @@ def decode_call_argument(item: Any, tensor: Callable[[str, int, int], Any]) -> A
             return tensor(*item["config"]["keras_history"])
         if item["class_name"] == "__tuple__":
             return tuple(decode_call_argument(i, tensor) for i in item["config"]["value"])
+        if item["class_name"] == "__slice__":
+            bounds = decode_call_argument(item["config"], tensor)
+            return slice(bounds["start"], bounds["stop"], bounds["step"])
+        if item["class_name"] == "__ellipsis__":
+            return Ellipsis
     if isinstance(item, dict) and "__tensor__" in item:
         return tensor(*item["__tensor__"])
     if isinstance(item, dict) and "__tuple__" in item:

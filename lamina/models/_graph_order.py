@@ -15,7 +15,7 @@ from typing import Any
 
 from ..layers._symbolic import KerasTensor, Node
 
-__all__ = ["keras_layer_order", "shapes_of"]
+__all__ = ["keras_layer_order", "shapes_of", "single_keys"]
 
 
 def keras_layer_order(
@@ -75,3 +75,14 @@ def shapes_of(tensors: list[KerasTensor]) -> Any:
     """Keras' `input_shape` / `output_shape`: one shape alone, else a list of them."""
     shapes = [tuple(t.shape) for t in tensors]
     return shapes[0] if len(shapes) == 1 else shapes
+
+
+def single_keys(node: Node) -> tuple[int, int] | None:
+    """(input id, output id) for a node called on one KerasTensor alone that returned one
+    tensor, else None: `Functional._run` takes a shorter path for those."""
+    args, outputs = node.call_args, node.outputs
+    if node.call_kwargs or len(args) != 1 or not isinstance(args[0], KerasTensor):
+        return None
+    if not isinstance(outputs, KerasTensor):
+        return None
+    return id(args[0]), id(outputs)

@@ -25,7 +25,7 @@ from ..layers.core import InputLayer
 from ..layers.layer import Layer
 from . import _fusion
 from ._call_encoding import decode_call_argument, encode_call_argument
-from ._graph_order import keras_layer_order
+from ._graph_order import keras_layer_order, single_keys
 from ._graph_order import shapes_of as _shapes
 from .model import Model
 from .sequential import _deserialize_layer, _serialize_layer
@@ -64,7 +64,7 @@ class Functional(Model):
         self._layer_order, _ = keras_layer_order(self.inputs, self.outputs, InputLayer)
         self._pooling_after = self._find_pooling_after()
         self._release_after = self._find_release_after()
-        self._single_keys = [_single_keys(node) for node in self._nodes]
+        self._single_keys = [single_keys(node) for node in self._nodes]
         self._output_node = self._find_output_node()
         self._register_layers()
         self.built = True
@@ -135,7 +135,7 @@ class Functional(Model):
 
     def _register_layers(self) -> None:
         names: dict[str, Layer] = {}
-        for layer in self.layers:
+        for layer in self._layer_order:
             other = names.get(layer.name)
             if other is not None and other is not layer:
                 raise ValueError(
@@ -143,7 +143,7 @@ class Functional(Model):
                     "layers; layer names must be unique within a model"
                 )
             names[layer.name] = layer
-        for layer in self.layers:
+        for layer in self._layer_order:
             # torch's module names hold no dot, Keras' may: '_' in the state_dict key.
             key = layer.name.replace(".", "_")
             if not isinstance(layer, InputLayer) and key not in self._modules:
@@ -151,7 +151,13 @@ class Functional(Model):
 
     @property
     def layers(self) -> list[Layer]:
-        """The layers in Keras' order (by depth from the outputs; see `_graph_order`)."""
+        """The layers in Keras' order (by depth from the outputs; see `_graph_order`); ops
+        applied to symbolic tensors (`x + 1`) are not layers, as in Keras."""
+        return [layer for layer in self._layer_order if not layer._is_operation]
+
+    @property
+    def operations(self) -> list[Layer]:
+        """The layers and the recorded ops, in graph order (Keras' `model.operations`)."""
         return list(self._layer_order)
 
     @property
@@ -400,7 +406,7 @@ class Functional(Model):
             return [name, index + isinstance(tensor.layer, Functional), output_index]
 
         layers = []
-        for layer in self.layers:
+        for layer in self._layer_order:
             entry = _serialize_layer(layer)
             entry["name"] = layer.name
             entry["inbound_nodes"] = calls.get(id(layer), [])
@@ -485,14 +491,3 @@ def _deferred_input(node: Node, deferred: dict[int, Any]) -> bool:
     taken: torch 2.11's dynamo cannot trace id() of a list (a merging layer's inputs)."""
     first = node.call_args[0] if node.call_args else None
     return isinstance(first, KerasTensor) and id(first) in deferred
-
-
-def _single_keys(node: Node) -> tuple[int, int] | None:
-    """(input id, output id) for a node called on one KerasTensor alone that returned one
-    tensor, else None: `Functional._run` takes a shorter path for those."""
-    args, outputs = node.call_args, node.outputs
-    if node.call_kwargs or len(args) != 1 or not isinstance(args[0], KerasTensor):
-        return None
-    if not isinstance(outputs, KerasTensor):
-        return None
-    return id(args[0]), id(outputs)

@@ -226,6 +226,8 @@ def _serialize_layer(layer: Layer) -> dict[str, Any]:
     from .. import layers as layers_module
     from .. import models as models_module
 
+    if layer._is_operation and (keras_entry := layer.keras_entry()) is not None:
+        return keras_entry
     cls = type(layer)
     module = models_module if isinstance(layer, Model) else layers_module
     entry = {

@@ -1,6 +1,7 @@
 """Keras' `keras.ops` on torch tensors: NumPy-style math, neural-network ops, linear
 algebra, images and core utilities. Every op takes tensors, NumPy arrays or Python numbers
-and returns a torch tensor, differentiable where torch is.
+and returns a torch tensor, differentiable where torch is; on symbolic tensors (in a
+functional model) it records a graph node, as Keras' ops do.
 
 >>> import lamina.ops as ops
 >>> y_true, y_pred = ops.convert_to_tensor([[1.0, 2.0]]), ops.convert_to_tensor([[1.5, 2.0]])
@@ -9,11 +10,17 @@ tensor([0.1250])
 """
 
 from . import core, image, linalg, math, nn, numpy
-from .core import *  # noqa: F403
-from .linalg import *  # noqa: F403
-from .math import *  # noqa: F403
-from .nn import *  # noqa: F403
-from .numpy import *  # noqa: F403
+from ._graph import symbolic_aware
+
+for _module in (core, image, linalg, math, nn, numpy):
+    symbolic_aware(_module)
+del _module
+
+from .core import *  # noqa: E402, F403
+from .linalg import *  # noqa: E402, F403
+from .math import *  # noqa: E402, F403
+from .nn import *  # noqa: E402, F403
+from .numpy import *  # noqa: E402, F403
 
 __all__ = [
     "core",

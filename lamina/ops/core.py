@@ -15,9 +15,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._core_extra import associative_scan, rearrange, scan
 from ._dtypes import DTypeLike, TensorLike, dtype_name, tensor, to_torch_dtype
 
 __all__ = [
+    "associative_scan",
     "cast",
     "cond",
     "convert_to_numpy",
@@ -27,7 +29,9 @@ __all__ = [
     "fori_loop",
     "is_tensor",
     "map",
+    "rearrange",
     "saturate_cast",
+    "scan",
     "scatter",
     "scatter_update",
     "shape",

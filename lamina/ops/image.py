@@ -1,5 +1,6 @@
-"""Image ops (`keras.ops.image`): resize, patches, padding and cropping, colour conversions
-and resampling (the last in `_image_extra`).
+"""Image ops (`keras.ops.image`): resize, patches, padding and cropping, colour conversions,
+resampling (in `_image_extra`), elastic warps, scale-and-translate, Sobel edges and SSIM (in
+`_image_warps`).
 
 >>> import lamina.ops as ops
 >>> ops.image.resize(ops.ones((4, 4, 3)), (2, 2)).shape
@@ -24,11 +25,14 @@ from ._image_extra import (
     map_coordinates,
     perspective_transform,
 )
+from ._image_warps import elastic_transform, scale_and_translate, sobel_edges, ssim
 
 __all__ = [
     "affine_transform",
     "crop_images",
+    "elastic_transform",
     "extract_patches",
+    "extract_patches_3d",
     "gaussian_blur",
     "hsv_to_rgb",
     "map_coordinates",
@@ -37,6 +41,9 @@ __all__ = [
     "resize",
     "rgb_to_grayscale",
     "rgb_to_hsv",
+    "scale_and_translate",
+    "sobel_edges",
+    "ssim",
 ]
 
 _MODES = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic": "bicubic"}
@@ -336,3 +343,28 @@ def extract_patches(
     if not channels_last:
         x = x.movedim(-1, 1)
     return x.squeeze(0) if single else x
+
+
+def extract_patches_3d(
+    volumes: TensorLike,
+    size: int | Sequence[int],
+    strides: int | Sequence[int] | None = None,
+    dilation_rate: int | Sequence[int] = 1,
+    padding: str = "valid",
+    data_format: str | None = None,
+) -> Tensor:
+    """Patches of `size` (an int or (depth, height, width)) from a (D, H, W, C) volume or a
+    (N, D, H, W, C) batch, as `extract_patches` with a 3-D size: each patch flattened in
+    (depth, rows, columns, channels) order onto the channel axis.
+
+    >>> import lamina.ops as ops
+    >>> ops.image.extract_patches_3d(ops.ones((2, 6, 6, 6, 3)), 3).shape
+    torch.Size([2, 2, 2, 2, 81])
+    """
+    if isinstance(size, int) and not isinstance(size, bool):
+        size = (size, size, size)
+    if not isinstance(size, list | tuple) or len(size) != 3:
+        raise ValueError(
+            f"extract_patches_3d: size must be an int or a tuple of 3 ints; got {size!r}"
+        )
+    return extract_patches(volumes, tuple(size), strides, dilation_rate, padding, data_format)

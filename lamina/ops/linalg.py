@@ -1,4 +1,5 @@
-"""Linear algebra ops (`keras.ops.linalg`): norm, inv, det, solve, cholesky, qr, svd.
+"""Linear algebra ops (`keras.ops.linalg`): norm, inv, det, solve, factorizations
+(cholesky, qr, svd, lu, eig), least squares, pseudo-inverse, rank, forward-mode derivatives.
 
 >>> import lamina.ops as ops
 >>> float(ops.norm(ops.convert_to_tensor([3.0, 4.0])))
@@ -7,12 +8,33 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import torch
 from torch import Tensor
 
-from ._dtypes import Axis, TensorLike, promote, to_float
+from ._dtypes import Axis, TensorLike, promote, tensor, to_float
 
-__all__ = ["cholesky", "det", "inv", "norm", "qr", "solve", "solve_triangular", "svd"]
+__all__ = [
+    "cholesky",
+    "cholesky_inverse",
+    "det",
+    "eig",
+    "eigh",
+    "inv",
+    "jvp",
+    "lstsq",
+    "lu_factor",
+    "matrix_rank",
+    "norm",
+    "pinv",
+    "qr",
+    "solve",
+    "solve_triangular",
+    "svd",
+]
 
 
 def norm(
@@ -66,3 +88,68 @@ def svd(
     if not compute_uv:
         return torch.linalg.svdvals(x)
     return tuple(torch.linalg.svd(x, full_matrices=full_matrices))
+
+
+def cholesky_inverse(x: TensorLike, upper: bool = False) -> Tensor:
+    """The inverse of the matrix whose Cholesky factor is `x` (lower unless `upper`)."""
+    return torch.cholesky_inverse(to_float(x), upper=upper)
+
+
+def eig(x: TensorLike) -> tuple[Tensor, Tensor]:
+    """The eigenvalues and right eigenvectors of a square matrix, as complex tensors."""
+    return tuple(torch.linalg.eig(to_float(x)))
+
+
+def eigh(x: TensorLike) -> tuple[Tensor, Tensor]:
+    """The eigenvalues (ascending) and eigenvectors of a symmetric (Hermitian) matrix."""
+    return tuple(torch.linalg.eigh(to_float(x)))
+
+
+def lu_factor(x: TensorLike) -> tuple[Tensor, Tensor]:
+    """The packed LU factorization with partial pivoting, as (lu, pivots); pivots are
+    0-based row swaps (int32), as SciPy's."""
+    lu, pivots = torch.linalg.lu_factor(to_float(x))
+    return lu, (pivots - 1).to(torch.int32)
+
+
+def lstsq(a: TensorLike, b: TensorLike, rcond: float | None = None) -> Tensor:
+    """The x minimizing ||a @ x - b||; singular values below rcond * the largest are ignored."""
+    a, b = promote(to_float(a), to_float(b))
+    vector = b.dim() == 1
+    b = b[:, None] if vector else b
+    if rcond is None:
+        solution = torch.linalg.lstsq(a, b).solution
+    elif a.device.type == "cpu":
+        # 'gelsd' (SVD) reads rcond as NumPy does; torch's CPU default 'gelsy' does not.
+        solution = torch.linalg.lstsq(a, b, rcond=rcond, driver="gelsd").solution
+    else:
+        solution = torch.linalg.pinv(a, rtol=rcond) @ b
+    return solution[:, 0] if vector else solution
+
+
+def matrix_rank(x: TensorLike, tol: float | None = None) -> Tensor:
+    """The number of singular values above `tol` (default: a size- and dtype-based bound),
+    as int32."""
+    return torch.linalg.matrix_rank(to_float(x), atol=tol).to(torch.int32)
+
+
+def pinv(x: TensorLike, rcond: float | None = None) -> Tensor:
+    """The Moore-Penrose pseudo-inverse; singular values below rcond * the largest count as 0."""
+    return torch.linalg.pinv(to_float(x), rtol=rcond)
+
+
+def jvp(
+    fun: Callable[..., Any],
+    primals: Sequence[TensorLike],
+    tangents: Sequence[TensorLike],
+    has_aux: bool = False,
+) -> tuple[Any, ...]:
+    """`fun(*primals)` and its Jacobian-vector product with `tangents`, in one forward pass:
+    (outputs, tangent_outputs), plus `aux` when `has_aux` (fun then returns (output, aux))."""
+    primals = tuple(tensor(p) for p in primals)
+    tangents = tuple(tensor(t) for t in tangents)
+    with warnings.catch_warnings():
+        # torch.func.jvp's first call imports decompositions built with the deprecated
+        # torch.jit.script; the warning is torch's own business, not the caller's.
+        warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
+        return torch.func.jvp(fun, primals, tangents, has_aux=has_aux)

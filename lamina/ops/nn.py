@@ -15,8 +15,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import config
+from . import _nn_extra
 from ._convolution import average_pool, conv, depthwise_conv, dot_product_attention, max_pool
 from ._dtypes import Axis, DTypeLike, TensorLike, axes, tensor, to_float, to_torch_dtype
+from ._nn_extra import *  # noqa: F403
 
 __all__ = [
     "average_pool",
@@ -52,6 +54,7 @@ __all__ = [
     "sparse_categorical_crossentropy",
     "swish",
 ]
+__all__ += _nn_extra.__all__  # noqa: PLE0605
 
 
 def relu(x: TensorLike) -> Tensor:

@@ -13,6 +13,13 @@ from lamina.testing import check_layer
 
 # class -> (constructor arguments, input shape, expected output shape)
 CASES = {
+    "RandomElasticTransform": ({"value_range": [-5, 5], "seed": 1}, (2, 8, 8, 3), (2, 8, 8, 3)),
+    "RandomPerspective": ({"scale": 0.5, "seed": 1}, (2, 8, 8, 3), (2, 8, 8, 3)),
+    "RandomShear": (
+        {"x_factor": 0.3, "y_factor": (0.1, 0.2), "seed": 1},
+        (2, 8, 8, 3),
+        (2, 8, 8, 3),
+    ),
     "Discretization": ({"bin_boundaries": [-0.5, 0.0, 0.5]}, (2, 5), (2, 5)),
     "AugMix": (
         {"value_range": [-5, 5], "num_chains": 2, "chain_depth": 2, "seed": 1},
@@ -183,6 +190,12 @@ MERGING = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Conc
 # Attention layers take a query and a value (tests/layers/test_attention.py); the wrappers a
 # layer (test_recurrent.py); Embedding integer ids (below); Masking: test_masking.py.
 OWN_CONTRACT_TESTS = {
+    # host-side preprocessing on strings / integer ids; check_layer runs in their own files
+    "StringLookup",  # test_lookup.py
+    "IntegerLookup",  # test_lookup.py (check_layer with int64 ids)
+    "Hashing",  # test_hashing.py (check_layer with int64 ids)
+    "HashedCrossing",  # test_hashing.py (takes a tuple of features)
+    "TextVectorization",  # test_text_vectorization.py
     "Attention",
     "AdditiveAttention",
     "MultiHeadAttention",
