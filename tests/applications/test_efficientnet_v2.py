@@ -121,18 +121,7 @@ def sizes(model: lamina.Model) -> tuple[int, int, int]:
 
 
 @pytest.fixture
-def fast_convolution_initializer(monkeypatch):
-    """Zeros instead of torch's truncated-normal rejection sampler (~7 s for B0's 6 M
-    convolution weights on one CPU core), for models whose weights are all replaced next."""
-
-    def zeros(self, shape, dtype=None):
-        return torch.zeros(shape, dtype=lamina.config.torch_dtype(dtype))
-
-    monkeypatch.setattr(lamina.initializers.TruncatedNormal, "__call__", zeros)
-
-
-@pytest.fixture
-def b0_with_keras_weights(fast_convolution_initializer) -> lamina.Model:
+def b0_with_keras_weights() -> lamina.Model:
     model = EfficientNetV2B0(include_top=False, input_shape=(64, 64, 3))
     model.set_weights(deterministic_weights([tuple(w.shape) for w in model.get_weights()]))
     return model
@@ -202,9 +191,7 @@ def test_b0_numerics_match_keras_with_the_same_weights(b0_with_keras_weights):
     np.testing.assert_allclose(output.ravel()[:5], KERAS_B0_NUMERICS["first5"], rtol=1e-4)
 
 
-def test_weights_path_loads_into_the_model(
-    b0_with_keras_weights, fast_convolution_initializer, tmp_path
-):
+def test_weights_path_loads_into_the_model(b0_with_keras_weights, tmp_path):
     path = tmp_path / "b0_notop.safetensors"
     b0_with_keras_weights.save_weights(str(path))
     restored = EfficientNetV2B0(include_top=False, input_shape=(64, 64, 3), weights=path)
