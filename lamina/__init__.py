@@ -35,6 +35,7 @@ from .initializers import Initializer
 from .layers import Input, Layer
 from .layers._naming import clear_session
 from .layers._symbolic import KerasTensor
+from .layers._variables import Variable
 from .losses import Loss
 from .metrics import Metric
 from .mixed_precision import DTypePolicy
@@ -66,6 +67,7 @@ __all__ = [
     "Optimizer",
     "Regularizer",
     "Sequential",
+    "Variable",
     "activations",
     "applications",
     "backend",

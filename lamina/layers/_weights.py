@@ -19,6 +19,7 @@ import torch
 
 from .. import constraints, initializers, regularizers
 from ..regularizers import L1L2
+from ._variables import BufferVariable, TrainableVariable, apply_keeping_variables
 
 __all__ = ["WeightsMixin", "tensors_on"]
 
@@ -136,6 +137,10 @@ class WeightsMixin:
             kwargs[key] = value
         return self._create_weight(**kwargs)
 
+    def add_variable(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        """Keras' other name for `add_weight`."""
+        return self.add_weight(*args, **kwargs)
+
     def _create_weight(
         self,
         shape: Sequence[int] | None = None,
@@ -201,15 +206,20 @@ class WeightsMixin:
             )
         if trainable:
             grad = self._trainable and value.is_floating_point()
-            param = torch.nn.Parameter(value, requires_grad=grad)
-            self.register_parameter(torch_name, param)
+            self.register_parameter(torch_name, TrainableVariable(value, requires_grad=grad))
         else:
-            self.register_buffer(torch_name, value)
+            self.register_buffer(torch_name, BufferVariable(value))
+        variable = getattr(self, torch_name)
+        variable._keras_name, variable._keras_path = name, f"{self.name}/{name}"
+        variable._keras_axes = info.keras_axes
         self._weight_info[torch_name] = info
         info.attach_constraint(getattr(self, torch_name))
         if torch_name != name:
             self._keras_aliases[name] = torch_name
         return getattr(self, torch_name)
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        return apply_keeping_variables(self, super()._apply, fn, recurse)  # type: ignore[misc]
 
     def _sublayers(self) -> list[Any]:
         """Direct child layers, found through the module tree (plain Modules are looked into)."""

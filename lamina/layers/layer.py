@@ -32,6 +32,7 @@ from ._naming import to_snake_case, unique_name
 from ._shape_inference import _STATE as _SHAPE_STATE
 from ._shape_inference import ShapeInference, auto_config, real_device
 from ._symbolic import KerasTensor, Node, flatten_structure, map_shapes, map_structure
+from ._variables import Variable
 from ._weights import WeightsMixin, _WeightInfo, tensors_on
 
 Shape = tuple[int | None, ...]
@@ -306,6 +307,8 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
                     _CALL_CONTEXT.training = previous
             else:
                 outputs = method(inputs, *args[1:], **kwargs)
+        if isinstance(outputs, Variable):  # a snapshot, as Keras returns a variable's value
+            outputs = torch.Tensor.clone(outputs)
         if self.activity_regularizer is not None and not _SHAPE_STATE.depth:
             # in every real call, as Keras (evaluate counts it); not in shape inference
             self._activity_losses.append(self.activity_regularizer(outputs) / outputs.shape[0])

@@ -65,6 +65,61 @@ class Metric(torch.nn.Module):
             self._state_names.append(name)
         return state
 
+    def add_variable(
+        self,
+        shape: Sequence[int] = (),
+        initializer: Any = "zeros",
+        dtype: Any = None,
+        aggregation: str = "sum",
+        name: str | None = None,
+    ) -> Tensor:
+        """Keras' way to make a state: a non-trainable Variable (`assign_add` it in
+        `update_state`), a buffer of the metric, zeroed by `reset_state`.
+
+        >>> class Total(Metric):
+        ...     def __init__(self, **kwargs):
+        ...         super().__init__(**kwargs)
+        ...         self.total = self.add_variable(shape=(), name="total")
+        ...     def update_state(self, values, sample_weight=None):
+        ...         self.total.assign_add(torch.as_tensor(values).sum())
+        ...     def result(self):
+        ...         return self.total
+        >>> metric = Total(name="t")
+        >>> metric.update_state([1.0, 2.0]); float(metric.result()), metric.variables[0].path
+        (3.0, 't/total')
+        """
+        from ..layers._variables import BufferVariable, _initial_value
+
+        taken = set(self._state_names) | set(self._buffers)
+        name = name or next(
+            f"variable_{i}" if i else "variable"
+            for i in range(len(taken) + 1)
+            if (f"variable_{i}" if i else "variable") not in taken
+        )
+        value = _initial_value(initializer, tuple(shape), dtype or self._dtype)
+        self.register_buffer(name, BufferVariable(value), persistent=False)
+        variable = getattr(self, name)
+        variable._keras_name, variable._keras_path = name, f"{self.name}/{name}"
+        if name not in self._state_names:
+            self._state_names.append(name)
+        return variable
+
+    def add_weight(
+        self,
+        shape: Sequence[int] = (),
+        initializer: Any = "zeros",
+        dtype: Any = None,
+        aggregation: str = "sum",
+        name: str | None = None,
+    ) -> Tensor:
+        """Keras' other name for `add_variable`."""
+        return self.add_variable(shape, initializer, dtype, aggregation, name)
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        from ..layers._variables import apply_keeping_variables
+
+        return apply_keeping_variables(self, super()._apply, fn, recurse)
+
     @property
     def variables(self) -> list[Tensor]:
         """The state tensors (Keras' `metric.variables`), in the order they were added."""
