@@ -31,6 +31,7 @@ from . import (
     tree,
     utils,
 )
+from .config import device_scope as device
 from .initializers import Initializer
 from .layers import Input, Layer
 from .layers._naming import clear_session
@@ -76,6 +77,7 @@ __all__ = [
     "config",
     "constraints",
     "data",
+    "device",
     "datasets",
     "distribution",
     "initializers",

@@ -8,8 +8,10 @@ flags (flash attention, traceback filtering, interactive logging), debugging cap
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,7 @@ __all__ = [
     "backend",
     "cpu_memory_caching",
     "device",
+    "device_scope",
     "disable_flash_attention",
     "disable_interactive_logging",
     "disable_traceback_filtering",
@@ -120,6 +123,34 @@ def set_device(value: str | torch.device | None) -> None:
     """Force the training device ('cpu', 'cuda', 'cuda:1', ...); None restores the automatic one."""
     global _DEVICE
     _DEVICE = None if value is None else str(torch.device(value))
+
+
+@contextlib.contextmanager
+def device_scope(device_name: str | torch.device) -> Iterator[torch.device]:
+    """Keras' `keras.device(name)`: within the block, lamina trains on `device_name` and
+    tensors and weights are created there ('cpu', 'cpu:0', 'gpu:0' or 'cuda:0').
+
+    >>> with device_scope("cpu:0") as chosen:
+    ...     print(chosen, device())
+    cpu:0 cpu:0
+    """
+    name = str(device_name).lower()
+    if name.startswith("gpu"):
+        name = "cuda" + name[3:]
+    try:
+        chosen = torch.device(name)
+    except RuntimeError:
+        raise ValueError(
+            f"device_scope: unknown device {device_name!r}; use 'cpu', 'gpu:0' or 'cuda:0'"
+        ) from None
+    global _DEVICE
+    previous = _DEVICE
+    _DEVICE = str(chosen)
+    try:
+        with chosen:
+            yield chosen
+    finally:
+        _DEVICE = previous
 
 
 def cpu_memory_caching() -> bool:

@@ -189,3 +189,16 @@ def test_result_type_refuses_string_with_numbers():
 def test_backend_standardize_dtype_is_the_utils_one():
     assert backend.standardize_dtype is lamina.utils.standardize_dtype
     assert backend.standardize_dtype(torch.bfloat16) == "bfloat16"
+
+
+def test_device_scope_is_keras_device_and_restores_the_training_device():
+    before = lamina.config.device()
+    with lamina.device("cpu:0") as chosen:
+        assert str(chosen) == "cpu:0" and str(lamina.config.device()) == "cpu:0"
+        assert torch.empty(1).device.type == "cpu"
+        layer = lamina.layers.Dense(2)
+        layer.build((None, 3))
+        assert layer.kernel.device.type == "cpu"
+    assert lamina.config.device() == before
+    with pytest.raises(ValueError, match="unknown device 'tpu:0'"), lamina.device("tpu:0"):
+        pass
