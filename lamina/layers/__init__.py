@@ -53,6 +53,7 @@ from .augmentation_policies import AugMix, Pipeline, RandAugment
 from .augmentation_warps import RandomElasticTransform, RandomPerspective, RandomShear
 from .batch_normalization import BatchNormalization
 from .categorical import CategoryEncoding, Discretization
+from .clahe import ContrastLimitedAdaptiveHistogramEqualization
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .convolution import (
     Conv1D,
@@ -93,10 +94,13 @@ from .embedding import Embedding
 from .gradient_reversal import (
     GradientReversal,
 )
+from .group_query_attention import GroupQueryAttention
 from .hashing import HashedCrossing, Hashing
+from .input_spec import InputSpec
 from .layer import Layer
 from .lookup import IntegerLookup, StringLookup
 from .masking import Masking
+from .max_num_bounding_boxes import MaxNumBoundingBoxes
 from .merging import (
     Add,
     Average,
@@ -168,6 +172,7 @@ from .reshaping import (
     RepeatVector,
     Reshape,
 )
+from .reversible_embedding import ReversibleEmbedding
 from .rnn import RNN
 from .rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from .spatial_reshaping import (
@@ -182,10 +187,20 @@ from .spatial_reshaping import (
     ZeroPadding3D,
 )
 from .spectral_normalization import SpectralNormalization
+from .spectrogram import MelSpectrogram, STFTSpectrogram
 from .text_vectorization import TextVectorization
 from .torch_module_wrapper import TorchModuleWrapper
+from .wrapper import Wrapper
 
 __all__ = [
+    "ContrastLimitedAdaptiveHistogramEqualization",
+    "GroupQueryAttention",
+    "InputSpec",
+    "MaxNumBoundingBoxes",
+    "ReversibleEmbedding",
+    "MelSpectrogram",
+    "STFTSpectrogram",
+    "Wrapper",
     "HashedCrossing",
     "Hashing",
     "IntegerLookup",

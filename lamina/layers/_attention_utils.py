@@ -22,6 +22,22 @@ _MASK_OFFSET = 1e9
 _MASK_OFFSET_FLOAT16 = 65504.0
 
 
+def attention_inputs(layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """(query, value, key) from an attention layer's call, positional or by name (removed
+    from `kwargs`); key is None when not given."""
+    names = ("query", "value", "key")
+    values = dict(zip(names, args, strict=False))
+    for name in names:
+        if name in kwargs:
+            values[name] = kwargs.pop(name)
+    if values.get("query") is None or values.get("value") is None:
+        raise TypeError(
+            f"{layer._describe()} needs a query and a value: layer(query, value), or "
+            "layer(x, x) for self-attention"
+        )
+    return values["query"], values["value"], values.get("key")
+
+
 def mask_offset(dtype: torch.dtype) -> float:
     """How far below the others a masked score is pushed before the softmax, as Keras."""
     return _MASK_OFFSET_FLOAT16 if dtype == torch.float16 else _MASK_OFFSET

@@ -19,6 +19,7 @@ from .. import constraints, initializers, regularizers
 from ._attention_utils import (
     as_mask,
     as_tensor,
+    attention_inputs,
     causal_mask,
     is_symbolic,
     mask_offset,
@@ -308,17 +309,7 @@ class MultiHeadAttention(Layer):
     build._lamina_wrapped = True  # type: ignore[attr-defined]  # Keras' signature, own flag
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        names = ("query", "value", "key")
-        values = dict(zip(names, args, strict=False))
-        for name in names:
-            if name in kwargs:
-                values[name] = kwargs.pop(name)
-        if values.get("query") is None or values.get("value") is None:
-            raise TypeError(
-                f"{self._describe()} needs a query and a value: mha(query, value), or mha(x, x) "
-                "for self-attention"
-            )
-        query, value, key = values["query"], values["value"], values.get("key")
+        query, value, key = attention_inputs(self, args, kwargs)
         inputs = (query, value) if key is None else (query, value, key)
         if is_symbolic(*inputs, *kwargs.values()):
             return self._symbolic_attention(inputs, kwargs)

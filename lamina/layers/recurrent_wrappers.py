@@ -21,6 +21,7 @@ from ._symbolic import map_shapes, map_structure
 from ._weights import tensors_on
 from .layer import Layer, Shape
 from .recurrent import GRU, LSTM, SimpleRNN
+from .wrapper import Wrapper
 
 __all__ = ["Bidirectional", "TimeDistributed"]
 
@@ -222,7 +223,7 @@ class Bidirectional(_Wrapper):
         return cls(**config)
 
 
-class TimeDistributed(_Wrapper):
+class TimeDistributed(Wrapper):
     """Applies a layer to every step of a sequence: (batch, steps, ...) -> (batch, steps, ...).
 
     The steps are folded into the batch axis, so the wrapped layer runs once on

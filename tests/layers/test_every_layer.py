@@ -13,6 +13,18 @@ from lamina.testing import check_layer
 
 # class -> (constructor arguments, input shape, expected output shape)
 CASES = {
+    "ContrastLimitedAdaptiveHistogramEqualization": (
+        {"value_range": [-5, 5], "clip_limit": 40.0, "tile_grid_size": [2, 2]},
+        (2, 8, 8, 3),
+        (2, 8, 8, 3),
+    ),
+    "MaxNumBoundingBoxes": ({"max_number": 3}, (2, 8, 8, 3), (2, 8, 8, 3)),
+    "MelSpectrogram": (
+        {"fft_length": 16, "sequence_stride": 4, "num_mel_bins": 5},
+        (2, 30),
+        (2, 5, 8),
+    ),
+    "STFTSpectrogram": ({"frame_length": 8, "frame_step": 4}, (2, 20, 2), (2, 4, 10)),
     "RandomElasticTransform": ({"value_range": [-5, 5], "seed": 1}, (2, 8, 8, 3), (2, 8, 8, 3)),
     "RandomPerspective": ({"scale": 0.5, "seed": 1}, (2, 8, 8, 3), (2, 8, 8, 3)),
     "RandomShear": (
@@ -190,6 +202,9 @@ MERGING = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Conc
 # Attention layers take a query and a value (tests/layers/test_attention.py); the wrappers a
 # layer (test_recurrent.py); Embedding integer ids (below); Masking: test_masking.py.
 OWN_CONTRACT_TESTS = {
+    "GroupQueryAttention",  # query and value: test_group_query_attention.py
+    "Wrapper",  # abstract: test_wrapper.py
+    "ReversibleEmbedding",  # integer ids: test_reversible_embedding.py
     # host-side preprocessing on strings / integer ids; check_layer runs in their own files
     "StringLookup",  # test_lookup.py
     "IntegerLookup",  # test_lookup.py (check_layer with int64 ids)
