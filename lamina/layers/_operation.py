@@ -206,9 +206,7 @@ def symbolic_operation(name: str, operands: tuple[Any, ...], kwargs: dict[str, A
         elif parameter.kind is inspect.Parameter.VAR_KEYWORD:
             for k, v in bound.get(key, {}).items():
                 (keywords if _holds_tensor(v) else arguments)[k] = v
-        elif parameter.default is not inspect.Parameter.empty and not _holds_tensor(
-            bound.get(key)
-        ):
+        elif parameter.default is not inspect.Parameter.empty and not _holds_tensor(bound.get(key)):
             arguments[key] = bound.get(key, parameter.default)
         elif key in bound:
             # an operand: positional while nothing before it went to the arguments

@@ -26,7 +26,9 @@ class InputLayer(Layer):
     Args:
         shape: shape of one sample, e.g. (28, 28, 1).
         batch_size: optional fixed batch size.
-        dtype: the input's dtype (default floatx).
+        dtype: the input's dtype (default floatx); 'string' for raw text (NumPy arrays of
+            str), which only the string layers (TextVectorization, StringLookup, Hashing,
+            HashedCrossing) take.
         batch_shape: the full shape, batch axis included (instead of shape/batch_size).
         name: the layer's name.
     """
@@ -50,8 +52,8 @@ class InputLayer(Layer):
             shape = kwargs.pop("input_shape")
         if "batch_input_shape" in kwargs and batch_shape is None:
             batch_shape = kwargs.pop("batch_input_shape")
-        # An integer or bool input (token ids for an Embedding) keeps its dtype: the layer's
-        # float policy only applies to float inputs.
+        # An integer, bool or string input (token ids for an Embedding, raw text for a
+        # TextVectorization) keeps its dtype: the float policy only applies to float inputs.
         self._input_dtype = _non_float_dtype(dtype)
         super().__init__(name=name, dtype=None if self._input_dtype else dtype, **kwargs)
         if sparse:
@@ -92,7 +94,10 @@ class InputLayer(Layer):
 
 
 def _non_float_dtype(dtype: Any) -> str | None:
-    """The name of an integer or bool dtype ('int32', torch.int64...), else None."""
+    """The name of an integer, bool or string dtype ('int32', torch.int64, 'string' or `str`,
+    Keras' names for raw text), else None."""
+    if dtype is str or dtype == "string":
+        return "string"
     if isinstance(dtype, torch.dtype):
         dtype = str(dtype).replace("torch.", "")
     if not isinstance(dtype, str):
@@ -117,6 +122,8 @@ def Input(  # noqa: N802 - Keras' name for a function returning a tensor
 
     >>> Input((28, 28, 1)).shape
     (None, 28, 28, 1)
+    >>> Input(shape=(1,), dtype="string").dtype  # raw text, for TextVectorization
+    'string'
     """
     layer = InputLayer(
         shape=shape,

@@ -150,6 +150,11 @@ class Embedding(Layer):
             ) from None
         return outputs.to(self.compute_dtype)
 
+    @property
+    def _output_dtype(self) -> str:  # type: ignore[override]
+        """Vectors of the compute dtype from integer ids (Keras' symbolic float32)."""
+        return str(self.compute_dtype).removeprefix("torch.")
+
     def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
         """`inputs != 0` when `mask_zero`, else None (Keras' padding mask)."""
         if not self.mask_zero:

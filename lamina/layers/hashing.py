@@ -1,5 +1,6 @@
 """Hashing (values to hash bins) and HashedCrossing (crossed features to hash bins) with
-Keras' bin numbers, and the host-side helpers the lookup and text layers share.
+Keras' bin numbers, and the hash functions the lookup layers share (their host-side base
+class is in `_host_preprocessing`).
 
 Keras hashes through TensorFlow: FarmHash Fingerprint64 (`tf.strings.to_hash_bucket_fast`),
 SipHash-2-4 keyed by `salt` (`to_hash_bucket_strong`) and `tf.sparse.cross_hashed`; the same
@@ -14,16 +15,15 @@ functions are written here in Python, so no TensorFlow is needed.
 from __future__ import annotations
 
 import functools
-import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from .. import config as lamina_config
+from ._host_preprocessing import HostPreprocessingLayer, as_host_array
 from .categorical import encode_categorical
-from .layer import Layer, Shape
+from .layer import Shape
 
 __all__ = ["HashedCrossing", "Hashing", "fingerprint64", "siphash64"]
 
@@ -216,75 +216,6 @@ def hash_bucket(text: str | bytes, num_bins: int, salt: Sequence[int] | None = N
 
 
 # ---------------------------------------------------------------------- shared helpers
-
-
-def as_host_array(inputs: Any, owner: str, encoding: str = "utf-8") -> np.ndarray:
-    """Strings, numbers or nested lists of them as a NumPy array: strings as an object array
-    of Python `str` (bytes decoded), numbers as they come (a tensor is copied to the host)."""
-    if isinstance(inputs, torch.Tensor):
-        return inputs.detach().cpu().numpy()
-    array = np.asarray(inputs, dtype=object if isinstance(inputs, (str, bytes)) else None)
-    if array.dtype.kind not in "SUO":
-        if array.dtype.kind not in "iufb":
-            raise TypeError(f"{owner} expects strings or numbers; got dtype {array.dtype}")
-        return array
-    flat = [item.decode(encoding) if isinstance(item, bytes) else item for item in array.flat]
-    odd = [item for item in flat if not isinstance(item, str)]
-    if odd:
-        raise TypeError(
-            f"{owner} expects strings or numbers of one shape (no ragged lists); got an "
-            f"element {odd[0]!r} of type {type(odd[0]).__name__}"
-        )
-    out = np.empty(array.shape, dtype=object)
-    out.reshape(-1)[:] = flat
-    return out
-
-
-class HostPreprocessingLayer(Layer):
-    """Base of the layers that compute on the host (strings, hashes, vocabularies): inputs
-    may be strings, lists or NumPy arrays; outputs are tensors on the layer's device (that of
-    a tensor input, else where `layer.to(device)` put it)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        # An empty buffer, only to know where `.to(device)` moved the layer.
-        self.register_buffer("_device_anchor", torch.empty(0), persistent=False)
-        self.built = True
-
-    def _output_device(self, inputs: Any) -> torch.device:
-        if isinstance(inputs, torch.Tensor) and inputs.device.type != "meta":
-            return inputs.device
-        return self._device_anchor.device
-
-    def _prepare_inputs(self, inputs: Any) -> Any:
-        return inputs  # strings and arrays go to call() as they are
-
-    @property
-    def _float_dtype(self) -> torch.dtype:
-        return lamina_config.torch_dtype(self.dtype)
-
-
-class AdaptMixin:
-    """`adapt()` over the layer's `reset_state`, `update_state` and `finalize_state`."""
-
-    def adapt(self, data: Any, steps: int | None = None) -> None:
-        """Learn from `data`: a list, string or array (one batch), or an iterable of batches
-        (a generator, a DataLoader), at most `steps` of them."""
-        self.reset_state()  # type: ignore[attr-defined]
-        if isinstance(data, (str, bytes, list, tuple, np.ndarray, torch.Tensor)):
-            self.update_state(self._one_batch(data))  # type: ignore[attr-defined]
-        elif isinstance(data, Iterable):
-            for batch in itertools.islice(data, steps):
-                self.update_state(batch)  # type: ignore[attr-defined]
-        else:
-            raise TypeError(
-                f"{type(self).__name__}.adapt() expects a list, an array or an iterable of "
-                f"batches; got {type(data).__name__}"
-            )
-        self.finalize_state()  # type: ignore[attr-defined]
-
-    def _one_batch(self, data: Any) -> Any:
-        return data
 
 
 def _check_num_bins(owner: str, num_bins: Any) -> int:

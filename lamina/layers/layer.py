@@ -31,9 +31,11 @@ from ._added_losses import AddedLosses, OutermostCall
 from ._naming import to_snake_case, unique_name
 from ._shape_inference import _STATE as _SHAPE_STATE
 from ._shape_inference import ShapeInference, auto_config, real_device
+from ._string_arrays import check_string_inputs, holds_strings
 from ._symbolic import KerasTensor, Node, flatten_structure, map_shapes, map_structure
 from ._variables import Variable
 from ._weights import WeightsMixin, _WeightInfo, tensors_on
+from .input_spec import assert_input_compatibility
 
 Shape = tuple[int | None, ...]
 
@@ -81,6 +83,10 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
     input_description: str = ""
     #: Names of the weights `build` creates, so touching one too early gives a clear error.
     weight_names: tuple[str, ...] = ()
+    input_spec: Any = None  # Keras' InputSpec (or a structure of them) the inputs must meet
+    #: Symbolic outputs' dtype where not the input's; whether `call` takes strings.
+    _output_dtype: str | None = None
+    _takes_strings: bool = False
 
     def __init__(
         self,
@@ -269,6 +275,8 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
             training = getattr(_CALL_CONTEXT, "training", None)
             if training is None:
                 training = self.training or self._training_by_default or self._training_unset
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
         # Rank checks and dtype casts come first, so errors show the real input shape.
         if single:
             self._check_input(inputs)
@@ -279,6 +287,8 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
         if not self.built:
             with real_device():  # weights are real, also when built during shape inference
                 self._maybe_build(self._shapes_of(inputs))
+            if self.input_spec is not None:  # build may set it: Keras checks again
+                assert_input_compatibility(self.input_spec, inputs, self.name)
             if isinstance(first := flatten_structure(inputs)[0], torch.Tensor):
                 if first.device.type == "meta":
                     # First built inside an enclosing layer's shape inference (a sub-layer
@@ -328,7 +338,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
     @staticmethod
     def _shapes_of(inputs: Any) -> Any:
         def shape(t: Any) -> Any:
-            if isinstance(t, (torch.Tensor, KerasTensor)):
+            if isinstance(t, (torch.Tensor, KerasTensor, np.ndarray)):  # arrays: of strings
                 return (None, *tuple(t.shape)[1:])
             return None
 
@@ -337,10 +347,9 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
     def _prepare_inputs(self, inputs: Any) -> Any:
         def prepare(t: Any) -> Any:
             if not isinstance(t, torch.Tensor):
-                if isinstance(t, np.ndarray):
-                    t = torch.from_numpy(t)
-                else:
-                    return t
+                if not isinstance(t, np.ndarray) or holds_strings(t):
+                    return t  # strings stay NumPy arrays, for the layers that take them
+                t = torch.from_numpy(t)
             self._check_input(t)
             if t.is_floating_point() and t.dtype != self._compute_dtype:
                 t = t.to(self.compute_dtype)
@@ -377,7 +386,11 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
     def _symbolic_call(self, *args: Any, **kwargs: Any) -> Any:
         """Call on KerasTensors: infer the output shape on `meta` and record the call."""
         inputs = args[0]
+        leaves = flatten_structure(inputs)
+        check_string_inputs(self, leaves, ShapeInference.compute_output_shape)
         try:
+            if self.input_spec is not None:
+                assert_input_compatibility(self.input_spec, inputs, self.name)
             if isinstance(inputs, KerasTensor):
                 self._check_input(inputs)  # as for tensors: the rank and the built sizes
             shapes = self._shapes_of(inputs)
@@ -395,8 +408,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
                 f"{error}\n  ({type(self).__name__} '{self.name}' was called on the output of "
                 f"{', '.join(sources)})"
             ) from None
-        leaves = flatten_structure(inputs)
-        dtype = leaves[0].dtype if leaves else self._dtype_name
+        dtype = self._output_dtype or (leaves[0].dtype if leaves else self._dtype_name)
         if kwargs.get("mask", 0) is None and "mask" not in self._call_parameters:
             kwargs = {k: v for k, v in kwargs.items() if k != "mask"}  # Keras writes mask=None
         node = Node(self, args, kwargs)

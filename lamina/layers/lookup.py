@@ -20,13 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .hashing import (
-    AdaptMixin,
-    HostPreprocessingLayer,
-    _salt_pair,
-    as_host_array,
-    hash_bucket,
-)
+from ._host_preprocessing import AdaptMixin, HostPreprocessingLayer, as_host_array
+from .hashing import _salt_pair, hash_bucket
 from .layer import Shape
 
 __all__ = ["IntegerLookup", "StringLookup"]

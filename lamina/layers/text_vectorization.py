@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..saving.registry import get_registered_name, get_registered_object
-from .hashing import AdaptMixin, HostPreprocessingLayer, as_host_array
+from ._host_preprocessing import AdaptMixin, HostPreprocessingLayer, as_host_array
 from .layer import Shape
 from .lookup import StringLookup
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..layers._string_arrays import holds_strings
 from ..layers._symbolic import flatten_structure, map_shapes, map_structure
 from ..layers.layer import Layer, Shape
 from ..training.host_memory import cached_host_memory
@@ -134,6 +135,8 @@ class Model(StepAPI, Layer):
 
                 def place(item: Any) -> Any:
                     if isinstance(item, np.ndarray):
+                        if holds_strings(item):
+                            return item  # text: for the string layers, on the host
                         item = torch.from_numpy(item)
                     # (meta tensors stay: an enclosing layer's shape inference)
                     if isinstance(item, torch.Tensor) and item.device not in (device, _META):

@@ -1,7 +1,10 @@
 """Turn user data (NumPy arrays, torch tensors, nested lists/dicts of them) into device batches.
 
 In-memory data is converted once: floats to the float type, moved to the training device once,
-and batched there by indexing, so an epoch costs no host-to-device copies on a GPU.
+and batched there by indexing, so an epoch costs no host-to-device copies on a GPU. Text (NumPy
+arrays of str, bytes or string objects, and lists of str) stays a NumPy array on the host,
+batched with NumPy indices, for the string layers (TextVectorization, StringLookup) that start
+a model.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 import torch
 
 from .. import config
+from ..layers._string_arrays import holds_strings
 from ..layers._symbolic import flatten_structure, map_structure
 from .distributed import broadcast_from_rank0, shard_bounds
 
@@ -34,8 +38,12 @@ def _to_tensor(value: Any, device: torch.device, name: str) -> Any:
     if isinstance(value, torch.Tensor):
         tensor = value
     elif isinstance(value, np.ndarray):
+        if holds_strings(value):
+            return value  # text stays on the host, for the string layers
         if value.dtype == object:
-            raise TypeError(f"{name} is a NumPy array of Python objects; expected numbers")
+            raise TypeError(
+                f"{name} is a NumPy array of Python objects; expected numbers or strings"
+            )
         tensor = torch.from_numpy(np.ascontiguousarray(value))
     elif isinstance(value, (int, float)):
         tensor = torch.tensor(value)
@@ -46,6 +54,8 @@ def _to_tensor(value: Any, device: torch.device, name: str) -> Any:
             raise TypeError(
                 f"{name} must be a NumPy array or torch tensor; got {type(value).__name__}"
             ) from error
+        if holds_strings(array):
+            return array
         if array.dtype == object:
             raise TypeError(
                 f"{name} must be a NumPy array or torch tensor; got {type(value).__name__}"
@@ -58,13 +68,13 @@ def _to_tensor(value: Any, device: torch.device, name: str) -> Any:
 
 
 def to_tensor_structure(data: Any, device: torch.device, name: str) -> Any:
-    """Convert every array in a nested structure to a tensor on `device`."""
-    if (
-        isinstance(data, (list, tuple))
-        and data
-        and all(isinstance(item, (int, float)) for item in data)
-    ):
-        return _to_tensor(np.asarray(data), device, name)
+    """Convert every array in a nested structure to a tensor on `device` (text stays a NumPy
+    array: see `holds_strings`); a flat list of numbers or of strings is one array."""
+    if isinstance(data, (list, tuple)) and data:
+        if all(isinstance(item, (str, bytes)) for item in data):
+            return np.asarray(data)
+        if all(isinstance(item, (int, float)) for item in data):
+            return _to_tensor(np.asarray(data), device, name)
     return map_structure(lambda leaf: _to_tensor(leaf, device, name), data)
 
 
@@ -78,8 +88,26 @@ def num_samples(data: Any, name: str) -> int | None:
     return sizes.pop()
 
 
-def _take(data: Any, index: torch.Tensor | slice) -> Any:
-    return map_structure(lambda leaf: None if leaf is None else leaf[index], data)
+def _take(data: Any, index: torch.Tensor | slice, host_index: Any = None) -> Any:
+    """The samples at `index` of every array in `data`; NumPy (text) arrays take
+    `host_index` instead when given (the same positions, as a NumPy array)."""
+    if host_index is None:
+        return map_structure(lambda leaf: None if leaf is None else leaf[index], data)
+
+    def take(leaf: Any) -> Any:
+        if leaf is None:
+            return None
+        return leaf[host_index] if isinstance(leaf, np.ndarray) else leaf[index]
+
+    return map_structure(take, data)
+
+
+def _device_of(data: Any) -> torch.device:
+    """The device of the first tensor in `data` (the CPU when it holds only text arrays)."""
+    for leaf in flatten_structure(data):
+        if isinstance(leaf, torch.Tensor):
+            return leaf.device
+    return torch.device("cpu")
 
 
 class ArrayBatches:
@@ -119,18 +147,24 @@ class ArrayBatches:
         self.empty_pass = False
         self.shard = shard
         self.share: tuple[int, int] | None = None
+        # Text arrays are indexed on the host: a shuffled order is then also kept there.
+        self._host = any(
+            isinstance(leaf, np.ndarray) for leaf in flatten_structure((x, y, sample_weight))
+        )
+        self._device = _device_of((x, y, sample_weight))
 
     def rewind(self) -> None:
         """Start the next pass from the first batch (validation reads the same batches)."""
         self._pending = []
 
     def _pass(self) -> Iterator[tuple[Any, Any, Any]]:
-        device = flatten_structure(self.x)[0].device
-        order = None
+        order = host_order = None
         if self.shuffle:
-            order = torch.randperm(self.size, device="cpu").to(device, non_blocking=True)
+            order = torch.randperm(self.size, device="cpu").to(self._device, non_blocking=True)
             if self.shard is not None:  # every process takes its part of process 0's order
                 order = broadcast_from_rank0(order)
+            if self._host:
+                host_order = order.cpu().numpy()
         for start in range(0, self.size, self.batch_size):
             stop = min(start + self.batch_size, self.size)
             if self.shard is not None:
@@ -138,7 +172,12 @@ class ArrayBatches:
                 self.share = (high - low, stop - start)
                 start, stop = (start + low, start + high) if high > low else (start, start + 1)
             index = slice(start, stop) if order is None else order[start:stop]
-            yield _take(self.x, index), _take(self.y, index), _take(self.sample_weight, index)
+            host = None if host_order is None else host_order[start:stop]
+            yield (
+                _take(self.x, index, host),
+                _take(self.y, index, host),
+                _take(self.sample_weight, index, host),
+            )
 
     def __iter__(self) -> Iterator[tuple[Any, Any, Any]]:
         produced = 0
@@ -222,6 +261,8 @@ def concatenate_outputs(outputs: list[Any]) -> Any:
     first = outputs[0]
     if isinstance(first, torch.Tensor):
         return torch.cat(outputs).cpu().numpy()
+    if isinstance(first, np.ndarray):  # tokens from StringLookup(invert=True)
+        return np.concatenate(outputs)
     if isinstance(first, (list, tuple)):
         return [concatenate_outputs([o[i] for o in outputs]) for i in range(len(first))]
     if isinstance(first, dict):  # keys sorted, as Keras' predict returns them

@@ -102,9 +102,6 @@ class _Spec(Layer):
         return inputs
 
 
-@pytest.mark.skipif(
-    not hasattr(Layer, "input_spec"), reason="lamina's Layer does not check input_spec yet"
-)
 def test_layer_checks_its_input_spec_on_tensors_and_symbolic_inputs():
     layer = _Spec(name="spec")
     assert layer(X) is X

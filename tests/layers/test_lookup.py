@@ -15,6 +15,9 @@ import numpy as np
 import pytest
 import torch
 
+from lamina import Model
+from lamina.layers import Input
+from lamina.layers.hashing import Hashing
 from lamina.layers.lookup import IntegerLookup, StringLookup
 from lamina.testing import check_layer
 
@@ -245,3 +248,47 @@ def test_integer_lookup_contract_on_integer_ids():
         expected_output_shape=(2, 6),
         input_dtype=torch.int64,
     )
+
+
+@pytest.mark.parametrize(
+    ("layer", "input_dtype", "shape", "dtype"),
+    [
+        (lambda: IntegerLookup(vocabulary=IVOCAB), "int64", (None, 3), "int64"),
+        (
+            lambda: IntegerLookup(vocabulary=IVOCAB, output_mode="multi_hot"),
+            "int64",
+            (None, 5),
+            "float32",
+        ),
+        (
+            lambda: IntegerLookup(vocabulary=IVOCAB, output_mode="one_hot"),
+            "int64",
+            (None, 3, 5),
+            "float32",
+        ),
+        (lambda: StringLookup(vocabulary=VOCAB), "string", (None, 3), "int64"),
+        (
+            lambda: StringLookup(vocabulary=VOCAB, output_mode="count"),
+            "string",
+            (None, 5),
+            "float32",
+        ),
+        (lambda: StringLookup(vocabulary=VOCAB, invert=True), "int64", (None, 3), "string"),
+        (lambda: Hashing(num_bins=4), "string", (None, 3), "int64"),
+        (lambda: Hashing(num_bins=4, dtype="int32"), "int64", (None, 3), "int32"),
+        (lambda: Hashing(num_bins=4, output_mode="multi_hot"), "string", (None, 4), "float32"),
+    ],
+)
+def test_symbolic_outputs_have_keras_dtype_whatever_the_input(layer, input_dtype, shape, dtype):
+    # Keras' compute_output_spec: int64 ids in 'int' mode (Hashing: its int dtype), floatx in
+    # the others, whatever the input's dtype. An inverted StringLookup gives its tokens
+    # (Keras declares int64 there, which its strings are not).
+    out = layer()(Input(shape=(3,), dtype=input_dtype))
+    assert (out.shape, out.dtype) == (shape, dtype)
+
+
+def test_lookup_after_a_string_input_in_a_model():
+    inputs = Input(shape=(2,), dtype="string")
+    model = Model(inputs, StringLookup(vocabulary=VOCAB, output_mode="multi_hot")(inputs))
+    out = model.predict(np.array([["a", "z"], ["d", "d"]]), verbose=0)
+    np.testing.assert_array_equal(out, [[1, 1, 0, 0, 0], [0, 0, 0, 0, 1]])

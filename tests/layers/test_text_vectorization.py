@@ -181,12 +181,81 @@ def test_sequential_model_trains_on_raw_strings():
     assert ((model(texts) > 0.5).float() == target).all()
 
 
-@pytest.mark.xfail(
-    raises=TypeError,
-    strict=True,
-    reason="training/adapters.py turns x into tensors; NumPy string arrays cannot be",
-)
 def test_fit_on_raw_strings():
+    torch.manual_seed(0)
+    model, texts, labels = _sentiment_model()
+    model.compile(optimizer=lamina.optimizers.Adam(0.05), loss="binary_crossentropy")
+    history = model.fit(np.array(texts), labels, epochs=8, batch_size=2, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    assert model.inputs[0].shape == (None,)  # built from the data, as Keras' Sequential
+    predictions = model.predict(np.array(["good film", "awful movie"]), verbose=0)
+    assert predictions.shape == (2, 1)
+    assert predictions[0, 0] > 0.5 > predictions[1, 0]
+
+
+def test_fit_evaluate_predict_take_lists_of_strings():
     model, texts, labels = _sentiment_model()
     model.compile(optimizer="adam", loss="binary_crossentropy")
-    model.fit(np.array(texts), labels, epochs=1, batch_size=2, verbose=0)
+    model.fit(texts, labels, epochs=1, batch_size=4, verbose=0)
+    assert np.isfinite(model.evaluate(texts, labels, verbose=0))
+    assert model.predict(["good movie"], verbose=0).shape == (1, 1)
+
+
+def test_shuffled_string_batches_keep_each_text_with_its_label():
+    from lamina.training.adapters import ArrayBatches, arrays_to_device
+
+    texts = np.array([f"text {i}" for i in range(10)])
+    x, y, _ = arrays_to_device(torch.device("cpu"), texts, np.arange(10), None, "fit")
+    assert isinstance(x, np.ndarray) and isinstance(y, torch.Tensor)
+    torch.manual_seed(0)
+    seen = []
+    for batch_x, batch_y, _ in ArrayBatches(x, y, batch_size=3, shuffle=True):
+        assert isinstance(batch_x, np.ndarray)
+        assert batch_x.tolist() == [f"text {i}" for i in batch_y.tolist()]
+        seen += batch_y.tolist()
+    assert sorted(seen) == list(range(10)) and seen != list(range(10))
+
+
+def test_string_input_is_a_keras_string_tensor():
+    # Keras 3.15.1: Input(shape=(1,), dtype="string") is a KerasTensor of shape (None, 1) and
+    # dtype 'string'; its InputLayer's config has dtype 'string'.
+    inputs = lamina.Input(shape=(1,), dtype="string")
+    assert (inputs.shape, inputs.dtype) == ((None, 1), "string")
+    assert inputs.node.layer.get_config()["dtype"] == "string"
+    assert lamina.Input(shape=(), dtype=str).dtype == "string"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "shape", "dtype"),
+    [
+        ({"output_sequence_length": 5}, (None, 5), "int64"),
+        ({}, (None, None), "int64"),
+        ({"output_mode": "multi_hot"}, (None, 4), "float32"),
+        ({"output_mode": "tf_idf"}, (None, 4), "float32"),
+    ],
+)
+def test_symbolic_output_shape_and_dtype(kwargs, shape, dtype):
+    # Keras' compute_output_spec: int64 ids in 'int' mode, floatx otherwise. (For a (None, 1)
+    # input in the vector modes Keras' compute_output_shape says (None, 1, depth); the output
+    # TensorFlow computes, and lamina's, is (None, depth).)
+    idf = [1.0, 1.0, 1.0] if kwargs.get("output_mode") == "tf_idf" else None
+    layer = TextVectorization(vocabulary=["a", "b", "c"], idf_weights=idf, **kwargs)
+    out = layer(lamina.Input(shape=(1,), dtype="string"))
+    assert (out.shape, out.dtype) == (shape, dtype)
+
+
+def test_string_input_to_a_numeric_layer_names_the_layers_that_take_text():
+    inputs = lamina.Input(shape=(1,), dtype="string", name="review")
+    with pytest.raises(TypeError, match=r"Dense 'dense\w*' cannot take strings; got 'review'"):
+        layers.Dense(2)(inputs)
+
+
+def test_functional_model_on_raw_strings_predicts_as_its_layers():
+    vectorize = TextVectorization(vocabulary=["a", "b", "c"], output_sequence_length=3)
+    embedding = layers.Embedding(5, 2)
+    inputs = lamina.Input(shape=(1,), dtype="string")
+    model = lamina.Model(inputs, embedding(vectorize(inputs)))
+    texts = np.array([["a c"], ["b b b b"]])
+    expected = embedding(vectorize(texts)).detach().numpy()
+    np.testing.assert_array_equal(model.predict(texts, verbose=0), expected)
+    np.testing.assert_array_equal(model(texts).detach().numpy(), expected)
