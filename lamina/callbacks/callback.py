@@ -13,7 +13,8 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from ..training.progbar import Progbar
+from ..utils._logging import print_msg
+from ..utils.progbar import Progbar
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger"]
 
@@ -72,76 +73,83 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """Prints Keras' progress bar during fit / evaluate / predict (verbose 1 or 2)."""
+    """Prints Keras' progress bar (`lamina.utils.Progbar`) during fit / evaluate / predict.
+
+    As in Keras, verbose=1 redraws the bar as batches end (a redraw every `interval`
+    seconds at most; the batch logs are read from the device only then), and verbose=2
+    prints one line per epoch. Validation inside fit is silent.
+    """
 
     _read_only_batch_hooks = True
 
     def __init__(self) -> None:
         super().__init__()
-        self._bar: Progbar | None = None
-        self._seen = 0
-        self._epochs = 1
-        self.verbose = 1
-        self._in_fit = False
+        self.seen = 0
+        self.progbar: Progbar | None = None
+        self.target: int | None = None
+        self.verbose: int = 1
+        self.epochs = 1
+        self._called_in_fit = False
 
     def set_params(self, params: dict[str, Any]) -> None:
         super().set_params(params)
-        self.verbose = params.get("verbose", 1)
-        self._epochs = params.get("epochs", 1)
-
-    def _start(self, target: int | None) -> None:
-        self._seen = 0
-        self._bar = Progbar(target, verbose=self.verbose)
+        verbose = params.get("verbose", 1)
+        self.verbose = 1 if verbose == "auto" else verbose
+        self.epochs = params.get("epochs", 1)
+        self.target = params.get("steps")
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._in_fit = True
-
-    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        self._in_fit = False
+        self._called_in_fit = True  # validation inside fit is silent
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if self.verbose and self._epochs > 1:  # Keras prints no header for one epoch
-            print(f"Epoch {epoch + 1}/{self._epochs}", flush=True)
-        self._start(self.params.get("steps"))
+        self._start()
+        if self.verbose and self.epochs > 1:  # Keras prints no header for one epoch
+            print_msg(f"Epoch {epoch + 1}/{self.epochs}")
 
     def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-        self._seen = batch + 1
-        if self._bar is not None:
-            self._bar.update(self._seen, logs)
+        self._update(batch, logs)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if self._bar is not None:
-            self._bar.finish(self._seen, logs)
+        self._finish(logs)
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
-        if self._in_fit:
-            return
-        self._start(self.params.get("steps"))
+        if not self._called_in_fit:
+            self._start()
 
     def on_test_batch_end(self, batch: int, logs: Any = None) -> None:
-        if self._in_fit:
-            return
-        self._seen = batch + 1
-        if self._bar is not None:
-            self._bar.update(self._seen, logs)
+        if not self._called_in_fit:
+            self._update(batch, logs)
 
     def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
-        if self._in_fit:
-            return
-        if self._bar is not None:
-            self._bar.finish(self._seen, logs)
+        if not self._called_in_fit:
+            self._finish(logs)
 
     def on_predict_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._start(self.params.get("steps"))
+        self._start()
 
     def on_predict_batch_end(self, batch: int, logs: Any = None) -> None:
-        self._seen = batch + 1
-        if self._bar is not None:
-            self._bar.update(self._seen)
+        self._update(batch, None)  # the bar shows no outputs
 
     def on_predict_end(self, logs: dict[str, Any] | None = None) -> None:
-        if self._bar is not None:
-            self._bar.finish(self._seen)
+        self._finish(None)
+
+    def _start(self) -> None:
+        self.seen = 0
+        self.progbar = Progbar(self.target, verbose=self.verbose, stateless_metrics=set())
+
+    def _update(self, batch: int, logs: Any) -> None:
+        if self.progbar is None:
+            self._start()
+        self.seen = batch + 1
+        if self.verbose == 1:
+            self.progbar._advance(self.seen, logs, finalize=False, lazy=True)
+
+    def _finish(self, logs: Any) -> None:
+        if self.progbar is None:
+            self._start()
+        if self.target is None:  # an unknown number of steps: known from now on, as Keras
+            self.target = self.progbar.target = self.seen
+        self.progbar.update(self.target, list((logs or {}).items()), finalize=True)
 
 
 class CallbackList(Callback):

@@ -16,6 +16,7 @@ import os
 import warnings
 from typing import Any
 
+from ..utils._logging import print_msg
 from .monitoring import _Monitor
 
 __all__ = ["ModelCheckpoint"]
@@ -127,7 +128,7 @@ class ModelCheckpoint(_Monitor):
     def _should_save(self, epoch: int, logs: Any, filepath: str) -> bool:
         if not self.save_best_only:
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: saving model to {filepath}", flush=True)
+                print_msg(f"\nEpoch {epoch + 1}: saving model to {filepath}")
             return True
         current = (logs or {}).get(self.monitor)
         if current is None:
@@ -137,17 +138,14 @@ class ModelCheckpoint(_Monitor):
         best_str = "None" if self.best is None else f"{self.best:.5f}"
         if self._is_improvement(current, self.best):
             if self.verbose > 0:
-                print(
+                print_msg(
                     f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to "
-                    f"{current:.5f}, saving model to {filepath}",
-                    flush=True,
+                    f"{current:.5f}, saving model to {filepath}"
                 )
             self.best = current
             return True
         if self.verbose > 0:
-            print(
-                f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_str}", flush=True
-            )
+            print_msg(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_str}")
         return False
 
     def _save(self, epoch: int, batch: int | None, logs: Any) -> None:
@@ -176,4 +174,4 @@ class ModelCheckpoint(_Monitor):
         else:
             self.model.save(filepath, overwrite=True)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}", flush=True)
+            print_msg(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")

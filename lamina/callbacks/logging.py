@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..utils._logging import print_msg
 from .callback import Callback
 
 __all__ = ["CSVLogger", "LambdaCallback", "LearningRateScheduler"]
@@ -155,10 +156,7 @@ class LearningRateScheduler(Callback):
             raise ValueError(f"The output of the `schedule` function should be a float. Got: {lr}")
         optimizer.learning_rate = float(lr)
         if self.verbose > 0:
-            print(
-                f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(lr)}.",
-                flush=True,
-            )
+            print_msg(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is not None:

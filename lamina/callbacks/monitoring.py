@@ -10,6 +10,9 @@ import math
 import warnings
 from typing import Any
 
+import numpy as np
+
+from ..utils._logging import print_msg
 from .callback import Callback
 
 __all__ = ["EarlyStopping", "ReduceLROnPlateau", "TerminateOnNaN"]
@@ -201,13 +204,12 @@ class EarlyStopping(_Monitor):
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping", flush=True)
+            print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(
+                print_msg(
                     "Restoring model weights from the end of the best epoch: "
-                    f"{self.best_epoch + 1}.",
-                    flush=True,
+                    f"{self.best_epoch + 1}."
                 )
             self.model.set_weights(self.best_weights)
 
@@ -284,13 +286,12 @@ class ReduceLROnPlateau(_Monitor):
         if self.wait < self.patience:
             return
         old_lr = float(optimizer.learning_rate)
-        if old_lr > self.min_lr:
+        if old_lr > float(np.float32(self.min_lr)):  # as Keras: min_lr as a float32
             new_lr = max(old_lr * self.factor, self.min_lr)
             optimizer.learning_rate = new_lr
             if self.verbose > 0:
-                print(
-                    f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.",
-                    flush=True,
+                print_msg(
+                    f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}."
                 )
             self.cooldown_counter = self.cooldown
             self.wait = 0
@@ -320,5 +321,5 @@ class TerminateOnNaN(Callback):
                     f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. "
                     "Terminating training immediately."
                 )
-            print(f"Batch {batch}: Invalid loss, terminating training", flush=True)
+            print_msg(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True

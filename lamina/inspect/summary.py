@@ -465,7 +465,9 @@ def print_summary(
         layer_range=layer_range,
         show_arithmetic=show_arithmetic,
     )
-    if print_fn is None:
-        print(text)
+    if print_fn is None:  # stdout, or the `logging` module when interactive logging is off
+        from ..utils._logging import print_msg
+
+        print_msg(text + "\n", line_break=False)  # Keras logs the text with its newline
     else:
         print_fn(text)

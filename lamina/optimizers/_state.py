@@ -17,6 +17,7 @@ class OptimizerState:
 
     _iterations: int
     _learning_rate: Any
+    _current_learning_rate: Any
     _params: list[torch.nn.Parameter]
     _slots: dict[str, Tensors]
     _scalar_state: tuple[str, ...]
@@ -43,7 +44,7 @@ class OptimizerState:
     @property
     def param_groups(self) -> list[dict[str, Any]]:
         """One torch-style parameter group, for tools such as torch.amp.GradScaler."""
-        return [{"params": self._params, "lr": self.learning_rate}]
+        return [{"params": self._params, "lr": self._current_learning_rate()}]
 
     def state_dict(self) -> dict[str, Any]:
         """The state: ``iterations``, ``learning_rate`` (None for a schedule), scalar state,

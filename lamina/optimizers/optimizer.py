@@ -27,14 +27,13 @@ from __future__ import annotations
 import collections
 import inspect
 import re
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
 from lamina.optimizers import _clipping
+from lamina.optimizers._learning_rate import LearningRate
 from lamina.optimizers._state import OptimizerState
 
 _NAME_COUNTS: collections.Counter[str] = collections.Counter()
@@ -147,10 +146,19 @@ class Optimizer(OptimizerState):
     @property
     def learning_rate(self) -> float:
         """The learning rate of the next step (a schedule is evaluated at ``iterations``).
-        A number is a float with Keras' variable methods: `.assign(v)` sets it, `.numpy()`."""
+        A number reads as Keras' float32 variable does (`float(SGD(0.3).learning_rate)` is
+        0.30000001192092896, what callbacks log), with its methods `.assign(v)`, `.numpy()`;
+        the updates use the number as it was set."""
         lr = self._learning_rate
         if not callable(lr):
             return LearningRate(lr, self)
+        return self._current_learning_rate()
+
+    def _current_learning_rate(self) -> float:
+        """The rate the next update uses: the number set, or the schedule's value."""
+        lr = self._learning_rate
+        if not callable(lr):
+            return lr
         return float(lr(self._iterations) if self._schedule_takes_step else lr())
 
     @learning_rate.setter
@@ -320,7 +328,7 @@ class Optimizer(OptimizerState):
             if self.loss_scale_factor is not None:
                 grads = torch._foreach_div(grads, self.loss_scale_factor)
             grads = self._clip_gradients(grads)
-            lr = self.learning_rate
+            lr = self._current_learning_rate()
             step = self.iterations + 1
             self._before_update(step)
             grad_of = dict(zip(indices, grads, strict=True))
@@ -457,40 +465,3 @@ def _takes_one_argument(fn: Callable) -> bool:
     except ValueError:  # a builtin without a signature: assume a schedule
         pass
     return True
-
-
-class LearningRate(float):
-    """An optimizer's learning rate as read from `optimizer.learning_rate`: a float that
-    also answers Keras' variable calls, so that callbacks written for Keras run unchanged.
-
-    >>> from lamina.optimizers import SGD
-    >>> optimizer = SGD(0.1)
-    >>> optimizer.learning_rate.assign(0.05)
-    >>> float(optimizer.learning_rate), optimizer.learning_rate.numpy().dtype
-    (0.05, dtype('float32'))
-    """
-
-    _optimizer: Any
-
-    def __new__(cls, value: float, optimizer: Any) -> LearningRate:
-        self = super().__new__(cls, value)
-        self._optimizer = weakref.ref(optimizer)
-        return self
-
-    def assign(self, value: Any) -> None:
-        """Set the optimizer's learning rate (Keras' `variable.assign`)."""
-        optimizer = self._optimizer()
-        if optimizer is None:
-            raise RuntimeError("The optimizer of this learning rate no longer exists")
-        optimizer.learning_rate = float(value)
-
-    def numpy(self) -> np.ndarray:
-        """The value as a float32 NumPy scalar, as Keras' variable gives it."""
-        return np.asarray(float(self), dtype=np.float32)
-
-    @property
-    def value(self) -> float:
-        return float(self)
-
-    def __reduce__(self) -> tuple[Any, ...]:  # pickles (and deep-copies) as a plain float
-        return (float, (float(self),))

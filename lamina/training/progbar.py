@@ -1,25 +1,27 @@
-"""Keras' progress bar: `12/60 ━━━━━━━━━━━━━━━━━━━━ 3s 52ms/step - accuracy: 0.91 - loss: 0.29`.
+"""What fit's progress bar and callbacks see of the logs: Keras' number and time formats, the
+order of the log names, and batch logs read from the device only when someone looks.
 
-Values are read from the device only when a line is drawn (at most every `interval` seconds),
-so the bar never adds a host synchronisation per step.
+The bar itself is `lamina.utils.Progbar` (Keras' output, byte for byte), driven by
+`lamina.callbacks.ProgbarLogger`; it reads a batch's logs only when it draws a line (at most
+every `interval` seconds), so the bar adds no host synchronisation per step.
+
+>>> keras_log_order({"mae": 1, "loss": 2, "compile_metrics": {"b": 3, "a": 4}})
+['a', 'b', 'loss', 'mae']
 """
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Mapping
-from typing import Any, TextIO
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-__all__ = ["Progbar", "format_logs"]
-
-_BAR_WIDTH = 20
+__all__ = ["LazyLogs", "format_logs", "keras_log_order"]
 
 
 def _format_time(seconds: float) -> str:
-    if seconds >= 3600:
+    """Keras' estimated time left: h:mm:ss past an hour, m:ss past a minute, else seconds."""
+    if seconds > 3600:
         return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
-    if seconds >= 60:
+    if seconds > 60:
         return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
     return f"{int(seconds)}s"
 
@@ -42,78 +44,46 @@ def _format_value(value: Any, signed: bool = False) -> str:
 
 
 def format_logs(logs: Mapping[str, Any], signed: bool = False) -> str:
-    """' - accuracy: 0.9100 - loss: 0.2900' with keys sorted as Keras prints them."""
+    """' - accuracy: 0.9100 - loss: 0.2900': the logs in sorted order, as Keras' bar shows
+    a compiled model's logs."""
     return "".join(f" - {key}: {_format_value(logs[key], signed)}" for key in sorted(logs))
 
 
-class Progbar:
-    """A progress bar over `target` steps (None when unknown: `     12/Unknown`, elapsed time).
+def keras_log_order(logs: Mapping[str, Any]) -> list[str]:
+    """The order in which Keras hands a step's logs to callbacks, the bar and History: names
+    sorted, a nested dict (a custom `train_step` returning `{m.name: m.result() ...}`, where
+    'compile_metrics' is a dict) flattened where its own name sorts, each name once."""
+    order: dict[str, None] = {}
+    for key in sorted(logs):
+        value = logs[key]
+        if isinstance(value, Mapping):
+            order.update(dict.fromkeys(keras_log_order(value)))
+        else:
+            order[key] = None
+    return list(order)
+
+
+class LazyLogs(Mapping[str, float]):
+    """Batch logs whose values are read from the device only if a callback looks at them.
 
     Args:
-        target: number of steps, or None.
-        verbose: 1 draws the bar in place; 2 prints one line when `finish` is called.
-        interval: the shortest time between two redraws, in seconds.
-        stream: where to write (stdout by default).
+        read: returns the logs as floats (one device read); called at most once per batch.
     """
 
-    def __init__(
-        self,
-        target: int | None,
-        verbose: int = 1,
-        interval: float = 0.05,
-        stream: TextIO | None = None,
-    ) -> None:
-        self.target = target
-        self.verbose = verbose
-        self.interval = interval
-        self.stream = stream or sys.stdout
-        self._dynamic = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._start = time.perf_counter()
-        self._last_draw = 0.0
-        self._last_len = 0
+    def __init__(self, read: Any) -> None:
+        self._read_logs = read
+        self._values: dict[str, float] | None = None
 
-    def _bar(self, current: int) -> str:
-        if not self.target:  # an unknown number of steps (a generator): Keras' counter
-            return f"{current:>7}/Unknown"
-        filled = int(_BAR_WIDTH * current / max(self.target, 1))
-        width = len(str(self.target))
-        return f"{current:>{width}}/{self.target} " + "━" * filled + "─" * (_BAR_WIDTH - filled)
+    def _read(self) -> dict[str, float]:
+        if self._values is None:
+            self._values = self._read_logs()
+        return self._values
 
-    def update(
-        self, current: int, logs: Mapping[str, Any] | None = None, final: bool = False
-    ) -> None:
-        """Redraw for step `current`; `logs` values are read only if a line is drawn."""
-        if self.verbose != 1:
-            return
-        now = time.perf_counter()
-        if not final and now - self._last_draw < self.interval:
-            return
-        self._last_draw = now
-        elapsed = now - self._start
-        per_step = elapsed / max(current, 1)
-        if final or not self.target:
-            clock = _format_time(elapsed)
-        else:
-            clock = _format_time(per_step * (self.target - current))
-        line = f"{self._bar(current)} {clock} {_format_per_step(per_step)}"
-        if logs:
-            line += format_logs(logs)
-        if self._dynamic:
-            padding = " " * max(self._last_len - len(line), 0)
-            self.stream.write("\r" + line + padding + ("\n" if final else ""))
-        elif final:
-            self.stream.write(line + "\n")
-        self._last_len = len(line)
-        self.stream.flush()
+    def __getitem__(self, key: str) -> float:
+        return self._read()[key]
 
-    def finish(self, current: int, logs: Mapping[str, Any] | None = None) -> None:
-        """Draw the last line (verbose 1) or the one-line summary (verbose 2)."""
-        if self.verbose == 1:
-            self.update(current, logs, final=True)
-        elif self.verbose == 2:
-            elapsed = time.perf_counter() - self._start
-            per_step = elapsed / max(current, 1)
-            steps = f"{current}/{self.target}" if self.target else f"{current}"
-            line = f"{steps} - {_format_time(elapsed)} - {_format_per_step(per_step)}"
-            self.stream.write(line + format_logs(logs or {}, signed=True) + "\n")
-            self.stream.flush()
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())

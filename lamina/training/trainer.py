@@ -1,18 +1,17 @@
-"""The epoch loops behind fit / evaluate / predict (the steps are in `steps.py`).
+"""The epoch loops behind fit / evaluate / predict (the steps are in `steps.py`). They hand
+batches already on the device to the steps and read the loss and metrics back only when the
+progress bar draws, a callback asks, or an epoch ends.
 
-The loops hand batches already on the device to the steps and read the accumulated loss and
-metrics back only when the progress bar draws, a callback asks, or an epoch ends.
-
-In a distributed run (launched by torchrun, see `lamina.distribution`) the forward pass runs in
+In a distributed run (torchrun, see `lamina.distribution`) the forward pass runs in
 DistributedDataParallel, `batch_size` is the global batch, each process steps on its part of
 it, and logs are summed over processes at epoch ends, validation ends and in `evaluate`'s
-result; the logs callbacks see during an epoch are this process's own running values (reading
-global ones there would need every process to read at the same batches).
+result; batch logs are this process's own running values (global ones would need every
+process to read at the same batches).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import warnings
 from typing import Any
 
 import torch
@@ -39,35 +38,11 @@ from .adapters import (
 )
 from .compile import CompileState
 from .jit import GuardPasses
+from .progbar import LazyLogs as _LazyLogs
+from .progbar import keras_log_order
 from .steps import ForwardModule, StepFunctions
 
 __all__ = ["Trainer"]
-
-
-class _LazyLogs(Mapping[str, float]):
-    """Batch logs whose values are read from the device only if a callback looks at them."""
-
-    def __init__(self, trainer: Trainer) -> None:
-        self._trainer = trainer
-        self._values: dict[str, float] | None = None
-
-    def _read(self) -> dict[str, float]:
-        if self._values is None:
-            self._trainer._local_totals = True  # read at times that differ between processes
-            try:
-                self._values = self._trainer.results()
-            finally:
-                self._trainer._local_totals = False
-        return self._values
-
-    def __getitem__(self, key: str) -> float:
-        return self._read()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._read())
-
-    def __len__(self) -> int:
-        return len(self._read())
 
 
 class Trainer(StepFunctions):
@@ -100,6 +75,19 @@ class Trainer(StepFunctions):
         self._share: distributed.GradientShare | None = None
         self._ddp_key: tuple[Any, ...] | None = None
         self._local_totals = False
+
+    def _local_results(self) -> dict[str, float]:
+        """`results()` of this process alone (batch logs: read at different times)."""
+        self._local_totals = True
+        try:
+            return self.results()
+        finally:
+            self._local_totals = False
+
+    def custom_results(self) -> dict[str, float] | None:
+        """A model's own step's logs, in the order Keras hands them on (`keras_log_order`)."""
+        logs = super().custom_results()
+        return None if logs is None else {k: logs[k] for k in keras_log_order(self._custom_logs)}
 
     def _shard(self) -> tuple[int, int] | None:
         """Join torchrun's process group if launched by it; (rank, world size) when
@@ -167,10 +155,8 @@ class Trainer(StepFunctions):
                 validate_targets(spec.loss, target, shape)
 
     def _known_output_shapes(self, x: Any) -> list[tuple[int | None, ...]] | None:
-        """A graph model's output shapes (in the compiled outputs' order) when its one input
-        has exactly the shape the model was built for, so every layer accepts it; else None,
-        and `validate_targets` runs the model on two samples instead (whose shape errors then
-        name the layer). Saves an eager forward pass per fit."""
+        """A graph model's output shapes (compiled outputs' order) when its one input has the
+        shape it was built for; else None (`validate_targets` then runs two samples)."""
         inputs = getattr(self.model, "inputs", None)
         outputs = getattr(self.model, "outputs", None)
         if not inputs or not outputs or len(inputs) != 1 or not isinstance(x, torch.Tensor):
@@ -195,7 +181,7 @@ class Trainer(StepFunctions):
         y: Any,
         batch_size: int,
         epochs: int,
-        verbose: int,
+        verbose: int | str,
         callbacks: list[Callback],
         validation_split: float,
         validation_data: Any,
@@ -208,6 +194,10 @@ class Trainer(StepFunctions):
         validation_batch_size: int | None,
         validation_freq: int | list[int],
     ) -> Any:
+        epochs = _capped(epochs, steps=False)
+        steps_per_epoch = _capped(steps_per_epoch)
+        if validation_data is not None or validation_split:
+            validation_steps = _capped(validation_steps)
         shard = self._shard()
         if shard is not None and shard[0] != 0:
             verbose = 0  # only process 0 prints the progress bar
@@ -247,15 +237,14 @@ class Trainer(StepFunctions):
             steps=batches.steps,
         )
         self.callback_list = callback_list
-        model._initial_epoch = None
-        model._resume_position = None
+        model._initial_epoch = model._resume_position = None
         callback_list.on_train_begin()
         # A callback (BackupAndRestore) may have restored an interrupted run.
         initial_epoch = model._initial_epoch or initial_epoch
         resume, model._resume_position = model._resume_position, None
         getattr(batches, "release_peek", lambda: None)()
         epoch_logs: dict[str, float] = {}
-        lazy = _LazyLogs(self)
+        lazy = _LazyLogs(self._local_results)
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             model.train()
@@ -275,9 +264,10 @@ class Trainer(StepFunctions):
             epoch_logs = self.results()
             if validation is not None and _validates(epoch, validation_freq):
                 validation.rewind()
-                val_logs = self.evaluate(callbacks=callback_list, _batches=validation)
-                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                epoch_logs = dict(sorted(epoch_logs.items()))
+                step_logs = self._custom_logs or epoch_logs  # evaluate resets them
+                logs = self.evaluate(callbacks=callback_list, _batches=validation)
+                logs = {**epoch_logs, **{f"val_{k}": v for k, v in logs.items()}}
+                epoch_logs = {k: logs[k] for k in keras_log_order({**step_logs, **logs})}
             callback_list.on_epoch_end(epoch, epoch_logs)
             if model.stop_training:
                 break
@@ -324,9 +314,8 @@ class Trainer(StepFunctions):
     def _global_totals(
         self,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, list[torch.Tensor]]]:
-        """The loss sums, sample count, per-output loss sums and metric states summed over
-        the processes of a distributed run (every lamina metric's state is a sum; a custom
-        metric whose state is a max or min would need its own reduction)."""
+        """The loss sums, sample count, per-output loss sums and metric states summed over the
+        processes (every lamina metric's state is a sum; a max or min would need its own)."""
         if self._local_totals or not distributed.is_distributed():
             return super()._global_totals()
         metrics = [(key, metric) for key, metric, _ in self.state.all_metrics()]
@@ -341,9 +330,8 @@ class Trainer(StepFunctions):
         return summed[0], summed[1], summed[2], states
 
     def _epoch_batches(self, batches: Any, resume: dict[str, Any] | None) -> Any:
-        """The epoch's (step, batch) pairs; when resuming mid-epoch, the same order as the
-        interrupted run (drawn again from the epoch's starting random state), from the
-        first batch it had not done."""
+        """The epoch's (step, batch) pairs; resuming mid-epoch, the interrupted run's order
+        (drawn again from the epoch's starting random state) from its first batch not done."""
         from ..saving.training_state import capture_rng, restore_rng
 
         if not resume or not resume.get("step"):
@@ -364,13 +352,14 @@ class Trainer(StepFunctions):
         y: Any = None,
         sample_weight: Any = None,
         batch_size: int = 32,
-        verbose: int = 0,
+        verbose: int | str = 0,
         callbacks: list[Callback] | CallbackList | None = None,
         steps: int | None = None,
         _batches: Any = None,
     ) -> dict[str, float]:
         batches = _batches
         if batches is None:
+            steps = _capped(steps)
             shard = self._shard()
             if shard is not None and shard[0] != 0:
                 verbose = 0
@@ -392,7 +381,7 @@ class Trainer(StepFunctions):
         self.reset_metrics()
         self.model.eval()
         callback_list.on_test_begin()
-        lazy = _LazyLogs(self)
+        lazy = _LazyLogs(self._local_results)
         with self.guard_passes.during("test", callback_list), torch.no_grad():
             for step, (bx, by, bw) in enumerate(batches):
                 callback_list.on_test_batch_begin(step)
@@ -412,10 +401,11 @@ class Trainer(StepFunctions):
         self,
         x: Any,
         batch_size: int,
-        verbose: int,
+        verbose: int | str,
         callbacks: list[Callback] | None,
         steps: int | None,
     ) -> Any:
+        steps = _capped(steps)
         shard = self._shard()
         if shard is not None and shard[0] != 0:
             verbose = 0
@@ -488,9 +478,18 @@ class Trainer(StepFunctions):
         return self.results()
 
 
+def _capped(count: int | None, steps: bool = True) -> int | None:
+    """`count` (steps, or epochs) limited by `lamina.config.set_max_steps_per_epoch` /
+    `set_max_epochs`, with Keras' warning; unset steps (None) take the cap, as in Keras."""
+    cap = config.max_steps_per_epoch() if steps else config.max_epochs()
+    if cap and ((steps and not count) or (count and cap < count)):
+        warnings.warn(f"Limiting {'steps_per_epoch' if steps else 'epochs'} to {cap}", stacklevel=4)
+        return cap
+    return count
+
+
 def _validates(epoch: int, validation_freq: Any) -> bool:
-    """Whether fit validates after `epoch` (0-based): every `validation_freq` epochs, or at
-    the 1-based epochs a list of them names (Keras' `validation_freq=[1, 3]`)."""
+    """Whether fit validates after 0-based `epoch`: every n epochs, or at listed 1-based ones."""
     if isinstance(validation_freq, int):
         return (epoch + 1) % validation_freq == 0
     return epoch + 1 in validation_freq

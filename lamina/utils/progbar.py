@@ -6,9 +6,10 @@ the end at verbose=2, and the running average of each value passed to `update` (
 value for the names in `stateful_metrics`, and for every name at the final update, where a
 training loop passes its epoch-level numbers).
 
-`fit`'s own bar is `lamina.training.progbar.Progbar`, built around the training loop (it reads
-values from the device only when it draws); this one has Keras' public constructor and
-`update` / `add` methods. They share the clock format.
+It is also `fit`'s bar: `lamina.callbacks.ProgbarLogger` hands it a batch's logs lazily, and
+the values are read from the device only when a line is drawn. Lines go through
+`lamina.utils.print_msg`: to stdout, or to the `logging` module when interactive logging is
+off (the same text Keras sends to absl logging).
 
 >>> import io, contextlib
 >>> out = io.StringIO()
@@ -33,6 +34,7 @@ import numpy as np
 import torch
 
 from ..training.progbar import _format_per_step, _format_time, _format_value
+from ._logging import print_msg
 
 __all__ = ["Progbar"]
 
@@ -49,16 +51,6 @@ def _as_number(value: Any) -> Any:
     return value
 
 
-def _write(message: str) -> None:
-    try:
-        sys.stdout.write(message)
-    except UnicodeEncodeError:  # a console without the bar's character: Keras 2's "="
-        encoding = sys.stdout.encoding or "utf-8"
-        message = message.replace("━", "=").encode(encoding, errors="ignore").decode(encoding)
-        sys.stdout.write(message)
-    sys.stdout.flush()
-
-
 class Progbar:
     """A progress bar over `target` steps, with running averages of the values it is given.
 
@@ -69,6 +61,8 @@ class Progbar:
         interval: the shortest time between two redraws, in seconds.
         stateful_metrics: names whose values are shown as they are; the others are averaged
             over the steps.
+        stateless_metrics: the other way round: only these names are averaged (give one of
+            the two; `ProgbarLogger` passes an empty set, so fit's values show as they are).
         unit_name: the name of a step in the time per step (`ms/step`, `ms/sample`).
 
     >>> bar = Progbar(20, verbose=0)
@@ -85,14 +79,26 @@ class Progbar:
         verbose: int = 1,
         interval: float = 0.05,
         stateful_metrics: Iterable[str] | None = None,
+        stateless_metrics: Iterable[str] | None = None,
         unit_name: str = "step",
     ) -> None:
+        if stateful_metrics is not None and stateless_metrics is not None:
+            raise ValueError(
+                "Progbar: give `stateful_metrics` (names shown as they are) or "
+                "`stateless_metrics` (names averaged over the steps), not both; got "
+                f"stateful_metrics={stateful_metrics!r}, stateless_metrics={stateless_metrics!r}"
+            )
         self.target = target
         self.width = width
         self.verbose = verbose
         self.interval = interval
         self.unit_name = unit_name
-        self.stateful_metrics = set(stateful_metrics or ())
+        self.stateful_metrics: set[str] | None = None
+        self.stateless_metrics: set[str] | None = None
+        if stateless_metrics is not None:
+            self.stateless_metrics = set(stateless_metrics)
+        else:
+            self.stateful_metrics = set(stateful_metrics or ())
         # As Keras: redraw in place with backspaces and "\r" on a terminal, in a notebook, and
         # anywhere on POSIX systems (Keras tests for the `posix` module), so even captured
         # output holds the redraws; elsewhere each redraw is a new line.
@@ -125,14 +131,45 @@ class Progbar:
                 `stateful_metrics`.
             finalize: whether this is the last update; default `current >= target`.
         """
+        self._advance(current, values, finalize, lazy=False)
+
+    def _advance(self, current: int, values: Any, finalize: bool | None, lazy: bool) -> None:
+        """`update`; with `lazy`, `values` (fit's batch logs, whose reading waits for the
+        device) is read only if a line is drawn: for names shown as they are, which is all of
+        them for `ProgbarLogger`, the output is the same."""
         if finalize is None:
             finalize = self.target is not None and current >= self.target
+        now = time.time()
+        if self.verbose == 1:
+            due = finalize or now - self._last_update >= self.interval
+        else:
+            due = self.verbose == 2 and finalize and self._known_target
+        if due or not lazy:
+            self._record(current, values, finalize)
+        self._seen_so_far = current
+        time_per_unit = self._estimate_step_duration(current, now)
+        if self.verbose == 1:
+            if not due:
+                return
+            self._draw(current, now, time_per_unit, finalize)
+        elif due:
+            line = f"{self._count(current)} - {now - self._start:.0f}s -"
+            line += _format_per_unit(time_per_unit, self.unit_name)
+            line += self._format_values(signed=True)  # verbose=2
+            print_msg(line + "\n", line_break=False)
+        self._last_update = now
+
+    def _record(self, current: int, values: Any, finalize: bool) -> None:
         pairs = values.items() if isinstance(values, Mapping) else values or []
         for name, value in pairs:
             if name not in self._values_order:
                 self._values_order.append(name)
             value = _as_number(value)
-            if name in self.stateful_metrics or finalize:
+            if self.stateful_metrics is not None:
+                averaged = name not in self.stateful_metrics
+            else:
+                averaged = name in self.stateless_metrics
+            if not averaged or finalize:
                 # A final value replaces the average: fit reports epoch-level numbers then.
                 self._values[name] = [value, 1]
             else:
@@ -142,19 +179,6 @@ class Progbar:
                     self._values[name][1] += steps
                 else:
                     self._values[name] = [value * steps, steps]
-        self._seen_so_far = current
-        now = time.time()
-        time_per_unit = self._estimate_step_duration(current, now)
-        if self.verbose == 1:
-            if now - self._last_update < self.interval and not finalize:
-                return
-            self._draw(current, now, time_per_unit, finalize)
-        elif self.verbose == 2 and finalize and self._known_target:
-            line = f"{self._count(current)} - {now - self._start:.0f}s -"
-            line += _format_per_unit(time_per_unit, self.unit_name)
-            line += self._format_values(signed=True)  # verbose=2
-            _write(line + "\n")
-        self._last_update = now
 
     def add(self, n: int, values: Iterable[tuple[str, Any]] | None = None) -> None:
         """Advance the bar by `n` steps (see `update`)."""
@@ -200,7 +224,7 @@ class Progbar:
         hidden += 8
         total_width = len(bar) + len(info) - hidden
         message += bar + info + " " * max(self._prev_total_width - total_width, 0)
-        _write(message + ("\n" if finalize else ""))
+        print_msg(message + ("\n" if finalize else ""), line_break=False)
         self._prev_total_width = total_width
 
     def _estimate_step_duration(self, current: int, now: float) -> float:

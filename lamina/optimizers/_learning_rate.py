@@ -1,0 +1,68 @@
+"""`optimizer.learning_rate` as Keras users read it: the value of a float32 variable.
+
+Keras keeps an optimizer's learning rate in a float32 variable, so its callbacks and logs see
+`float(SGD(0.3).learning_rate) == 0.30000001192092896`. lamina's optimizers update with the
+number as it was set (exactly, as torch.optim does) and show Keras' value where it is read.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+__all__ = ["LearningRate"]
+
+
+class LearningRate(float):
+    """An optimizer's learning rate as read from `optimizer.learning_rate`: the value of
+    Keras' float32 variable (so logs and callbacks see Keras' numbers), compared as Keras
+    compares its variable with a number (in float32), and answering Keras' variable calls,
+    so that callbacks written for Keras run unchanged. The optimizer's updates use the
+    number as it was set.
+
+    >>> from lamina.optimizers import SGD
+    >>> optimizer = SGD(0.1)
+    >>> optimizer.learning_rate.assign(0.05)
+    >>> float(optimizer.learning_rate), optimizer.learning_rate == 0.05
+    (0.05000000074505806, True)
+    >>> optimizer.learning_rate.numpy().dtype
+    dtype('float32')
+    """
+
+    _optimizer: Any
+
+    def __new__(cls, value: float, optimizer: Any) -> LearningRate:
+        self = super().__new__(cls, float(np.float32(value)))
+        self._optimizer = weakref.ref(optimizer)
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (int, float, np.number)):
+            return float(self) == float(np.float32(other))
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = float.__hash__
+
+    def assign(self, value: Any) -> None:
+        """Set the optimizer's learning rate (Keras' `variable.assign`)."""
+        optimizer = self._optimizer()
+        if optimizer is None:
+            raise RuntimeError("The optimizer of this learning rate no longer exists")
+        optimizer.learning_rate = float(value)
+
+    def numpy(self) -> np.ndarray:
+        """The value as a float32 NumPy scalar, as Keras' variable gives it."""
+        return np.asarray(float(self), dtype=np.float32)
+
+    @property
+    def value(self) -> float:
+        return float(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (and deep-copies) as a plain float
+        return (float, (float(self),))
