@@ -166,7 +166,7 @@ def reduce_to_samplewise_values(
     Weights of lower rank than the values first reduce the values' extra axes with `reduce`;
     weights of higher rank are reduced over their non-batch axes.
     """
-    values = values.to(dtype)
+    values = values.detach().to(dtype)  # metrics track no gradients, as in Keras
     weight = None
     if sample_weight is not None:
         weight = _as_tensor(sample_weight, dtype, values.device)

@@ -33,9 +33,10 @@ from ._step_api import StepAPI
 __all__ = ["Model"]
 
 
-def _resolve_verbose(verbose: Any) -> int:
+def _resolve_verbose(verbose: Any) -> int | str:
+    """0, 1, 2, or 'auto' kept as it is (Keras' History.params shows it; the bar reads 1)."""
     if verbose == "auto":
-        return 1
+        return "auto"
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1, 2 or 'auto'; got {verbose!r}")
     return int(verbose)

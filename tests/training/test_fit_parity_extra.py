@@ -212,10 +212,6 @@ def test_history_params_have_keras_keys():
     assert history.params == {"verbose": 0, "epochs": 2, "steps": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lamina/models/model.py resolves verbose='auto' to 1 before the trainer sees it",
-)
 def test_history_params_keep_verbose_auto_as_keras():
     with contextlib.redirect_stdout(io.StringIO()):
         history = model().fit(X, Y, batch_size=4, epochs=2)
