@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..layers._symbolic import map_structure
@@ -35,7 +36,18 @@ __all__ = ["Dataset"]
 
 
 def _take(data: Any, index: Any) -> Any:
-    return map_structure(lambda leaf: leaf[index], data)
+    def take(leaf: Any) -> Any:
+        if isinstance(leaf, np.ndarray) and isinstance(index, torch.Tensor):
+            return leaf[index.cpu().numpy()]  # strings stay NumPy arrays on the host
+        return leaf[index]
+
+    return map_structure(take, data)
+
+
+def _on_device(leaf: Any, device: torch.device, pin: bool = False) -> Any:
+    if not isinstance(leaf, torch.Tensor):
+        return leaf  # a NumPy array of strings, for the layers that take them
+    return (leaf.pin_memory() if pin else leaf).to(device, non_blocking=pin)
 
 
 class _TensorSource:
@@ -53,7 +65,7 @@ class _TensorSource:
     def fetch(self, index: Any, device: torch.device) -> Any:
         data = self._on.get(device)
         if data is None:
-            data = map_structure(lambda t: t.to(device), self.data)
+            data = map_structure(lambda t: _on_device(t, device), self.data)
             self._on = {device: data}  # one copy: the device the dataset is used on now
         return _take(data, index)
 
@@ -83,9 +95,7 @@ def _to_device(batch: Any, device: torch.device) -> Any:
     if device.type == "cpu":
         return batch
     pin = device.type == "cuda"
-    return map_structure(
-        lambda t: (t.pin_memory() if pin else t).to(device, non_blocking=True), batch
-    )
+    return map_structure(lambda t: _on_device(t, device, pin), batch)
 
 
 def _prefetched(iterator: Iterator[Any], depth: int) -> Iterator[Any]:

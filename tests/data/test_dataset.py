@@ -93,3 +93,26 @@ def test_empty_and_mismatched_inputs_are_clear_errors():
         Dataset.from_tensor_slices((np.zeros(3), np.zeros(4)))
     with pytest.raises(TypeError, match="callable"):
         Dataset.from_tensor_slices(np.zeros(3)).map(3)
+
+
+def test_strings_stay_numpy_paired_with_their_labels_and_train_a_text_model():
+    texts = np.array(["a good movie", "bad film", "great acting good", "awful bad plot"] * 4)
+    labels = np.array([1, 0, 1, 0] * 4, dtype="float32")
+    dataset = Dataset.from_tensor_slices((texts, labels)).shuffle(16, seed=1).batch(4)
+    for batch_texts, batch_labels in dataset:
+        assert isinstance(batch_texts, np.ndarray)
+        positive = [("good" in t or "great" in t) for t in batch_texts]
+        assert batch_labels.tolist() == [float(p) for p in positive]
+    vectorize = lamina.layers.TextVectorization(max_tokens=20, output_sequence_length=4)
+    vectorize.adapt(texts)
+    model = lamina.Sequential(
+        [
+            vectorize,
+            lamina.layers.Embedding(20, 4),
+            lamina.layers.GlobalAveragePooling1D(),
+            lamina.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile("adam", "binary_crossentropy")
+    losses = model.fit(dataset, epochs=3, verbose=0).history["loss"]
+    assert losses[-1] < losses[0]
