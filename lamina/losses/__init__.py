@@ -68,9 +68,23 @@ from .regression import (
     mean_squared_logarithmic_error,
     squared_hinge,
 )
+from .specialized import (
+    CTC,
+    CategoricalGeneralizedCrossEntropy,
+    Circle,
+    categorical_generalized_cross_entropy,
+    circle,
+    ctc,
+)
 from .validation import validate_targets
 
 __all__ = [
+    "CTC",
+    "CategoricalGeneralizedCrossEntropy",
+    "Circle",
+    "categorical_generalized_cross_entropy",
+    "circle",
+    "ctc",
     "REDUCTIONS",
     "BinaryCrossentropy",
     "BinaryFocalCrossentropy",
@@ -140,6 +154,9 @@ _FUNCTION_CLASSES: dict[LossFunction, type[LossFunctionWrapper]] = {
     categorical_focal_crossentropy: CategoricalFocalCrossentropy,
     dice: Dice,
     tversky: Tversky,
+    ctc: CTC,
+    circle: Circle,
+    categorical_generalized_cross_entropy: CategoricalGeneralizedCrossEntropy,
 }
 _FUNCTIONS: dict[str, LossFunction] = {fn.__name__: fn for fn in _FUNCTION_CLASSES}
 _ALIASES = {

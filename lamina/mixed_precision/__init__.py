@@ -23,6 +23,7 @@ import torch
 
 __all__ = [
     "DTypePolicy",
+    "LossScaleOptimizer",
     "Policy",
     "dtype_policy",
     "global_policy",
@@ -193,3 +194,6 @@ def layer_context(policy: DTypePolicy, inputs: Any) -> Any:
             return None
         return torch.autocast(device_type, dtype=policy.torch_compute_dtype)
     return torch.autocast(device_type, enabled=False) if enabled else None
+
+
+from ..optimizers.loss_scale import LossScaleOptimizer  # noqa: E402  (Keras' second home)

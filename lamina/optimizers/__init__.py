@@ -13,10 +13,19 @@ from lamina.optimizers import schedules
 from lamina.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from lamina.optimizers.adaptive import Adadelta, Adagrad, RMSprop
 from lamina.optimizers.extra import Adafactor, Ftrl, Lamb, Lion
+from lamina.optimizers.loss_scale import LossScaleOptimizer
+from lamina.optimizers.multi import MultiOptimizer, OptimizerMap
+from lamina.optimizers.muon import Muon
 from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.schedule_free import ScheduleFreeAdamW
 from lamina.optimizers.sgd import SGD
 
 __all__ = [
+    "LossScaleOptimizer",
+    "MultiOptimizer",
+    "Muon",
+    "OptimizerMap",
+    "ScheduleFreeAdamW",
     "SGD",
     "Adadelta",
     "Adafactor",
@@ -48,6 +57,10 @@ _BY_NAME: dict[str, type[Optimizer]] = {
         Adamax,
         Nadam,
         Lion,
+        Muon,
+        ScheduleFreeAdamW,
+        LossScaleOptimizer,
+        MultiOptimizer,
         Lamb,
         Ftrl,
         Adafactor,

@@ -16,6 +16,7 @@ import torch
 from ..layers._added_losses import collect_added_losses
 from ..layers._added_losses import in_use as added_losses_in_use
 from ..layers._symbolic import flatten_structure, map_structure
+from ..optimizers.loss_scale import LossScaleOptimizer
 from . import distributed
 from .custom_steps import CustomSteps, overrides_step
 from .data_packing import pack_x_y_sample_weight
@@ -303,7 +304,7 @@ class StepFunctions(CustomSteps):
             self._scaler.step(optimizer)
             self._scaler.update()
         else:
-            loss.backward()
+            optimizer.scale_loss(loss).backward()  # loss_scale_factor / LossScaleOptimizer
             if self._accumulates_locally() == "update":  # the other processes' sums join in
                 distributed.average_in_place(optimizer._slots["accumulated_gradient"])
             optimizer.step()
@@ -319,6 +320,8 @@ class StepFunctions(CustomSteps):
         optimizer = self.state.optimizer
         steps = getattr(optimizer, "gradient_accumulation_steps", None)
         if self._share is None or not steps or self._scaler is not None:
+            return None
+        if isinstance(optimizer, LossScaleOptimizer):  # its inner optimizer accumulates
             return None
         return "add" if (optimizer._iterations + 1) % steps else "update"
 
@@ -348,7 +351,9 @@ class StepFunctions(CustomSteps):
         )
         self._scaler = (
             torch.amp.GradScaler(self.device.type)
-            if float16 and self.state.auto_scale_loss
+            if float16
+            and self.state.auto_scale_loss
+            and not isinstance(self.state.optimizer, LossScaleOptimizer)  # it scales itself
             else None
         )
         if self.device.type == "cuda":

@@ -251,7 +251,8 @@ def test_get_by_name_is_case_insensitive(cls):
 
 def test_get_unknown_name_lists_valid_names():
     valid = (
-        "adadelta, adafactor, adagrad, adam, adamax, adamw, ftrl, lamb, lion, nadam, rmsprop, sgd"
+        "adadelta, adafactor, adagrad, adam, adamax, adamw, ftrl, lamb, lion, "
+        "lossscaleoptimizer, multioptimizer, muon, nadam, rmsprop, schedulefreeadamw, sgd"
     )
     with pytest.raises(ValueError, match=f"Unknown optimizer 'adamm'. Valid names: {valid}"):
         optimizers.get("adamm")
