@@ -25,6 +25,7 @@ from . import (
     models,
     ops,
     optimizers,
+    preprocessing,
     random,
     regularizers,
     saving,
@@ -33,8 +34,9 @@ from . import (
     utils,
 )
 from .config import device_scope as device
+from .dtype_policies import FloatDTypePolicy
 from .initializers import Initializer
-from .layers import Input, Layer
+from .layers import Input, InputSpec, Layer
 from .layers._naming import clear_session
 from .layers._symbolic import KerasTensor
 from .layers._variables import Variable
@@ -59,8 +61,10 @@ def version() -> str:
 
 __all__ = [
     "DTypePolicy",
+    "FloatDTypePolicy",
     "Initializer",
     "Input",
+    "InputSpec",
     "KerasTensor",
     "Layer",
     "Loss",
@@ -90,6 +94,7 @@ __all__ = [
     "models",
     "ops",
     "optimizers",
+    "preprocessing",
     "random",
     "regularizers",
     "saving",

@@ -1,5 +1,6 @@
 """Saving and loading: model files (.lamina), weights files, the serialization registry."""
 
+from ..utils._serialization import deserialize_keras_object, serialize_keras_object  # noqa: E402
 from .model_file import load_model, save_model
 from .registry import (
     CustomObjectScope,
@@ -19,6 +20,7 @@ __all__ = [
     "CustomObjectScope",
     "SafeModeScope",
     "custom_object_scope",
+    "deserialize_keras_object",
     "enable_unsafe_deserialization",
     "get_custom_objects",
     "get_registered_name",
@@ -30,4 +32,5 @@ __all__ = [
     "register_serializable",
     "save_model",
     "save_weights",
+    "serialize_keras_object",
 ]

@@ -27,7 +27,7 @@ from .. import config
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-__all__ = ["array_to_img", "img_to_array", "load_img", "save_img"]
+__all__ = ["array_to_img", "img_to_array", "load_img", "save_img", "smart_resize"]
 
 _COLOR_MODES = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}
 # Pillow's own names for its resampling filters, in Keras' order.
@@ -254,3 +254,41 @@ def save_img(
         )
         image = image.convert("RGB")
     image.save(path, format=file_format, **kwargs)
+
+
+def smart_resize(
+    x: Any,
+    size: tuple[int, int],
+    interpolation: str = "bilinear",
+    data_format: str = "channels_last",
+    **kwargs: Any,
+) -> Any:
+    """Keras' `keras.preprocessing.image.smart_resize`: crop the centre to the target's aspect
+    ratio, then resize to `size`, so nothing is stretched. One image (rank 3) or a batch
+    (rank 4); NumPy in, NumPy out (tensors stay tensors).
+
+    >>> smart_resize(np.zeros((6, 4, 3), "float32"), (3, 3)).shape
+    (3, 3, 3)
+    """
+    from ..layers._image_utils import aspect_crop_box, resize
+
+    data_format = _data_format(data_format, "smart_resize")
+    is_numpy = not isinstance(x, torch.Tensor)
+    images = torch.as_tensor(np.asarray(x)) if is_numpy else x
+    if images.ndim not in (3, 4):
+        raise ValueError(
+            f"smart_resize expects one image (rank 3) or a batch (rank 4); got shape "
+            f"{tuple(images.shape)}"
+        )
+    single = images.ndim == 3
+    batch = images[None] if single else images
+    if data_format == "channels_last":
+        batch = batch.permute(0, 3, 1, 2)
+    height, width = (int(n) for n in size)
+    top, left, crop_height, crop_width = aspect_crop_box(*batch.shape[-2:], height, width)
+    cropped = batch[..., top : top + crop_height, left : left + crop_width]
+    out = resize(cropped, height, width, interpolation)
+    if data_format == "channels_last":
+        out = out.permute(0, 2, 3, 1)
+    out = out[0] if single else out
+    return out.contiguous().numpy() if is_numpy else out
