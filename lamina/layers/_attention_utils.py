@@ -94,3 +94,24 @@ def record_symbolic_call(
     node.outputs = map_shapes(make, output_shapes)
     layer._inbound_nodes.append(node)
     return node.outputs
+
+
+def explicit_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None,
+    scale: float,
+    dropout: Any = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(attended values, scores) as Keras' einsum path computes them: the query scaled
+    before the product, masked scores pushed down before the softmax and zeroed after it,
+    then `dropout` (a layer, training only) on the probabilities."""
+    scores = torch.matmul(q * scale, k.transpose(-1, -2))
+    if mask is not None:
+        scores = scores.masked_fill(~mask, -mask_offset(scores.dtype))
+    scores = torch.softmax(scores, dim=-1)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, 0.0)
+    probabilities = scores if dropout is None else dropout(scores, training=True)
+    return torch.matmul(probabilities, v), scores

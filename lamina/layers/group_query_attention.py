@@ -19,8 +19,8 @@ from ._attention_utils import (
     as_tensor,
     attention_inputs,
     causal_mask,
+    explicit_attention,
     is_symbolic,
-    mask_offset,
     record_symbolic_call,
     shape_of,
 )
@@ -321,18 +321,8 @@ class GroupQueryAttention(Layer):
             v = v.repeat_interleave(self.num_repeats, 1)
             if only_causal:
                 mask = causal_mask(q.shape[2], k.shape[2], q.device)
-            # Keras' explicit path: the query is scaled before the product; masked scores are
-            # pushed down before the softmax and zeroed after it.
-            scores = torch.matmul(q * scale, k.transpose(-1, -2))
-            if mask is not None:
-                scores = scores.masked_fill(~mask, -mask_offset(scores.dtype))
-            scores = torch.softmax(scores, dim=-1)
-            if mask is not None:
-                scores = scores.masked_fill(~mask, 0.0)
-            probabilities = scores
-            if training and self._dropout_layer is not None:
-                probabilities = self._dropout_layer(scores, training=True)
-            attended = torch.matmul(probabilities, v)
+            dropout = self._dropout_layer if training else None
+            attended, scores = explicit_attention(q, k, v, mask, scale, dropout)
         attended = attended.transpose(1, 2)  # (batch, Tq, heads, head_dim)
         if self.use_gate:
             attended = attended * self.gate_dense.call(query)
