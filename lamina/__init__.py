@@ -37,7 +37,9 @@ from .config import device_scope as device
 from .dtype_policies import FloatDTypePolicy
 from .initializers import Initializer
 from .layers import Input, InputSpec, Layer
+from .layers._name_scope import name_scope
 from .layers._naming import clear_session
+from .layers._remat import RematScope, remat
 from .layers._symbolic import KerasTensor
 from .layers._variables import Variable
 from .losses import Loss
@@ -72,6 +74,7 @@ __all__ = [
     "Model",
     "Optimizer",
     "Regularizer",
+    "RematScope",
     "Sequential",
     "Variable",
     "activations",
@@ -92,11 +95,13 @@ __all__ = [
     "metrics",
     "mixed_precision",
     "models",
+    "name_scope",
     "ops",
     "optimizers",
     "preprocessing",
     "random",
     "regularizers",
+    "remat",
     "saving",
     "transfer",
     "tree",

@@ -43,9 +43,11 @@ __all__ = [
     "image_data_format",
     "is_flash_attention_enabled",
     "is_interactive_logging_enabled",
+    "is_nnx_enabled",
     "is_traceback_filtering_enabled",
     "max_epochs",
     "max_steps_per_epoch",
+    "set_backend",
     "set_cpu_memory_caching",
     "set_device",
     "set_dtype_policy",
@@ -65,6 +67,27 @@ def backend() -> str:
     'torch'
     """
     return "torch"
+
+
+def set_backend(backend: str) -> None:
+    """Keras' backend switch: lamina runs on PyTorch only, so "torch" is accepted (nothing
+    changes) and any other name is refused.
+
+    >>> set_backend("torch")
+    """
+    if backend != "torch":
+        raise ValueError(
+            f"set_backend({backend!r}): lamina runs on PyTorch only; the backend is 'torch'"
+        )
+
+
+def is_nnx_enabled() -> bool:
+    """Keras' flag for Flax NNX on its JAX backend: always False in lamina.
+
+    >>> is_nnx_enabled()
+    False
+    """
+    return False
 
 
 def image_data_format() -> str:

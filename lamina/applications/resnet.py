@@ -13,6 +13,8 @@ BatchNormalization uses epsilon 1.001e-5 as Keras' ResNet does (the original Caf
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import layers
 from ..layers._symbolic import KerasTensor
 from ..models import Model
@@ -22,9 +24,21 @@ from ._classic_helpers import (
     _image_input,
     _weights_path,
 )
-from .imagenet_utils import check_pooling, global_pooling
+from .imagenet_utils import check_pooling, decode_predictions, global_pooling
+from .imagenet_utils import preprocess_input as _preprocess
 
-__all__ = ["ResNet50", "ResNet101", "ResNet152"]
+__all__ = ["ResNet50", "ResNet101", "ResNet152", "decode_predictions", "preprocess_input"]
+
+
+def preprocess_input(x: Any, data_format: str | None = None) -> Any:
+    """Keras' ResNet preprocessing ('caffe' mode: RGB to BGR, ImageNet means subtracted).
+
+    >>> import numpy as np
+    >>> round(float(preprocess_input(np.full((1, 1, 1, 3), 128.0))[0, 0, 0, 0]), 3)
+    24.061
+    """
+    return _preprocess(x, data_format=data_format, mode="caffe")
+
 
 _EPSILON = 1.001e-5
 

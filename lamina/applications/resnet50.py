@@ -6,15 +6,6 @@ ImageNet means subtracted) and `decode_predictions`.
 24.061
 """
 
-from typing import Any
-
-from .imagenet_utils import decode_predictions
-from .imagenet_utils import preprocess_input as _preprocess
-from .resnet import ResNet50
+from .resnet import ResNet50, decode_predictions, preprocess_input
 
 __all__ = ["ResNet50", "decode_predictions", "preprocess_input"]
-
-
-def preprocess_input(x: Any, data_format: str | None = None) -> Any:
-    """Keras' ResNet50 preprocessing ('caffe' mode)."""
-    return _preprocess(x, data_format=data_format, mode="caffe")

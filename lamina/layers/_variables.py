@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._name_scope import join_path
 from ._naming import unique_name
 
 __all__ = ["BufferVariable", "TrainableVariable", "Variable", "as_variable"]
@@ -56,7 +57,8 @@ class Variable:
     ) -> Any:
         value = _initial_value(initializer, shape, dtype)
         variable = as_variable(value, trainable)
-        variable._keras_name = variable._keras_path = name or unique_name("variable")
+        variable._keras_name = name or unique_name("variable")
+        variable._keras_path = join_path(variable._keras_name)
         return variable
 
     @property

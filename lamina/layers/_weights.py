@@ -19,6 +19,7 @@ import torch
 
 from .. import constraints, initializers, regularizers
 from ..regularizers import L1L2
+from ._name_scope import variable_path
 from ._variables import BufferVariable, TrainableVariable, apply_keeping_variables
 
 __all__ = ["WeightsMixin", "tensors_on"]
@@ -210,7 +211,7 @@ class WeightsMixin:
         else:
             self.register_buffer(torch_name, BufferVariable(value))
         variable = getattr(self, torch_name)
-        variable._keras_name, variable._keras_path = name, f"{self.name}/{name}"
+        variable._keras_name, variable._keras_path = name, variable_path(self, name)
         variable._keras_axes = info.keras_axes
         self._weight_info[torch_name] = info
         info.attach_constraint(getattr(self, torch_name))

@@ -28,7 +28,10 @@ from .. import mixed_precision, regularizers
 from . import _masking
 from ._added_losses import _USED as _LOSSES_USED
 from ._added_losses import AddedLosses, OutermostCall
+from ._layer_extras import LayerExtras
+from ._name_scope import current_path, in_own_scope, open_name_scope
 from ._naming import to_snake_case, unique_name
+from ._remat import get_current_remat_mode, rematerialized_method
 from ._shape_inference import _STATE as _SHAPE_STATE
 from ._shape_inference import ShapeInference, auto_config, real_device
 from ._string_arrays import check_string_inputs, holds_strings
@@ -64,7 +67,7 @@ def _outside_inference_mode() -> Any:
     return torch.inference_mode(False)
 
 
-class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
+class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Module):
     """Base class of every lamina layer and model.
 
     Args:
@@ -130,6 +133,8 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
         self._declared_input_shape = self._declared_shape(
             input_shape, input_dim, batch_size, batch_input_shape
         )
+        if (remat_mode := get_current_remat_mode()) is not None:  # made in a RematScope
+            self._remat_mode = remat_mode
 
     # ---------------------------------------------------------------- construction helpers
 
@@ -203,7 +208,9 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
             with (
                 real_device(),
                 _outside_inference_mode(),
+                open_name_scope(self),
             ):  # real, trainable weights (see _maybe_build)
+                self.__dict__["_layer_path"] = current_path()
                 build(self, input_shape)
             self.built = True
             self._build_input_shape = input_shape
@@ -214,14 +221,17 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
         cls.build = wrapped_build  # type: ignore[method-assign]
 
     def build(self, input_shape: Shape) -> None:
-        """Create the weights for inputs of `input_shape` (batch axis None). Default: none."""
+        """Create the weights for inputs of `input_shape` (batch axis None). Default: none;
+        as in Keras, a call marks the layer built."""
+        self.built = True
 
     def _maybe_build(self, input_shape: Any) -> None:
         if self.built:
             return
         # Real weights also when built during shape inference, and trainable ones also when
         # first built by predict() (which runs in inference mode).
-        with real_device(), _outside_inference_mode():
+        with real_device(), _outside_inference_mode(), open_name_scope(self):
+            self.__dict__["_layer_path"] = current_path()
             self.build(input_shape)
         self.built = True
         self._build_input_shape = input_shape
@@ -240,6 +250,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
     # inference, as in Keras, except for layers whose Keras `call` defaults to training=True.
     _training_by_default: bool = False
     _is_operation: bool = False  # an op recorded on symbolic tensors (OperationLayer)
+    _remat_mode: Any = None  # the RematScope the layer was made in
     # What call() gets then: False; models pass None on, so each layer decides for itself.
     _training_unset: bool | None = False
 
@@ -260,6 +271,10 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
         the activation): checks, casts, building, training flag, autocast, regularization."""
         if not args:
             raise TypeError(f"{type(self).__name__} '{self.name}' was called without inputs")
+        if not self.built and not in_own_scope(self):
+            # The first call builds: sub-layers built in `call` go under this layer's scope.
+            with open_name_scope(self):
+                return self._dispatch(method, args, kwargs, pass_training)
         inputs = args[0]
         single = isinstance(inputs, torch.Tensor)
         if not single and any(isinstance(t, KerasTensor) for t in flatten_structure(inputs)):
@@ -304,6 +319,8 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
             return self._call_on_meta(method, args, kwargs, pass_training)
         if pass_training:
             kwargs["training"] = training
+        if self._remat_mode is not None:
+            method = rematerialized_method(self, method, inputs)
         # Mixed layers autocast, float32 ones step out (no `or`: dynamo 2.11 breaks on it).
         context = mixed_precision.layer_context(self._dtype_policy, inputs)
         with _NO_CONTEXT if context is None else context:
@@ -427,27 +444,6 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
         self._inbound_nodes.append(node)
         return node.outputs
 
-    @property
-    def output(self) -> Any:
-        """The symbolic output of this layer's call in a model (Keras' `layer.output`; for a
-        layer called several times, its first call's)."""
-        return self._single_node("output").outputs
-
-    @property
-    def input(self) -> Any:
-        """The symbolic input of this layer's call in a model (Keras' `layer.input`)."""
-        node = self._single_node("input")
-        return node.call_args[0] if node.call_args else node.outputs
-
-    def _single_node(self, what: str) -> Node:
-        nodes = self.__dict__.get("_inbound_nodes", [])
-        if not nodes:
-            raise AttributeError(
-                f"{type(self).__name__} '{self.name}' has no {what} yet: it has not been called "
-                "on a symbolic tensor (an Input or a layer's output)"
-            )
-        return nodes[0]  # a layer called several times: its first call's, as in Keras
-
     # ---------------------------------------------------------------- config
 
     def get_config(self) -> dict[str, Any]:
@@ -468,18 +464,6 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, torch.nn.Module):
     def from_config(cls, config: dict[str, Any]) -> Layer:
         """Rebuild a layer from `get_config()`'s output."""
         return cls(**config)
-
-    def get_build_config(self) -> dict[str, Any] | None:
-        """Keras' `build_config`: the input shape the layer was built for; None until built."""
-        from ..saving import registry
-
-        return registry.build_config_of(self)
-
-    def build_from_config(self, config: dict[str, Any] | None) -> None:
-        """Build from `get_build_config()`'s dict or the `build_config` Keras 3 writes."""
-        from ..saving import registry
-
-        registry.build_from_config(self, config)
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"

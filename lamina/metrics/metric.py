@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from .. import config
+from ..layers._name_scope import join_path
 from ..layers.layer import to_snake_case, unique_name
 from ..losses.loss import _as_tensor, _divide_no_nan, squeeze_or_expand_to_same_rank
 
@@ -99,7 +100,7 @@ class Metric(torch.nn.Module):
         value = _initial_value(initializer, tuple(shape), dtype or self._dtype)
         self.register_buffer(name, BufferVariable(value), persistent=False)
         variable = getattr(self, name)
-        variable._keras_name, variable._keras_path = name, f"{self.name}/{name}"
+        variable._keras_name, variable._keras_path = name, join_path(f"{self.name}/{name}")
         if name not in self._state_names:
             self._state_names.append(name)
         return variable

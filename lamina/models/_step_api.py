@@ -89,9 +89,76 @@ class StepAPI:
         self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
     ) -> dict[str, Any]:
         """Update the compiled metrics with this batch; returns `get_metrics_result()`."""
-        trainer = self._step_trainer("compute_metrics")
-        trainer.build_metrics_from(y, y_pred)
-        y_list = trainer.per_output(y, "y")
+        CompileMetrics(self._step_trainer("compute_metrics")).update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict[str, Any]:
+        """The current result of every metric in `metrics`, by its log name (a metric whose
+        result is a dict, such as 'compile_metrics', gives its entries)."""
+        results: dict[str, Any] = {}
+        for metric in self.metrics:
+            result = metric.result()
+            if isinstance(result, dict):
+                results.update(result)
+            else:
+                results[metric.name] = result
+        return results
+
+    @property
+    def metrics(self) -> list[Any]:
+        """The loss tracker (a `Mean` named 'loss', the running loss of the epoch) and, when
+        compile() was given metrics, Keras' 'compile_metrics': one object whose
+        `update_state(y, y_pred)` updates every compiled metric and whose `result()` is a
+        dict by log name. A custom step updates the first with `update_state(loss)`, the
+        second with `update_state(y, y_pred)`."""
+        trainer = self._trainer
+        if trainer is None:
+            return []
+        configured = any(
+            spec.metric_identifiers or spec.weighted_metric_identifiers
+            for spec in trainer.state.outputs
+        )
+        return (
+            [trainer.loss_tracker, CompileMetrics(trainer)]
+            if configured
+            else [trainer.loss_tracker]
+        )
+
+    def _step_trainer(self, what: str) -> Any:
+        if self._trainer is None:
+            raise ValueError(
+                f"You must call compile() before {what}(): model '{getattr(self, 'name', '')}' "
+                "has no optimizer or loss yet"
+            )
+        return self._trainer
+
+
+class CompileMetrics:
+    """Keras' 'compile_metrics': the compiled metrics as one metric of `model.metrics`.
+
+    `metrics` lists the metric objects (made on the first batch); `update_state(y_true,
+    y_pred, sample_weight=None)` updates them all (those of `weighted_metrics=` with the
+    sample weights, the others without), `result()` is a dict by log name, and
+    `reset_state()` resets them.
+    """
+
+    name = "compile_metrics"
+
+    def __init__(self, trainer: Any) -> None:
+        self._trainer = trainer
+
+    @property
+    def metrics(self) -> list[Any]:
+        return [metric for _, metric, _ in self._trainer.state.all_metrics()]
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        return [v for metric in self.metrics for v in metric.variables]
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        trainer = self._trainer
+        trainer.build_metrics_from(y_true, y_pred)
+        y_list = trainer.per_output(y_true, "y")
         pred_list = trainer.per_output(y_pred, "predictions")
         weights = trainer._per_output_weights(sample_weight)
         for spec, target, prediction, weight in zip(
@@ -104,61 +171,22 @@ class StepAPI:
                     metric.update_state(target, prediction.detach(), sample_weight=weight)
                 else:
                     metric.update_state(target, prediction.detach())
-        return self.get_metrics_result()
 
-    def get_metrics_result(self) -> dict[str, Any]:
-        """The current result of every metric in `metrics`, by its log name."""
-        trainer = self._trainer
-        if trainer is None or type(self).metrics is not StepAPI.metrics:
-            return {metric.name: metric.result() for metric in self.metrics}
-        results: dict[str, Any] = {"loss": trainer.loss_tracker.result()}
-        for key, metric, _ in trainer.state.all_metrics():
-            results[key] = metric.result()
-        return results
+    def result(self) -> dict[str, Any]:
+        return {key: metric.result() for key, metric, _ in self._trainer.state.all_metrics()}
 
-    @property
-    def metrics(self) -> list[Any]:
-        """The loss tracker (a `Mean` named 'loss', the running loss of the epoch) and the
-        compiled metric objects (made on the first batch), as Keras lists them for a
-        custom step to update: `metric.update_state(loss)` for the first,
-        `metric.update_state(y, y_pred)` for the others."""
-        trainer = self._trainer
-        if trainer is None:
-            return []
-        compiled = [
-            metric if weighted else _Unweighted(metric)
-            for _, metric, weighted in trainer.state.all_metrics()
-        ]
-        return [trainer.loss_tracker, *compiled]
+    def reset_state(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
 
-    def _step_trainer(self, what: str) -> Any:
-        if self._trainer is None:
-            raise ValueError(
-                f"You must call compile() before {what}(): model '{getattr(self, 'name', '')}' "
-                "has no optimizer or loss yet"
-            )
-        return self._trainer
-
-
-class _Unweighted:
-    """A metric compiled with `metrics=` as a custom step sees it in `model.metrics`:
-    `update_state(y, y_pred, sample_weight=...)` ignores the weights, as Keras' compiled
-    metrics do (those of `weighted_metrics=` use them); everything else is the metric's."""
-
-    def __init__(self, metric: Any) -> None:
-        self.__dict__["_metric"] = metric
-
-    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
-        return self._metric.update_state(y_true, y_pred)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._metric, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._metric, name, value)
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError("compile_metrics has no config (as in Keras)")
 
     def __eq__(self, other: Any) -> bool:
-        return other is self or other is self._metric
+        return isinstance(other, CompileMetrics) and other._trainer is self._trainer
 
     def __hash__(self) -> int:
-        return hash(self._metric)
+        return hash(id(self._trainer))
+
+    def __repr__(self) -> str:
+        return f"<CompileMetrics name=compile_metrics metrics={[m.name for m in self.metrics]}>"

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ..layers import _masking
+from ..layers._name_scope import open_name_scope
 from ..layers._symbolic import KerasTensor, Node, flatten_structure, map_structure
 from ..layers.core import InputLayer
 from ..layers.layer import Layer, Shape
@@ -123,7 +124,8 @@ class Sequential(Model):
             raise ValueError(f"Sequential '{self.name}' has no input yet")
         # The layer's own error names it, its input shape and the layer that produced it.
         previous = self._nodes[-1].outputs if self._nodes else self._input_layer.output
-        outputs = layer(previous)
+        with open_name_scope(self):  # Keras' paths: 'sequential/dense/kernel'
+            outputs = layer(previous)
         node = flatten_structure(outputs)[0].node
         self._nodes.append(node)
         self.built = True

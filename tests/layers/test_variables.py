@@ -121,7 +121,7 @@ def test_variables_keep_their_identity_through_dtype_moves_and_copies():
     assert norm.moving_mean is mean and mean.dtype == torch.float64
     model.to(torch.float32)
     clone = copy.deepcopy(model)
-    assert clone.layers[0].moving_mean.path == "batch_normalization/moving_mean"
+    assert clone.layers[0].moving_mean.path == "sequential/batch_normalization/moving_mean"
     assert clone.layers[0].moving_mean is not mean
     assert all(isinstance(w, lamina.Variable) for w in clone.weights)
 

@@ -176,9 +176,13 @@ def test_super_train_step_is_the_standard_step():
 
 def test_metrics_list_the_loss_tracker_first():
     model = docs_model()
-    assert [m.name for m in model.metrics] == ["loss"]  # the compiled ones come with data
+    # Keras 3.15.1: the loss tracker, then one 'compile_metrics' whose result is a dict
+    assert [m.name for m in model.metrics] == ["loss", "compile_metrics"]
+    assert model.metrics[1].metrics == [] and model.metrics[1].result() == {}
     model.fit(X, Y, batch_size=8, epochs=1, verbose=0)
-    assert [m.name for m in model.metrics] == ["loss", "accuracy"]
+    assert [m.name for m in model.metrics] == ["loss", "compile_metrics"]
+    assert [m.name for m in model.metrics[1].metrics] == ["accuracy"]
+    assert list(model.metrics[1].result()) == ["accuracy"]
     plain = lamina.Sequential([lamina.Input((4,)), layers.Dense(3, activation="softmax")])
     plain.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     history = plain.fit(X, Y, batch_size=8, epochs=1, verbose=0)
@@ -232,15 +236,17 @@ def test_compiled_metrics_in_model_metrics_ignore_sample_weight_as_keras():
     model.compile("sgd", "mse", metrics=["mae"], weighted_metrics=["mse"])
     x, y = np.ones((4, 2), "float32"), np.arange(4, dtype="float32").reshape(4, 1)
     model.evaluate(x, y, verbose=0)  # makes the metric objects
-    _, plain, weighted = model.metrics
-    for metric in (plain, weighted):
-        metric.reset_state()
+    _, compiled = model.metrics
+    compiled.reset_state()
+    assert {k: float(v) for k, v in compiled.result().items()} == {"mae": 0.0, "mse": 0.0}
     y_pred = torch.zeros(4, 1)
     weights = torch.tensor([1.0, 0.0, 0.0, 3.0])
-    plain.update_state(torch.as_tensor(y), y_pred, sample_weight=weights)
-    weighted.update_state(torch.as_tensor(y), y_pred, sample_weight=weights)
-    assert float(plain.result()) == pytest.approx(1.5)  # mean |y| of 0, 1, 2, 3
-    assert float(weighted.result()) == pytest.approx((0 + 27) / 4)  # (1*0 + 3*9) / 4
+    compiled.update_state(torch.as_tensor(y), y_pred, sample_weight=weights)
+    result = compiled.result()
+    assert float(result["mae"]) == pytest.approx(1.5)  # mean |y| of 0, 1, 2, 3
+    assert float(result["mse"]) == pytest.approx((0 + 27) / 4)  # (1*0 + 3*9) / 4
+    with pytest.raises(NotImplementedError):
+        compiled.get_config()
 
 
 def test_steps_get_x_alone_and_evaluate_lists_a_custom_test_steps_logs():

@@ -149,11 +149,6 @@ def test_verbose_2_prints_one_line_per_epoch_in_keras_order():
         np.testing.assert_allclose(history.history[key], values, rtol=1e-5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model.metrics lists each compiled metric; Keras lists one 'compile_metrics' whose "
-    "result() is a dict (lamina/models/_step_api.py)",
-)
 def test_custom_step_returning_compiled_metrics_logs_them_in_keras_order():
     # Keras sorts the step's logs and flattens the 'compile_metrics' dict where its name
     # sorts: mae before loss (validation logs come after).

@@ -1,0 +1,126 @@
+"""Parts of Keras' Layer API that stand beside the call path: the symbolic `input` / `output`,
+build configs, `path`, and `stateless_call` (on `torch.func.functional_call`).
+
+>>> import torch, lamina
+>>> layer = lamina.layers.Dense(2, kernel_initializer="ones")
+>>> layer.build((None, 3))
+>>> kernel, bias = layer.trainable_variables
+>>> out, _ = layer.stateless_call([kernel * 2, bias], [], torch.ones(1, 3))
+>>> out.tolist(), layer(torch.ones(1, 3)).tolist()   # the layer's own weights unchanged
+([[6.0, 6.0]], [[3.0, 3.0]])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ._symbolic import Node
+
+
+class LayerExtras:
+    """Mixed into `Layer`: the Keras API that is not on the call path."""
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output of this layer's call in a model (Keras' `layer.output`; for a
+        layer called several times, its first call's)."""
+        return self._single_node("output").outputs
+
+    @property
+    def input(self) -> Any:
+        """The symbolic input of this layer's call in a model (Keras' `layer.input`)."""
+        node = self._single_node("input")
+        return node.call_args[0] if node.call_args else node.outputs
+
+    def _single_node(self, what: str) -> Node:
+        nodes = self.__dict__.get("_inbound_nodes", [])
+        if not nodes:
+            raise AttributeError(
+                f"{type(self).__name__} '{self.name}' has no {what} yet: it has not been called "  # type: ignore[attr-defined]
+                "on a symbolic tensor (an Input or a layer's output)"
+            )
+        return nodes[0]  # a layer called several times: its first call's, as in Keras
+
+    @property
+    def path(self) -> str:
+        """The layer's name under the scopes it was built in ('sequential/dense'), as Keras."""
+        return self.__dict__.get("_layer_path") or self.name  # type: ignore[attr-defined]
+
+    def get_build_config(self) -> dict[str, Any] | None:
+        """Keras' `build_config`: the input shape the layer was built for; None until built."""
+        from ..saving import registry
+
+        return registry.build_config_of(self)
+
+    def build_from_config(self, config: dict[str, Any] | None) -> None:
+        """Build from `get_build_config()`'s dict or the `build_config` Keras 3 writes."""
+        from ..saving import registry
+
+        registry.build_from_config(self, config)
+
+    def stateless_call(
+        self,
+        trainable_variables: list[Any],
+        non_trainable_variables: list[Any],
+        *args: Any,
+        return_losses: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Call the layer with the given variable values instead of its own, as Keras.
+
+        The values follow `trainable_variables` / `non_trainable_variables`' order (tensors
+        of the variables' own shapes, or NumPy arrays in Keras' layout); gradients flow to
+        them. The layer's variables are left as they are; the returned non-trainable values
+        hold the call's updates (batch-norm moving statistics in training).
+
+        Returns:
+            `(outputs, non_trainable_values)`, with the call's added losses as a third
+            element when `return_losses`.
+        """
+        if not self.built:  # type: ignore[attr-defined]
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': build the layer before "  # type: ignore[attr-defined]
+                "stateless_call (call it once, or build(input_shape))"
+            )
+        own_trainable = list(self.trainable_variables)  # type: ignore[attr-defined]
+        own_other = list(self.non_trainable_variables)  # type: ignore[attr-defined]
+        for given, own, what in (
+            (trainable_variables, own_trainable, "trainable_variables"),
+            (non_trainable_variables, own_other, "non_trainable_variables"),
+        ):
+            if len(given) != len(own):
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}': stateless_call got "  # type: ignore[attr-defined]
+                    f"{len(given)} {what}; the layer has {len(own)}"
+                )
+        names = {id(t): n for n, t in self.named_parameters(remove_duplicate=False)}  # type: ignore[attr-defined]
+        names.update({id(t): n for n, t in self.named_buffers(remove_duplicate=False)})  # type: ignore[attr-defined]
+        mapping: dict[str, torch.Tensor] = {}
+        new_other: list[torch.Tensor] = []
+        for values, own, is_state in (
+            (trainable_variables, own_trainable, False),
+            (non_trainable_variables, own_other, True),
+        ):
+            for value, variable in zip(values, own, strict=True):
+                tensor = _as_value(variable, value)
+                if is_state:  # updated in place by the call: a copy of the caller's value
+                    tensor = tensor.clone()
+                    new_other.append(tensor)
+                mapping[names[id(variable)]] = tensor
+        from ._added_losses import clear_added_losses, collect_added_losses
+
+        outputs = torch.func.functional_call(self, mapping, args, kwargs, strict=False)  # type: ignore[arg-type]
+        if not return_losses:
+            return outputs, new_other
+        losses = collect_added_losses(self)  # type: ignore[arg-type]
+        clear_added_losses(self)  # type: ignore[arg-type]  # as Keras: not kept on the layer
+        return outputs, new_other, losses
+
+
+def _as_value(variable: Any, value: Any) -> torch.Tensor:
+    to_layout = getattr(variable, "_in_torch_layout", None)
+    if to_layout is not None:
+        return to_layout(value)
+    return torch.as_tensor(value, dtype=variable.dtype, device=variable.device)
