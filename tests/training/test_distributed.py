@@ -123,7 +123,7 @@ SCRIPT = textwrap.dedent(
         trainer = m._trainer
         trainer._loss_sum.fill_(rank + 1.0)
         trainer._count.fill_(rank + 2.0)
-        metric = m.metrics[1]  # after the loss tracker
+        metric = m.metrics[1].metrics[0]  # compile_metrics (after the loss tracker): accuracy
         metric.total.fill_(10.0 * rank)
         loss_sum, count, _, states = trainer._global_totals()
         result["totals"] = [float(loss_sum), float(count), float(states["accuracy"][0])]
