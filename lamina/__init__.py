@@ -41,6 +41,7 @@ from .layers._name_scope import name_scope
 from .layers._naming import clear_session
 from .layers._remat import RematScope, remat
 from .layers._symbolic import KerasTensor
+from .layers._user_operation import Function, Operation
 from .layers._variables import Variable
 from .losses import Loss
 from .metrics import Metric
@@ -64,6 +65,7 @@ def version() -> str:
 __all__ = [
     "DTypePolicy",
     "FloatDTypePolicy",
+    "Function",
     "Initializer",
     "Input",
     "InputSpec",
@@ -72,6 +74,7 @@ __all__ = [
     "Loss",
     "Metric",
     "Model",
+    "Operation",
     "Optimizer",
     "Regularizer",
     "RematScope",

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -301,18 +302,33 @@ def get(identifier: str | Callable[..., Tensor] | None) -> Callable[..., Tensor]
     raise TypeError(f"activation must be a name or a callable; got {identifier!r}")
 
 
-def serialize(fn: Callable[..., Tensor]) -> str:
+def serialize(activation: Callable[..., Tensor]) -> str:
     """Return the Keras name of an activation function."""
     for name, candidate in _ACTIVATIONS.items():
-        if candidate is fn:
+        if candidate is activation:
             return name
-    if getattr(fn, "__name__", None) is None:
-        raise ValueError(f"Cannot serialize activation {fn!r}: it has no name")
+    if getattr(activation, "__name__", None) is None:
+        raise ValueError(f"Cannot serialize activation {activation!r}: it has no name")
     from .saving.registry import get_registered_name
 
-    return get_registered_name(fn)
+    return get_registered_name(activation)
 
 
-def deserialize(name: str) -> Callable[..., Tensor]:
-    """Inverse of `serialize`."""
+def deserialize(
+    config: str | dict[str, Any], custom_objects: dict[str, Any] | None = None
+) -> Callable[..., Tensor]:
+    """Inverse of `serialize`: a name, or Keras' dict form of a function
+    ({'class_name': 'function', 'config': name, ...}); `custom_objects` maps names to functions.
+
+    >>> deserialize("relu") is relu
+    True
+    """
+    name = config
+    if isinstance(config, dict):
+        name = config.get("config") if config.get("class_name") == "function" else None
+        name = name or config.get("registered_name") or config.get("class_name")
+    if not isinstance(name, str):
+        raise ValueError(f"Cannot deserialize activation {config!r}: expected a name or a dict")
+    if custom_objects and name in custom_objects:
+        return get(custom_objects[name])
     return get(name)

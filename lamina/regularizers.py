@@ -142,18 +142,20 @@ class OrthogonalRegularizer(Regularizer):
 orthogonal_regularizer = OrthogonalRegularizer
 
 
-def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
-    """Both penalties; as the Keras function, each factor defaults to 0.01."""
+def _l1_l2_by_name(l1: float = 0.01, l2: float = 0.01) -> L1L2:
+    """`get("l1_l2")`: both penalties at 0.01 (tf.keras' function; Keras 3 has no such name)."""
     return L1L2(l1=l1, l2=l2)
 
 
+# Keras 3's lower-case names are the classes themselves (so `l1_l2()` has factors 0.0).
 l1 = L1
 l2 = L2
+l1_l2 = L1L2
 
 _NAMES = {
     "l1": L1,
     "l2": L2,
-    "l1_l2": l1_l2,
+    "l1_l2": _l1_l2_by_name,
     "L1": L1,
     "L2": L2,
     "L1L2": L1L2,
@@ -191,8 +193,8 @@ def get(identifier: Any) -> Regularizer | None:
                 "regularizers with lamina.saving.register_serializable"
             )
         config = identifier.get("config") or {}
-        if cls is l1_l2:
-            return l1_l2(**config)
+        if cls is _l1_l2_by_name:
+            return _l1_l2_by_name(**config)
         if not isinstance(cls, type):  # a registered function: the regularizer itself
             return cls
         return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
@@ -201,8 +203,14 @@ def get(identifier: Any) -> Regularizer | None:
     raise TypeError(f"Cannot interpret {identifier!r} as a regularizer")
 
 
-def deserialize(config: Any) -> Regularizer | None:
-    """A regularizer from its `serialize` form (a name or a config dict), as `get`."""
+def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Regularizer | None:
+    """A regularizer from its `serialize` form (a name or a config dict), as `get`;
+    `custom_objects` maps further class names to classes."""
+    name = config.get("class_name") if isinstance(config, dict) else config
+    custom = (custom_objects or {}).get(name) if isinstance(name, str) else None
+    if custom is not None:
+        arguments = config.get("config") or {} if isinstance(config, dict) else {}
+        return custom(**arguments) if isinstance(custom, type) else custom
     return get(config)
 
 

@@ -229,6 +229,7 @@ class ReduceLROnPlateau(_Monitor):
         min_delta: smallest change that counts as an improvement.
         cooldown: epochs to wait after a reduction before counting again.
         min_lr: lower bound on the learning rate.
+        kwargs: accepted as Keras accepts them, and ignored (with a warning).
     """
 
     _state_attributes = ("wait", "cooldown_counter", "best")
@@ -243,8 +244,13 @@ class ReduceLROnPlateau(_Monitor):
         min_delta: float = 1e-4,
         cooldown: int = 0,
         min_lr: float = 0.0,
+        **kwargs: Any,
     ) -> None:
         super().__init__(monitor, mode, min_delta)
+        if kwargs:  # Keras takes and ignores them (tf.keras' `epsilon`, ...); say so
+            warnings.warn(
+                f"ReduceLROnPlateau ignores the argument(s) {sorted(kwargs)}", stacklevel=2
+            )
         if factor >= 1.0:
             raise ValueError(
                 f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}"

@@ -25,6 +25,13 @@ from .layer import Layer, Shape
 _CUDNN_COPY_WARNING = "RNN module weights are not part of single contiguous chunk"
 
 
+def constructor_arguments(local: dict[str, Any], *own: str) -> dict[str, Any]:
+    """The arguments an `__init__` received (from its `locals()`) to pass on to `_RNN`, less
+    the ones the subclass keeps itself (`own`): lets each layer spell out Keras' signature."""
+    skip = {"self", "kwargs", "__class__", *own}
+    return {**{k: v for k, v in local.items() if k not in skip}, **local.get("kwargs", {})}
+
+
 def _swap_first_gates(tensor: torch.Tensor, axis: int, units: int) -> torch.Tensor:
     """Exchange the first two gate blocks along `axis`: Keras' (z, r, h) <-> PyTorch's (r, z, n)."""
     rest = tensor.shape[axis] - 2 * units
@@ -359,6 +366,7 @@ class _RNN(Layer):
             kernel_constraint=constraints.serialize(self.kernel_constraint),
             recurrent_constraint=constraints.serialize(self.recurrent_constraint),
             bias_constraint=constraints.serialize(self.bias_constraint),
+            activity_regularizer=regularizers.serialize(self.activity_regularizer),
             dropout=self.dropout,
             recurrent_dropout=self.recurrent_dropout,
             seed=self.seed,

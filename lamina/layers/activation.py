@@ -153,7 +153,7 @@ class PReLU(Layer):
 
     def __init__(
         self,
-        alpha_initializer: Any = "zeros",
+        alpha_initializer: Any = "Zeros",
         alpha_regularizer: Any = None,
         alpha_constraint: Any = None,
         shared_axes: int | Sequence[int] | None = None,

@@ -90,7 +90,7 @@ class RandomBrightness(ImageLayer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(factor=as_config(self.factor), value_range=as_config(self.value_range))
+        config.update(factor=as_config(self._range), value_range=as_config(self.value_range))
         return config
 
 
@@ -240,8 +240,8 @@ class RandomErasing(ImageLayer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
-            factor=as_config(self.factor),
-            scale=as_config(self.scale),
+            factor=as_config(self._range),
+            scale=as_config(self._scale),
             fill_value=as_config(self.fill_value),
             value_range=as_config(self.value_range),
         )
@@ -407,5 +407,5 @@ class CutMix(_MixingLayer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config["factor"] = as_config(self.factor)
+        config["factor"] = as_config(self._range)
         return config

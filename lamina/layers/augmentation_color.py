@@ -161,7 +161,7 @@ class _ColorLayer(ImageLayer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(factor=as_config(self.factor), value_range=as_config(self.value_range))
+        config.update(factor=as_config(self._range), value_range=as_config(self.value_range))
         return config
 
 

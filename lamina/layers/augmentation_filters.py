@@ -118,7 +118,7 @@ class RandomSharpness(_ToneLayer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config["factor"] = as_config(self.factor)
+        config["factor"] = as_config(self._range)
         return config
 
 
@@ -201,9 +201,9 @@ class RandomGaussianBlur(_ToneLayer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
-            factor=as_config(self.factor),
-            kernel_size=as_config(self.kernel_size),
-            sigma=as_config(self.sigma),
+            factor=as_config(self._range),
+            kernel_size=as_config(self._sides),
+            sigma=as_config(self._sigma),
         )
         return config
 
@@ -323,8 +323,8 @@ class Solarization(_ToneLayer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
-            addition_factor=as_config(self.addition_factor),
-            threshold_factor=as_config(self.threshold_factor),
+            addition_factor=as_config(self._addition),
+            threshold_factor=as_config(self._threshold),
         )
         return config
 

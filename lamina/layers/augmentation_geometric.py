@@ -298,10 +298,11 @@ class RandomCrop(ImageLayer):
         width: int,
         seed: int | None = None,
         data_format: str | None = None,
+        name: str | None = None,
         padding: int | tuple[int, int] = 0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        super().__init__(seed=seed, data_format=data_format, name=name, **kwargs)
         self.height = check_size(self._describe(), "height", height)
         self.width = check_size(self._describe(), "width", width)
         pads = tuple(padding) if isinstance(padding, (tuple, list)) else (padding, padding)
@@ -388,7 +389,7 @@ class RandomRotation(_AffineLayer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config["factor"] = as_config(self.factor)
+        config["factor"] = as_config(self._range)
         return config
 
 

@@ -113,6 +113,11 @@ class Pipeline(Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
+        # Keras' config holds the layers and the name; other entries only when not default.
+        if config.get("trainable") is True:
+            del config["trainable"]
+        if config.get("dtype") == "float32":
+            del config["dtype"]
         config["layers"] = [_serialize(layer) for layer in self._pipeline_layers]
         return config
 
@@ -213,7 +218,7 @@ class _PolicyLayer(ImageLayer):
         config = super().get_config()
         config.update(
             value_range=as_config(self.value_range),
-            factor=as_config(self.factor),
+            factor=as_config(self._range),
             interpolation=self.interpolation,
         )
         return config

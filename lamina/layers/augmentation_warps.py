@@ -88,7 +88,7 @@ class RandomShear(_AffineLayer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(x_factor=as_config(self.x_factor), y_factor=as_config(self.y_factor))
+        config.update(x_factor=as_config(self._x_range), y_factor=as_config(self._y_range))
         return config
 
 
@@ -180,7 +180,7 @@ class RandomPerspective(ImageLayer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
-            factor=as_config(self.factor),
+            factor=as_config(self._range),
             scale=self.scale,
             interpolation=self.interpolation,
             fill_value=self.fill_value,
@@ -286,8 +286,8 @@ class RandomElasticTransform(ImageLayer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
-            factor=as_config(self.factor),
-            scale=as_config(self.scale),
+            factor=as_config(self._range),
+            scale=as_config(self._scale),
             interpolation=self.interpolation,
             fill_mode=self.fill_mode,
             fill_value=self.fill_value,

@@ -124,10 +124,10 @@ class BatchNormalization(_AffineNormalization):
         gamma_regularizer: Any = None,
         beta_constraint: Any = None,
         gamma_constraint: Any = None,
-        synchronized: bool = False,
         renorm: bool = False,
         renorm_clipping: Any = None,
         renorm_momentum: float = 0.99,
+        synchronized: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(

@@ -175,7 +175,8 @@ class CategoryEncoding(Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(num_tokens=self.num_tokens, output_mode=self.output_mode, sparse=self.sparse)
+        # As Keras: no sparse entry (sparse output is refused here, so it is always False).
+        config.update(num_tokens=self.num_tokens, output_mode=self.output_mode)
         return config
 
 
@@ -279,9 +280,11 @@ class Discretization(Layer):
         epsilon: float = 0.01,
         output_mode: str = "int",
         sparse: bool = False,
+        dtype: Any = None,
+        name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(dtype=dtype, name=name, **kwargs)
         owner = self._describe()
         _refuse_sparse(owner, sparse)
         _check_output_mode(owner, output_mode, ("int", *_ENCODINGS))
@@ -425,6 +428,8 @@ class Discretization(Layer):
             output_mode=self.output_mode,
             sparse=self.sparse,
         )
+        if self.trainable:  # Keras' config has no trainable entry (nothing to train)
+            del config["trainable"]
         return config
 
     @classmethod

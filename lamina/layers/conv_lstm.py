@@ -363,6 +363,7 @@ class _ConvLSTM(RNN):
         kernel_regularizer: Any = None,
         recurrent_regularizer: Any = None,
         bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
         kernel_constraint: Any = None,
         recurrent_constraint: Any = None,
         bias_constraint: Any = None,
@@ -385,6 +386,7 @@ class _ConvLSTM(RNN):
             return_state=return_state,
             go_backwards=go_backwards,
             stateful=stateful,
+            activity_regularizer=activity_regularizer,
             **kwargs,
         )
         self.input_ndim = self.rank + 3
@@ -410,6 +412,7 @@ class _ConvLSTM(RNN):
         del config["cell"]
         cell_config = self.cell.get_config()
         config.update({name: cell_config[name] for name in _CELL_ARGUMENTS})
+        config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod

@@ -404,6 +404,30 @@ class Conv3DTranspose(_ConvTranspose):
 
     rank = 3
 
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | Sequence[int],
+        strides: int | Sequence[int] = 1,
+        padding: str | int | Sequence[int] = "valid",
+        data_format: str | None = None,
+        output_padding: int | Sequence[int] | None = None,
+        dilation_rate: int | Sequence[int] = 1,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        # Keras' 3-D class takes data_format before output_padding (the 1-D/2-D ones after).
+        arguments = {k: v for k, v in locals().items() if k not in ("self", "kwargs", "__class__")}
+        super().__init__(**arguments, **kwargs)
+
 
 # Keras' long names.
 Convolution1D = Conv1D

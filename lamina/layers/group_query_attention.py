@@ -347,6 +347,7 @@ class GroupQueryAttention(Layer):
             bias_regularizer=regularizers.serialize(self.bias_regularizer),
             kernel_constraint=constraints.serialize(self.kernel_constraint),
             bias_constraint=constraints.serialize(self.bias_constraint),
+            activity_regularizer=regularizers.serialize(self.activity_regularizer),
             seed=self.seed,
         )
         return config

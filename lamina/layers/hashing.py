@@ -359,8 +359,15 @@ class HashedCrossing(HostPreprocessingLayer):
     """
 
     def __init__(
-        self, num_bins: int, output_mode: str = "int", sparse: bool = False, **kwargs: Any
+        self,
+        num_bins: int,
+        output_mode: str = "int",
+        sparse: bool = False,
+        name: str | None = None,
+        dtype: Any = None,
+        **kwargs: Any,
     ) -> None:
+        kwargs.update(name=name, dtype=dtype)
         modes = ("int", "one_hot")
         self._int_dtype, kwargs["dtype"] = _output_dtypes(
             "HashedCrossing", output_mode, modes, kwargs

@@ -142,13 +142,13 @@ class LayerNormalization(_AffineNormalization):
         epsilon: float = 1e-3,
         center: bool = True,
         scale: bool = True,
-        rms_scaling: bool = False,
         beta_initializer: Any = "zeros",
         gamma_initializer: Any = "ones",
         beta_regularizer: Any = None,
         gamma_regularizer: Any = None,
         beta_constraint: Any = None,
         gamma_constraint: Any = None,
+        rms_scaling: bool = False,  # deprecated in Keras 3 (taken from its **kwargs there)
         **kwargs: Any,
     ) -> None:
         super().__init__(

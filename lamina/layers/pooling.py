@@ -105,9 +105,10 @@ class _Pooling(Layer):
         strides: int | Sequence[int] | None = None,
         padding: str = "valid",
         data_format: str | None = None,
+        name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(name=name, **kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
         self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size", owner)
         self.strides = (
@@ -300,9 +301,10 @@ class _AveragePooling(_Pooling):
         strides: int | Sequence[int] | None = None,
         padding: str = "valid",
         data_format: str | None = None,
+        name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class AveragePooling1D(_AveragePooling):

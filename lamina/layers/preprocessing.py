@@ -182,7 +182,7 @@ class Normalization(Layer):
                     f"Normalization '{self.name}': mean of shape {np.shape(mean)} has more "
                     f"dimensions than the {len(axes)} kept axes axis={axis!r}"
                 )
-        self.axis = axis
+        self.axis = axes  # a tuple, as Keras standardizes it (None: ())
         self._axes = axes
         self.input_mean = mean
         self.input_variance = variance
@@ -312,7 +312,7 @@ class Normalization(Layer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
-            axis=list(self.axis) if isinstance(self.axis, tuple) else self.axis,
+            axis=list(self.axis),
             mean=_json(self.input_mean),
             variance=_json(self.input_variance),
             invert=self.invert,

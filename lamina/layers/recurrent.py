@@ -35,7 +35,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ._recurrent_base import _RNN, _is, _join_gru_bias, _split_gru_bias
+from ._recurrent_base import _RNN, _is, _join_gru_bias, _split_gru_bias, constructor_arguments
 
 __all__ = ["GRU", "LSTM", "SimpleRNN"]
 
@@ -56,7 +56,8 @@ class SimpleRNN(_RNN):
         return_state: also return the final state: [output, h].
         go_backwards: read the sequence backwards (the outputs stay in the order computed).
         stateful: not supported (raises NotImplementedError).
-        unroll: accepted and ignored.
+        unroll: accepted and ignored (the fused kernel runs when it can).
+        activity_regularizer: a penalty on the output, added to the loss.
 
     Call arguments:
         inputs: (batch, timesteps, features); initial_state: [h] or h; mask: (batch, timesteps)
@@ -73,9 +74,31 @@ class SimpleRNN(_RNN):
     """
 
     def __init__(
-        self, units: int, activation: Any = "tanh", use_bias: bool = True, **kwargs: Any
+        self,
+        units: int,
+        activation: Any = "tanh",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        unroll: bool = False,
+        seed: int | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(units, activation, "sigmoid", use_bias, **kwargs)
+        super().__init__(**constructor_arguments(locals()))
 
     def _fused_function(self) -> Any:
         if _is(self.activation, "tanh"):
@@ -120,10 +143,29 @@ class LSTM(_RNN):
         activation: Any = "tanh",
         recurrent_activation: Any = "sigmoid",
         use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
         unit_forget_bias: bool = True,
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        unroll: bool = False,
+        use_cudnn: Any = "auto",
         **kwargs: Any,
     ) -> None:
-        super().__init__(units, activation, recurrent_activation, use_bias, **kwargs)
+        super().__init__(**constructor_arguments(locals(), "unit_forget_bias"))
         self.unit_forget_bias = bool(unit_forget_bias)
 
     def _bias_initializer(self) -> Any:
@@ -183,10 +225,29 @@ class GRU(_RNN):
         activation: Any = "tanh",
         recurrent_activation: Any = "sigmoid",
         use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        unroll: bool = False,
         reset_after: bool = True,
+        use_cudnn: Any = "auto",
         **kwargs: Any,
     ) -> None:
-        super().__init__(units, activation, recurrent_activation, use_bias, **kwargs)
+        super().__init__(**constructor_arguments(locals(), "reset_after"))
         self.reset_after = bool(reset_after)
         if self.reset_after and self.use_bias:
             # One parameter (2, 3 * units) for Keras; torch.nn.GRU's two rows in a state_dict.

@@ -169,9 +169,11 @@ class _SpatialDropout(Dropout):
         rate: float,
         data_format: str | None = None,
         seed: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(rate, seed=seed, **kwargs)
+        super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
         self.data_format = normalize_data_format(
             data_format, f"{type(self).__name__} '{self.name}'"
         )
@@ -187,6 +189,8 @@ class _SpatialDropout(Dropout):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         del config["noise_shape"]
+        if self.trainable:  # Keras' config has no trainable entry (nothing to train)
+            del config["trainable"]
         config["data_format"] = self.data_format
         return config
 
@@ -213,8 +217,15 @@ class SpatialDropout1D(_SpatialDropout):
 
     rank = 1
 
-    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
-        super().__init__(rate, data_format="channels_last", seed=seed, **kwargs)
+    def __init__(
+        self,
+        rate: float,
+        seed: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(rate, "channels_last", seed, name, dtype, **kwargs)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

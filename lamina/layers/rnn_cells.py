@@ -22,7 +22,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ._recurrent_base import _RNN, _join_gru_bias, _split_gru_bias
+from ._recurrent_base import _RNN, _join_gru_bias, _split_gru_bias, constructor_arguments
 from .layer import Layer, Shape
 from .recurrent import GRU, LSTM, SimpleRNN
 
@@ -141,6 +141,8 @@ class _Cell(DropoutCellMixin, _RNN):
         config = super().get_config()
         for key in _SEQUENCE_ARGUMENTS:
             config.pop(key, None)
+        if config.get("activity_regularizer") is None:  # not a cell argument in Keras
+            config.pop("activity_regularizer", None)
         return config
 
 
@@ -167,9 +169,25 @@ class SimpleRNNCell(_Cell):
     _step = SimpleRNN._step
 
     def __init__(
-        self, units: int, activation: Any = "tanh", use_bias: bool = True, **kwargs: Any
+        self,
+        units: int,
+        activation: Any = "tanh",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
+        super().__init__(**constructor_arguments(locals()))
         self.state_size = units
 
 
@@ -204,16 +222,22 @@ class LSTMCell(_Cell):
         activation: Any = "tanh",
         recurrent_activation: Any = "sigmoid",
         use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
         unit_forget_bias: bool = True,
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            units,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            use_bias=use_bias,
-            **kwargs,
-        )
+        super().__init__(**constructor_arguments(locals(), "unit_forget_bias"))
         self.unit_forget_bias = bool(unit_forget_bias)
         self.state_size = [units, units]
 
@@ -252,16 +276,22 @@ class GRUCell(_Cell):
         activation: Any = "tanh",
         recurrent_activation: Any = "sigmoid",
         use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
         reset_after: bool = True,
+        seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            units,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            use_bias=use_bias,
-            **kwargs,
-        )
+        super().__init__(**constructor_arguments(locals(), "reset_after"))
         self.reset_after = bool(reset_after)
         self.state_size = units
         if self.reset_after and self.use_bias:

@@ -240,10 +240,15 @@ def serialize(loss: Loss) -> dict[str, Any]:
     return entry
 
 
-def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Loss:
-    """Inverse of `serialize`; `custom_objects` maps further class names to classes."""
+def deserialize(name: dict[str, Any] | str, custom_objects: dict[str, Any] | None = None) -> Loss:
+    """Inverse of `serialize` (`name` is its dict, or a loss name as for `get`);
+    `custom_objects` maps further class names to classes."""
     from ..saving.registry import resolve_class
 
+    config = name
+    if isinstance(config, str):
+        custom = (custom_objects or {}).get(config)
+        return get(custom if custom is not None else config)
     class_name = config.get("class_name")
     cls = resolve_class(config, _CLASSES.get(class_name), custom_objects)
     if not (isinstance(cls, type) and issubclass(cls, Loss)):

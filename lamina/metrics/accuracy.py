@@ -88,10 +88,25 @@ def top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> Tensor:
     return _in_top_k(y_true.argmax(dim=-1), y_pred, k)
 
 
-def sparse_top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> Tensor:
-    """1 where the integer label is among the k highest scores, per sample."""
+def sparse_top_k_categorical_accuracy(
+    y_true: Any, y_pred: Any, k: int = 5, from_sorted_ids: bool = False
+) -> Tensor:
+    """1 where the integer label is among the k highest scores, per sample.
+
+    With `from_sorted_ids`, `y_pred` holds (batch, N) class ids sorted from the highest score
+    down (N >= k, e.g. a retrieval's result), and the label is looked up in the first k.
+
+    >>> sparse_top_k_categorical_accuracy([2, 0], [[2, 1, 0], [1, 2, 0]], k=2, from_sorted_ids=True)
+    tensor([1., 0.])
+    """
     y_pred = _as_tensor(y_pred)
-    return _in_top_k(_sparse_labels(y_true, y_pred), y_pred, k)
+    if not from_sorted_ids:
+        return _in_top_k(_sparse_labels(y_true, y_pred), y_pred, k)
+    labels = _as_tensor(y_true, device=y_pred.device)
+    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+        labels = labels.squeeze(-1)
+    ids = y_pred[..., :k]
+    return _matches((ids == labels.to(ids.dtype).unsqueeze(-1)).any(dim=-1))
 
 
 class Accuracy(MeanMetricWrapper):
@@ -161,6 +176,10 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         k: int = 5,
         name: str = "sparse_top_k_categorical_accuracy",
         dtype: str | None = None,
+        from_sorted_ids: bool = False,
     ) -> None:
         super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
         self.k = k
+        self.from_sorted_ids = bool(from_sorted_ids)
+        if self.from_sorted_ids:  # Keras' config has the entry only when it is True
+            self._fn_kwargs["from_sorted_ids"] = True

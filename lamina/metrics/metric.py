@@ -43,7 +43,7 @@ class Metric(torch.nn.Module):
         dtype: the float type of the state and result (floatx by default).
     """
 
-    def __init__(self, name: str | None = None, dtype: str | None = None) -> None:
+    def __init__(self, dtype: str | None = None, name: str | None = None) -> None:
         super().__init__()
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self._dtype = dtype or config.floatx()

@@ -135,6 +135,7 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         name: str = "sparse_categorical_crossentropy",
         dtype: str | None = None,
         from_logits: bool = False,
+        ignore_class: int | None = None,
         axis: int = -1,
     ) -> None:
         super().__init__(
@@ -142,8 +143,25 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
             name=name,
             dtype=dtype,
             from_logits=from_logits,
+            ignore_class=ignore_class,
             axis=axis,
         )
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        """With `ignore_class`, ignored positions count as loss 0; given sample weights, their
+        weights are also zeroed (so they leave the mean), exactly as Keras does."""
+        ignore_class = self._fn_kwargs["ignore_class"]
+        if ignore_class is not None and sample_weight is not None:
+            y_pred = _as_tensor(y_pred)
+            labels = _as_tensor(y_true, device=y_pred.device)
+            axis = self._fn_kwargs["axis"]
+            if labels.ndim == y_pred.ndim and labels.shape[axis] == 1:
+                labels = labels.squeeze(axis)
+            valid = (labels != ignore_class).to(y_pred.dtype)
+            weights = _as_tensor(sample_weight, device=y_pred.device).to(y_pred.dtype)
+            weights, valid = squeeze_or_expand_to_same_rank(weights, valid)
+            sample_weight = weights * valid
+        super().update_state(y_true, y_pred, sample_weight)
 
 
 def _cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Tensor:

@@ -85,6 +85,7 @@ class Adam(_Moments):
         loss_scale_factor: float | None = None,
         gradient_accumulation_steps: int | None = None,
         name: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             learning_rate,
@@ -101,6 +102,7 @@ class Adam(_Moments):
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps,
             name=name,
+            **kwargs,
         )
         self.amsgrad = bool(amsgrad)
 
@@ -150,6 +152,7 @@ class AdamW(Adam):
         loss_scale_factor: float | None = None,
         gradient_accumulation_steps: int | None = None,
         name: str | None = None,
+        **kwargs: Any,
     ) -> None:
         if weight_decay is None:
             raise ValueError("AdamW: `weight_decay` must be a float; got None")
@@ -169,6 +172,7 @@ class AdamW(Adam):
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps,
             name=name,
+            **kwargs,
         )
 
 
@@ -206,6 +210,7 @@ class Adamax(_Moments):
         loss_scale_factor: float | None = None,
         gradient_accumulation_steps: int | None = None,
         name: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             learning_rate,
@@ -222,6 +227,7 @@ class Adamax(_Moments):
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps,
             name=name,
+            **kwargs,
         )
 
     def _update(
@@ -272,6 +278,7 @@ class Nadam(_Moments):
         loss_scale_factor: float | None = None,
         gradient_accumulation_steps: int | None = None,
         name: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             learning_rate,
@@ -288,6 +295,7 @@ class Nadam(_Moments):
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps,
             name=name,
+            **kwargs,
         )
         self._u_product = 1.0
 

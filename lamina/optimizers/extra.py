@@ -59,6 +59,7 @@ class Lion(Optimizer):
         loss_scale_factor: float | None = None,
         gradient_accumulation_steps: int | None = None,
         name: str | None = None,
+        **kwargs: Any,
     ) -> None:
         if not 0 < beta_1 <= 1:
             raise ValueError(
@@ -77,6 +78,7 @@ class Lion(Optimizer):
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps,
             name=name,
+            **kwargs,
         )
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -135,6 +137,7 @@ class Lamb(Optimizer):
         loss_scale_factor: float | None = None,
         gradient_accumulation_steps: int | None = None,
         name: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             learning_rate,
@@ -148,6 +151,7 @@ class Lamb(Optimizer):
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps,
             name=name,
+            **kwargs,
         )
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -227,6 +231,7 @@ class Ftrl(Optimizer):
         loss_scale_factor: float | None = None,
         gradient_accumulation_steps: int | None = None,
         name: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             learning_rate,
@@ -240,6 +245,7 @@ class Ftrl(Optimizer):
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps,
             name=name,
+            **kwargs,
         )
         if learning_rate_power > 0.0:
             raise ValueError(
@@ -341,6 +347,7 @@ class Adafactor(Optimizer):
         loss_scale_factor: float | None = None,
         gradient_accumulation_steps: int | None = None,
         name: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             learning_rate,
@@ -354,6 +361,7 @@ class Adafactor(Optimizer):
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps,
             name=name,
+            **kwargs,
         )
         self.beta_2_decay = beta_2_decay
         self.epsilon_1 = epsilon_1

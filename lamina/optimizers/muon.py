@@ -97,6 +97,7 @@ class Muon(Optimizer):
         ns_steps: int = 5,
         nesterov: bool = True,
         rms_rate: float | None = 0.2,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             learning_rate,
@@ -110,6 +111,7 @@ class Muon(Optimizer):
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps,
             name=name,
+            **kwargs,
         )
         if adam_weight_decay is not None and not isinstance(adam_weight_decay, (int, float)):
             raise TypeError(

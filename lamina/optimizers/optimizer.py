@@ -27,6 +27,7 @@ from __future__ import annotations
 import collections
 import inspect
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -42,7 +43,10 @@ Tensors = list[torch.Tensor]
 
 
 def _auto_name(class_name: str) -> str:
-    base = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", class_name).lower()
+    # Keras' snake case: an underscore before each capitalised word, then between a lower-case
+    # letter and a capital ("AdamW" -> "adam_w", "RMSprop" -> "rm_sprop").
+    base = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", class_name))
+    base = re.sub(r"([a-z])([A-Z])", r"\1_\2", base).lower()
     count = _NAME_COUNTS[base]
     _NAME_COUNTS[base] += 1
     return base if count == 0 else f"{base}_{count}"
@@ -92,8 +96,18 @@ class Optimizer(OptimizerState):
         loss_scale_factor: float | None = None,
         gradient_accumulation_steps: int | None = None,
         name: str | None = None,
+        **kwargs: Any,
     ) -> None:
         owner = type(self).__name__
+        # As Keras: the retired `decay` argument is accepted with a warning, others refused.
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn(
+                f"{owner}: the argument `decay` is no longer supported and is ignored; use a "
+                "learning rate schedule (lamina.optimizers.schedules)",
+                stacklevel=3,
+            )
+        if kwargs:
+            raise ValueError(f"{owner}: argument(s) not recognized: {kwargs}")
         clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
         for arg, value in {**clips, "weight_decay": weight_decay}.items():
             if value is not None and not isinstance(value, (int, float)):

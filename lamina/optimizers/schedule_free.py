@@ -66,6 +66,7 @@ class ScheduleFreeAdamW(Optimizer):
         loss_scale_factor: float | None = None,
         gradient_accumulation_steps: int | None = None,
         name: str | None = None,
+        **kwargs: Any,
     ) -> None:
         if not 0 < beta_1 <= 1:
             raise ValueError(
@@ -88,6 +89,7 @@ class ScheduleFreeAdamW(Optimizer):
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps,
             name=name,
+            **kwargs,
         )
         self.beta_1 = beta_1
         self.beta_2 = beta_2

@@ -107,6 +107,16 @@ class ExponentialDecay(_StepDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``; with ``staircase``
     the exponent is floored, so the rate drops every ``decay_steps`` steps."""
 
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        decay_rate: float,
+        staircase: bool = False,
+        name: str = "ExponentialDecay",
+    ) -> None:
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
     def __call__(self, step: int) -> float:
         return float(self.initial_learning_rate) * float(self.decay_rate) ** self._progress(step)
 
@@ -191,6 +201,16 @@ class PolynomialDecay(LearningRateSchedule):
 class InverseTimeDecay(_StepDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``; with ``staircase``
     ``step / decay_steps`` is floored."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        decay_rate: float,
+        staircase: bool = False,
+        name: str = "InverseTimeDecay",
+    ) -> None:
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step: int) -> float:
         return float(self.initial_learning_rate) / (
@@ -387,13 +407,15 @@ _BY_NAME: dict[str, type[LearningRateSchedule]] = {
 }
 
 
-def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
+def serialize(learning_rate_schedule: LearningRateSchedule) -> dict[str, Any]:
     """Return ``{"class_name": ..., "config": ...}``, JSON types only."""
-    if not hasattr(schedule, "get_config"):
+    if not hasattr(learning_rate_schedule, "get_config"):
         raise TypeError(
-            f"Cannot serialize {schedule!r}: expected a LearningRateSchedule (with `get_config`)."
+            f"Cannot serialize {learning_rate_schedule!r}: expected a LearningRateSchedule "
+            "(with `get_config`)."
         )
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    config = learning_rate_schedule.get_config()
+    return {"class_name": type(learning_rate_schedule).__name__, "config": config}
 
 
 def deserialize(

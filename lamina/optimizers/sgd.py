@@ -54,6 +54,7 @@ class SGD(Optimizer):
         loss_scale_factor: float | None = None,
         gradient_accumulation_steps: int | None = None,
         name: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             learning_rate,
@@ -67,6 +68,7 @@ class SGD(Optimizer):
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps,
             name=name,
+            **kwargs,
         )
         if not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
             raise ValueError(f"SGD: `momentum` must be a float in [0, 1]; got {momentum!r}")
