@@ -15,6 +15,7 @@ from . import (
     constraints,
     data,
     datasets,
+    distillation,
     distribution,
     dtype_policies,
     initializers,
@@ -32,6 +33,7 @@ from . import (
     transfer,
     tree,
     utils,
+    visualization,
 )
 from .config import device_scope as device
 from .dtype_policies import FloatDTypePolicy
@@ -90,6 +92,7 @@ __all__ = [
     "data",
     "device",
     "datasets",
+    "distillation",
     "distribution",
     "dtype_policies",
     "initializers",
@@ -110,4 +113,5 @@ __all__ = [
     "tree",
     "utils",
     "version",
+    "visualization",
 ]

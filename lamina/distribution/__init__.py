@@ -52,9 +52,20 @@ What lamina does in each process, once `fit` (or `evaluate`) is called:
 and joins the blocks (all_gather), so every process returns all the predictions, as in one
 process; other inputs (generators, Datasets) are predicted whole by each process.
 
-Keras 3's `keras.distribution` (JAX only) maps to this as follows: `initialize()` is torchrun
-plus `init_from_environment`; `DataParallel` is what `fit` does under torchrun; `ModelParallel`
-and `LayoutMap` (sharding weights) have no counterpart here.
+Keras 3's `keras.distribution` API is here on torch.distributed: `list_devices()` and
+`get_device_count()` (one device per process in a process group, indexed by rank);
+`initialize(job_addresses, num_processes, process_id)` creates the process group
+(`torch.distributed.init_process_group`, gloo or NCCL) where torchrun is not used; a
+`DeviceMesh` is a torch `DeviceMesh` of those ranks, a `TensorLayout` torch's
+`Shard`/`Replicate` placements, and `distribute_tensor(tensor, layout)` a DTensor.
+`DataParallel` (`set_distribution`, `scope()`) is what `fit` does in a process group;
+`ModelParallel` and `LayoutMap` compute Keras' layouts, but `fit` does not shard weights, so
+`set_distribution` refuses a ModelParallel with a model axis of more than one device (its
+error says what works instead). Without torchrun, each process of a job calls::
+
+    lamina.distribution.initialize("10.0.0.1:1234", num_processes=2, process_id=0)  # or 1
+    lamina.distribution.set_distribution(lamina.distribution.DataParallel())
+    model.fit(x, y, batch_size=64)  # the global batch, split between the processes
 
 BatchNormalization computes its training statistics on each process's part of the batch;
 with `BatchNormalization(synchronized=True)` it uses the whole global batch (two all-reduces
@@ -76,11 +87,37 @@ from ..training.distributed import (
     rank,
     world_size,
 )
+from ._layouts import (
+    DeviceMesh,
+    LayoutMap,
+    TensorLayout,
+    get_device_count,
+    initialize,
+    list_devices,
+)
+from ._strategies import (
+    DataParallel,
+    ModelParallel,
+    distribute_tensor,
+    distribution,
+    set_distribution,
+)
 
 __all__ = [
+    "DataParallel",
+    "DeviceMesh",
+    "LayoutMap",
+    "ModelParallel",
+    "TensorLayout",
+    "distribute_tensor",
+    "distribution",
+    "get_device_count",
     "init_from_environment",
+    "initialize",
     "is_distributed",
     "launched_by_torchrun",
+    "list_devices",
     "rank",
+    "set_distribution",
     "world_size",
 ]

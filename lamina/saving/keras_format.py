@@ -31,6 +31,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -312,6 +313,15 @@ def _compile_setting(value: Any, kind: str) -> Any:
 
 def _compile_from_keras(model: Any, config: dict[str, Any]) -> None:
     from .. import optimizers
+    from ..models.model import Model
+
+    if type(model).compile is not Model.compile:
+        warnings.warn(
+            "`compile()` was not called as part of model loading because the model's "
+            "`compile()` method is custom (as in Keras).",
+            stacklevel=3,
+        )
+        return
 
     optimizer = config.get("optimizer")
     if isinstance(optimizer, dict):
@@ -353,6 +363,6 @@ def load_keras_archive(members: dict[str, bytes], source: str, compile: bool = T
             raise ValueError(f"{source}: the model has no input shape to build it with")
         model.build(shape)
     load_keras_weights(model, members["model.weights.h5"])
-    if compile and isinstance(config.get("compile_config"), dict):
+    if compile and config.get("compile_config"):  # Keras writes {} for an uncompiled model
         _compile_from_keras(model, config["compile_config"])
     return model

@@ -13,6 +13,7 @@ from lamina.saving.registry import (
     register_keras_serializable,
 )
 from lamina.training.data_packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from lamina.utils import bounding_boxes
 from lamina.utils._config import Config
 from lamina.utils._dtype_utils import standardize_dtype
 from lamina.utils._file import get_file
@@ -35,6 +36,7 @@ from lamina.utils.plot_model import plot_model
 from lamina.utils.progbar import Progbar
 
 __all__ = [
+    "bounding_boxes",
     "Config",
     "CustomObjectScope",
     "Progbar",
