@@ -18,8 +18,10 @@ from . import (
     distillation,
     distribution,
     dtype_policies,
+    export,
     initializers,
     layers,
+    legacy,
     losses,
     metrics,
     mixed_precision,
@@ -34,6 +36,7 @@ from . import (
     tree,
     utils,
     visualization,
+    wrappers,
 )
 from .config import device_scope as device
 from .dtype_policies import FloatDTypePolicy
@@ -95,8 +98,10 @@ __all__ = [
     "distillation",
     "distribution",
     "dtype_policies",
+    "export",
     "initializers",
     "layers",
+    "legacy",
     "losses",
     "metrics",
     "mixed_precision",
@@ -114,4 +119,5 @@ __all__ = [
     "utils",
     "version",
     "visualization",
+    "wrappers",
 ]

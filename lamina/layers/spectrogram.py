@@ -19,74 +19,22 @@ import torch
 import torch.nn.functional as F
 
 from .. import config as lamina_config
+from ..initializers import STFT
 from ._conv_utils import conv_output_size, normalize_data_format, same_padding
 from .layer import Layer, Shape
 
 __all__ = ["MelSpectrogram", "STFTSpectrogram"]
 
 _MODES = ("log", "magnitude", "psd", "real", "imag", "angle", "stft")
-# scipy.signal.get_window's names for the windows torch also has (Keras asks scipy).
-_WINDOWS = {
-    "hann": torch.hann_window,
-    "hamming": torch.hamming_window,
-    "blackman": torch.blackman_window,
-    "bartlett": torch.bartlett_window,
-}
 # The mel scale of HTK, as Keras: mel(f) = 1127 ln(1 + f / 700).
 _MEL_BREAK_FREQUENCY_HERTZ = 700.0
 _MEL_HIGH_FREQUENCY_Q = 1127.0
-
-
-def _window_values(window: Any, length: int, periodic: bool, owner: str) -> torch.Tensor | None:
-    """The window as float64 values of `length`, or None for no window."""
-    if window is None:
-        return None
-    if isinstance(window, str):
-        if window == "boxcar":
-            return torch.ones(length, dtype=torch.float64)
-        if window not in _WINDOWS:
-            raise ValueError(
-                f"{owner}: window must be one of {sorted([*_WINDOWS, 'boxcar'])}, an array of "
-                f"frame_length values or None; got {window!r}"
-            )
-        return _WINDOWS[window](length, periodic=periodic, dtype=torch.float64)
-    values = torch.as_tensor(np.asarray(window, dtype=np.float64))
-    if tuple(values.shape) != (length,):
-        raise ValueError(
-            f"{owner}: the window must have shape ({length},) (frame_length); got "
-            f"{tuple(values.shape)}"
-        )
-    return values
 
 
 def _as_config(window: Any) -> Any:
     if window is None or isinstance(window, str):
         return window
     return [float(v) for v in np.asarray(window).reshape(-1)]
-
-
-def stft_kernel(
-    side: str, window: Any, scaling: str | None, periodic: bool, frame_length: int, bins: int
-) -> torch.Tensor:
-    """Keras' STFT initializer: the (frame_length, 1, bins) kernel (Keras' layout) whose
-    correlation with a frame gives the real or imaginary part of its windowed DFT.
-
-    >>> stft_kernel("real", None, None, False, 4, 3)[:, 0, 0].tolist()
-    [1.0, 1.0, 1.0, 1.0]
-    """
-    time = torch.arange(frame_length, dtype=torch.float64)[:, None]
-    frequency = torch.arange(bins, dtype=torch.float64)[None, :] / ((bins - 1) * 2)
-    angle = -2.0 * math.pi * time * frequency
-    kernel = torch.cos(angle) if side == "real" else torch.sin(angle)
-    win = _window_values(window, frame_length, periodic, "STFT")
-    if win is not None:
-        scale = 1.0
-        if scaling == "density":
-            scale = float(win.square().sum().sqrt())
-        elif scaling == "spectrum":
-            scale = float(win.abs().sum())
-        kernel = kernel * win[:, None] / scale
-    return kernel[:, None, :]
 
 
 class STFTSpectrogram(Layer):
@@ -99,8 +47,9 @@ class STFTSpectrogram(Layer):
         frame_length: samples per frame (window length).
         frame_step: samples between frames (default frame_length // 2).
         fft_length: FFT size, >= frame_length (default the next power of two).
-        window: 'hann' (default), 'hamming', 'blackman', 'bartlett', 'boxcar', an array of
-            frame_length values, or None.
+        window: a name of scipy.signal.get_window without parameters ('hann', the default,
+            'hamming', 'blackman', 'bartlett', 'boxcar', ...), an array of frame_length
+            values, or None.
         periodic: whether a named window is periodic (True) or symmetric (False, default).
         scaling: 'density' (divide by the window's L2 norm, default), 'spectrum' (by its L1
             norm) or None.
@@ -167,7 +116,9 @@ class STFTSpectrogram(Layer):
         ):
             if value not in choices:
                 raise ValueError(f"{owner}: {name} must be one of {choices}; got {value!r}")
-        _window_values(window, frame_length, periodic, owner)  # unknown windows fail here
+        STFT("real", _as_config(window), scaling, periodic)._window(  # bad windows fail here
+            frame_length, torch.float64
+        )
         self.mode = mode
         self.frame_length = frame_length
         self.frame_step = frame_step
@@ -191,16 +142,9 @@ class STFTSpectrogram(Layer):
         for side in ("real", "imag"):
             if self.mode == ("imag" if side == "real" else "real"):
                 continue
-            kernel = stft_kernel(
-                side, self.window, self.scaling, self.periodic, self.frame_length, bins
-            )
-
-            def initializer(shape: Any, dtype: Any = None, kernel: Any = kernel) -> torch.Tensor:
-                return kernel.to(getattr(torch, str(dtype or "float32")))
-
             self.add_weight(
                 shape=(bins, 1, self.frame_length),
-                initializer=initializer,
+                initializer=STFT(side, self.window, self.scaling, self.periodic),
                 name=f"{side}_kernel",
                 keras_axes=(2, 1, 0),
             )

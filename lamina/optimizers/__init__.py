@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lamina.optimizers import schedules
+from lamina.optimizers import legacy, schedules
 from lamina.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from lamina.optimizers.adaptive import Adadelta, Adagrad, RMSprop
 from lamina.optimizers.extra import Adafactor, Ftrl, Lamb, Lion
@@ -21,6 +21,7 @@ from lamina.optimizers.schedule_free import ScheduleFreeAdamW
 from lamina.optimizers.sgd import SGD
 
 __all__ = [
+    "legacy",
     "LossScaleOptimizer",
     "MultiOptimizer",
     "Muon",

@@ -1,6 +1,7 @@
 """Saving and loading: model files (.lamina), weights files, the serialization registry."""
 
 from ..utils._serialization import deserialize_keras_object, serialize_keras_object  # noqa: E402
+from ._file_editor import KerasFileEditor
 from .model_file import load_model, save_model
 from .registry import (
     CustomObjectScope,
@@ -18,6 +19,7 @@ from .weights import load_weights, save_weights
 
 __all__ = [
     "CustomObjectScope",
+    "KerasFileEditor",
     "SafeModeScope",
     "custom_object_scope",
     "deserialize_keras_object",

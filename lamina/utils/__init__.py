@@ -13,9 +13,11 @@ from lamina.saving.registry import (
     register_keras_serializable,
 )
 from lamina.training.data_packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
-from lamina.utils import bounding_boxes
+from lamina.utils import bounding_boxes, legacy
+from lamina.utils._audio_dataset import audio_dataset_from_directory
 from lamina.utils._config import Config
 from lamina.utils._dtype_utils import standardize_dtype
+from lamina.utils._feature_space import FeatureSpace
 from lamina.utils._file import get_file
 from lamina.utils._graph_utils import get_source_inputs, is_keras_tensor
 from lamina.utils._image_dataset import image_dataset_from_directory
@@ -32,13 +34,15 @@ from lamina.utils._split_dataset import split_dataset
 from lamina.utils._text_dataset import text_dataset_from_directory
 from lamina.utils._timeseries import timeseries_dataset_from_array
 from lamina.utils.image_utils import array_to_img, img_to_array, load_img, save_img
-from lamina.utils.plot_model import plot_model
+from lamina.utils.plot_model import model_to_dot, plot_model
 from lamina.utils.progbar import Progbar
 
 __all__ = [
+    "audio_dataset_from_directory",
     "bounding_boxes",
     "Config",
     "CustomObjectScope",
+    "FeatureSpace",
     "Progbar",
     "PyDataset",
     "array_to_img",
@@ -61,6 +65,8 @@ __all__ = [
     "normalize",
     "pack_x_y_sample_weight",
     "pad_sequences",
+    "legacy",
+    "model_to_dot",
     "plot_model",
     "register_keras_serializable",
     "save_img",
