@@ -303,6 +303,8 @@ class Discretization(Layer):
         self.num_bins = None if num_bins is None else int(num_bins)
         self.epsilon = epsilon
         self.output_mode = output_mode
+        if output_mode == "int":  # symbolic outputs as the eager ones: int32 bin indices
+            self._output_dtype = "int32"
         self.sparse = sparse
         self.summary = torch.zeros(2, 0) if bin_boundaries is None else None
         self.built = True

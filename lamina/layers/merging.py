@@ -18,12 +18,13 @@ axes right after its batch axis. Batch sizes must be equal.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from ._symbolic import is_shape
+from ._symbolic import KerasTensor, flatten_structure, is_shape
 from .layer import Layer, Shape
 
 __all__ = [
@@ -71,6 +72,16 @@ class _Merge(Layer):
     symbolic inputs (`compute_output_shape`) and on every eager call, so a wrong combination
     fails with the same message whether the model is being built or run.
     """
+
+    def _symbolic_call(self, *args: Any, **kwargs: Any) -> Any:
+        """The outputs' dtype is the inputs' promoted type (int64 and float32 give float32),
+        as the eager result's."""
+        outputs = super()._symbolic_call(*args, **kwargs)
+        dtypes = {str(t.dtype) for t in flatten_structure(args[0]) if hasattr(t, "dtype")}
+        if len(dtypes) > 1 and isinstance(outputs, KerasTensor):
+            promoted = functools.reduce(torch.promote_types, (getattr(torch, d) for d in dtypes))
+            outputs.dtype = str(promoted).removeprefix("torch.")
+        return outputs
 
     #: How many inputs the layer accepts: at least `min_inputs`, at most `max_inputs` (None: any).
     min_inputs: int = 1

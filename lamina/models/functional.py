@@ -21,12 +21,13 @@ import torch
 
 from ..layers import _masking
 from ..layers._symbolic import KerasTensor, Node, flatten_structure, map_structure
-from ..layers.core import InputLayer
+from ..layers.core import Input, InputLayer
 from ..layers.layer import Layer
 from . import _fusion
 from ._call_encoding import decode_call_argument, encode_call_argument
 from ._graph_order import keras_layer_order, single_keys
 from ._graph_order import shapes_of as _shapes
+from ._graph_tables import adjust_input_rank, pooling_after, rebase_graph, release_after
 from .model import Model
 from .sequential import _deserialize_layer, _serialize_layer
 
@@ -55,6 +56,12 @@ class Functional(Model):
         self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True
     ) -> None:
         super().__init__(name=name, trainable=trainable)
+        if any(
+            isinstance(t, KerasTensor) and not isinstance(t.layer, InputLayer)
+            for t in flatten_structure(inputs)
+        ):  # inputs made by other layers: the graph from new Inputs in their place (Keras)
+            self.inputs, self.outputs = flatten_structure(inputs), flatten_structure(outputs)
+            inputs, outputs = rebase_graph(inputs, outputs, self._topological_nodes(), Input)
         self._input_structure = inputs
         self._output_structure = outputs
         self.inputs: list[KerasTensor] = flatten_structure(inputs)
@@ -62,13 +69,22 @@ class Functional(Model):
         self._check_tensors()
         self._nodes = self._topological_nodes()
         self._layer_order, _ = keras_layer_order(self.inputs, self.outputs, InputLayer)
-        self._pooling_after = self._find_pooling_after()
-        self._release_after = self._find_release_after()
-        self._single_keys = [single_keys(node) for node in self._nodes]
+        self._make_tables()
         self._output_node = self._find_output_node()
         self._register_layers()
         self.built = True
         self._build_input_shape = map_structure(lambda t: t.shape, inputs)
+
+    def _make_tables(self) -> None:
+        """The per-node tables `_run` reads, keyed by the graph's tensors' ids."""
+        self._pooling_after = pooling_after(self._nodes, self.outputs)
+        self._release_after = release_after(self._nodes, self.outputs)
+        self._single_keys = [single_keys(node) for node in self._nodes]
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if "_nodes" in state:  # a deep copy or an unpickled model: new tensors, new ids
+            self._make_tables()
 
     # ------------------------------------------------------------------ graph
 
@@ -273,6 +289,8 @@ class Functional(Model):
         logits = None
         values: dict[int, Any] = {}
         for tensor, value in zip(self.inputs, self._flat_inputs(inputs), strict=True):
+            if isinstance(value, torch.Tensor) and value.dim() != len(tensor.shape):
+                value = adjust_input_rank(self.name, tensor, value)
             values[id(tensor)] = value
 
         def lookup(item: Any) -> Any:
@@ -326,53 +344,6 @@ class Functional(Model):
         if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
             outputs = outputs[0]  # Model(inputs, [output]) returns the tensor, as in Keras
         return outputs, logits
-
-    def _find_release_after(self) -> list[list[int]]:
-        """For each node, the ids of the tensors that no later node reads and that are no
-        model output: `call` drops them from its table once the node has run."""
-        last_use: dict[int, int] = {}
-        for index, node in enumerate(self._nodes):
-            for tensor in node.input_tensors:
-                last_use[id(tensor)] = index
-            for tensor in node.output_tensors:
-                last_use.setdefault(id(tensor), index)  # read by nothing: dropped at once
-        kept = {id(tensor) for tensor in self.outputs}
-        release: list[list[int]] = [[] for _ in self._nodes]
-        for key, index in last_use.items():
-            if key not in kept:
-                release[index].append(key)
-        return release
-
-    def _find_pooling_after(self) -> list[Node | None]:
-        """For each node, the max pooling node that alone reads its single output (with no
-        other argument) when that output is no model output; else None. `call` defers the
-        node's activation past that pooling (if the layers allow it, see `_fusion`). Other
-        nodes are None, and take `call`'s fast path."""
-        readers: dict[int, list[Node]] = {}
-        for node in self._nodes:
-            for tensor in node.input_tensors:
-                readers.setdefault(id(tensor), []).append(node)
-        outputs = {id(tensor) for tensor in self.outputs}
-        found: list[Node | None] = []
-        for node in self._nodes:
-            found.append(None)
-            if len(node.output_tensors) != 1 or len(node.call_args) != 1 or node.call_kwargs:
-                continue
-            tensor = node.output_tensors[0]
-            consumers = readers.get(id(tensor), [])
-            if id(tensor) in outputs or len(consumers) != 1:
-                continue
-            consumer = consumers[0]
-            if (
-                _fusion.is_max_pooling(consumer.layer)
-                and consumer.call_args
-                and consumer.call_args[0] is tensor
-                and len(consumer.call_args) == 1
-                and not consumer.call_kwargs
-                and len(consumer.input_tensors) == 1
-            ):
-                found[-1] = consumer
-        return found
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return super(Model, self).compute_output_shape(input_shape)

@@ -246,6 +246,19 @@ class Model(StepAPI, Layer):
     def compiled(self) -> bool:
         return self._compile_state is not None
 
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """compile()'s arguments as JSON types (the optimizer serialized), or None before
+        compile(), as Keras; `compile_from_config` takes it back."""
+        from ..saving.model_file import _compile_config
+
+        return _compile_config(self) if self.compiled else None
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """compile() with the arguments `get_compile_config()` gave."""
+        from ..saving.model_file import _compile
+
+        _compile(self, config)
+
     @property
     def metrics_names(self) -> list[str]:
         """The names of `evaluate()`'s values, in its order: 'loss', each output's loss, then

@@ -44,6 +44,8 @@ def _to_tensor(value: Any, device: torch.device, name: str) -> Any:
             raise TypeError(
                 f"{name} is a NumPy array of Python objects; expected numbers or strings"
             )
+        if not value.flags.writeable:  # a read-only array (a memmap): torch wants a copy
+            value = value.copy()
         tensor = torch.from_numpy(np.ascontiguousarray(value))
     elif isinstance(value, (int, float)):
         tensor = torch.tensor(value)
@@ -75,6 +77,8 @@ def to_tensor_structure(data: Any, device: torch.device, name: str) -> Any:
             return np.asarray(data)
         if all(isinstance(item, (int, float)) for item in data):
             return _to_tensor(np.asarray(data), device, name)
+    if isinstance(data, dict):  # a column given as a list ({"text": ["a", "b"]}) is one array
+        return {key: to_tensor_structure(value, device, name) for key, value in data.items()}
     return map_structure(lambda leaf: _to_tensor(leaf, device, name), data)
 
 

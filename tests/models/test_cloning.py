@@ -66,8 +66,71 @@ def test_json_round_trip():
     assert copy.output_shape == (None, 2) and copy.count_params() == model.count_params()
 
 
-def test_unsupported_clone_arguments_are_refused():
-    with pytest.raises(NotImplementedError, match="input_tensors"):
-        clone_model(functional(), input_tensors=[lamina.Input((4,))])
-    with pytest.raises(NotImplementedError, match="Sequential models only"):
-        clone_model(functional(), clone_function=lambda layer: layer)
+def test_functional_clone_arguments_work_as_in_keras():
+    model = functional()
+    shared = clone_model(model, clone_function=lambda layer: layer)
+    assert [a is b for a, b in zip(shared.layers[1:], model.layers[1:], strict=True)] == [True] * 2
+    x = np.ones((2, 4), "float32")
+    np.testing.assert_array_equal(shared.predict(x, verbose=0), model.predict(x, verbose=0))
+    new_input = lamina.Input((4,), name="fresh")
+    copy = clone_model(model, input_tensors=[new_input])
+    assert copy.inputs[0] is new_input and copy.count_params() == model.count_params()
+    calls = []
+
+    def call_function(layer, *args, **kwargs):
+        calls.append(layer.name)
+        return layer(*args, **kwargs)
+
+    clone_model(model, call_function=call_function)
+    assert calls == ["dense", "out"]
+    with pytest.raises(ValueError, match="has 1 input"):
+        clone_model(model, input_tensors=[lamina.Input((4,)), lamina.Input((4,))])
+    with pytest.raises(ValueError, match="not supported for Sequential"):
+        clone_model(lamina.Sequential([lamina.Input((4,)), layers.Dense(1)]), call_function=len)
+
+
+def test_recursive_clone_and_compiled_clones():
+    inner = lamina.Sequential([lamina.Input((4,)), layers.Dense(3)], name="inner")
+    inputs = lamina.Input((4,))
+    model = lamina.Model(inputs, layers.Dense(1)(inner(inputs)))
+    model.compile("adam", "mse", metrics=["mae"])
+    seen = []
+
+    def clone_function(layer):
+        seen.append(type(layer).__name__)
+        return type(layer).from_config(layer.get_config())
+
+    copy = clone_model(model, clone_function=clone_function, recursive=True)
+    assert seen == ["Dense", "Dense"]  # the nested Sequential's layer, then the head
+    assert copy.layers[1] is not inner and copy.layers[1].name == "inner"
+    # Keras 3.15: a compiled model's clone is compiled with the same settings
+    assert copy.compiled and type(copy.optimizer).__name__ == "Adam"
+    assert copy.get_compile_config()["loss"] == model.get_compile_config()["loss"]
+    assert lamina.Sequential([layers.Dense(1)]).get_compile_config() is None
+
+
+def test_intermediate_tensors_as_inputs_and_one_rank_short_inputs():
+    inputs = lamina.Input((3,))
+    hidden = layers.Dense(4)(inputs)
+    head = layers.Dense(1)
+    model = lamina.Model(hidden, head(hidden))
+    assert [type(layer).__name__ for layer in model.layers] == ["InputLayer", "Dense"]
+    assert model.predict(np.ones((2, 4)), verbose=0).shape == (2, 1)
+    assert model.layers[1] is head  # the same layer, a new node
+    column = lamina.Input((1,))
+    doubled = lamina.Model(column, layers.Dense(1, kernel_initializer="ones")(column))
+    # Keras adds the missing last axis of size 1
+    assert doubled.predict(np.array([1.0, 2.0]), verbose=0).tolist() == [[1.0], [2.0]]
+    with pytest.raises(ValueError, match=r"expected shape \(None, 3\)"):
+        lamina.Model(inputs, hidden)(np.ones((2, 3, 5), "float32"))
+
+
+def test_deep_copied_and_pickled_functional_models_predict():
+    import copy
+    import pickle
+
+    model = functional()
+    x = np.ones((2, 4), "float32")
+    expected = model.predict(x, verbose=0)
+    for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        np.testing.assert_array_equal(twin.predict(x, verbose=0), expected)
