@@ -124,7 +124,7 @@ def test_data_parallel_meshes():
 
 
 def test_model_parallel_layouts_by_weight_path():
-    lamina.clear_session()  # the automatic names the paths hold
+    keras.utils.clear_session()  # the automatic names the paths hold
     mesh = DeviceMesh((2, 4), ["batch", "model"], devices=CPUS)
     layout_map = LayoutMap(mesh)
     layout_map[".*dense.*kernel"] = (None, "model")
