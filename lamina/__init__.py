@@ -29,6 +29,7 @@ from . import (
     ops,
     optimizers,
     preprocessing,
+    quantizers,
     random,
     regularizers,
     saving,
@@ -53,6 +54,7 @@ from .metrics import Metric
 from .mixed_precision import DTypePolicy
 from .models import Model, Sequential
 from .optimizers import Optimizer
+from .quantizers import Quantizer
 from .regularizers import Regularizer
 
 __version__ = "0.1.0"
@@ -81,6 +83,7 @@ __all__ = [
     "Model",
     "Operation",
     "Optimizer",
+    "Quantizer",
     "Regularizer",
     "RematScope",
     "Sequential",
@@ -110,6 +113,7 @@ __all__ = [
     "ops",
     "optimizers",
     "preprocessing",
+    "quantizers",
     "random",
     "regularizers",
     "remat",

@@ -88,12 +88,18 @@ def test_policy_map_refuses_duplicate_and_ambiguous_keys():
         policies["a.*"] = "float64"
 
 
-def test_quantized_policies_raise_a_clear_error():
-    with pytest.raises(ValueError, match="no quantized layers"):
-        get("int8_from_float32")
-    with pytest.raises(ValueError, match="no quantized layers"):
-        QuantizedDTypePolicy("int8", "float32")
-    with pytest.raises(ValueError, match="no quantized layers"):
+def test_quantized_policies_are_keras_ones_and_gptq_awq_are_refused():
+    policy = get("int8_from_float32")
+    assert isinstance(policy, QuantizedDTypePolicy) and policy.quantization_mode == "int8"
+    assert serialize(policy) == {
+        "module": "keras.dtype_policies",
+        "class_name": "QuantizedDTypePolicy",
+        "config": {"mode": "int8", "source_name": "float32"},
+        "registered_name": None,
+    }
+    assert deserialize(serialize(policy)) == policy
+    assert get("int4/128_from_float32").block_size == 128
+    with pytest.raises(ValueError, match="no GPTQ or AWQ layers"):
         AWQDTypePolicy("awq")
-    with pytest.raises(ValueError, match="no quantized layers"):
-        deserialize({"class_name": "QuantizedDTypePolicy", "config": {"mode": "int8"}})
+    with pytest.raises(ValueError, match="no GPTQ or AWQ layers"):
+        get("gptq/4/128_from_float32")

@@ -1602,8 +1602,6 @@ BROADCAST_DEFAULTS = {"strides", "dilation_rate", "pool_size", "padding"}
 # (object, parameter): why lamina differs. Fixed entries must be removed (see the last test).
 KNOWN_GAPS = {
     ("layers.EinsumDense", "gptq_unpacked_column_size"): "GPTQ quantization: not in lamina",
-    ("layers.Input", "ragged"): "core.py: Keras accepts ragged=None (its TF-only flag)",
-    ("layers.InputLayer", "ragged"): "core.py: Keras' default is None, after `sparse`",
 }
 
 # Config entries lamina writes beyond Keras' (Keras drops them, so its configs lose them).

@@ -1,7 +1,8 @@
 """Dtype policies, as `keras.dtype_policies`: lamina's `mixed_precision.DTypePolicy` under
 Keras 3's names, a `DTypePolicyMap` from layer paths to policies, and `get`, `serialize`,
-`deserialize`. lamina has no quantized layers: the quantized policies (int8, float8, int4,
-GPTQ, AWQ) are named, and refuse to be created with an error that says so.
+`deserialize`. The quantized policies of `layer.quantize` ('int8_from_float32',
+'int4/128_from_float32', 'float8_from_float32') live in `lamina.quantizers._policies`; GPTQ
+and AWQ policies are named, and refuse to be created with an error that says so.
 
 >>> import lamina
 >>> policy = lamina.dtype_policies.get("mixed_bfloat16")
@@ -44,33 +45,37 @@ class FloatDTypePolicy(DTypePolicy):
 
 def _no_quantization(what: str) -> ValueError:
     return ValueError(
-        f"{what}: lamina has no quantized layers, so Keras' quantized dtype policies (modes "
-        f"{', '.join(QUANTIZATION_MODES)}) are not supported. Use a float policy ('float32', "
-        "'mixed_float16', 'mixed_bfloat16', ...)."
+        f"{what}: lamina has no GPTQ or AWQ layers, so those quantized dtype policies are not "
+        "supported. Use 'int8', 'int4' or 'float8' (`layer.quantize(mode)`), or a float policy."
     )
 
 
-class QuantizedDTypePolicy(DTypePolicy):
-    """Keras' quantized policy (`mode` 'int8', ...): not supported, creating one raises."""
+def _quantized_policies() -> Any:
+    # Imported when first needed: lamina.quantizers imports lamina.ops, which imports the
+    # layers, which are imported after this module.
+    from ..quantizers import _policies
+
+    return _policies
+
+
+class GPTQDTypePolicy(DTypePolicy):
+    """Keras' GPTQ policy: not supported, creating one raises."""
 
     def __init__(self, mode: str, source_name: str | None = None, **kwargs: Any) -> None:
         raise _no_quantization(f"{type(self).__name__}(mode={mode!r})")
 
 
-class QuantizedFloat8DTypePolicy(QuantizedDTypePolicy):
-    """Keras' float8 training policy: not supported, creating one raises."""
-
-
-class Int4DTypePolicy(QuantizedDTypePolicy):
-    """Keras' int4 sub-channel policy: not supported, creating one raises."""
-
-
-class GPTQDTypePolicy(QuantizedDTypePolicy):
-    """Keras' GPTQ policy: not supported, creating one raises."""
-
-
-class AWQDTypePolicy(QuantizedDTypePolicy):
+class AWQDTypePolicy(GPTQDTypePolicy):
     """Keras' AWQ policy: not supported, creating one raises."""
+
+
+_SUPPORTED_QUANTIZED = ("QuantizedDTypePolicy", "QuantizedFloat8DTypePolicy", "Int4DTypePolicy")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUPPORTED_QUANTIZED:
+        return getattr(_quantized_policies(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class DTypePolicyMap(MutableMapping):
@@ -153,22 +158,13 @@ _FLOAT_CLASSES: dict[str, type[DTypePolicy]] = {
     "FloatDTypePolicy": FloatDTypePolicy,
     "Policy": DTypePolicy,
 }
-_QUANTIZED = {
-    cls.__name__
-    for cls in (
-        QuantizedDTypePolicy,
-        QuantizedFloat8DTypePolicy,
-        Int4DTypePolicy,
-        GPTQDTypePolicy,
-        AWQDTypePolicy,
-    )
-}
+_QUANTIZED = {"GPTQDTypePolicy", "AWQDTypePolicy"}
 
 
 def serialize(dtype_policy: DTypePolicy | DTypePolicyMap) -> dict[str, Any]:
     """The policy as Keras 3 writes it: ``{"module", "class_name", "config",
     "registered_name"}``."""
-    if isinstance(dtype_policy, DTypePolicyMap):
+    if isinstance(dtype_policy, DTypePolicyMap) or hasattr(dtype_policy, "quantization_mode"):
         module = "keras.dtype_policies"
     elif isinstance(dtype_policy, DTypePolicy):
         module = "keras"
@@ -196,6 +192,8 @@ def deserialize(
         return custom_objects[class_name].from_config(inner)
     if class_name == "DTypePolicyMap":
         return DTypePolicyMap.from_config(inner)
+    if class_name in _SUPPORTED_QUANTIZED:
+        return getattr(_quantized_policies(), class_name)(**inner)
     if class_name in _QUANTIZED:
         raise _no_quantization(f"{class_name}({inner!r})")
     if class_name not in _FLOAT_CLASSES:
@@ -218,8 +216,10 @@ def get(identifier: Any) -> DTypePolicy:
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
-        if identifier.startswith(QUANTIZATION_MODES):
+        if identifier.startswith(("gptq", "awq")):
             raise _no_quantization(f"dtype policy {identifier!r}")
+        if identifier.startswith(QUANTIZATION_MODES):
+            return _quantized_policies().quantized_policy(identifier)
         return DTypePolicy(identifier)
     if isinstance(identifier, torch.dtype):
         return DTypePolicy(str(identifier).replace("torch.", ""))

@@ -48,6 +48,15 @@ class LayerExtras:
         """The layer's name under the scopes it was built in ('sequential/dense'), as Keras."""
         return self.__dict__.get("_layer_path") or self.name  # type: ignore[attr-defined]
 
+    def quantize(
+        self, mode: str | None = None, type_check: bool = True, config: Any = None
+    ) -> None:
+        """Quantize the layer's weights (Keras' `layer.quantize`: Dense, EinsumDense and
+        Embedding; 'int8', 'int4' or 'float8'); see `layers._quantization`."""
+        from ._quantization import quantize_layer
+
+        quantize_layer(self, mode, config=config, type_check=type_check)
+
     def get_build_config(self) -> dict[str, Any] | None:
         """Keras' `build_config`: the input shape the layer was built for; None until built."""
         from ..saving import registry

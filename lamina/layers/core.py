@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import activations, constraints, initializers, regularizers
+from ._quantization import QuantizableMixin, build_quantized, dense_call, split_quantized_dtype
 from ._symbolic import KerasTensor, Node
 from .layer import Layer, Shape, serialize_callable, standardize_shape
 
@@ -39,15 +40,18 @@ class InputLayer(Layer):
         batch_size: int | None = None,
         dtype: Any = None,
         sparse: bool | None = None,
+        ragged: bool | None = None,
         batch_shape: Any = None,
         input_tensor: Any = None,
         optional: bool = False,
         name: str | None = None,
-        ragged: bool = False,
         **kwargs: Any,
     ) -> None:
         if ragged:
-            raise NotImplementedError("InputLayer: ragged inputs are not supported")
+            raise NotImplementedError(
+                "InputLayer: ragged inputs are not supported (pad sequences to one length, "
+                "or use torch nested tensors in your own layers)"
+            )
         if "input_shape" in kwargs and shape is None:
             shape = kwargs.pop("input_shape")
         if "batch_input_shape" in kwargs and batch_shape is None:
@@ -113,6 +117,7 @@ def Input(  # noqa: N802 - Keras' name for a function returning a tensor
     batch_size: int | None = None,
     dtype: Any = None,
     sparse: bool | None = None,
+    ragged: bool | None = None,
     batch_shape: Any = None,
     name: str | None = None,
     tensor: Any = None,
@@ -130,6 +135,7 @@ def Input(  # noqa: N802 - Keras' name for a function returning a tensor
         batch_size=batch_size,
         dtype=dtype,
         sparse=sparse,
+        ragged=ragged,
         batch_shape=batch_shape,
         input_tensor=tensor,
         optional=optional,
@@ -155,7 +161,7 @@ class _ActivationMixin:
         return name if name in ("softmax", "sigmoid") else None
 
 
-class Dense(_ActivationMixin, Layer):
+class Dense(_ActivationMixin, QuantizableMixin, Layer):
     """A fully connected layer: `activation(inputs @ kernel + bias)` over the last axis.
 
     The kernel is stored as PyTorch's Linear weight, (units, input_dim); `get_weights()` gives
@@ -169,8 +175,11 @@ class Dense(_ActivationMixin, Layer):
         kernel_regularizer, bias_regularizer: penalties added to the loss ('l2', L2(1e-4), ...).
         kernel_constraint, bias_constraint: projections applied after each optimizer update, in
             Keras' layout ('max_norm', MaxNorm(3.0), ...; see `lamina.constraints`).
-        lora_rank, lora_alpha, quantization_config: must be None (LoRA and quantization are
-            not supported); accepted so that Keras 3's configs, which write them, load.
+        lora_rank, lora_alpha: must be None (LoRA is not supported); accepted so that Keras
+            3's configs, which write them, load.
+        quantization_config: a `lamina.quantizers.QuantizationConfig` for a layer built
+            quantized (`dtype="int8_from_float32"`); `quantize("int8")` / `quantize("int4")`
+            quantize a built layer (see `lamina.layers._quantization`).
 
     Input shape:
         (batch, ..., input_dim).
@@ -205,6 +214,7 @@ class Dense(_ActivationMixin, Layer):
         quantization_config: Any = None,
         **kwargs: Any,
     ) -> None:
+        quantized = split_quantized_dtype(kwargs)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense '{self.name}': units must be a positive int; got {units!r}")
@@ -212,11 +222,6 @@ class Dense(_ActivationMixin, Layer):
             raise NotImplementedError(
                 f"Dense '{self.name}': LoRA (lora_rank={lora_rank!r}, lora_alpha={lora_alpha!r}) "
                 "is not supported yet; leave both unset"
-            )
-        if quantization_config is not None:
-            raise NotImplementedError(
-                f"Dense '{self.name}': quantization_config={quantization_config!r} is not "
-                "supported (lamina has no quantized layers); leave it None"
             )
         self.units = units
         self.activation = activations.get(activation)
@@ -227,6 +232,7 @@ class Dense(_ActivationMixin, Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
+        self._init_quantization(quantized, quantization_config)
 
     def build(self, input_shape: Shape) -> None:
         input_dim = input_shape[-1]
@@ -235,15 +241,8 @@ class Dense(_ActivationMixin, Layer):
                 f"Dense '{self.name}' needs a known last axis to build; got input shape "
                 f"{input_shape}"
             )
-        self.add_weight(
-            "kernel",
-            (self.units, input_dim),
-            self.kernel_initializer,
-            self.kernel_regularizer,
-            keras_axes=(1, 0),
-            torch_name="weight",
-            constraint=self.kernel_constraint,
-        )
+        if self.quantization_mode in (None, "float8"):  # float8 keeps the float kernel
+            self._build_kernel(input_dim)
         if self.use_bias:
             self.add_weight(
                 "bias",
@@ -254,9 +253,24 @@ class Dense(_ActivationMixin, Layer):
             )
         else:
             self.bias = None
+        if self.quantization_mode is not None:  # after the bias: Keras' weight order
+            build_quantized(self, (input_dim, self.units), self.quantization_config)
         self._input_axes = {-1: input_dim}
 
+    def _build_kernel(self, input_dim: int) -> None:
+        self.add_weight(
+            "kernel",
+            (self.units, input_dim),
+            self.kernel_initializer,
+            self.kernel_regularizer,
+            keras_axes=(1, 0),
+            torch_name="weight",
+            constraint=self.kernel_constraint,
+        )
+
     def call_pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.quantization_mode is not None:
+            return dense_call(self, inputs)
         if not inputs.is_floating_point():  # integer features: float, as Keras' matmul gives
             inputs = inputs.to(self.weight.dtype)
         return F.linear(inputs, self.weight, self.bias)
@@ -277,6 +291,8 @@ class Dense(_ActivationMixin, Layer):
             kernel_constraint=constraints.serialize(self.kernel_constraint),
             bias_constraint=constraints.serialize(self.bias_constraint),
         )
+        if self.quantization_config is not None:
+            config["quantization_config"] = self._quantized_config_entry()
         return config
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from .. import activations, constraints, initializers, regularizers
+from ._quantization import QuantizableMixin, build_quantized, einsum_call, split_quantized_dtype
 from .core import _ActivationMixin
 from .layer import Layer, Shape
 
@@ -109,7 +110,7 @@ def analyze_einsum(
     return kernel_shape, bias_shape, output, input_axes, output_axes
 
 
-class EinsumDense(_ActivationMixin, Layer):
+class EinsumDense(_ActivationMixin, QuantizableMixin, Layer):
     """`activation(einsum(equation, inputs, kernel) + bias)`: a Dense layer over any axes.
 
     Args:
@@ -124,8 +125,10 @@ class EinsumDense(_ActivationMixin, Layer):
             output axes of the kernel, as Keras.
         kernel_regularizer, bias_regularizer: penalties added to the loss.
         kernel_constraint, bias_constraint: projections applied after each optimizer update.
-        lora_rank, lora_alpha, quantization_config: must be None (LoRA and quantization are not
-            supported).
+        lora_rank, lora_alpha: must be None (LoRA is not supported).
+        quantization_config: a `lamina.quantizers.QuantizationConfig` for a layer built
+            quantized (`dtype="int8_from_float32"`); `quantize("int8")` quantizes a built
+            layer (see `lamina.layers._quantization`).
 
     Input shape:
         The rank the equation names (plus any elided axes).
@@ -157,13 +160,12 @@ class EinsumDense(_ActivationMixin, Layer):
         quantization_config: Any = None,
         **kwargs: Any,
     ) -> None:
+        quantized = split_quantized_dtype(kwargs)
         super().__init__(**kwargs)
         if not isinstance(equation, str):
             raise TypeError(f"EinsumDense '{self.name}': equation must be a string")
-        if lora_rank is not None or lora_alpha is not None or quantization_config is not None:
-            raise NotImplementedError(
-                f"EinsumDense '{self.name}': LoRA and quantization are not supported"
-            )
+        if lora_rank is not None or lora_alpha is not None:
+            raise NotImplementedError(f"EinsumDense '{self.name}': LoRA is not supported")
         self.equation = equation
         if isinstance(output_shape, int):
             self.partial_output_shape: tuple[int | None, ...] = (output_shape,)
@@ -177,6 +179,7 @@ class EinsumDense(_ActivationMixin, Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
+        self._init_quantization(quantized, quantization_config)
 
     def _analyze(self, input_shape: Shape) -> tuple[Any, ...]:
         return analyze_einsum(
@@ -194,6 +197,25 @@ class EinsumDense(_ActivationMixin, Layer):
                 f"EinsumDense '{self.name}': the kernel's shape {kernel_shape} needs the sizes "
                 f"of the input axes it contracts; got input shape {input_shape}"
             )
+        self.input_ndim = len(input_shape)
+        if self.quantization_mode in (None, "float8"):  # float8 keeps the float kernel
+            self._build_kernel(kernel_shape, input_axes, output_axes)
+        if bias_shape is None:
+            self.bias = None
+        else:
+            self.add_weight(
+                "bias",
+                tuple(bias_shape),
+                self.bias_initializer,
+                self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        if self.quantization_mode is not None:  # after the bias: Keras' weight order
+            build_quantized(self, tuple(kernel_shape), self.quantization_config)
+
+    def _build_kernel(
+        self, kernel_shape: list[int], input_axes: list[int], output_axes: list[int]
+    ) -> None:
         initializer = self.kernel_initializer
         given_axes = getattr(initializer, "input_axes", None) is not None and (
             getattr(initializer, "output_axes", None) is not None
@@ -218,19 +240,10 @@ class EinsumDense(_ActivationMixin, Layer):
             self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
-        if bias_shape is None:
-            self.bias = None
-        else:
-            self.add_weight(
-                "bias",
-                tuple(bias_shape),
-                self.bias_initializer,
-                self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
-        self.input_ndim = len(input_shape)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.quantization_mode is not None:
+            return self.activation(einsum_call(self, inputs))
         outputs = torch.einsum(self.equation, inputs, self.kernel)
         if self.bias is not None:
             outputs = outputs + self.bias
@@ -253,6 +266,6 @@ class EinsumDense(_ActivationMixin, Layer):
             bias_regularizer=regularizers.serialize(self.bias_regularizer),
             kernel_constraint=constraints.serialize(self.kernel_constraint),
             bias_constraint=constraints.serialize(self.bias_constraint),
-            quantization_config=None,
+            quantization_config=self._quantized_config_entry(),
         )
         return config

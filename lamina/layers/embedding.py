@@ -15,6 +15,12 @@ import torch.nn.functional as F
 
 from .. import constraints, initializers, regularizers
 from . import layer as layer_module
+from ._quantization import (
+    QuantizableMixin,
+    build_quantized,
+    embedding_lookup,
+    split_quantized_dtype,
+)
 from .layer import Layer, Shape
 
 __all__ = ["Embedding"]
@@ -34,7 +40,7 @@ def _get_initializer(identifier: Any) -> Any:
     return initializers.get(identifier)
 
 
-class Embedding(Layer):
+class Embedding(QuantizableMixin, Layer):
     """Turns non-negative integers (indices) into dense vectors of a fixed size.
 
     The table is stored as `torch.nn.Embedding`'s `weight`, (input_dim, output_dim), which is
@@ -59,6 +65,9 @@ class Embedding(Layer):
         mask_zero: whether index 0 is padding; `compute_mask` then marks it False.
         weights: optional initial table, an array of shape (input_dim, output_dim).
         lora_rank, lora_alpha: LoRA is not supported; passing a rank raises an error.
+        quantization_config: a `lamina.quantizers.QuantizationConfig` for a layer built
+            quantized (`dtype="int8_from_float32"`); `quantize("int8")` / `quantize("int4")`
+            quantize a built layer (see `lamina.layers._quantization`).
 
     Input shape:
         integer tensor of any shape (batch, ...).
@@ -93,6 +102,7 @@ class Embedding(Layer):
     ) -> None:
         if kwargs.pop("input_length", None) is not None:
             warnings.warn("Argument `input_length` is deprecated. Just remove it.", stacklevel=2)
+        quantized = split_quantized_dtype(kwargs)
         super().__init__(**kwargs)
         for argument, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not _positive_int(value):
@@ -104,10 +114,6 @@ class Embedding(Layer):
                 f"Embedding '{self.name}': LoRA (lora_rank={lora_rank!r}) is not supported; "
                 "leave lora_rank and lora_alpha unset"
             )
-        if quantization_config is not None:
-            raise NotImplementedError(
-                f"Embedding '{self.name}': quantization_config is not supported"
-            )
         self.input_dim = input_dim
         self.output_dim = output_dim
         self.embeddings_initializer = _get_initializer(embeddings_initializer)
@@ -117,6 +123,7 @@ class Embedding(Layer):
         self.supports_masking = self.mask_zero
         if self.mask_zero:  # masks now travel with tensors (see _masking)
             layer_module.MASKS_IN_USE[0] = True
+        self._init_quantization(quantized, quantization_config)
         if weights is not None:
             self.build()
             if not (isinstance(weights, list) and len(weights) == 1):
@@ -124,6 +131,9 @@ class Embedding(Layer):
             self.set_weights(weights)
 
     def build(self, input_shape: Shape | None = None) -> None:
+        if self.quantization_mode is not None:
+            build_quantized(self, (self.input_dim, self.output_dim), self.quantization_config)
+            return
         self.add_weight(
             "embeddings",
             (self.input_dim, self.output_dim),
@@ -140,6 +150,8 @@ class Embedding(Layer):
         # Negative indices count from the end, as Keras' `take` does (no host sync here).
         wrapped = torch.where(indices < 0, indices + self.input_dim, indices)
         try:
+            if self.quantization_mode is not None:
+                return embedding_lookup(self, wrapped)
             outputs = F.embedding(wrapped, self.weight)
         except IndexError:
             raise IndexError(
@@ -175,4 +187,6 @@ class Embedding(Layer):
             embeddings_constraint=constraints.serialize(self.embeddings_constraint),
             mask_zero=self.mask_zero,
         )
+        if self.quantization_config is not None:
+            config["quantization_config"] = self._quantized_config_entry()
         return config

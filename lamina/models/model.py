@@ -83,6 +83,14 @@ class Model(StepAPI, Layer):
         """The model's direct layers, in order."""
         return self._sublayers()
 
+    def quantize(
+        self, mode: str | None = None, config: Any = None, filters: Any = None, **kwargs: Any
+    ) -> None:
+        """Quantize every Dense, EinsumDense and Embedding (Keras' `model.quantize`)."""
+        from ..layers._quantization import quantize_model
+
+        quantize_model(self, mode, config=config, filters=filters, **kwargs)
+
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """The layer called `name`, or at position `index` in `layers`."""
         if (name is None) == (index is None):

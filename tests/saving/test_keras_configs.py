@@ -189,9 +189,9 @@ def test_mixed_float16_policies_come_through():
     assert model.layers[0].dtype == "float32"
 
 
-def test_quantized_and_lora_configs_are_refused_by_name():
-    with pytest.raises(ValueError, match="QuantizedDTypePolicy"):
-        deserialize_layer(DATA["refused"]["quantized_dense"])
+def test_quantized_configs_load_and_lora_configs_are_refused_by_name():
+    layer = deserialize_layer(DATA["refused"]["quantized_dense"])  # Keras' int8 Dense
+    assert layer.dtype_policy.name == "int8_from_float32" and layer.weight.dtype == torch.int8
     with pytest.raises(NotImplementedError, match="Dense 'dense_22'.*LoRA"):
         deserialize_layer(DATA["refused"]["lora_dense"])
     with pytest.raises(ValueError, match="quantized"):
