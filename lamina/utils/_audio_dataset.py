@@ -26,7 +26,6 @@ Found 2 files belonging to 2 classes.
 
 from __future__ import annotations
 
-import os
 import wave
 from collections.abc import Sequence
 from typing import Any
@@ -36,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data.dataset import Dataset, _LoaderSource
-from ._directory import index_directory
+from ._directory import datasets_by_subset
 from ._image_dataset import _check_split
 
 __all__ = ["audio_dataset_from_directory"]
@@ -233,52 +232,34 @@ def audio_dataset_from_directory(
     if labels is None or label_mode is None:
         labels, label_mode = None, None
     _check_split(validation_split, subset, shuffle, seed)
-    if seed is None:
-        seed = int(np.random.randint(1e6))
-    paths, label_array, names = index_directory(
-        os.fspath(directory),
+
+    def make(paths: list[str], part_labels: Any, names: Any, part_shuffle: bool, seed: int) -> Any:
+        return _make_dataset(
+            paths,
+            part_labels,
+            label_mode,
+            names,
+            batch_size,
+            sampling_rate,
+            output_sequence_length,
+            ragged,
+            part_shuffle,
+            seed,
+        )
+
+    return datasets_by_subset(
+        directory,
         labels,
         ALLOWED_FORMATS,
         class_names,
+        label_mode,
         shuffle,
         seed,
+        validation_split,
+        subset,
         follow_links,
         verbose,
-        caller=_NAME,
+        _NAME,
+        "audio",
+        make,
     )
-    if label_mode == "binary" and len(names or []) != 2:
-        raise ValueError(
-            f"{_NAME}: label_mode='binary' needs exactly 2 classes; got class_names={names}"
-        )
-    validation_count = int(validation_split * len(paths)) if validation_split else 0
-    datasets = []
-    for part in ["training", "validation"] if subset == "both" else [subset]:
-        part_paths, part_labels = paths, label_array
-        if part is not None:
-            cut = len(paths) - validation_count
-            chosen = slice(0, cut) if part == "training" else slice(cut, None)
-            part_paths = paths[chosen]
-            part_labels = None if label_array is None else label_array[chosen]
-            if verbose:
-                print(f"Using {len(part_paths)} files for {part}.")
-        if not part_paths:
-            which = f"{part} audio files" if subset == "both" else "audio files"
-            raise ValueError(
-                f"{_NAME}: no {which} found in directory {directory}. Allowed format: .wav"
-            )
-        datasets.append(
-            _make_dataset(
-                part_paths,
-                part_labels,
-                label_mode,
-                names,
-                batch_size,
-                sampling_rate,
-                output_sequence_length,
-                ragged,
-                # as Keras: the validation set of "both" is not shuffled
-                shuffle and not (subset == "both" and part == "validation"),
-                seed,
-            )
-        )
-    return datasets if subset == "both" else datasets[0]

@@ -1,6 +1,7 @@
 """Indexing a dataset folder as Keras does: class subfolders (or given labels), file order,
-labels and the seeded shuffle, shared by `image_dataset_from_directory` and
-`text_dataset_from_directory`.
+labels, the seeded shuffle and the training/validation split, shared by
+`image_dataset_from_directory`, `text_dataset_from_directory` and
+`audio_dataset_from_directory`.
 
 >>> import os, tempfile
 >>> root = tempfile.mkdtemp()
@@ -16,11 +17,12 @@ Found 2 files belonging to 2 classes.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["index_directory"]
+__all__ = ["datasets_by_subset", "index_directory"]
 
 
 def _files_under(directory: str, follow_links: bool, formats: tuple[str, ...]) -> list[str]:
@@ -102,3 +104,62 @@ def index_directory(
         if label_array is not None:
             np.random.RandomState(seed).shuffle(label_array)
     return paths, label_array, names
+
+
+def datasets_by_subset(
+    directory: str,
+    labels: Any,
+    formats: tuple[str, ...],
+    class_names: Sequence[str] | None,
+    label_mode: str | None,
+    shuffle: bool,
+    seed: int | None,
+    validation_split: float | None,
+    subset: str | None,
+    follow_links: bool,
+    verbose: bool,
+    caller: str,
+    kind: str,
+    make: Callable[[list[str], Any, list[str] | None, bool, int], Any],
+) -> Any:
+    """Index `directory`, split it as Keras does (the last `validation_split` of the shuffled
+    files is the validation part) and make one dataset per subset with
+    `make(paths, labels, class_names, shuffle, seed)`; a list of two for subset="both" (its
+    validation part not shuffled, as Keras)."""
+    if seed is None:
+        seed = int(np.random.randint(1e6))
+    paths, label_array, names = index_directory(
+        os.fspath(directory),
+        labels,
+        formats,
+        class_names,
+        shuffle,
+        seed,
+        follow_links,
+        verbose,
+        caller=caller,
+    )
+    if label_mode == "binary" and len(names or []) != 2:
+        raise ValueError(
+            f"{caller}: label_mode='binary' needs exactly 2 classes; got class_names={names}"
+        )
+    validation_count = int(validation_split * len(paths)) if validation_split else 0
+    datasets = []
+    for part in ["training", "validation"] if subset == "both" else [subset]:
+        part_paths, part_labels = paths, label_array
+        if part is not None:
+            cut = len(paths) - validation_count
+            chosen = slice(0, cut) if part == "training" else slice(cut, None)
+            part_paths = paths[chosen]
+            part_labels = None if label_array is None else label_array[chosen]
+            if verbose:
+                print(f"Using {len(part_paths)} files for {part}.")
+        if not part_paths:
+            which = f"{part} {kind} files" if subset == "both" else f"{kind} files"
+            allowed = ", ".join(formats)
+            raise ValueError(
+                f"{caller}: no {which} found in directory {directory}. Allowed format: {allowed}"
+            )
+        part_shuffle = shuffle and not (subset == "both" and part == "validation")
+        datasets.append(make(part_paths, part_labels, names, part_shuffle, seed))
+    return datasets if subset == "both" else datasets[0]
