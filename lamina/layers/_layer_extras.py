@@ -22,6 +22,20 @@ from ._symbolic import Node
 class LayerExtras:
     """Mixed into `Layer`: the Keras API that is not on the call path."""
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Keras tracks layers kept in a list or dict attribute (`self.blocks = [Dense(4),
+        # Dense(4)]`): they become an nn.ModuleList / ModuleDict, so their weights are the
+        # model's, train and save ('blocks.0.weight').
+        kind = type(value)
+        if (
+            (kind is list or kind is tuple or kind is dict)
+            and value
+            and name[0] != "_"
+            and not type(self).__module__.startswith("lamina.")  # a user's class
+        ):
+            value = _as_module_container(value)
+        super().__setattr__(name, value)  # type: ignore[misc]
+
     @property
     def output(self) -> Any:
         """The symbolic output of this layer's call in a model (Keras' `layer.output`; for a
@@ -133,3 +147,44 @@ def _as_value(variable: Any, value: Any) -> torch.Tensor:
     if to_layout is not None:
         return to_layout(value)
     return torch.as_tensor(value, dtype=variable.dtype, device=variable.device)
+
+
+def _as_module_container(value: Any) -> Any:
+    """A ModuleList / ModuleDict for a list, tuple or dict of modules; else `value`."""
+    if isinstance(value, dict):
+        if all(
+            isinstance(k, str) and k and "." not in k and isinstance(v, torch.nn.Module)
+            for k, v in value.items()
+        ):
+            return TrackedDict(value)
+        return value
+    if all(isinstance(v, torch.nn.Module) for v in value):
+        return TrackedList(value)
+    return value
+
+
+class TrackedList(torch.nn.ModuleList):
+    """A list of layers kept as an attribute (Keras' tracked list): a ModuleList that also
+    answers `index`, `count` and `remove`."""
+
+    def index(self, value: Any) -> int:
+        return list(self).index(value)
+
+    def count(self, value: Any) -> int:
+        return list(self).count(value)
+
+    def remove(self, value: Any) -> None:
+        del self[self.index(value)]
+
+
+class TrackedDict(torch.nn.ModuleDict):
+    """A dict of layers kept as an attribute (Keras' tracked dict): a ModuleDict that also
+    answers `get` and `setdefault`."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._modules.get(key, default)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]

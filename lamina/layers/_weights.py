@@ -276,8 +276,10 @@ class WeightsMixin:
 
     @property
     def weights(self) -> list[torch.Tensor]:
-        """All weights (PyTorch layout): trainable first, as Keras orders them."""
-        return self.trainable_weights + self.non_trainable_weights
+        """All weights (PyTorch layout), layer by layer in Keras' order (the order of
+        `get_weights()`: a BatchNormalization's moving statistics after its gamma and beta,
+        before the next layer's kernel)."""
+        return [t for _, _, t, _ in self._all_weights()]
 
     @property
     def variables(self) -> list[torch.Tensor]:

@@ -1,4 +1,5 @@
-"""`optimizer.learning_rate` as Keras users read it: the value of a float32 variable.
+"""`optimizer.learning_rate` and `optimizer.iterations` as Keras users read them: the value
+of a float32 variable, and an int with Keras' variable calls.
 
 Keras keeps an optimizer's learning rate in a float32 variable, so its callbacks and logs see
 `float(SGD(0.3).learning_rate) == 0.30000001192092896`. lamina's optimizers update with the
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LearningRate"]
+__all__ = ["Iterations", "LearningRate"]
 
 
 class LearningRate(float):
@@ -66,3 +67,50 @@ class LearningRate(float):
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickles (and deep-copies) as a plain float
         return (float, (float(self),))
+
+
+class Iterations(int):
+    """`optimizer.iterations` as Keras users read it: the update count, an int that also
+    answers Keras' variable calls (`numpy()`, `assign`, `value`, `dtype`, `name`), so that
+    callbacks such as `int(self.model.optimizer.iterations.numpy())` run unchanged.
+
+    >>> from lamina.optimizers import SGD
+    >>> optimizer = SGD(0.1)
+    >>> optimizer.iterations.numpy(), optimizer.iterations + 1
+    (array(0), 1)
+    >>> optimizer.iterations.assign(5)
+    >>> int(optimizer.iterations)
+    5
+    """
+
+    _optimizer: Any
+    dtype = "int64"
+    name = "iteration"
+    trainable = False
+
+    def __new__(cls, value: int, optimizer: Any) -> Iterations:
+        self = super().__new__(cls, int(value))
+        self._optimizer = weakref.ref(optimizer)
+        return self
+
+    def assign(self, value: Any) -> None:
+        """Set the optimizer's update count (Keras' `variable.assign`)."""
+        optimizer = self._optimizer()
+        if optimizer is None:
+            raise RuntimeError("The optimizer of these iterations no longer exists")
+        optimizer._set_iterations(int(value))
+
+    def numpy(self) -> np.ndarray:
+        """The count as an int64 NumPy scalar, as Keras' variable gives it."""
+        return np.asarray(int(self), dtype=np.int64)
+
+    @property
+    def value(self) -> int:
+        return int(self)
+
+    @property
+    def shape(self) -> tuple[()]:
+        return ()
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (and deep-copies) as a plain int
+        return (int, (int(self),))

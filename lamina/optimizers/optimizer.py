@@ -34,7 +34,7 @@ from typing import Any
 import torch
 
 from lamina.optimizers import _clipping
-from lamina.optimizers._learning_rate import LearningRate
+from lamina.optimizers._learning_rate import Iterations, LearningRate
 from lamina.optimizers._state import OptimizerState
 
 _NAME_COUNTS: collections.Counter[str] = collections.Counter()
@@ -196,15 +196,23 @@ class Optimizer(OptimizerState):
             ) from None
 
     @property
-    def iterations(self) -> int:
+    def iterations(self) -> Iterations:
         """How many updates have been applied (including a loaded state still waiting for
-        `build`). With gradient accumulation, as in Keras: calls // accumulation steps."""
+        `build`). With gradient accumulation, as in Keras: calls // accumulation steps. An
+        int with Keras' variable calls (`numpy()`, `assign`)."""
         calls = (
             int(self._pending_state["iterations"])
             if self._pending_state is not None
             else self._iterations
         )
-        return calls // (self.gradient_accumulation_steps or 1)
+        return Iterations(calls // (self.gradient_accumulation_steps or 1), self)
+
+    def _set_iterations(self, value: int) -> None:
+        calls = value * (self.gradient_accumulation_steps or 1)
+        if self._pending_state is not None:
+            self._pending_state["iterations"] = calls
+        else:
+            self._iterations = calls
 
     def build(self, params: Iterable[torch.Tensor]) -> None:
         """Register the parameters to optimize and create their slots.

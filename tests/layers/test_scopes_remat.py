@@ -183,3 +183,50 @@ def test_remat_recomputes_in_backward():
     assert len(calls) == 3  # no recomputation without gradients
     with pytest.raises(ValueError, match="Invalid mode 'some'"):
         lamina.RematScope(mode="some")
+
+
+def test_layers_kept_in_lists_and_dicts_are_tracked_and_trained():
+    # Keras 3.15.1: 6 weight arrays, 6 trainable weights, layers ['dense', 'dense_1', 'dense_2']
+    lamina.clear_session()
+
+    class Net(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.blocks = [layers.Dense(4), layers.Dense(4)]
+            self.heads = {"main": layers.Dense(1)}
+
+        def call(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return self.heads.get("main")(x)
+
+    net = Net()
+    net(torch.zeros(1, 3))
+    assert [w.shape for w in net.get_weights()] == [(3, 4), (4,), (4, 4), (4,), (4, 1), (1,)]
+    assert len(net.trainable_weights) == 6
+    assert [layer.name for layer in net.layers] == ["dense", "dense_1", "dense_2"]
+    assert "blocks.0.weight" in net.state_dict() and net.blocks.index(net.blocks[1]) == 1
+    before = net.blocks[0].kernel.detach().clone()
+    net.compile("sgd", "mse")
+    net.fit(np.ones((8, 3), "float32"), np.ones((8, 1), "float32"), epochs=1, verbose=0)
+    assert not torch.equal(before, net.blocks[0].kernel)  # trained
+
+
+def test_model_weights_follow_keras_layer_order_and_iterations_is_a_variable():
+    model = lamina.Sequential(
+        [lamina.Input((4,)), layers.Dense(3, name="a"), layers.BatchNormalization(name="bn")]
+    )
+    assert [w.path for w in model.weights] == [
+        "sequential/a/kernel",
+        "sequential/a/bias",
+        "sequential/bn/gamma",
+        "sequential/bn/beta",
+        "sequential/bn/moving_mean",
+        "sequential/bn/moving_variance",
+    ]
+    model.compile("sgd", "mse")
+    model.fit(np.zeros((4, 4)), np.zeros((4, 3)), batch_size=2, verbose=0)
+    iterations = model.optimizer.iterations
+    assert iterations == 2 and iterations.numpy() == 2 and iterations.numpy().dtype == np.int64
+    iterations.assign(7)
+    assert int(model.optimizer.iterations) == 7
