@@ -103,10 +103,17 @@ class ShapeInference:
         meta_inputs = map_shapes(meta, input_shape)
         tensors = [*self.named_parameters(), *self.named_buffers()]  # unsaved buffers too
         state = {k: torch.empty_like(v, device="meta") for k, v in tensors}
-        with torch.no_grad(), _inferring():
-            outputs = torch.func.functional_call(
-                self, state, (meta_inputs,), {"training": False}, strict=False
-            )
+        try:
+            with torch.no_grad(), _inferring():
+                outputs = torch.func.functional_call(
+                    self, state, (meta_inputs,), {"training": False}, strict=False
+                )
+        except (RuntimeError, NotImplementedError) as error:
+            if "meta" not in str(error):
+                raise
+            # `call` reads values (`if ops.max(x) > 1:`, `.item()`): as Keras' torch backend,
+            # run it on real tensors instead, its variable updates dropped.
+            outputs = self._real_output(map_shapes(lambda t: t, meta_inputs), tensors)
 
         # A known batch size carries through, as in Keras (Dense(5) on (3, 4) gives (3, 5)).
         shapes: list[Any] = []
@@ -120,6 +127,19 @@ class ShapeInference:
             return (t.shape[0] if known and t.ndim else None, *tuple(t.shape)[1:])
 
         return map_structure(shape_of, outputs)
+
+    def _real_output(self, meta_inputs: Any, tensors: list[Any]) -> Any:
+        from ._variables import discarding_updates
+
+        device = tensors[0][1].device if tensors else torch.device("cpu")
+
+        def real(t: Any) -> Any:
+            if not isinstance(t, torch.Tensor):
+                return t
+            return torch.ones(tuple(t.shape), dtype=t.dtype, device=device)
+
+        with torch.no_grad(), discarding_updates():
+            return self(map_structure(real, meta_inputs), training=False)  # type: ignore[operator]
 
     def _call_on_meta(
         self, method: Any, args: tuple[Any, ...], kwargs: dict[str, Any], pass_training: bool

@@ -17,8 +17,9 @@ array(3., dtype=float32)
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,23 @@ import torch
 from ._name_scope import join_path
 from ._naming import unique_name
 
-__all__ = ["BufferVariable", "TrainableVariable", "Variable", "as_variable"]
+__all__ = ["BufferVariable", "TrainableVariable", "Variable", "as_variable", "discarding_updates"]
+
+# Set while lamina runs a model for its own purposes (building a subclassed model, probing
+# the targets' shapes): variable assignments are dropped then, as Keras runs such passes
+# statelessly, so a layer's counters see the user's calls only.
+_DISCARDING = [False]
+
+
+@contextlib.contextmanager
+def discarding_updates() -> Iterator[None]:
+    """Within: `assign`, `assign_add` and `assign_sub` of every variable do nothing."""
+    previous = _DISCARDING[0]
+    _DISCARDING[0] = True
+    try:
+        yield
+    finally:
+        _DISCARDING[0] = previous
 
 
 class Variable:
@@ -110,16 +127,22 @@ class Variable:
 
     def assign(self, value: Any) -> Any:
         """Set the value in place (no gradient); returns the variable."""
+        if _DISCARDING[0]:
+            return self
         with torch.no_grad():
             torch.Tensor.copy_(self, self._in_torch_layout(value))  # type: ignore[arg-type]
         return self
 
     def assign_add(self, delta: Any) -> Any:
+        if _DISCARDING[0]:
+            return self
         with torch.no_grad():
             torch.Tensor.add_(self, self._in_torch_layout(delta))  # type: ignore[arg-type]
         return self
 
     def assign_sub(self, delta: Any) -> Any:
+        if _DISCARDING[0]:
+            return self
         with torch.no_grad():
             torch.Tensor.sub_(self, self._in_torch_layout(delta))  # type: ignore[arg-type]
         return self

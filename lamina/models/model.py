@@ -26,6 +26,7 @@ import torch
 
 from ..layers._string_arrays import holds_strings
 from ..layers._symbolic import flatten_structure, map_shapes, map_structure
+from ..layers._variables import discarding_updates
 from ..layers.layer import Layer, Shape
 from ..training.host_memory import cached_host_memory
 from ._step_api import StepAPI
@@ -126,7 +127,7 @@ class Model(StepAPI, Layer):
             def zeros(shape: Any) -> Any:
                 return torch.zeros(tuple(1 if d is None else d for d in shape))
 
-            with torch.no_grad():
+            with torch.no_grad(), discarding_updates():  # a build pass: no counter moves
                 outputs = self.call(map_shapes(zeros, input_shape))
             self.built = True
             self._build_input_shape = input_shape

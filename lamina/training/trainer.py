@@ -19,6 +19,7 @@ import torch
 from .. import config
 from ..callbacks.callback import Callback, CallbackList, ProgbarLogger
 from ..layers._symbolic import map_structure
+from ..layers._variables import discarding_updates
 from ..layers._weights import tensors_on
 from ..layers.batch_normalization import padding_step
 from ..losses import validate_targets
@@ -145,7 +146,7 @@ class Trainer(StepFunctions):
             return
         shapes = self._known_output_shapes(x)
         if shapes is None:
-            with torch.no_grad():
+            with torch.no_grad(), discarding_updates():  # a probe: no counter moves
                 sample_x = map_structure(lambda t: None if t is None else t[:2], x)
                 outputs = self.model(sample_x, training=False)
             shapes = [tuple(p.shape) for p in self.per_output(outputs, "predictions")]

@@ -230,3 +230,44 @@ def test_model_weights_follow_keras_layer_order_and_iterations_is_a_variable():
     assert iterations == 2 and iterations.numpy() == 2 and iterations.numpy().dtype == np.int64
     iterations.assign(7)
     assert int(model.optimizer.iterations) == 7
+
+
+def test_calls_that_read_values_build_on_real_tensors():
+    # Keras' torch backend: the model builds and predicts [[2, 2, 2], [2, 2, 2]]
+    class Clip(layers.Layer):
+        def call(self, x):
+            if lamina.ops.max(x) > 100.0:
+                x = x / 100.0
+            return x
+
+    inputs = lamina.Input((3,))
+    model = lamina.Model(inputs, Clip()(inputs))
+    assert model.output_shape == (None, 3)
+    assert model.predict(np.full((2, 3), 200.0, "float32"), verbose=0).tolist() == [[2.0] * 3] * 2
+
+
+def test_lamina_own_passes_leave_variables_alone():
+    # Keras 3.15.1: the counter reads 1 after one call and 2 after one training step
+    class Count(layers.Layer):
+        def build(self, shape):
+            self.n = self.add_weight(shape=(), initializer="zeros", trainable=False)
+
+        def call(self, x):
+            self.n.assign_add(1.0)
+            return x
+
+    class M(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.c = Count()
+            self.d = layers.Dense(1)
+
+        def call(self, x):
+            return self.d(self.c(x))
+
+    model = M()
+    model(np.zeros((1, 3), "float32"))
+    assert float(model.c.n) == 1.0
+    model.compile("sgd", "mse")
+    model.fit(np.zeros((4, 3), "float32"), np.zeros((4, 1), "float32"), batch_size=4, verbose=0)
+    assert float(model.c.n) == 2.0
