@@ -88,12 +88,24 @@ class StepFunctions(CustomSteps):
                     return flat
             return [value]
         names = [spec.name for spec in specs]
+        # Outputs with no loss and no metric need no target (Keras: loss={"a": ...} alone).
+        needed = [
+            what == "predictions"
+            or spec.loss is not None
+            or bool(spec.metric_identifiers or spec.weighted_metric_identifiers)
+            for spec in specs
+        ]
         if isinstance(value, dict):
-            missing = sorted(set(names) - set(value))
+            missing = sorted(
+                n for n, need in zip(names, needed, strict=True) if need and n not in value
+            )
             if missing:
                 raise ValueError(f"{what} has no entry for the outputs {missing}; outputs: {names}")
-            return [value[name] for name in names]
+            return [value.get(name) for name in names]
         flat = flatten_structure(value)
+        if len(flat) != len(names) and 0 < len(flat) == sum(needed):
+            given = iter(flat)  # one target per output that has a loss or metrics, in order
+            return [next(given) if need else None for need in needed]
         if len(flat) != len(names):
             raise ValueError(
                 f"The model has {len(names)} outputs ({', '.join(names)}); {what} holds "
@@ -220,7 +232,7 @@ class StepFunctions(CustomSteps):
         loss_sum, count, output_loss_sums, metric_states = self._global_totals()
         count = count.clamp(min=1)
         values = {"loss": float(loss_sum / count)}
-        if self.state.multi_output:
+        if self._logs_output_losses():
             losses = (output_loss_sums / count).tolist()
             named = [spec.name for spec in self.state.outputs if spec.loss is not None]
             values.update(
@@ -229,6 +241,11 @@ class StepFunctions(CustomSteps):
         for key, metric, _ in self.state.all_metrics():
             values[key] = float(_result_with_state(metric, metric_states.get(key)))
         return dict(sorted(values.items()))
+
+    def _logs_output_losses(self) -> bool:
+        """Keras logs `{output}_loss` when several outputs have a loss (not for one)."""
+        state = self.state
+        return state.multi_output and sum(spec.loss is not None for spec in state.outputs) > 1
 
     def _global_totals(
         self,
@@ -241,7 +258,7 @@ class StepFunctions(CustomSteps):
         """The log names of evaluate()'s list: the loss, each output's loss, then the metrics
         (Keras' order; the metrics are known once made, on the first batch)."""
         names = ["loss"]
-        if self.state.multi_output:
+        if self._logs_output_losses():
             specs = {spec.name: spec for spec in self.state.outputs}
             order = getattr(self.state, "loss_order", list(specs))
             names += [f"{name}_loss" for name in order if specs[name].loss is not None]

@@ -38,3 +38,24 @@ def test_symbolic_dtypes_follow_the_eager_results():
     bins = layers.Discretization(bin_boundaries=[0.0, 1.0])
     assert bins(lamina.Input((2,))).dtype == "int32"  # Keras: int32
     assert str(bins(np.array([[0.5, 2.0]], "float32")).dtype) == "torch.int32"
+
+
+def test_outputs_without_a_loss_need_no_targets():
+    # Keras 3.15.1: History ['loss'] for both models, ['loss', 'out_mae'] with a metric
+    inputs = lamina.Input((3,))
+    hidden = layers.Dense(4)(inputs)
+    model = lamina.Model(inputs, {"a": layers.Dense(2)(hidden), "b": layers.Dense(1)(hidden)})
+    model.compile("sgd", loss={"a": "mse"})
+    history = model.fit(np.ones((4, 3)), {"a": np.ones((4, 2))}, verbose=0)
+    assert sorted(history.history) == ["loss"]
+    two = lamina.Model(inputs, [layers.Dense(1)(hidden), layers.Dense(1)(hidden)])
+    two.compile("sgd", loss=["mse", None])
+    assert sorted(two.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0).history) == ["loss"]
+    named = lamina.Model(
+        inputs, [layers.Dense(1, name="out")(hidden), layers.Dense(1, name="aux")(hidden)]
+    )
+    named.compile("sgd", loss=["mse", None], metrics=[["mae"], []])
+    y = [np.ones((4, 1)), np.ones((4, 1))]
+    assert sorted(named.fit(np.ones((4, 3)), y, verbose=0).history) == ["loss", "out_mae"]
+    logs = named.evaluate(np.ones((4, 3)), y, verbose=0, return_dict=True)
+    assert sorted(logs) == ["loss", "out_mae"]
