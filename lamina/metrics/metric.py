@@ -22,6 +22,7 @@ import torch
 
 from .. import config
 from ..layers._name_scope import join_path
+from ..layers._variables import BufferVariable
 from ..layers.layer import to_snake_case, unique_name
 from ..losses.loss import _as_tensor, _divide_no_nan, squeeze_or_expand_to_same_rank
 
@@ -60,8 +61,9 @@ class Metric(torch.nn.Module):
     def add_state(self, name: str, shape: Sequence[int] = (), device: Any = None) -> Tensor:
         """Create a zero-initialised state buffer, reset by `reset_state`, left out of
         `state_dict` (a checkpoint of a model holds no metric totals)."""
-        state = torch.zeros(tuple(shape), dtype=self.torch_dtype, device=device)
-        self.register_buffer(name, state, persistent=False)
+        state = BufferVariable(torch.zeros(tuple(shape), dtype=self.torch_dtype, device=device))
+        state._keras_name, state._keras_path = name, join_path(f"{self.name}/{name}")
+        self.register_buffer(name, state, persistent=False)  # named as Keras' variables
         if name not in self._state_names:
             self._state_names.append(name)
         return state
@@ -89,7 +91,7 @@ class Metric(torch.nn.Module):
         >>> metric.update_state([1.0, 2.0]); float(metric.result()), metric.variables[0].path
         (3.0, 't/total')
         """
-        from ..layers._variables import BufferVariable, _initial_value
+        from ..layers._variables import _initial_value
 
         taken = set(self._state_names) | set(self._buffers)
         name = name or next(
