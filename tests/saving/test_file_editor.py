@@ -18,11 +18,15 @@ from lamina.saving._file_editor import KerasFileEditor
 
 FILES = Path(__file__).parent / "keras_files"
 sys.path.insert(0, str(FILES))
-from materialize import materialize  # noqa: E402
+from materialize import materialize, write_archive  # noqa: E402
 
 EXPECTED = json.loads((FILES / "editor_expected.json").read_text())
-ARCHIVE = FILES / "editor_small.keras"
-WEIGHTS = Path(tempfile.mkdtemp(prefix="editor_")) / "editor_small.weights.h5"
+_FOLDER = Path(tempfile.mkdtemp(prefix="editor_"))
+# Keras' archive, rebuilt from its text record (no binary file in the repository)
+ARCHIVE = write_archive(
+    json.loads((FILES / "editor_small.json").read_text()), _FOLDER / "editor_small.keras"
+)
+WEIGHTS = _FOLDER / "editor_small.weights.h5"
 with zipfile.ZipFile(ARCHIVE) as _archive:
     WEIGHTS.write_bytes(_archive.read("model.weights.h5"))
 

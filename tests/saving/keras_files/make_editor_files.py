@@ -1,5 +1,6 @@
 """Writes, with Keras 3.15.1 (KERAS_BACKEND=torch), the small archive the KerasFileEditor tests
-read (editor_small.keras, 27 KB: a trained Sequential Dense -> BatchNorm -> Dense) and
+read (editor_small.keras, kept as the text record editor_small.json: a trained Sequential
+Dense -> BatchNorm -> Dense) and
 editor_expected.json: an input, Keras' predictions, and the weights tree and metadata Keras'
 KerasFileEditor reads from the model's .weights.h5 file. That file is deleted (*.h5 files are
 not kept in the repository); the tests take the same layout from the archive's
@@ -50,3 +51,10 @@ record = {
 with open("editor_expected.json", "w") as handle:
     json.dump(record, handle, indent=1)
 os.remove("editor_small.weights.h5")
+
+# The archive is kept as a text record (editor_small.json), as keras_files.json is.
+from materialize import record_archive  # noqa: E402
+
+with open("editor_small.json", "w") as handle:
+    json.dump(record_archive("editor_small.keras"), handle)
+os.remove("editor_small.keras")
