@@ -26,10 +26,13 @@ from typing import Any
 import torch
 from torch.utils.checkpoint import checkpoint
 
+from ._symbolic import map_shapes
+
 __all__ = ["RematMode", "RematScope", "get_current_remat_mode", "remat"]
 
 _MODES = ("full", "activations", "larger_than", "list_of_layers", None)
 _LOCAL = threading.local()
+_MISSING = object()
 
 RematMode = namedtuple("RematMode", ["mode", "output_size_threshold", "layer_names"])
 
@@ -167,31 +170,24 @@ def rematerialized_method(layer: Any, method: Any, inputs: Any) -> Any:
             output_shapes = layer.compute_output_shape(shapes)
         except (ValueError, TypeError, NotImplementedError):
             return method
-        size = sum(math.prod(d or 1 for d in s) for s in _flat_shapes(output_shapes))
-        return remat(method) if size > mode.output_size_threshold else method
+        sizes: list[int] = []
+        map_shapes(lambda s: sizes.append(math.prod(d or 1 for d in s)), output_shapes)
+        return remat(method) if sum(sizes) > mode.output_size_threshold else method
     if mode.mode == "activations":
         activation = getattr(layer, "activation", None)
         if activation is None or not callable(activation):
             return method
 
         def with_remat_activation(*args: Any, **kwargs: Any) -> Any:
+            own = layer.__dict__.get("activation", _MISSING)  # a plain attribute, or a module
             layer.__dict__["activation"] = remat(activation)
             try:
                 return method(*args, **kwargs)
             finally:
-                del layer.__dict__["activation"]
+                if own is _MISSING:
+                    del layer.__dict__["activation"]
+                else:
+                    layer.__dict__["activation"] = own
 
         return with_remat_activation
     return method
-
-
-def _flat_shapes(shapes: Any) -> list[tuple[int | None, ...]]:
-    if isinstance(shapes, dict):
-        return [s for v in shapes.values() for s in _flat_shapes(v)]
-    if (
-        isinstance(shapes, (list, tuple))
-        and shapes
-        and not isinstance(shapes[0], (int, type(None)))
-    ):
-        return [s for v in shapes for s in _flat_shapes(v)]
-    return [tuple(shapes)]

@@ -351,7 +351,7 @@ class Optimizer(OptimizerState):
                 grads = torch._foreach_div(grads, self.loss_scale_factor)
             grads = self._clip_gradients(grads)
             lr = self._current_learning_rate()
-            step = self.iterations + 1
+            step = self._iterations // (self.gradient_accumulation_steps or 1) + 1
             self._before_update(step)
             grad_of = dict(zip(indices, grads, strict=True))
             for group in self._group_by_device_and_dtype(indices):

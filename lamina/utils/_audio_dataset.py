@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data.dataset import Dataset, _LoaderSource
-from ._directory import datasets_by_subset
+from ._directory import datasets_by_subset, finish_dataset, with_labels
 from ._image_dataset import _check_split
 
 __all__ = ["audio_dataset_from_directory"]
@@ -165,23 +165,12 @@ def _make_dataset(
             # padded with zeros to its longest file
             target = length if length is not None else max(clip.shape[0] for clip in clips)
             audio = torch.stack([_fit_length(clip, target) for clip in clips])
-        if label_mode is None or labels is None:
-            return audio
-        batch_labels = torch.from_numpy(labels[indices])
-        if label_mode == "binary":
-            return audio, batch_labels.to(torch.float32).unsqueeze(-1)
-        if label_mode == "categorical":
-            return audio, F.one_hot(batch_labels.long(), num_classes).to(torch.float32)
-        return audio, batch_labels
+        return with_labels(audio, labels, indices, label_mode, num_classes)
 
     num_classes = len(class_names) if class_names else 0
     source = _LoaderSource(len(paths), load)
     dataset = Dataset(source, class_names=class_names, file_paths=paths)
-    if shuffle:
-        dataset = dataset.shuffle(seed=seed)
-    if batch_size is not None:
-        dataset = dataset.batch(batch_size)
-    return dataset.prefetch(2)
+    return finish_dataset(dataset, shuffle, seed, batch_size)
 
 
 def audio_dataset_from_directory(

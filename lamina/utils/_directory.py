@@ -163,3 +163,30 @@ def datasets_by_subset(
         part_shuffle = shuffle and not (subset == "both" and part == "validation")
         datasets.append(make(part_paths, part_labels, names, part_shuffle, seed))
     return datasets if subset == "both" else datasets[0]
+
+
+def with_labels(
+    batch: Any, labels: Any, indices: list[int], label_mode: str | None, num_classes: int
+) -> Any:
+    """`batch`, or `(batch, labels)` encoded as Keras' `label_mode` says: "int" (int32),
+    "binary" (float32, shape (n, 1)) or "categorical" (float32 one-hot)."""
+    import torch
+    import torch.nn.functional as F
+
+    if label_mode is None or labels is None:
+        return batch
+    batch_labels = torch.from_numpy(labels[indices])
+    if label_mode == "binary":
+        return batch, batch_labels.to(torch.float32).unsqueeze(-1)
+    if label_mode == "categorical":
+        return batch, F.one_hot(batch_labels.long(), num_classes).to(torch.float32)
+    return batch, batch_labels
+
+
+def finish_dataset(dataset: Any, shuffle: bool, seed: int | None, batch_size: int | None) -> Any:
+    """Keras' directory-dataset pipeline: shuffled (seeded), batched, prefetched."""
+    if shuffle:
+        dataset = dataset.shuffle(seed=seed)
+    if batch_size is not None:
+        dataset = dataset.batch(batch_size)
+    return dataset.prefetch(2)

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from .. import config
 from ..data.dataset import Dataset
 from ..layers._image_utils import aspect_crop_box, aspect_pad
-from ._directory import index_directory
+from ._directory import finish_dataset, index_directory, with_labels
 
 __all__ = ["ALLOWLIST_FORMATS", "image_dataset_from_directory"]
 
@@ -152,22 +152,10 @@ def _make_dataset(
         images = torch.stack([load_image(paths[i], **image_options) for i in indices])
         if channels_first:
             images = images.permute(0, 3, 1, 2).contiguous()
-        if label_mode is None or labels is None:
-            return images
-        batch_labels = torch.from_numpy(labels[indices])
-        if label_mode == "binary":
-            return images, batch_labels.to(torch.float32).unsqueeze(-1)
-        if label_mode == "categorical":
-            one_hot = F.one_hot(batch_labels.long(), num_classes)
-            return images, one_hot.to(torch.float32)
-        return images, batch_labels
+        return with_labels(images, labels, indices, label_mode, num_classes)
 
     dataset = Dataset._from_loader(len(paths), load, class_names=class_names, file_paths=paths)
-    if shuffle:
-        dataset = dataset.shuffle(seed=seed)
-    if batch_size is not None:
-        dataset = dataset.batch(batch_size)
-    return dataset.prefetch(2)
+    return finish_dataset(dataset, shuffle, seed, batch_size)
 
 
 def image_dataset_from_directory(

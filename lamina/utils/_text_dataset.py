@@ -30,11 +30,10 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..data.dataset import Dataset, _LoaderSource
 from ..layers._symbolic import map_structure
-from ._directory import datasets_by_subset
+from ._directory import datasets_by_subset, finish_dataset, with_labels
 from ._image_dataset import _check_split
 
 __all__ = ["text_dataset_from_directory"]
@@ -94,22 +93,11 @@ def _make_dataset(
     def load(indices: list[int]) -> Any:
         texts = np.empty(len(indices), dtype=object)
         texts[:] = [_read_text(paths[i], max_length) for i in indices]
-        if label_mode is None or labels is None:
-            return texts
-        batch_labels = torch.from_numpy(labels[indices])
-        if label_mode == "binary":
-            return texts, batch_labels.to(torch.float32).unsqueeze(-1)
-        if label_mode == "categorical":
-            return texts, F.one_hot(batch_labels.long(), num_classes).to(torch.float32)
-        return texts, batch_labels
+        return with_labels(texts, labels, indices, label_mode, num_classes)
 
     source = _HostTextSource(len(paths), load)
     dataset = Dataset(source, class_names=class_names, file_paths=paths)
-    if shuffle:
-        dataset = dataset.shuffle(seed=seed)
-    if batch_size is not None:
-        dataset = dataset.batch(batch_size)
-    return dataset.prefetch(2)
+    return finish_dataset(dataset, shuffle, seed, batch_size)
 
 
 def text_dataset_from_directory(

@@ -165,6 +165,9 @@ def test_remat_modes_keep_results_and_state(mode, kwargs):
     # moving statistics updated once, not again by the recomputation
     torch.testing.assert_close(model.layers[1].moving_mean, plain_model.layers[1].moving_mean)
     assert int(model.layers[1].num_batches_tracked) == 1
+    # the layer keeps its own activation after a rematerialized call
+    second = model(torch.linspace(-1, 1, 60).reshape(10, 6), training=False)
+    torch.testing.assert_close(second, plain_model(torch.linspace(-1, 1, 60).reshape(10, 6)))
 
 
 def test_remat_recomputes_in_backward():
