@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from .. import activations, constraints, initializers, regularizers
+from ._symbolic import flatten_structure, map_structure
+from ._variables import _DISCARDING
 from ._weights import _WeightInfo
 from .layer import Layer, Shape
 
@@ -64,7 +66,81 @@ def _check_rate(layer: Layer, name: str, rate: Any) -> float:
     return float(rate)
 
 
-class _RNN(Layer):
+def _kept(state: torch.Tensor) -> torch.Tensor:
+    """A final state kept for the next call: detached (no gradient between calls); copied under
+    torch.compile (no view of a graph output) and in predict (no inference tensor for fit)."""
+    state = state.detach()
+    if torch.compiler.is_compiling():
+        return state.clone()
+    if torch.is_inference_mode_enabled():
+        with torch.inference_mode(False):
+            return state.clone()
+    return state
+
+
+class _Stateful:
+    """Keras' `stateful=True`, shared by SimpleRNN / LSTM / GRU and RNN: `build` makes zero
+    states for the fixed batch size, each call starts from `states` (unless given an
+    `initial_state`) and keeps its final states, detached, in `states` for the next call
+    (predict, fit and evaluate alike; fit does not reset them between epochs, as Keras 3);
+    `reset_state()` zeroes them. `states` stays None for a layer that is not stateful."""
+
+    stateful: bool = False
+    states: list[Any] | None = None
+
+    def _shapes_of(self, inputs: Any) -> Any:
+        """The shapes `build` gets: a stateful layer's keep their batch axis (Layer's do not)."""
+        if not self.stateful:
+            return Layer._shapes_of(inputs)
+        return map_structure(lambda t: tuple(t.shape) if hasattr(t, "shape") else None, inputs)
+
+    def _create_states(self, input_shape: Shape) -> None:
+        """From `build`: zero states for the batch of `input_shape`; an unknown batch (a
+        Sequential built from data drops it; Keras raises) is fixed by the first call."""
+        batch = input_shape[0]
+        self.states = None if batch is None else list(self.get_initial_state(batch))
+
+    def reset_state(self, states: Any = None) -> None:
+        """Stateful layers: set the kept states to zeros, or to `states` (arrays or tensors
+        of the same shapes); layers that are not stateful have none, and nothing happens."""
+        if self.states is None:
+            return
+        if states is None:
+            self.states = map_structure(torch.zeros_like, self.states)
+            return
+        given = [states] if not isinstance(states, (list, tuple)) else list(states)
+        self.states = map_structure(
+            lambda old: torch.as_tensor(given.pop(0), dtype=old.dtype, device=old.device),
+            self.states,
+        )
+
+    reset_states = reset_state
+
+    def _stateful_call(
+        self, inputs: torch.Tensor, initial_state: Any, mask: Any, training: bool | None
+    ) -> Any:
+        """`call` of a stateful layer: `_compute` from the kept states, then keep its states."""
+        real = inputs.device.type != "meta" and not _DISCARDING[0]  # not a shape probe
+        if real and self.states is None:
+            self.states = list(self.get_initial_state(inputs.shape[0]))
+        if real:
+            kept = flatten_structure(self.states)[0].shape[0]
+            if inputs.shape[0] != kept:
+                raise ValueError(
+                    f"{self._describe()} is stateful with states for batches of {kept}; got "
+                    f"inputs of shape {tuple(inputs.shape)}. Every batch must have the size "
+                    "the layer was built for (keras.Input(batch_shape=...)): pass that "
+                    "batch_size to fit / predict / evaluate, with a number of samples it divides."
+                )
+            if initial_state is None:
+                initial_state = self.states
+        output, states = self._compute(inputs, initial_state, mask, training)
+        if real:
+            self.states = map_structure(_kept, states)
+        return [output, *states] if self.return_state else output
+
+
+class _RNN(_Stateful, Layer):
     """The arguments, weights and both computations (fused and looped) of the three layers."""
 
     input_ndim = 3
@@ -104,11 +180,6 @@ class _RNN(Layer):
         super().__init__(**kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"{self._describe()}: units must be a positive int; got {units!r}")
-        if stateful:
-            raise NotImplementedError(
-                f"{self._describe()}: stateful=True is not supported; pass the last states "
-                "back yourself with return_state=True and initial_state=..."
-            )
         self.units = units
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
@@ -128,7 +199,8 @@ class _RNN(Layer):
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
-        self.stateful = False
+        self.stateful = bool(stateful)
+        self.states: list[torch.Tensor] | None = None
         # unroll and use_cudnn are accepted for Keras code; the fused kernel is used when it can.
         self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
@@ -192,6 +264,8 @@ class _RNN(Layer):
                 # PyTorch's second bias, always zero here: a state_dict matches torch.nn's.
                 self.register_buffer("bias_hh_l0", torch.zeros_like(self.bias_ih_l0))
         self._input_axes = {-1: features}
+        if self.stateful:
+            self._create_states(input_shape)
 
     def _two_biases(self) -> bool:
         return False
@@ -221,6 +295,10 @@ class _RNN(Layer):
         """A (batch, size) mask of 0 and 1 / (1 - rate), the same at every step as in Keras."""
         draws = torch.rand(like.shape, generator=self._generator(like.device), device=like.device)
         return (draws >= rate).to(like.dtype) / (1.0 - rate)
+
+    def get_initial_state(self, batch_size: int) -> list[torch.Tensor]:
+        """Zero states, one (batch_size, units) tensor per state."""
+        return [torch.zeros(batch_size, self.units) for _ in range(self.num_states)]
 
     def _initial_states(self, inputs: torch.Tensor, initial_state: Any) -> list[torch.Tensor]:
         batch = inputs.shape[0]
@@ -263,6 +341,15 @@ class _RNN(Layer):
         mask: Any = None,
         training: bool | None = None,
     ) -> Any:
+        if self.stateful:
+            return self._stateful_call(inputs, initial_state, mask, training)
+        output, states = self._compute(inputs, initial_state, mask, training)
+        return [output, *states] if self.return_state else output
+
+    def _compute(
+        self, inputs: torch.Tensor, initial_state: Any, mask: Any, training: bool | None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The output (the sequence or the last step) and the final states."""
         states = self._initial_states(inputs, initial_state)
         if mask is not None:
             mask = self._check_mask(mask, inputs)
@@ -275,13 +362,17 @@ class _RNN(Layer):
             inputs = inputs.flip(1)
             mask = None if mask is None else mask.flip(1)
         fused = self._fused_function()
+        on_cpu = inputs.device.type == "cpu"
+        if fused is torch._VF.lstm and on_cpu and torch.compiler.is_compiling():
+            # Inductor's CPU LSTM kernel (mkldnn_rnn_layer) fails in the compiled backward in
+            # torch 2.13 (pytorch/pytorch#158007); the steps compile as the loop instead.
+            fused = None
         if fused is not None and mask is None and recurrent_mask is None:
             sequence, states = self._run_fused(fused, inputs, states)
             last = states[0]
         else:
             last, sequence, states = self._run_loop(inputs, states, mask, recurrent_mask)
-        output = sequence if self.return_sequences else last
-        return [output, *states] if self.return_state else output
+        return (sequence if self.return_sequences else last), states
 
     def _run_fused(
         self, function: Any, inputs: torch.Tensor, states: list[torch.Tensor]

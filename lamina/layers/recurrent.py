@@ -55,7 +55,9 @@ class SimpleRNN(_RNN):
         return_sequences: return every step's output (batch, timesteps, units), not the last.
         return_state: also return the final state: [output, h].
         go_backwards: read the sequence backwards (the outputs stay in the order computed).
-        stateful: not supported (raises NotImplementedError).
+        stateful: keep the final states of each call (predict, fit, evaluate) as the initial
+            states of the next; needs a fixed batch size (`Input(batch_shape=...)`). `states`
+            holds them, `reset_state()` zeroes them.
         unroll: accepted and ignored (the fused kernel runs when it can).
         activity_regularizer: a penalty on the output, added to the loss.
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from ._recurrent_base import _Stateful
 from ._symbolic import map_shapes, map_structure
 from ._weights import tensors_on
 from .layer import Layer, Shape
@@ -77,6 +78,8 @@ class Bidirectional(_Wrapper):
         backward_layer: the layer to run backwards (with go_backwards=True); by default a copy
             of `layer`, named 'backward_<name>'.
 
+    With a stateful layer each direction keeps its own states (`states` lists the forward
+    then the backward ones; `reset_state()` zeroes both).
     The backward outputs are flipped back to the input's time order before merging. With
     `return_state`, the output is followed by the forward then the backward states; an
     `initial_state` list is split in halves the same way. `get_weights()` lists the forward
@@ -118,7 +121,7 @@ class Bidirectional(_Wrapper):
                 f"Bidirectional '{self.name}': the forward and backward layers need different "
                 f"go_backwards values; both have go_backwards={forward.go_backwards}"
             )
-        for attribute in ("return_sequences", "return_state"):
+        for attribute in ("stateful", "return_sequences", "return_state"):
             if getattr(forward, attribute) != getattr(backward, attribute):
                 raise ValueError(
                     f"Bidirectional '{self.name}': the forward and backward layers need the "
@@ -131,8 +134,25 @@ class Bidirectional(_Wrapper):
         self.merge_mode = merge_mode
         self.return_sequences = forward.return_sequences
         self.return_state = forward.return_state
-        self.stateful = False
+        self.stateful = forward.stateful
         self._initial_weights = weights
+
+    _shapes_of = _Stateful._shapes_of
+
+    @property
+    def states(self) -> tuple[Any, ...] | None:
+        """Stateful: the forward layer's kept states, then the backward layer's; else None."""
+        forward, backward = self.forward_layer.states, self.backward_layer.states
+        return tuple(forward + backward) if forward and backward else None
+
+    def reset_state(self) -> None:
+        """Zero both layers' kept states (a stateful layer only, as Keras)."""
+        if not self.stateful:
+            raise AttributeError(f"Bidirectional '{self.name}': reset_state() needs stateful=True")
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
+
+    reset_states = reset_state
 
     def build(self, input_shape: Shape) -> None:
         self.forward_layer._maybe_build(input_shape)

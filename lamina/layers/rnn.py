@@ -30,7 +30,8 @@ from typing import Any
 
 import torch
 
-from ._symbolic import flatten_structure, map_structure
+from ._recurrent_base import _Stateful
+from ._symbolic import map_structure
 from ._weights import tensors_on
 from .layer import Layer, Shape
 from .rnn_cells import (
@@ -56,7 +57,7 @@ def _dropout_cells(cell: Any) -> list[Any]:
     return [c for c in cells if hasattr(c, "reset_dropout_mask")]
 
 
-class RNN(Layer):
+class RNN(_Stateful, Layer):
     """Runs a recurrent cell over the timesteps of (batch, timesteps, ...) inputs.
 
     Args:
@@ -67,7 +68,8 @@ class RNN(Layer):
             one list of states per cell).
         go_backwards: read the sequence backwards (the outputs stay in the order computed).
         stateful: keep the final states of each call as the initial states of the next one
-            (for a fixed batch size); `reset_state()` sets them back to zeros.
+            (for a fixed batch size, `Input(batch_shape=...)`); `reset_state()` sets them
+            back to zeros.
         unroll: accepted for Keras code; the loop is the same.
         zero_output_for_mask: masked steps output zeros instead of repeating the last output.
 
@@ -124,6 +126,8 @@ class RNN(Layer):
     def build(self, sequences_shape: Shape) -> None:
         if isinstance(self.cell, Layer):
             self.cell._maybe_build(self._step_shape(tuple(sequences_shape)))
+        if self.stateful:
+            self._create_states(tuple(sequences_shape))
 
     def _move_new_weights(self, device: torch.device) -> None:
         # The weights live in the cell, which build() created on the CPU.
@@ -140,33 +144,9 @@ class RNN(Layer):
             return list(states) if isinstance(states, (list, tuple)) else [states]
         return [torch.zeros(batch_size, size) for size in self.state_size]
 
-    def reset_state(self, states: Any = None) -> None:
-        """Stateful layers: set the kept states to zeros, or to `states`."""
-        if self.states is None:
-            return
-        if states is None:
-            self.states = map_structure(torch.zeros_like, self.states)
-            return
-        given = [states] if not isinstance(states, (list, tuple)) else list(states)
-        self.states = map_structure(
-            lambda old: torch.as_tensor(given.pop(0), dtype=old.dtype, device=old.device),
-            self.states,
-        )
-
-    reset_states = reset_state
-
     def _initial_states(self, sequences: torch.Tensor, initial_state: Any) -> list[Any]:
-        batch = sequences.shape[0]
-        if initial_state is None and self.stateful and self.states is not None:
-            kept = flatten_structure(self.states)[0].shape[0]
-            if kept != batch:
-                raise ValueError(
-                    f"{self._describe()} is stateful with states for batches of {kept}; got a "
-                    f"batch of {batch}. Keep the batch size fixed or call reset_state()."
-                )
-            initial_state = self.states
         if initial_state is None:
-            initial_state = self.get_initial_state(batch)
+            initial_state = self.get_initial_state(sequences.shape[0])
         elif not isinstance(initial_state, (list, tuple)):
             initial_state = [initial_state]
         states = list(initial_state)
@@ -206,6 +186,15 @@ class RNN(Layer):
         mask: Any = None,
         training: bool | None = None,
     ) -> Any:
+        if self.stateful:
+            return self._stateful_call(sequences, initial_state, mask, training)
+        output, states = self._compute(sequences, initial_state, mask, training)
+        return [output, *states] if self.return_state else output
+
+    def _compute(
+        self, sequences: torch.Tensor, initial_state: Any, mask: Any, training: bool | None
+    ) -> tuple[torch.Tensor, list[Any]]:
+        """The output (the sequence or the last step) and the final states."""
         states = self._initial_states(sequences, initial_state)
         if mask is not None:
             mask = self._check_mask(mask, sequences)
@@ -222,10 +211,7 @@ class RNN(Layer):
             for cell in cells:
                 cell.reset_dropout_mask()
                 cell.reset_recurrent_dropout_mask()
-        if self.stateful and sequences.device.type != "meta":
-            self.states = map_structure(torch.Tensor.detach, states)
-        output = sequence if self.return_sequences else last
-        return [output, *states] if self.return_state else output
+        return (sequence if self.return_sequences else last), states
 
     def _run(
         self, sequences: torch.Tensor, states: list[Any], mask: Any, training: bool | None

@@ -461,9 +461,7 @@ def test_sequential_model_with_an_lstm_trains(capsys):
     assert losses[1] < losses[0]
 
 
-def test_unsupported_and_invalid_arguments_raise_clear_errors():
-    with pytest.raises(NotImplementedError, match="stateful=True is not supported"):
-        LSTM(4, stateful=True)
+def test_invalid_arguments_raise_clear_errors():
     with pytest.raises(ValueError, match="units must be a positive int"):
         GRU(0)
     with pytest.raises(ValueError, match="expects 3-D input"):

@@ -188,3 +188,18 @@ def test_padding_steps_and_a_stance_set_by_the_user_check_all_guards():
     with torch.compiler.set_stance("force_eager"):
         assert not passes.light(0)
     assert passes.light(0)
+
+
+def test_compiled_lstm_step_on_the_cpu_equals_the_eager_one():
+    # torch 2.13's inductor fails in the backward of the CPU LSTM kernel (mkldnn_rnn_layer,
+    # pytorch/pytorch#158007); lamina runs that op outside the compiled graph.
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 5, 3)).astype("float32"), np.ones((16, 1), "float32")
+    losses = []
+    for jit in (False, True):
+        lamina.utils.set_random_seed(1)
+        model = lamina.Sequential([lamina.Input((5, 3)), layers.LSTM(4), layers.Dense(1)])
+        model.compile("adam", "mse", jit_compile=jit)
+        history = model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+        losses.append(history.history["loss"])
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
