@@ -250,24 +250,20 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
 
 
 def serialize(constraint: Any) -> Any:
-    """The JSON form of a constraint: {'class_name': ..., 'config': ...}, a registered
-    function's name, or None.
+    """The JSON form of a constraint, as Keras writes it ({'module', 'class_name', 'config',
+    'registered_name'}), a registered function's name, or None.
 
-    >>> serialize(MaxNorm(1.5))
-    {'class_name': 'MaxNorm', 'config': {'max_value': 1.5, 'axis': 0}}
+    >>> serialize(MaxNorm(1.5))["config"]
+    {'max_value': 1.5, 'axis': 0}
     """
     if constraint is None:
         return None
-    if type(constraint) in _CLASSES.values():
-        return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    if hasattr(constraint, "get_config") and not isinstance(constraint, type):
+        from .utils._serialization import serialize_keras_object
+
+        return serialize_keras_object(constraint)
     from .saving.registry import get_registered_name
 
-    if hasattr(constraint, "get_config") and not isinstance(constraint, type):
-        return {
-            "class_name": type(constraint).__name__,
-            "registered_name": get_registered_name(constraint),
-            "config": constraint.get_config(),
-        }
     return get_registered_name(constraint)
 
 

@@ -215,15 +215,14 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Re
 
 
 def serialize(regularizer: Any) -> Any:
-    """Return the JSON form of a regularizer: {'class_name': ..., 'config': ...}."""
-    if isinstance(regularizer, Regularizer):
-        return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
-    if regularizer is not None and hasattr(regularizer, "get_config"):
-        from .saving.registry import get_registered_name
+    """The JSON form of a regularizer, as Keras writes it: {'module', 'class_name', 'config',
+    'registered_name'}.
 
-        return {
-            "class_name": type(regularizer).__name__,
-            "registered_name": get_registered_name(regularizer),
-            "config": regularizer.get_config(),
-        }
+    >>> serialize(L2(0.5))["config"]
+    {'l2': 0.5}
+    """
+    if regularizer is not None and hasattr(regularizer, "get_config"):
+        from .utils._serialization import serialize_keras_object
+
+        return serialize_keras_object(regularizer)
     return regularizer

@@ -262,11 +262,18 @@ def test_config_round_trip():
         4, 3, kernel_constraint=constraints.MaxNorm(3.0, axis=[0, 1, 2]), bias_constraint="non_neg"
     )
     config = layer.get_config()
-    assert config["kernel_constraint"] == {
+    assert config["kernel_constraint"] == {  # Keras 3's entry, module and registered_name too
+        "module": "keras.constraints",
         "class_name": "MaxNorm",
         "config": {"max_value": 3.0, "axis": [0, 1, 2]},
+        "registered_name": None,
     }
-    assert config["bias_constraint"] == {"class_name": "NonNeg", "config": {}}
+    assert config["bias_constraint"] == {
+        "module": "keras.constraints",
+        "class_name": "NonNeg",
+        "config": {},
+        "registered_name": None,
+    }
     restored = layers.Conv2D.from_config(config)
     assert isinstance(restored.kernel_constraint, constraints.MaxNorm)
     assert restored.kernel_constraint.get_config() == {"max_value": 3.0, "axis": [0, 1, 2]}
@@ -328,6 +335,7 @@ def test_registered_custom_constraint_survives_a_model_file(tmp_path):
     y = np.full((8, 3), 5.0, "float32")
     model.fit(x, y, epochs=1, verbose=0)
     assert model.get_config()["layers"][1]["config"]["kernel_constraint"] == {
+        "module": "tests.test_constraints",
         "class_name": "ClipTo",
         "registered_name": "ConstraintTests>ClipTo",
         "config": {"limit": 0.05},

@@ -227,3 +227,17 @@ def test_keras3_metrics_in_compile_give_keras_history_keys():
         "r2_score",
         "true_positives",
     ]
+
+
+def test_auc_state_shapes_follow_keras() -> None:
+    # Keras 3.15: one label keeps (num_thresholds,) counts, multi_label (num_thresholds, labels).
+    single = metrics.AUC(num_thresholds=3)
+    single.update_state([0, 1, 1, 0], [0.1, 0.8, 0.4, 0.6])
+    assert [tuple(v.shape) for v in single.variables] == [(3,)] * 4
+    assert float(single.result()) == pytest.approx(0.5)
+    multi = metrics.AUC(num_thresholds=3, multi_label=True)
+    multi.update_state(
+        np.array([[0, 1], [1, 1], [1, 0]]), np.array([[0.1, 0.8], [0.4, 0.6], [0.3, 0.2]])
+    )
+    assert [tuple(v.shape) for v in multi.variables] == [(3, 2)] * 4
+    assert float(multi.result()) == pytest.approx(0.75)

@@ -164,9 +164,16 @@ def get(identifier: Any) -> Initializer:
 
 
 def serialize(initializer: Any) -> Any:
-    """Return the JSON form of an initializer: {'class_name': ..., 'config': ...}."""
+    """The JSON form of an initializer, as Keras writes it: {'module', 'class_name', 'config',
+    'registered_name'} (a function: its registered name).
+
+    >>> serialize(Zeros())
+    {'module': 'keras.initializers', 'class_name': 'Zeros', 'config': {}, 'registered_name': None}
+    """
     if isinstance(initializer, Initializer):
-        return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+        from ..utils._serialization import serialize_keras_object
+
+        return serialize_keras_object(initializer)
     if callable(initializer) and not isinstance(initializer, type):
         from ..saving.registry import get_registered_name
 

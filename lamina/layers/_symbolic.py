@@ -67,7 +67,10 @@ class KerasTensor:
         return len(self.shape)
 
     def __repr__(self) -> str:
-        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+        return (
+            f"<KerasTensor shape={self.shape}, dtype={self.dtype}, sparse=False, ragged=False, "
+            f"name={self.name}>"
+        )
 
     # Python operators record an op node, as in Keras 3 (`x + 1.0`, `x[:, 0]`, `-x`).
     def __bool__(self) -> bool:

@@ -116,7 +116,7 @@ class Pipeline(Layer):
         # Keras' config holds the layers and the name; other entries only when not default.
         if config.get("trainable") is True:
             del config["trainable"]
-        if config.get("dtype") == "float32":
+        if self.dtype_policy.name == "float32":
             del config["dtype"]
         config["layers"] = [_serialize(layer) for layer in self._pipeline_layers]
         return config

@@ -63,7 +63,7 @@ def encode_categorical(
     if count_weights is not None:
         dtype = count_weights.dtype
         return (one_hot.to(dtype) * count_weights.unsqueeze(-1)).sum(dim=reduce_axis)
-    return one_hot.to(dtype).sum(dim=reduce_axis)
+    return one_hot.to(dtype).sum(dim=reduce_axis, dtype=dtype)  # int32 stays int32
 
 
 def _check_output_mode(owner: str, output_mode: Any, allowed: Sequence[str]) -> None:
@@ -284,10 +284,16 @@ class Discretization(Layer):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(dtype=dtype, name=name, **kwargs)
+        from .core import _non_float_dtype
+
+        # An integer dtype (Keras allows it) types the encoded outputs; bins stay float32.
+        self._int_dtype = _non_float_dtype(dtype)
+        super().__init__(dtype=None if self._int_dtype else dtype, name=name, **kwargs)
         owner = self._describe()
         _refuse_sparse(owner, sparse)
         _check_output_mode(owner, output_mode, ("int", *_ENCODINGS))
+        if output_mode != "int" and self._int_dtype:
+            self._output_dtype = self._int_dtype
         if num_bins is not None and (not isinstance(num_bins, (int, np.integer)) or num_bins < 1):
             raise ValueError(f"{owner}: num_bins must be an int >= 1; got {num_bins!r}")
         if num_bins is not None and bin_boundaries is not None:
@@ -405,7 +411,7 @@ class Discretization(Layer):
         indices = torch.bucketize(values, boundaries, right=True).to(torch.int32)
         if self.output_mode == "int":
             return indices
-        dtype = lamina_config.torch_dtype(self.dtype)
+        dtype = lamina_config.torch_dtype(self._int_dtype or self.dtype)
         return encode_categorical(indices, self.output_mode, self._depth, dtype)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -430,6 +436,7 @@ class Discretization(Layer):
             output_mode=self.output_mode,
             sparse=self.sparse,
         )
+        config["dtype"] = self._int_dtype or self.dtype_policy.name  # a name, as Keras
         if self.trainable:  # Keras' config has no trainable entry (nothing to train)
             del config["trainable"]
         return config

@@ -291,8 +291,7 @@ class Dense(_ActivationMixin, QuantizableMixin, Layer):
             kernel_constraint=constraints.serialize(self.kernel_constraint),
             bias_constraint=constraints.serialize(self.bias_constraint),
         )
-        if self.quantization_config is not None:
-            config["quantization_config"] = self._quantized_config_entry()
+        config["quantization_config"] = self._quantized_config_entry()  # None, as Keras
         return config
 
 

@@ -187,6 +187,5 @@ class Embedding(QuantizableMixin, Layer):
             embeddings_constraint=constraints.serialize(self.embeddings_constraint),
             mask_zero=self.mask_zero,
         )
-        if self.quantization_config is not None:
-            config["quantization_config"] = self._quantized_config_entry()
+        config["quantization_config"] = self._quantized_config_entry()  # None, as Keras
         return config

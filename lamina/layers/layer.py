@@ -451,7 +451,9 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
         that defines no get_config gets the JSON-able arguments it was created with, as in
         Keras (so that it saves and loads without one)."""
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
-        config["dtype"] = self._dtype_policy.name
+        from ..dtype_policies import serialize as serialize_policy
+
+        config["dtype"] = serialize_policy(self._dtype_policy)  # Keras' DTypePolicy entry
         if self._declared_input_shape is not None:
             config["batch_input_shape"] = list(self._declared_input_shape)
         if self.activity_regularizer is not None:

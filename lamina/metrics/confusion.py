@@ -302,8 +302,10 @@ class AUC(Metric):
             self._build(num_labels if multi_label else 1)
 
     def _build(self, width: int) -> None:
+        # Keras' shapes: (num_thresholds,) for one label, (num_thresholds, num_labels) otherwise.
+        shape = (self.num_thresholds, width) if self.multi_label else (self.num_thresholds,)
         for state in _STATES:
-            self.add_state(state, (self.num_thresholds, width), self.threshold_values.device)
+            self.add_state(state, shape, self.threshold_values.device)
         self._built = True
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
@@ -327,16 +329,20 @@ class AUC(Metric):
             thresholds,
         )
         for state, count in zip(_STATES, counts, strict=True):
-            getattr(self, state).add_(count)
+            total = getattr(self, state)
+            total.add_(count.reshape(total.shape))
 
     def result(self) -> Tensor:
         if not self._built:
             return self.threshold_values.new_zeros(())
         tp, fp, tn, fn = (
-            self.true_positives,
-            self.false_positives,
-            self.true_negatives,
-            self.false_negatives,
+            state.reshape(self.num_thresholds, -1)
+            for state in (
+                self.true_positives,
+                self.false_positives,
+                self.true_negatives,
+                self.false_negatives,
+            )
         )
         if self.curve == "PR" and self.summation_method == "interpolation":
             per_label = _interpolated_pr_auc(tp, fp, fn)

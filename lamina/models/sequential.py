@@ -202,11 +202,22 @@ class Sequential(Model):
     # ------------------------------------------------------------------ config
 
     def get_config(self) -> dict[str, Any]:
+        from ..dtype_policies import serialize as serialize_policy
+        from ..saving.registry import serialize_layer
+
         layers = []
         if self._input_layer is not None:
             layers.append(_serialize_layer(self._input_layer))
-        layers.extend(_serialize_layer(layer) for layer in self._stack)
-        return {"name": self.name, "trainable": self.trainable, "layers": layers}
+        layers.extend(serialize_layer(layer) for layer in self._stack)  # with build_config
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": serialize_policy(self.dtype_policy),
+            "layers": layers,
+        }
+        if self._input_layer is not None:  # Keras: the batch shape of a model with an input
+            config["build_input_shape"] = list(self._input_layer.batch_shape)
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
@@ -236,6 +247,7 @@ def _serialize_layer(layer: Layer) -> dict[str, Any]:
         "module": _KERAS_MODULES.get(cls.__name__, "keras.layers"),
         "class_name": cls.__name__,
         "config": layer.get_config(),
+        "registered_name": None,
     }
     if getattr(module, cls.__name__, None) is not cls:
         from ..saving.registry import get_registered_name

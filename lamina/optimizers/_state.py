@@ -30,7 +30,7 @@ class OptimizerState:
     def variables(self) -> Tensors:
         """The state as tensors, in Keras' order: iterations, learning rate (unless it is a
         schedule), EMA averages, then the slots (the slot tensors themselves)."""
-        out = [torch.tensor(self._iterations)]
+        out = [torch.tensor(self._iterations, dtype=torch.int32)]  # Keras' 'iteration' dtype
         if not callable(self._learning_rate):
             out.append(torch.tensor(self._learning_rate))
         if self.use_ema:

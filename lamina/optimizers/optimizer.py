@@ -452,7 +452,9 @@ class Optimizer(OptimizerState):
                     f"({lr!r}), which cannot be serialized; use a LearningRateSchedule (a "
                     "callable with `get_config`) to make the optimizer serializable."
                 )
-            lr = {"class_name": type(lr).__name__, "config": lr.get_config()}
+            from ..utils._serialization import serialize_keras_object
+
+            lr = serialize_keras_object(lr)
         return {
             "name": self.name,
             "learning_rate": lr,

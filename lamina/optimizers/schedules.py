@@ -408,14 +408,15 @@ _BY_NAME: dict[str, type[LearningRateSchedule]] = {
 
 
 def serialize(learning_rate_schedule: LearningRateSchedule) -> dict[str, Any]:
-    """Return ``{"class_name": ..., "config": ...}``, JSON types only."""
+    """Keras' JSON form ``{"module", "class_name", "config", "registered_name"}``."""
     if not hasattr(learning_rate_schedule, "get_config"):
         raise TypeError(
             f"Cannot serialize {learning_rate_schedule!r}: expected a LearningRateSchedule "
             "(with `get_config`)."
         )
-    config = learning_rate_schedule.get_config()
-    return {"class_name": type(learning_rate_schedule).__name__, "config": config}
+    from ..utils._serialization import serialize_keras_object
+
+    return serialize_keras_object(learning_rate_schedule)
 
 
 def deserialize(

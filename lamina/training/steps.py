@@ -272,6 +272,17 @@ class StepFunctions(CustomSteps):
         names = self.result_names()
         if set(names) != set(logs):  # a custom test_step's own logs: loss first, as Keras
             names = [*(["loss"] if "loss" in logs else []), *(k for k in logs if k != "loss")]
+        elif not self.state.multi_output:
+            # Keras lists a weighted metric that shares an unweighted one's name under that
+            # name (its value repeated), then adds the 'weighted_' log after: 5 values for
+            # metrics=['accuracy', 'mae'], weighted_metrics=['accuracy'].
+            renamed = [
+                key
+                for key, _, weighted in self.state.all_metrics()
+                if weighted and key.startswith("weighted_") and key[9:] in logs
+            ]
+            if renamed:
+                names = [key[9:] if key in renamed else key for key in names] + renamed
         return [logs[name] for name in names]
 
     # ------------------------------------------------------------------ steps

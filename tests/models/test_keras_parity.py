@@ -98,6 +98,21 @@ def test_weighted_metric_of_the_same_name_is_prefixed():
         "weighted_accuracy",
     ]
 
+    # Keras 3.15's evaluate() list repeats the unweighted value under the shared name, then
+    # gives the weighted one: [loss, accuracy, <metric 2>, accuracy, weighted_accuracy].
+    model.compile(
+        "sgd",
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy", "sparse_categorical_crossentropy"],
+        weighted_metrics=["accuracy"],
+    )
+    values = model.evaluate(x, y, sample_weight=weights, verbose=0)
+    logs = model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+    assert len(values) == 5
+    expected = ["loss", "accuracy", "sparse_categorical_crossentropy", "accuracy"]
+    expected.append("weighted_accuracy")
+    assert values == [logs[name] for name in expected]
+
 
 def test_validation_freq_list_names_the_epochs():
     model = lamina.Sequential([lamina.Input((3,)), layers.Dense(1)])
