@@ -139,7 +139,7 @@ def _spatial(layer: Any, shape: Any) -> Any:
 
 
 def _itemsize(layer: Any) -> int:
-    dtype = getattr(layer, "compute_dtype", torch.float32)
+    dtype = getattr(layer, "_compute_dtype", torch.float32)
     return torch.empty((), dtype=dtype).element_size()
 
 

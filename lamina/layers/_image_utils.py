@@ -367,7 +367,7 @@ class ImageLayer(_RandomLayer):
         unbatched = inputs.ndim == 3
         images = inputs.unsqueeze(0) if unbatched else inputs
         if not images.is_floating_point():
-            images = images.to(self.compute_dtype)
+            images = images.to(self._compute_dtype)
         if self.data_format == "channels_last":
             images = images.permute(0, 3, 1, 2)
         return images, unbatched
@@ -381,7 +381,7 @@ class ImageLayer(_RandomLayer):
         if not training and self.identity_in_inference:
             if inputs.ndim not in (3, 4):
                 self._to_nchw(inputs)  # raises the rank error
-            return inputs if inputs.is_floating_point() else inputs.to(self.compute_dtype)
+            return inputs if inputs.is_floating_point() else inputs.to(self._compute_dtype)
         images, unbatched = self._to_nchw(inputs)
         if training:
             out = self.augment(images, self._generator(images.device))

@@ -75,14 +75,14 @@ def _int_einsum(equation: str, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor
 
 
 def _scale(layer: Any, name: str) -> torch.Tensor:
-    return getattr(layer, name).to(layer.compute_dtype)
+    return getattr(layer, name).to(layer._compute_dtype)
 
 
 def dense_call(layer: Any, inputs: torch.Tensor) -> torch.Tensor:
     """A quantized Dense's `inputs @ kernel + bias` (before the activation)."""
     if layer.quantization_mode == "float8":
         return float8_call(layer, inputs, layer.weight, torch.nn.functional.linear)
-    compute = layer.compute_dtype
+    compute = layer._compute_dtype
     if not inputs.is_floating_point():
         inputs = inputs.to(compute)
     scale = _scale(layer, "kernel_scale")
@@ -117,7 +117,7 @@ def einsum_call(layer: Any, inputs: torch.Tensor) -> torch.Tensor:
         equation = layer.equation
         return float8_call(layer, inputs, layer.kernel, lambda x, k: torch.einsum(equation, x, k))
     info = einsum_info(layer)
-    compute = layer.compute_dtype
+    compute = layer._compute_dtype
     kernel, scale = layer.kernel, _scale(layer, "kernel_scale")
     float_kernel = kernel.to(compute) / to_kernel_layout(scale, info)
     quantizer = layer.inputs_quantizer
@@ -139,7 +139,7 @@ def einsum_call(layer: Any, inputs: torch.Tensor) -> torch.Tensor:
 
 def embedding_lookup(layer: Any, indices: torch.Tensor) -> torch.Tensor:
     """A quantized Embedding's vectors for (wrapped, in-range) `indices`."""
-    compute = layer.compute_dtype
+    compute = layer._compute_dtype
     rows = layer.weight[indices]
     scale = _scale(layer, "embeddings_scale")[indices]
     if layer.quantization_mode == "int4":
@@ -211,7 +211,7 @@ def float8_call(layer: Any, inputs: torch.Tensor, kernel: torch.Tensor, contract
     from .layer import _CALL_CONTEXT
 
     training = bool(getattr(_CALL_CONTEXT, "training", False))
-    compute = layer.compute_dtype
+    compute = layer._compute_dtype
     if not inputs.is_floating_point():
         inputs = inputs.to(compute)
     pairs = (("inputs", inputs), ("kernel", kernel))

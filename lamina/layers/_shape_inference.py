@@ -64,7 +64,7 @@ def real_device() -> Any:
 class ShapeInference:
     """`compute_output_shape` by meta inference, and calls of layers first built during it."""
 
-    compute_dtype: torch.dtype
+    _compute_dtype: torch.dtype
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """Output shape(s) for `input_shape`, found by running `call` on the `meta` device.
@@ -98,7 +98,7 @@ class ShapeInference:
                 (1 if axis == 0 else unknown_size) if d is None else d
                 for axis, d in enumerate(shape)
             )
-            return torch.empty(concrete, device="meta", dtype=self.compute_dtype)
+            return torch.empty(concrete, device="meta", dtype=self._compute_dtype)
 
         meta_inputs = map_shapes(meta, input_shape)
         tensors = [*self.named_parameters(), *self.named_buffers()]  # unsaved buffers too

@@ -370,16 +370,17 @@ class WeightsMixin:
 
     @property
     def losses(self) -> list[torch.Tensor]:
-        """Penalties to add to the loss: weight regularizers, activity regularizers and the
-        terms `add_loss` added in the latest call."""
+        """Penalties to add to the loss, in Keras' order: each layer's terms from its latest
+        call (`add_loss` ones, then its activity regularizer's), then the weight
+        regularizers' penalties."""
         out: list[torch.Tensor] = []
+        for module in self.modules():
+            if isinstance(module, WeightsMixin):
+                out.extend(module.__dict__.get("_added_losses", ()))
+                out.extend(module._activity_losses)
         for owner, _, tensor, info in self._all_weights():
             if info.regularizer is not None and owner.trainable:
                 out.append(info.regularizer(tensor))
-        for module in self.modules():
-            if isinstance(module, WeightsMixin):
-                out.extend(module._activity_losses)
-                out.extend(module.__dict__.get("_added_losses", ()))
         return out
 
     def _clear_activity_losses(self) -> None:

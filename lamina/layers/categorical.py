@@ -164,7 +164,7 @@ class CategoryEncoding(Layer):
                     f"{self._describe()}: count_weights is only used when output_mode is "
                     f"'count'; got output_mode={self.output_mode!r}"
                 )
-            weights = _as_tensor(count_weights).to(device=ids.device, dtype=self.compute_dtype)
+            weights = _as_tensor(count_weights).to(device=ids.device, dtype=self._compute_dtype)
             if weights.shape != ids.shape:
                 raise ValueError(
                     f"{self._describe()}: count_weights must have the inputs' shape "
@@ -405,8 +405,8 @@ class Discretization(Layer):
                 "call adapt(data) first"
             )
         values = _as_tensor(inputs)
-        if not values.is_floating_point() or values.dtype != self.compute_dtype:
-            values = values.to(self.compute_dtype)
+        if not values.is_floating_point() or values.dtype != self._compute_dtype:
+            values = values.to(self._compute_dtype)
         boundaries = self._boundaries_on(values.device, values.dtype)
         indices = torch.bucketize(values, boundaries, right=True).to(torch.int32)
         if self.output_mode == "int":

@@ -160,12 +160,12 @@ class Embedding(QuantizableMixin, Layer):
                 f"indices from {int(indices.min())} to {int(indices.max())}. Make input_dim "
                 "the vocabulary size (largest index + 1)."
             ) from None
-        return outputs.to(self.compute_dtype)
+        return outputs.to(self._compute_dtype)
 
     @property
     def _output_dtype(self) -> str:  # type: ignore[override]
         """Vectors of the compute dtype from integer ids (Keras' symbolic float32)."""
-        return str(self.compute_dtype).removeprefix("torch.")
+        return str(self._compute_dtype).removeprefix("torch.")
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
         """`inputs != 0` when `mask_zero`, else None (Keras' padding mask)."""

@@ -242,6 +242,8 @@ def _output_dtypes(
     if output_mode not in modes:
         raise ValueError(f"{owner}: output_mode must be one of {modes}; got {output_mode!r}")
     dtype = kwargs.get("dtype")
+    if isinstance(dtype, dict) and isinstance(dtype.get("config"), dict):  # a Keras policy entry
+        dtype = dtype["config"].get("name", dtype)
     if output_mode != "int":
         return torch.int64, dtype
     if dtype not in (None, "int32", "int64", torch.int32, torch.int64):

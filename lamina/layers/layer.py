@@ -156,9 +156,9 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
         return self._dtype_name
 
     @property
-    def compute_dtype(self) -> torch.dtype:
-        """The dtype of the computation (bfloat16 under 'mixed_bfloat16'), as a torch dtype."""
-        return self._compute_dtype
+    def compute_dtype(self) -> str:
+        """The dtype of the computation, as a Keras name ('bfloat16' under 'mixed_bfloat16')."""
+        return self._dtype_policy.compute_dtype
 
     @property
     def variable_dtype(self) -> str:
@@ -369,7 +369,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
                 t = torch.from_numpy(t)
             self._check_input(t)
             if t.is_floating_point() and t.dtype != self._compute_dtype:
-                t = t.to(self.compute_dtype)
+                t = t.to(self._compute_dtype)
             return t
 
         return map_structure(prepare, inputs)
@@ -426,6 +426,8 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
                 f"{', '.join(sources)})"
             ) from None
         dtype = self._output_dtype or (leaves[0].dtype if leaves else self._dtype_name)
+        if not self._output_dtype and str(dtype).startswith(("float", "bfloat")):
+            dtype = self._dtype_policy.compute_dtype  # float inputs are cast to it, as eagerly
         if kwargs.get("mask", 0) is None and "mask" not in self._call_parameters:
             kwargs = {k: v for k, v in kwargs.items() if k != "mask"}  # Keras writes mask=None
         node = Node(self, args, kwargs)

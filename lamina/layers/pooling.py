@@ -373,7 +373,7 @@ class _GlobalPooling(Layer):
         if self.pool_mode == "max":
             return torch.amax(inputs, dim=self._axes, keepdim=self.keepdims)
         if not inputs.is_floating_point():  # the mean of integers is a float, as in Keras
-            inputs = inputs.to(self.compute_dtype)
+            inputs = inputs.to(self._compute_dtype)
         return torch.mean(inputs, dim=self._axes, keepdim=self.keepdims)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:

@@ -84,7 +84,7 @@ class Rescaling(Layer):
         dtype, as Keras casts it), else a tensor on `device`, made once per device, dtype and
         rank. A tensor made from host data on each call would cost a host-to-device copy,
         which on a GPU waits for the stream, at every step."""
-        dtype = torch.get_default_dtype() if self.compute_dtype is None else self.compute_dtype
+        dtype = torch.get_default_dtype() if self._compute_dtype is None else self._compute_dtype
         channels_first = lamina_config.image_data_format() == "channels_first"
         key = (name, device, dtype, ndim, channels_first)
         cached = self._operands.get(key)
@@ -103,7 +103,7 @@ class Rescaling(Layer):
         return operand
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        x = inputs.to(self.compute_dtype)
+        x = inputs.to(self._compute_dtype)
         scale = self._operand("scale", x.ndim, x.device)
         offset = self._operand("offset", x.ndim, x.device)
         return x * scale + offset
@@ -217,7 +217,7 @@ class Normalization(Layer):
             ("_given_mean", self.input_mean),
             ("_given_variance", self.input_variance),
         ):
-            tensor = torch.as_tensor(np.asarray(value), dtype=self.compute_dtype)
+            tensor = torch.as_tensor(np.asarray(value), dtype=self._compute_dtype)
             expanded = [1] * ndim
             for i in range(1, tensor.ndim + 1):
                 expanded[keep[-i]] = tensor.shape[-i]
@@ -239,7 +239,7 @@ class Normalization(Layer):
         )
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        x = inputs.to(self.compute_dtype)
+        x = inputs.to(self._compute_dtype)
         mean, variance = self._statistics()
         scale = torch.sqrt(variance).clamp_min(lamina_config.epsilon())
         return mean + x * scale if self.invert else (x - mean) / scale

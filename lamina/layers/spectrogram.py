@@ -320,7 +320,7 @@ class MelSpectrogram(Layer):
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         from ..ops.math import stft  # lamina.ops imports the layers
 
-        dtype = torch.float64 if self.compute_dtype == torch.float64 else torch.float32
+        dtype = torch.float64 if self._compute_dtype == torch.float64 else torch.float32
         signals = inputs.to(dtype)
         if signals.shape[-1] <= self.fft_length // 2:
             raise ValueError(
@@ -347,7 +347,7 @@ class MelSpectrogram(Layer):
         mel = spectrum @ matrix  # (..., frames, num_mel_bins)
         if self.power_to_db:
             mel = self._decibels(mel)
-        return mel.transpose(-1, -2).to(self.compute_dtype)
+        return mel.transpose(-1, -2).to(self._compute_dtype)
 
     def _decibels(self, power: torch.Tensor) -> torch.Tensor:
         decibels = 10.0 * torch.log10(power.clamp_min(self.min_power))

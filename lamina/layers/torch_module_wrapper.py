@@ -137,7 +137,7 @@ class TorchModuleWrapper(Layer):
                     f"axis but the batch to be known to build; got input shape {input_shape}. "
                     "Give the Input a full shape, or call the module once before wrapping it."
                 )
-            return torch.zeros((1, *shape[1:]), dtype=self.compute_dtype, device=device)
+            return torch.zeros((1, *shape[1:]), dtype=self._compute_dtype, device=device)
 
         dummy = map_shapes(zeros, input_shape)
         mode = self.module.training

@@ -10,7 +10,7 @@ the global policy when they are created, or their own with `dtype=`:
 >>> lamina.mixed_precision.set_global_policy("mixed_bfloat16")
 >>> dense = lamina.layers.Dense(4)
 >>> dense.dtype_policy.name, dense.dtype, dense.compute_dtype
-('mixed_bfloat16', 'float32', torch.bfloat16)
+('mixed_bfloat16', 'float32', 'bfloat16')
 >>> head = lamina.layers.Dense(10, activation="softmax", dtype="float32")  # keep in float32
 >>> lamina.mixed_precision.set_global_policy("float32")
 """

@@ -24,11 +24,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..layers._added_losses import clear_added_losses
 from ..layers._string_arrays import holds_strings
 from ..layers._symbolic import flatten_structure, map_shapes, map_structure
 from ..layers._variables import discarding_updates
 from ..layers.layer import Layer, Shape
 from ..training.host_memory import cached_host_memory
+from ._compile_attributes import CompileAttributes
 from ._step_api import StepAPI
 
 __all__ = ["Model"]
@@ -46,7 +48,7 @@ def _resolve_verbose(verbose: Any) -> int | str:
 _META = torch.device("meta")
 
 
-class Model(StepAPI, Layer):
+class Model(CompileAttributes, StepAPI, Layer):
     """A trainable stack or graph of layers with Keras' training API."""
 
     # Called with no training value, a model lets each layer decide (Keras: augmentation
@@ -129,6 +131,7 @@ class Model(StepAPI, Layer):
 
             with torch.no_grad(), discarding_updates():  # a build pass: no counter moves
                 outputs = self.call(map_shapes(zeros, input_shape))
+            clear_added_losses(self)  # nor add_loss terms or activity penalties
             self.built = True
             self._build_input_shape = input_shape
             return map_structure(lambda t: (None, *tuple(t.shape)[1:]), outputs)
@@ -242,6 +245,7 @@ class Model(StepAPI, Layer):
             cuda_graphs=cuda_graphs,
         )
         self._trainer = Trainer(self, self._compile_state)
+        self.run_eagerly = run_eagerly
 
     @property
     def optimizer(self) -> Any:

@@ -231,7 +231,7 @@ def _spec(value: Any, index: int, model: Any) -> _Spec:
             raise ValueError(f"input_signature[{index}] is a scalar; inputs have a batch axis")
         return _Spec(name, (None, *value.shape[1:]), value.dtype)
     if _is_shape(value):
-        return _Spec(name, tuple(value), model.compute_dtype)
+        return _Spec(name, tuple(value), model._compute_dtype)
     raise TypeError(
         f"input_signature entry {index} must be a shape with its batch axis (None, 28, 28, 1), "
         f"an example tensor or array, or an Input tensor; got {value!r}"

@@ -137,7 +137,8 @@ def _compile_config(model: Any) -> dict[str, Any] | None:
         from .registry import get_registered_name
 
         optimizer["registered_name"] = get_registered_name(state.optimizer)
-    arguments = state.compile_arguments
+    arguments = dict(state.compile_arguments)
+    arguments["jit_compile"] = arguments["jit_compile"] is True  # 'auto' is eager, as Keras'
     return {"optimizer": optimizer, **{k: _encode(v, k) for k, v in arguments.items()}}
 
 

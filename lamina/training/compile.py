@@ -103,10 +103,12 @@ class CompileState:
             "loss_weights": loss_weights,
             "metrics": metrics,
             "weighted_metrics": weighted_metrics,
-            "jit_compile": jit_compile,
+            "run_eagerly": False,
             "steps_per_execution": steps_per_execution,
-            "auto_scale_loss": auto_scale_loss,
+            "jit_compile": jit_compile,
         }
+        if not auto_scale_loss:  # Keras writes no entry for it; lamina only when not default
+            self.compile_arguments["auto_scale_loss"] = False
         if cuda_graphs:  # lamina's own argument: written only when set, as Keras knows none
             self.compile_arguments["cuda_graphs"] = True
         names = list(output_names or ["output"])

@@ -136,6 +136,13 @@ class StepFunctions(CustomSteps):
         ):
             if spec.loss is None:
                 continue
+            if target is None:
+                loss_name = getattr(spec.loss, "name", spec.loss)
+                raise ValueError(
+                    f"Output '{spec.name}' has a loss ({loss_name}) but no "
+                    "targets were given: pass y to fit() / evaluate() / train_on_batch(), or "
+                    "compile() that output with no loss"
+                )
             if logits is not None:
                 part = spec.loss.compute_on_logits(target, logits, self._logits_activation, weight)
             else:

@@ -310,3 +310,18 @@ def test_discretization_errors():
         Discretization(num_bins=2).adapt(3.0)
     with pytest.raises(ValueError, match="got no values"):
         Discretization(num_bins=2).adapt([])
+
+
+def test_discretization_integer_dtypes_type_the_encoded_outputs_as_keras():
+    # Keras 3.15.1: 'int' gives int32 indices whatever the dtype; the encodings take it.
+    x = np.array([[-1.0, 0.5, 0.0, -0.2]], "float32")
+    for dtype in ("int32", "int64"):
+        ints = Discretization(bin_boundaries=[0.0, 0.4], dtype=dtype)
+        assert ints(x).dtype == torch.int32 and ints(x).tolist() == [[0, 2, 1, 0]]
+        assert ints.get_config()["dtype"] == dtype
+        one_hot = Discretization(bin_boundaries=[0.0, 0.4], output_mode="one_hot", dtype=dtype)
+        assert one_hot(x).dtype == getattr(torch, dtype)
+        assert one_hot(x).tolist() == [[[1, 0, 0], [0, 0, 1], [0, 1, 0], [1, 0, 0]]]
+        count = Discretization(bin_boundaries=[0.0, 0.4], output_mode="count", dtype=dtype)
+        assert count(x).dtype == getattr(torch, dtype) and count(x).tolist() == [[2, 1, 1]]
+    assert Discretization(bin_boundaries=[0.0]).get_config()["dtype"] == "float32"

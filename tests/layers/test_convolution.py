@@ -873,10 +873,12 @@ def test_invalid_arguments(factory, message):
 
 def test_constraints_are_kept_in_the_config():
     # Numerics and training with constraints: tests/test_constraints.py.
+    non_neg = {"module": "keras.constraints", "class_name": "NonNeg", "config": {},
+               "registered_name": None}  # fmt: skip
     config = Conv2D(4, 3, kernel_constraint="non_neg").get_config()
-    assert config["kernel_constraint"] == {"class_name": "NonNeg", "config": {}}
+    assert config["kernel_constraint"] == non_neg
     config = SeparableConv2D(4, 3, pointwise_constraint="non_neg").get_config()
-    assert config["pointwise_constraint"] == {"class_name": "NonNeg", "config": {}}
+    assert config["pointwise_constraint"] == non_neg
 
 
 def test_weights_before_build_give_a_clear_error():

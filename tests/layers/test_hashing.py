@@ -162,3 +162,13 @@ def test_hashed_crossing_config_round_trip():
     clone = HashedCrossing.from_config(layer.get_config())
     assert clone.get_config() | {"name": None} == layer.get_config() | {"name": None}
     assert clone.compute_output_shape(((None,), (None,))) == (None, 7)
+
+
+def test_hashing_takes_a_keras_dtype_policy_entry():
+    # Keras writes a layer's dtype as a DTypePolicy entry; its name is what counts.
+    def entry(name):
+        return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name},
+                "registered_name": None}  # fmt: skip
+
+    assert Hashing(3, dtype=entry("int32"))(["a", "b"]).dtype == torch.int32
+    assert Hashing(3, output_mode="one_hot", dtype=entry("float32"))(["a"]).dtype == torch.float32

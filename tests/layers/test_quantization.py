@@ -62,7 +62,12 @@ def test_dense_int8_stores_keras_tensors_and_policy():
     assert tuple(layer.weight.shape) == (4, 3)  # torch's (units, input_dim) layout
     assert layer.dtype_policy.name == "int8_from_float32"
     assert layer.quantization_mode == "int8"
-    assert layer.get_config()["dtype"] == "int8_from_float32"
+    assert layer.get_config()["dtype"] == {  # Keras 3.15.1's entry
+        "module": "keras.dtype_policies",
+        "class_name": "QuantizedDTypePolicy",
+        "config": {"mode": "int8", "source_name": "float32"},
+        "registered_name": None,
+    }
     assert [w._keras_name for w in layer.weights] == ["bias", "kernel", "kernel_scale"]
     assert [w._keras_name for w in layer.trainable_weights] == ["bias"]
 

@@ -536,3 +536,54 @@ def test_activity_penalties_count_in_evaluate_and_activation_none_is_linear():
     relu = layers.Dense(2, activation="relu", kernel_initializer="ones")
     relu.activation = None  # Grad-CAM's trick: the layer becomes linear
     assert relu(torch.full((1, 2), -1.0)).tolist() == [[-2.0, -2.0]]
+
+
+def test_model_losses_follow_keras_order_and_the_build_pass_adds_none():
+    # Keras 3.15.1 prints [3.0, 7.0, 2.0, 1.0, 0.5, 0.125]: each layer's add_loss terms then
+    # its activity penalty (model first, then the sub-layers), then the weight penalties.
+    class Inner(lamina.layers.Layer):
+        def __init__(self):
+            super().__init__(activity_regularizer=lamina.regularizers.L1(0.5))
+            self.d = layers.Dense(
+                2,
+                kernel_initializer="ones",
+                activity_regularizer=lamina.regularizers.L1(0.25),
+                kernel_regularizer=lamina.regularizers.L2(0.125),
+            )
+
+        def call(self, x):
+            self.add_loss(lamina.ops.sum(x) * 0 + 7.0)
+            return self.d(x)
+
+    class Outer(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.a = Inner()
+            self.b = layers.Dense(
+                1, kernel_initializer="ones", kernel_regularizer=lamina.regularizers.L2(0.0625)
+            )
+
+        def call(self, x):
+            self.add_loss(lamina.ops.sum(x) * 0 + 3.0)
+            return self.b(self.a(x))
+
+    model = Outer()
+    for _ in range(2):  # the first call builds; its build pass leaves no terms behind
+        model(np.ones((1, 2), "float32"))
+        values = [round(float(loss.detach()), 4) for loss in model.losses]
+        assert values == [3.0, 7.0, 2.0, 1.0, 0.5, 0.125]
+
+
+def test_a_loss_without_targets_is_a_clear_value_error():
+    # Keras 3.15.1 raises ValueError ("Invalid dtype: object") in all four calls.
+    model = lamina.Sequential([lamina.Input((4,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.ones((4, 4), "float32")
+    for call in (
+        lambda: model.train_on_batch(x),
+        lambda: model.fit(x, verbose=0),
+        lambda: model.evaluate(x, verbose=0),
+        lambda: model.test_on_batch(x),
+    ):
+        with pytest.raises(ValueError, match="has a loss .mean_squared_error. but no targets"):
+            call()
