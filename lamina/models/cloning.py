@@ -188,6 +188,8 @@ def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = No
         shape = (config.get("build_config") or {}).get("input_shape")
         if not model.built and shape is not None:
             model.build(tuple(shape))
+        if config.get("compile_config"):  # Keras compiles a model whose JSON holds one
+            model.compile_from_config(config["compile_config"])
     return model
 
 
@@ -198,6 +200,8 @@ def _config_of(model: Any) -> dict[str, Any]:
     shape = getattr(model, "_build_input_shape", None)
     if shape is not None and not isinstance(shape, (list, dict)):
         entry["build_config"] = {"input_shape": list(shape)}
+    if hasattr(model, "get_compile_config"):  # Keras writes {} for a model not compiled
+        entry["compile_config"] = model.get_compile_config() or {}
     return entry
 
 

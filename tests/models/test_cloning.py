@@ -64,6 +64,26 @@ def test_json_round_trip():
     assert json.loads(text)["class_name"] == "Functional"
     copy = model_from_json(text)
     assert copy.output_shape == (None, 2) and copy.count_params() == model.count_params()
+    # Keras 3.15.1: the JSON's top-level keys; compile_config is {} until compile(), then
+    # model_from_json compiles the copy.
+    entry = json.loads(text)
+    assert sorted(entry) == [
+        "build_config",
+        "class_name",
+        "compile_config",
+        "config",
+        "module",
+        "registered_name",
+    ]
+    assert entry["compile_config"] == {} and not copy.compiled
+    model.compile("adam", "mse", metrics=["mae"])
+    entry = json.loads(model.to_json())
+    assert entry["compile_config"]["loss"] == "mse" and entry["compile_config"]["metrics"] == [
+        "mae"
+    ]
+    compiled = model_from_json(model.to_json())
+    assert compiled.compiled and type(compiled.optimizer).__name__ == "Adam"
+    assert compiled.loss == "mse"
 
 
 def test_functional_clone_arguments_work_as_in_keras():
