@@ -82,6 +82,10 @@ class Dot(_Merge):
             )
         self.normalize = bool(normalize)
 
+    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
+        """No mask: the product mixes the timesteps (Keras returns None too)."""
+        return None
+
     def _usage(self) -> str:
         return "Dot(axes=1)([x, y])"
 

@@ -89,9 +89,18 @@ class _Merge(Layer):
     #: The verb in messages: "Add 'add' cannot merge ...", "Concatenate 'c' cannot concatenate".
     verb: str = "merge"
 
+    supports_masking = True
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.built = True
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
+        """Keras' rule: the inputs' masks ORed, or None unless every input has one."""
+        masks = mask if isinstance(mask, (list, tuple)) else [mask]
+        if mask is None or any(m is None for m in masks):
+            return None
+        return functools.reduce(torch.logical_or, masks)
 
     # ------------------------------------------------------------------ input checks
 
@@ -355,6 +364,20 @@ class Concatenate(_Merge):
         if not _is_int(axis):
             raise TypeError(f"{self._describe()}: axis must be an int; got {axis!r}")
         self.axis = axis
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
+        """Keras' rule: each input's mask (all True where it has none, widened to its shape),
+        concatenated on `axis`, then any() over the last axis."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        full = []
+        for tensor, one in zip(inputs, mask, strict=True):
+            if one is None:
+                one = torch.ones(tensor.shape, dtype=torch.bool, device=tensor.device)
+            elif one.ndim < tensor.ndim:
+                one = one.unsqueeze(-1).expand(tensor.shape)
+            full.append(one.bool())
+        return torch.cat(full, dim=self.axis).any(dim=-1)
 
     def _merged_shape(self, shapes: list[Shape]) -> Shape:
         first = shapes[0]

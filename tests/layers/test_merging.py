@@ -423,3 +423,35 @@ def test_dot_mismatch_names_both_axes():
 def test_dot_refuses_bad_axes(axes, error, message):
     with pytest.raises(error, match=rf"Dot 'dot': .*{message}"):
         Dot(axes=axes)
+
+
+def test_merging_layers_pass_keras_masks_on():
+    # Keras 3.15.1: Add & co. OR the masks (None unless every input has one); Concatenate
+    # widens and joins them, then any() over the last axis; Dot gives none.
+    layers = lamina.layers
+    tok = np.array([[1, 2, 0, 0], [3, 0, 0, 0]])
+    embedding = layers.Embedding(5, 2, mask_zero=True, embeddings_initializer="ones")
+    e, m = embedding(tok), embedding.compute_mask(tok)
+    dense = torch.ones(2, 4, 2)
+    joined = layers.Concatenate(axis=1).compute_mask([e, dense], [m, None])
+    assert joined.int().tolist() == [[1, 1, 0, 0, 1, 1, 1, 1], [1, 0, 0, 0, 1, 1, 1, 1]]
+    assert layers.Add().compute_mask([e, e], [m, m]).int().tolist() == [[1, 1, 0, 0], [1, 0, 0, 0]]
+    assert layers.Multiply().compute_mask([e, e], [m, None]) is None
+    assert layers.Dot(axes=2).compute_mask([e, e], [m, m]) is None
+    # A mask through Add reaches the pooling (Keras: [[6, 8]], the mean over two tokens).
+    inp = lamina.Input((4,), dtype="int32")
+    x = layers.Embedding(5, 2, mask_zero=True)(inp)
+    model = lamina.Model(inp, layers.GlobalAveragePooling1D()(layers.Add()([x, x])))
+    model.layers[1].set_weights([np.arange(10, dtype="float32").reshape(5, 2)])
+    np.testing.assert_allclose(model.predict(np.array([[1, 2, 0, 0]]), verbose=0), [[6.0, 8.0]])
+    # Through Concatenate into an LSTM: Keras' outputs for these weights (seed 0 normals).
+    inp = lamina.Input((4,), dtype="int32")
+    x = layers.Embedding(5, 3, mask_zero=True)(inp)
+    model = lamina.Model(inp, layers.LSTM(2)(layers.Concatenate()([x, layers.Dense(3)(x)])))
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+    np.testing.assert_allclose(
+        model.predict(tok, verbose=0),
+        [[0.21419000625610352, 0.06977999955415726], [0.10555999726057053, 0.004730000160634518]],
+        atol=1e-5,
+    )
