@@ -8,16 +8,18 @@ a `lamina.data.Dataset` (in-memory ones still slice on the device), a `torch.uti
 Keras), and Python generators or iterators that yield batches. Items are unpacked as Keras
 does: `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`.
 
-Epochs, as Keras: without `steps`, an epoch is one pass over the source (a generator is read
-until it is exhausted, and an epoch that gets nothing ends training with a warning). With
-`steps`, the source is read on across epochs: a generator continues where the last epoch
-stopped; a re-iterable source (Dataset, DataLoader) starts a new pass when it runs out, without
-cutting the epoch short.
+Each is a source for `EpochIterator` (epoch_iterator.py), which decides, as Keras 3, which
+batches each epoch reads: steps above the batches end an epoch early with Keras' "Your input
+ran out of data" warning, steps below them read on across epochs, and every pass over a
+generator starts with the two batches Keras peeks. Arrays without `batch_size` take Keras'
+size: enough for `steps` batches, else 32.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import random
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +37,7 @@ from .adapters import (
     num_samples,
     to_tensor_structure,
 )
+from .epoch_iterator import EpochIterator
 
 __all__ = [
     "IteratorBatches",
@@ -110,12 +113,16 @@ class _DatasetPasses:
 
 
 class IteratorBatches:
-    """(x, y, sample_weight) device batches from a re-iterable source or a one-shot iterator.
+    """(x, y, sample_weight) device batches of a re-iterable source or a one-shot iterator: a
+    source for `EpochIterator` (`new_pass`, `num_batches`, epoch hooks).
+
+    A one-shot iterator (a generator) has its first two items read when it is given, as Keras
+    peeks them (`start`); every pass starts with those two and goes on with what the iterator
+    still yields.
 
     Args:
         source: a DataLoader, a re-iterable with or without `len`, or an iterator.
         device: where the batches go (copies are non-blocking: fast from pinned memory).
-        steps: batches per pass; None for one pass of the source (see the module docstring).
         class_weight: {class: weight}, turned into per-sample weights batch by batch.
         for_predict: yield only x (as `(x, None, None)`).
     """
@@ -124,26 +131,31 @@ class IteratorBatches:
         self,
         source: Any,
         device: torch.device,
-        steps: int | None = None,
         class_weight: dict[int, float] | None = None,
         for_predict: bool = False,
     ) -> None:
-        if steps is not None and (not isinstance(steps, int) or steps <= 0):
-            raise ValueError(f"steps must be a positive int or None; got {steps!r}")
-        self.source, self.device, self.limit = source, device, steps
+        self.source, self.device = source, device
         self.one_shot = hasattr(source, "__next__")
-        size = None
+        self.num_batches: int | None = None
         if not self.one_shot:
             try:
-                size = len(source)
+                self.num_batches = len(source)
             except TypeError:
-                size = None
-        self.steps = steps if steps is not None else size
+                self.num_batches = None
         self.class_weight, self.for_predict = class_weight, for_predict
-        self._iterator: Iterator[Any] | None = source if self.one_shot else None
-        self._peeked: list[tuple[Any, Any, Any]] = []
-        self.empty_pass = False
-        self.for_training = False  # fit's batches warn when a generator runs dry
+        self._head: list[Any] | None = None
+
+    def start(self) -> IteratorBatches:
+        """Read a one-shot iterator's first two items (Keras' peek); an error if it has none."""
+        if self.one_shot and self._head is None:
+            self._head = list(itertools.islice(self.source, 2))
+            if not self._head:
+                raise ValueError(
+                    "When passing a Python generator to a model, the generator must yield at "
+                    "least one batch. Received an empty generator (a generator is read once: "
+                    "pass a new one to each fit, evaluate or predict)."
+                )
+        return self
 
     def _convert(self, item: Any) -> tuple[Any, Any, Any]:
         x, y, weight = unpack_data(item)
@@ -156,71 +168,22 @@ class IteratorBatches:
             weight = apply_class_weight(y, self.class_weight, weight)
         return x, y, weight
 
-    def _next(self) -> tuple[Any, Any, Any]:
-        if self._peeked:
-            return self._peeked.pop(0)
-        if self._iterator is None:
-            self._iterator = iter(self.source)
-        return self._convert(next(self._iterator))
+    def new_pass(self) -> Iterator[tuple[Any, Any, Any]]:
+        """A pass over the source's batches, converted and on the device."""
+        if self.one_shot:
+            self.start()
+            return map(self._convert, itertools.chain(self._head or [], self.source))
+        return map(self._convert, iter(self.source))
 
-    def peek(self) -> tuple[Any, Any, Any]:
-        """The first batch, kept to be yielded first (used to build the model)."""
-        if not self._peeked:
-            try:
-                self._peeked.append(self._next())
-            except StopIteration:
-                raise ValueError("The input data yielded no batches") from None
-        return self._peeked[0]
+    def first_batch(self) -> tuple[Any, Any, Any]:
+        """The first batch of a new pass (read to build the model)."""
+        return next(self.new_pass())
 
-    def release_peek(self) -> None:
-        """Forget the peeked batch of a re-iterable source, so that the first epoch's pass
-        starts (and draws its shuffling order) after the epoch's random state is captured."""
-        if not self.one_shot:
-            self._peeked, self._iterator = [], None
+    def on_epoch_begin(self) -> None:
+        """No epoch hooks but a PyDataset's."""
 
-    def rewind(self) -> None:
-        """Start the next pass from the beginning of the source, when it can (for validation)."""
-        if not self.one_shot and not self._peeked:
-            self._iterator = None
-
-    def __iter__(self) -> Iterator[tuple[Any, Any, Any]]:
-        if self.limit is None:
-            self.rewind()
-        produced, restarted = 0, False
-        while self.limit is None or produced < self.limit:
-            try:
-                batch = self._next()
-            except StopIteration:
-                if self.one_shot:
-                    if self.limit is not None:
-                        warnings.warn(
-                            "Your input ran out of data: the generator yielded fewer than "
-                            "`steps_per_epoch * epochs` batches (or `steps`). Make it yield "
-                            "enough batches (an endless loop), or pass a lamina.data.Dataset.",
-                            stacklevel=2,
-                        )
-                    break
-                self._iterator = None
-                if self.limit is None or restarted:
-                    break
-                restarted = True  # a new pass of the source fills the rest of the epoch
-                continue
-            restarted = False
-            yield batch
-            produced += 1
-        self.empty_pass = produced == 0
-        if self.empty_pass and self.for_training:
-            warnings.warn(
-                "Your input ran out of data; interrupting training. A generator is read once: "
-                "pass steps_per_epoch and make it yield at least `steps_per_epoch * epochs` "
-                "batches, or pass a re-iterable input (a lamina.data.Dataset, a DataLoader).",
-                stacklevel=2,
-            )
-
-    def __len__(self) -> int:
-        if self.steps is None:
-            raise TypeError("the number of batches of this input is unknown")
-        return self.steps
+    def on_epoch_end(self) -> None:
+        """No epoch hooks but a PyDataset's."""
 
 
 class _PyDatasetPasses:
@@ -232,39 +195,29 @@ class _PyDatasetPasses:
     def __iter__(self) -> Iterator[Any]:
         return read_batches(self.dataset, self.shuffle)
 
-    def __len__(self) -> int:
-        count = self.dataset.num_batches
-        if count is None:
-            raise TypeError("an endless PyDataset (num_batches None) has no length")
-        return count
-
 
 class PyDatasetBatches(IteratorBatches):
-    """Device batches of a `lamina.utils.PyDataset`, with its epoch hooks called as Keras.
-
-    `dataset.on_epoch_begin()` runs before each epoch's batches and `on_epoch_end()` after
-    them. As in Keras 3, fit and evaluate also call `on_epoch_end()` once before reading
-    (Keras resets its input), and so does every validation run: fit(epochs=n) calls it n + 1
-    times, evaluate twice, predict once. The batch read to build the model is read again by
-    the first epoch, so that every epoch sees the batches its hooks prepared.
+    """Device batches of a `lamina.utils.PyDataset`, whose `on_epoch_begin` / `on_epoch_end`
+    `EpochIterator` calls where Keras 3 calls them: around each epoch and each validation
+    run, `on_epoch_end` also at every reset (before fit and evaluate read, and before each
+    validation run), and both around the batch read to build an unbuilt model.
 
     Args:
         dataset: the PyDataset.
         mode: "train", "evaluate" (evaluate and fit's validation) or "predict".
         shuffle: a new random batch order every pass (fit's `shuffle`, as Keras).
-        device, steps, class_weight: as for `IteratorBatches`.
+        device, class_weight: as for `IteratorBatches`.
     """
 
     def __init__(
         self,
         dataset: PyDataset,
         device: torch.device,
-        steps: int | None,
         class_weight: dict[int, float] | None,
         mode: str,
         shuffle: bool,
     ) -> None:
-        self.dataset, self.mode, self.name = dataset, mode, type(dataset).__name__
+        self.dataset, self.name = dataset, type(dataset).__name__
         if dataset.use_multiprocessing and dataset.workers > 0:
             warnings.warn(
                 f"{self.name}: lamina fetches PyDataset batches with threads; "
@@ -279,11 +232,10 @@ class PyDatasetBatches(IteratorBatches):
                 stacklevel=4,
             )
             shuffle = False
+        self.shuffle = shuffle
         passes = _PyDatasetPasses(dataset, shuffle)
-        super().__init__(passes, device, steps, class_weight, for_predict=mode == "predict")
-        self._runs = 0
-        if mode != "predict":
-            dataset.on_epoch_end()
+        super().__init__(passes, device, class_weight, for_predict=mode == "predict")
+        self.num_batches = dataset.num_batches
 
     def _convert(self, item: Any) -> tuple[Any, Any, Any]:
         if self.class_weight is not None and isinstance(item, tuple) and len(item) == 3:
@@ -299,40 +251,55 @@ class PyDatasetBatches(IteratorBatches):
                 f"{self.name} (a PyDataset) returned a batch that cannot be used: {error}"
             ) from error
 
-    def peek(self) -> tuple[Any, Any, Any]:
-        """The first batch, read in the main thread, to build the model from."""
-        if not self._peeked:
-            if self.dataset.num_batches == 0:
-                raise ValueError(f"{self.name} (a PyDataset) has no batches: its len() is 0")
-            first = standardize_batch(self.dataset, 0, self.dataset[0])
-            self._peeked.append(self._convert(first))
-        return self._peeked[0]
+    def first_batch(self) -> tuple[Any, Any, Any]:
+        """The first batch of a new pass, read in the main thread (no workers started)."""
+        count = self.dataset.num_batches
+        if count == 0:
+            raise ValueError(f"{self.name} (a PyDataset) has no batches: its len() is 0")
+        index = 0
+        if self.shuffle and count:  # the order a pass draws (read_batches), first index
+            order = list(range(count))
+            random.shuffle(order)
+            index = order[0]
+        return self._convert(standardize_batch(self.dataset, index, self.dataset[index]))
 
-    def __iter__(self) -> Iterator[tuple[Any, Any, Any]]:
-        self._peeked = []  # it only built the model: the epoch reads it after its hooks
-        if self.mode == "evaluate" and self._runs:
-            self.dataset.on_epoch_end()
-        self._runs += 1
+    def on_epoch_begin(self) -> None:
+        """The PyDataset's own hook."""
         self.dataset.on_epoch_begin()
-        yield from super().__iter__()
+
+    def on_epoch_end(self) -> None:
+        """The PyDataset's own hook."""
         self.dataset.on_epoch_end()
+
+
+# Keras' warning when fit's shuffle=True cannot shuffle the input.
+_ALREADY_SHUFFLED = {
+    "generator": "a generator. The generator is expected to yield already-shuffled data.",
+    "torch DataLoader": "a torch DataLoader. The DataLoader is expected to already be shuffled.",
+}
 
 
 def _pipeline_batches(
     device: torch.device,
     x: Any,
     kind: str,
-    batch_size: int,
+    batch_size: int | None,
     shuffle: bool,
-    steps: int | None,
     class_weight: dict[int, float] | None = None,
     for_predict: bool = False,
     training: bool = False,
 ) -> IteratorBatches:
     if kind == "PyDataset":
         mode = "predict" if for_predict else "train" if training else "evaluate"
-        return PyDatasetBatches(x, device, steps, class_weight, mode, shuffle and training)
+        return PyDatasetBatches(x, device, class_weight, mode, shuffle and training)
+    if training and shuffle and kind in _ALREADY_SHUFFLED:
+        warnings.warn(
+            "`shuffle=True` was passed, but will be ignored since the data `x` was provided "
+            f"as {_ALREADY_SHUFFLED[kind]}",
+            stacklevel=4,
+        )
     source = x
+    batch_size = batch_size or 32
     if kind == "lamina.data.Dataset":
         source = _DatasetPasses(x, device, batch_size)
     elif kind == "torch Dataset":
@@ -343,7 +310,7 @@ def _pipeline_batches(
             shuffle=shuffle and not iterable and not for_predict,
             pin_memory=device.type == "cuda",
         )
-    return IteratorBatches(source, device, steps, class_weight, for_predict)
+    return IteratorBatches(source, device, class_weight, for_predict)
 
 
 def _tensor_dataset_arrays(x: Any) -> tuple[Any, Any, Any] | None:
@@ -352,23 +319,32 @@ def _tensor_dataset_arrays(x: Any) -> tuple[Any, Any, Any] | None:
     return None
 
 
+def _array_batch_size(batch_size: int | None, x: Any, steps: int | None) -> int:
+    """Keras' batch size for arrays: as given, else enough for `steps` batches, else 32."""
+    if batch_size:
+        return batch_size
+    if not steps:
+        return 32
+    return max(math.ceil((num_samples(x, "x") or 0) / steps), 1)
+
+
 def training_batches(
     device: torch.device,
     x: Any,
     y: Any,
     sample_weight: Any,
-    batch_size: int,
+    batch_size: int | None,
     shuffle: bool,
     steps: int | None,
     class_weight: dict[int, float] | None,
     validation_split: float,
     validation_data: Any,
     shard: tuple[int, int] | None = None,
-) -> tuple[ArrayBatches | IteratorBatches, tuple[Any, Any], Any]:
-    """fit's training batches, a sample (x, y) to build the model from, and validation_data
-    (split off the arrays when `validation_split` is set). `shard`: (rank, world size) in a
-    distributed run; arrays are then sharded by `ArrayBatches`, other inputs are each
-    process's own."""
+) -> tuple[EpochIterator, tuple[Any, Any] | None, Any]:
+    """fit's epochs, a sample (x, y) to build the model from (None for a pipeline: read one
+    with `first_batch()` when needed) and validation_data (split off the arrays when
+    `validation_split` is set). `shard`: (rank, world size) in a distributed run; arrays are
+    then sharded by `ArrayBatches`, other inputs are each process's own."""
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1); got {validation_split}")
     kind = input_kind(x)
@@ -376,12 +352,10 @@ def training_batches(
         _check_arguments(kind, y, sample_weight, validation_split)
         arrays = _tensor_dataset_arrays(x)
         if arrays is None:
-            batches = _pipeline_batches(
-                device, x, kind, batch_size, shuffle, steps, class_weight, training=True
+            source = _pipeline_batches(
+                device, x, kind, batch_size, shuffle, class_weight, training=True
             )
-            batches.for_training = True
-            first_x, first_y, _ = batches.peek()
-            return batches, (first_x, first_y), validation_data
+            return EpochIterator(source.start(), steps), None, validation_data
         x, y, sample_weight = arrays
     x, y, sample_weight = arrays_to_device(device, x, y, sample_weight, "fit")
     if validation_split and validation_data is None:
@@ -397,8 +371,9 @@ def training_batches(
         x, y, sample_weight = _take(x, head), _take(y, head), _take(sample_weight, head)
     if class_weight is not None:
         sample_weight = apply_class_weight(y, class_weight, sample_weight)
-    batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle, steps, shard)
-    return batches, (x, y), validation_data
+    batch_size = _array_batch_size(batch_size, x, steps)
+    source = ArrayBatches(x, y, sample_weight, batch_size, shuffle, shard)
+    return EpochIterator(source, steps), (x, y), validation_data
 
 
 def evaluation_batches(
@@ -406,20 +381,23 @@ def evaluation_batches(
     x: Any,
     y: Any,
     sample_weight: Any,
-    batch_size: int,
+    batch_size: int | None,
     steps: int | None,
     where: str = "evaluate",
     shard: tuple[int, int] | None = None,
-) -> tuple[ArrayBatches | IteratorBatches, Any]:
-    """Batches for evaluate (or fit's validation) and a sample x to build the model from
-    (`shard` as for `training_batches`)."""
+) -> tuple[EpochIterator, Any]:
+    """evaluate's (or fit's validation's) epoch and a sample x to build the model from (None
+    for a pipeline; `shard` as for `training_batches`). A generator given as validation_data
+    is peeked at its first validation run, as Keras."""
     kind = input_kind(x)
     if kind is not None:
         _check_arguments(kind, y, sample_weight, 0.0)
         arrays = _tensor_dataset_arrays(x)
         if arrays is None:
-            batches = _pipeline_batches(device, x, kind, batch_size, False, steps)
-            return batches, batches.peek()[0]
+            source = _pipeline_batches(device, x, kind, batch_size, False)
+            if where == "evaluate":
+                source.start()
+            return EpochIterator(source, steps), None
         x, y, sample_weight = arrays
     elif where != "evaluate":
         if not isinstance(x, (tuple, list)) or len(x) not in (2, 3):
@@ -431,44 +409,38 @@ def evaluation_batches(
             )
         x, y, sample_weight = (*x, None)[:3]
     x, y, sample_weight = arrays_to_device(device, x, y, sample_weight, where)
-    batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle=False, steps=steps, shard=shard)
-    return batches, x
+    batch_size = _array_batch_size(batch_size, x, steps)
+    source = ArrayBatches(x, y, sample_weight, batch_size, shuffle=False, shard=shard)
+    return EpochIterator(source, steps), x
 
 
 def validation_batches(
     device: torch.device,
     data: Any,
-    batch_size: int,
+    batch_size: int | None,
     steps: int | None,
-    runs: int,
     shard: tuple[int, int] | None = None,
-) -> ArrayBatches | IteratorBatches | None:
-    """fit's validation batches (None without validation_data), checked to last `runs` runs."""
+) -> EpochIterator | None:
+    """fit's validation epochs (None without validation_data)."""
     if data is None:
         return None
-    batches, _ = evaluation_batches(
+    epochs, _ = evaluation_batches(
         device, data, None, None, batch_size, steps, where="fit (validation_data)", shard=shard
     )
-    if getattr(batches, "one_shot", False) and steps is None and runs > 1:
-        raise ValueError(
-            "validation_data is a generator, which is exhausted by the first validation; "
-            f"fit would validate {runs} times. Pass validation_steps with a generator that "
-            "yields enough batches, or a re-iterable input (a lamina.data.Dataset, a torch "
-            "DataLoader)."
-        )
-    return batches
+    return epochs
 
 
 def prediction_batches(
-    device: torch.device, x: Any, batch_size: int, steps: int | None
-) -> tuple[ArrayBatches | IteratorBatches, Any]:
-    """Batches of inputs for predict and a sample x to build the model from."""
+    device: torch.device, x: Any, batch_size: int | None, steps: int | None
+) -> tuple[EpochIterator, Any]:
+    """predict's epoch and a sample x to build the model from (None for a pipeline)."""
     kind = input_kind(x)
     arrays = _tensor_dataset_arrays(x)
     if arrays is not None:
         x = arrays[0]
     elif kind is not None:
-        batches = _pipeline_batches(device, x, kind, batch_size, False, steps, for_predict=True)
-        return batches, batches.peek()[0]
+        source = _pipeline_batches(device, x, kind, batch_size, False, for_predict=True)
+        return EpochIterator(source.start(), steps), None
     x = inputs_to_device(device, x, "predict")
-    return ArrayBatches(x, None, None, batch_size, shuffle=False, steps=steps), x
+    source = ArrayBatches(x, None, None, _array_batch_size(batch_size, x, steps), shuffle=False)
+    return EpochIterator(source, steps), x

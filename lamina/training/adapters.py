@@ -115,13 +115,13 @@ def _device_of(data: Any) -> torch.device:
 
 
 class ArrayBatches:
-    """Batches of in-memory (x, y, sample_weight) tensors, already on the device.
+    """Batches of in-memory (x, y, sample_weight) tensors, already on the device: a source for
+    `EpochIterator` (`new_pass`, `num_batches`), or one pass by iterating it.
 
     Args:
         x, y, sample_weight: tensors or nested structures of tensors with a common first axis.
         batch_size: samples per batch (the last batch may be smaller).
         shuffle: reshuffle the order at every pass.
-        steps: batches per pass, when it differs from the data (the order then cycles).
         shard: (rank, world size) in a distributed run: `batch_size` is the global batch and
             this process yields its contiguous part of each (`distributed.shard_bounds`), in
             the order process 0 drew. `share` is then (its samples, the global batch's) of the
@@ -136,7 +136,6 @@ class ArrayBatches:
         sample_weight: Any = None,
         batch_size: int = 32,
         shuffle: bool = False,
-        steps: int | None = None,
         shard: tuple[int, int] | None = None,
     ) -> None:
         if not isinstance(batch_size, int) or batch_size <= 0:
@@ -145,10 +144,7 @@ class ArrayBatches:
         self.size = num_samples(x, "x") or 0
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.batches_per_pass = math.ceil(self.size / batch_size)
-        self.steps = steps if steps is not None else self.batches_per_pass
-        self._pending: list[Any] = []
-        self.empty_pass = False
+        self.num_batches = math.ceil(self.size / batch_size)
         self.shard = shard
         self.share: tuple[int, int] | None = None
         # Text arrays are indexed on the host: a shuffled order is then also kept there.
@@ -157,11 +153,14 @@ class ArrayBatches:
         )
         self._device = _device_of((x, y, sample_weight))
 
-    def rewind(self) -> None:
-        """Start the next pass from the first batch (validation reads the same batches)."""
-        self._pending = []
+    def on_epoch_begin(self) -> None:
+        """No epoch hooks for arrays."""
 
-    def _pass(self) -> Iterator[tuple[Any, Any, Any]]:
+    def on_epoch_end(self) -> None:
+        """No epoch hooks for arrays."""
+
+    def new_pass(self) -> Iterator[tuple[Any, Any, Any]]:
+        """One pass over the samples, in a new random order when shuffling."""
         order = host_order = None
         if self.shuffle:
             order = torch.randperm(self.size, device="cpu").to(self._device, non_blocking=True)
@@ -184,19 +183,10 @@ class ArrayBatches:
             )
 
     def __iter__(self) -> Iterator[tuple[Any, Any, Any]]:
-        produced = 0
-        while produced < self.steps:
-            if not self._pending:
-                self._pending = [self._pass()]
-            for batch in self._pending[0]:
-                yield batch
-                produced += 1
-                if produced >= self.steps:
-                    return
-            self._pending = []
+        return self.new_pass()
 
     def __len__(self) -> int:
-        return self.steps
+        return self.num_batches
 
 
 def inputs_to_device(device: torch.device, x: Any, where: str) -> Any:

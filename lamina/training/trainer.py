@@ -11,7 +11,6 @@ process to read at the same batches).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import torch
@@ -38,6 +37,7 @@ from .adapters import (
     concatenate_outputs,
 )
 from .compile import CompileState
+from .epoch_iterator import EpochIterator, capped_count, validates
 from .jit import GuardPasses
 from .progbar import LazyLogs as _LazyLogs
 from .progbar import keras_log_order
@@ -180,7 +180,7 @@ class Trainer(StepFunctions):
         self,
         x: Any,
         y: Any,
-        batch_size: int,
+        batch_size: int | None,
         epochs: int,
         verbose: int | str,
         callbacks: list[Callback],
@@ -195,14 +195,14 @@ class Trainer(StepFunctions):
         validation_batch_size: int | None,
         validation_freq: int | list[int],
     ) -> Any:
-        epochs = _capped(epochs, steps=False)
-        steps_per_epoch = _capped(steps_per_epoch)
+        epochs = capped_count(epochs, steps=False)
+        steps_per_epoch = capped_count(steps_per_epoch)
         if validation_data is not None or validation_split:
-            validation_steps = _capped(validation_steps)
+            validation_steps = capped_count(validation_steps)
         shard = self._shard()
         if shard is not None and shard[0] != 0:
             verbose = 0  # only process 0 prints the progress bar
-        batches, (sample_x, sample_y), validation_data = training_batches(
+        batches, sample, validation_data = training_batches(
             self.device,
             x,
             y,
@@ -215,16 +215,13 @@ class Trainer(StepFunctions):
             validation_data,
             shard,
         )
+        if sample is None and self._needs_sample():
+            sample = batches.first_batch()[:2]  # Keras reads one batch to build the model
+        sample_x, sample_y = sample or (None, None)
         self.prepare(sample_x)
         self.validate_targets(sample_x, sample_y)
-        validation = validation_batches(
-            self.device,
-            validation_data,
-            validation_batch_size or batch_size,
-            validation_steps,
-            runs=sum(_validates(epoch, validation_freq) for epoch in range(initial_epoch, epochs)),
-            shard=shard,
-        )
+        batches.reset()
+        validation = None  # made at the first validation run, as Keras does
 
         model = self.model
         model.stop_training = False
@@ -243,28 +240,35 @@ class Trainer(StepFunctions):
         # A callback (BackupAndRestore) may have restored an interrupted run.
         initial_epoch = model._initial_epoch or initial_epoch
         resume, model._resume_position = model._resume_position, None
-        getattr(batches, "release_peek", lambda: None)()
         epoch_logs: dict[str, float] = {}
+        source = batches.source
         lazy = _LazyLogs(self._local_results)
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             model.train()
             callback_list.on_epoch_begin(epoch)
             iterator = self._epoch_batches(batches, resume if epoch == initial_epoch else None)
+            step = -1
             with self.guard_passes.during("train", callback_list):  # see training.jit
                 for step, (bx, by, bw) in iterator:
                     callback_list.on_train_batch_begin(step)
-                    self._run_step(self._train_step_fn, batches, bx, by, bw)
+                    self._run_step(self._train_step_fn, source, bx, by, bw)
                     lazy._values = None
                     callback_list.on_train_batch_end(step, lazy)
                     if model.stop_training:
                         break
             model.eval()
-            if batches.empty_pass:  # a generator ran dry (IteratorBatches warned)
-                break
-            epoch_logs = self.results()
-            if validation is not None and _validates(epoch, validation_freq):
-                validation.rewind()
+            # An epoch whose input had run out logs nothing (Keras: no step, no logs).
+            epoch_logs = self.results() if step >= 0 else {}
+            if validation_data is not None and validates(epoch, validation_freq):
+                if validation is None:
+                    validation = validation_batches(
+                        self.device,
+                        validation_data,
+                        validation_batch_size or batch_size,
+                        validation_steps,
+                        shard=shard,
+                    )
                 step_logs = self._custom_logs or epoch_logs  # evaluate resets them
                 logs = self.evaluate(callbacks=callback_list, _batches=validation)
                 logs = {**epoch_logs, **{f"val_{k}": v for k, v in logs.items()}}
@@ -330,17 +334,22 @@ class Trainer(StepFunctions):
             position += len(metric._state_names)
         return summed[0], summed[1], summed[2], states
 
-    def _epoch_batches(self, batches: Any, resume: dict[str, Any] | None) -> Any:
+    def _needs_sample(self) -> bool:
+        """Whether a batch must be read before the loop: Keras reads one to build an unbuilt
+        model or compiled loss (its symbolic build), and not otherwise."""
+        return not self.model.built or (self.state is not None and not self.state.metrics_built)
+
+    def _epoch_batches(self, batches: EpochIterator, resume: dict[str, Any] | None) -> Any:
         """The epoch's (step, batch) pairs; resuming mid-epoch, the interrupted run's order
         (drawn again from the epoch's starting random state) from its first batch not done."""
         from ..saving.training_state import capture_rng, restore_rng
 
         if not resume or not resume.get("step"):
             self.epoch_rng = capture_rng(self.model)
-            return enumerate(batches)
+            return iter(batches)
         self.epoch_rng = resume["epoch_rng"]
         restore_rng(*self.epoch_rng, model=self.model)
-        iterator = enumerate(batches)
+        iterator = iter(batches)
         for _ in range(resume["step"]):
             next(iterator)
         restore_rng(*resume["rng"], model=self.model)
@@ -352,7 +361,7 @@ class Trainer(StepFunctions):
         x: Any = None,
         y: Any = None,
         sample_weight: Any = None,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         verbose: int | str = 0,
         callbacks: list[Callback] | CallbackList | None = None,
         steps: int | None = None,
@@ -360,14 +369,17 @@ class Trainer(StepFunctions):
     ) -> dict[str, float]:
         batches = _batches
         if batches is None:
-            steps = _capped(steps)
+            steps = capped_count(steps)
             shard = self._shard()
             if shard is not None and shard[0] != 0:
                 verbose = 0
             batches, sample_x = evaluation_batches(
                 self.device, x, y, sample_weight, batch_size, steps, shard=shard
             )
+            if sample_x is None and self._needs_sample():
+                sample_x = batches.first_batch()[0]
             self.prepare(sample_x)
+        batches.reset()  # Keras resets evaluate's input, fit's validation data at every run
         if isinstance(callbacks, CallbackList):
             callback_list = callbacks  # validation inside fit: fit's callbacks and params
         else:
@@ -383,17 +395,15 @@ class Trainer(StepFunctions):
         self.model.eval()
         callback_list.on_test_begin()
         lazy = _LazyLogs(self._local_results)
+        source, step = batches.source, -1
         with self.guard_passes.during("test", callback_list), torch.no_grad():
-            for step, (bx, by, bw) in enumerate(batches):
+            for step, (bx, by, bw) in batches:
                 callback_list.on_test_batch_begin(step)
-                self._run_step(self.test_step, batches, bx, by, bw)
+                self._run_step(self.test_step, source, bx, by, bw)
                 lazy._values = None
                 callback_list.on_test_batch_end(step, lazy)
-        if batches.empty_pass:
-            raise ValueError(
-                "evaluate() got no batches: the generator is exhausted. Pass a new generator, "
-                "or a re-iterable input (a lamina.data.Dataset, a torch DataLoader)."
-            )
+        if step < 0:
+            raise ValueError("evaluate() got no batches: its input is empty")
         logs = self.results()
         callback_list.on_test_end(logs)
         return logs
@@ -401,26 +411,30 @@ class Trainer(StepFunctions):
     def predict(
         self,
         x: Any,
-        batch_size: int,
+        batch_size: int | None,
         verbose: int | str,
         callbacks: list[Callback] | None,
         steps: int | None,
     ) -> Any:
-        steps = _capped(steps)
+        steps = capped_count(steps)
         shard = self._shard()
         if shard is not None and shard[0] != 0:
             verbose = 0
         batches, sample_x = prediction_batches(self.device, x, batch_size, steps)
-        size = batches.size if isinstance(batches, ArrayBatches) else 0
+        source = batches.source
+        size = source.size if isinstance(source, ArrayBatches) else 0
         if shard is not None and steps is None and size >= shard[1]:
             # In-memory inputs: each process predicts its block, and the blocks are joined.
             start, stop = distributed.shard_bounds(size, *shard)
-            part = map_structure(lambda t: t[start:stop], batches.x)
-            batches = ArrayBatches(part, None, None, batch_size, shuffle=False)
+            part = map_structure(lambda t: t[start:stop], source.x)
+            source = ArrayBatches(part, None, None, source.batch_size, shuffle=False)
+            batches = EpochIterator(source, None)
         else:
             shard = None
         model = self.model
         if not model.built:
+            if sample_x is None:  # a pipeline's first batch (a generator's is read again)
+                sample_x = batches.source.first_batch()[0]
             model.build(model._shapes_of(sample_x))
         model.to(self.device)
         model.eval()
@@ -442,7 +456,7 @@ class Trainer(StepFunctions):
             if not isinstance(c, ProgbarLogger)
         )
         with self.guard_passes.during("predict", callback_list), torch.inference_mode():
-            for step, (bx, _, _) in enumerate(batches):
+            for step, (bx, _, _) in batches:
                 callback_list.on_predict_batch_begin(step)
                 outputs.append(self.predict_step(bx))
                 batch = outputs[-1]
@@ -451,7 +465,7 @@ class Trainer(StepFunctions):
                 callback_list.on_predict_batch_end(step, {"outputs": batch})
         callback_list.on_predict_end()
         if not outputs:
-            raise ValueError("predict() got no batches: the generator is exhausted")
+            raise ValueError("predict() got no batches: its input is empty")
         if shard is not None:
             return distributed.gather_blocks(concatenate_outputs(outputs), size, self.device)
         return concatenate_outputs(outputs)
@@ -477,23 +491,6 @@ class Trainer(StepFunctions):
         with torch.no_grad():
             self.test_step(x, y, sample_weight)
         return self.results()
-
-
-def _capped(count: int | None, steps: bool = True) -> int | None:
-    """`count` (steps, or epochs) limited by `lamina.config.set_max_steps_per_epoch` /
-    `set_max_epochs`, with Keras' warning; unset steps (None) take the cap, as in Keras."""
-    cap = config.max_steps_per_epoch() if steps else config.max_epochs()
-    if cap and ((steps and not count) or (count and cap < count)):
-        warnings.warn(f"Limiting {'steps_per_epoch' if steps else 'epochs'} to {cap}", stacklevel=4)
-        return cap
-    return count
-
-
-def _validates(epoch: int, validation_freq: Any) -> bool:
-    """Whether fit validates after 0-based `epoch`: every n epochs, or at listed 1-based ones."""
-    if isinstance(validation_freq, int):
-        return (epoch + 1) % validation_freq == 0
-    return epoch + 1 in validation_freq
 
 
 def _to_numpy(value: Any) -> Any:

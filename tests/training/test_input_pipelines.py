@@ -112,22 +112,24 @@ def test_generator_running_dry_mid_epoch_warns_and_ends_the_epoch():
     generator = (batch for _, batch in zip(range(4), batches_forever(), strict=False))
     with pytest.warns(UserWarning, match="ran out of data"):
         history = make_model().fit(generator, epochs=3, steps_per_epoch=3, verbose=0)
-    assert len(history.history["loss"]) == 2
+    # Keras 3.15.1 goes on after the warning: later epochs see the two batches it peeked.
+    assert len(history.history["loss"]) == 3
 
 
-def test_generator_without_steps_is_one_epoch_then_training_stops():
+def test_generator_without_steps_warns_each_epoch_and_training_goes_on():
     generator = (batch for _, batch in zip(range(5), batches_forever(), strict=False))
-    with pytest.warns(UserWarning, match="ran out of data; interrupting training"):
+    with pytest.warns(UserWarning, match="ran out of data"):
         history = make_model().fit(generator, epochs=3, verbose=0)
-    assert len(history.history["loss"]) == 1 and history.params["steps"] is None
+    assert len(history.history["loss"]) == 3 and history.params["steps"] is None
 
 
-def test_dataloader_with_more_steps_than_batches_cycles_within_the_epoch():
+def test_dataloader_with_more_steps_than_batches_ends_each_epoch_at_its_end():
     loader = torch.utils.data.DataLoader(PerSample(), batch_size=BATCH)
     steps = []
     callback = lamina.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: steps.append(b))
-    make_model().fit(loader, epochs=2, steps_per_epoch=7, verbose=0, callbacks=[callback])
-    assert steps == list(range(7)) * 2
+    with pytest.warns(UserWarning, match="ran out of data"):
+        make_model().fit(loader, epochs=2, steps_per_epoch=7, verbose=0, callbacks=[callback])
+    assert steps == list(range(5)) * 2  # Keras 3.15.1: the 5 real batches, each epoch
 
 
 @pytest.mark.parametrize(
@@ -165,9 +167,7 @@ def test_validation_data_of_every_kind_matches_evaluate_on_arrays(kind):
         np.testing.assert_allclose(history.history[f"val_{key}"][0], logs[key], rtol=1e-5)
 
 
-def test_a_generator_for_several_validations_needs_validation_steps():
-    with pytest.raises(ValueError, match="exhausted by the first validation"):
-        make_model().fit(X, Y, epochs=2, verbose=0, validation_data=batches_forever())
+def test_a_generator_validates_every_epoch_with_validation_steps():
     history = make_model().fit(
         X, Y, epochs=2, verbose=0, validation_data=batches_forever(), validation_steps=5
     )
