@@ -70,14 +70,18 @@ _BY_NAME: dict[str, type[Optimizer]] = {
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
-    """Return ``{"class_name": ..., "config": ...}``, JSON types only."""
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    """Keras' form, JSON types only: ``{"module": "keras.optimizers", "class_name": ...,
+    "config": ..., "registered_name": None}`` (a registered class' name for other classes)."""
+    from ..utils._serialization import serialize_keras_object
+
+    return serialize_keras_object(optimizer)
 
 
 def deserialize(
     config: dict[str, Any], custom_objects: dict[str, type[Optimizer]] | None = None
 ) -> Optimizer:
-    """Create an optimizer from ``serialize``'s output (class names are case-insensitive)."""
+    """Create an optimizer from ``serialize``'s output, or a ``{"class_name", "config"}``
+    dict (class names are case-insensitive)."""
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(
             "An optimizer config must be a dict with 'class_name' and 'config' keys, as "

@@ -242,10 +242,28 @@ class LossScaleOptimizer(Optimizer):
 
     @property
     def variables(self) -> Tensors:
-        """Keras' order: its own iteration and learning rate (unused, 0), step counter and
-        scale, then the inner optimizer's variables."""
-        own = [torch.tensor(0), torch.tensor(0.0), self.step_counter, self.dynamic_scale]
+        """Keras' order: its own iteration and learning rate (unused, 0), once built its step
+        counter and scale, then the inner optimizer's variables."""
+        own = self._own_variables()
+        if self.built:  # Keras creates the scale's variables in `build`
+            own.append(self._scalar_variable("step_counter", torch.int32))
+            own.append(self._scalar_variable("dynamic_scale", torch.float32))
         return own + self.inner_optimizer.variables
+
+    def _read_scalar(self, key: str) -> float:
+        if key == "step_counter":
+            return int(self.step_counter)
+        if key == "dynamic_scale":
+            return float(self.dynamic_scale)
+        return super()._read_scalar(key)
+
+    def _write_scalar(self, key: str, value: float) -> None:
+        if key == "step_counter":
+            self._load_scaler(float(self.dynamic_scale), int(value))
+        elif key == "dynamic_scale":
+            self._load_scaler(float(value), int(self.step_counter))
+        else:
+            super()._write_scalar(key, value)
 
     def state_dict(self) -> dict[str, Any]:
         """The inner optimizer's state, with the scale and its step counter as scalars."""

@@ -270,8 +270,7 @@ class MultiOptimizer(Optimizer):
     @property
     def variables(self) -> Tensors:
         """Keras' order: its iterations and (unused) learning rate, then each sub-optimizer's."""
-        own = [torch.tensor(self._iterations), torch.tensor(0.0)]
-        return own + [v for opt in self._inner_optimizers for v in opt.variables]
+        return self._own_variables() + [v for opt in self._inner_optimizers for v in opt.variables]
 
     def state_dict(self) -> dict[str, Any]:
         """One state in the base class' form: ``state[i]`` is parameter i's slots in its

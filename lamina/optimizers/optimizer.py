@@ -160,13 +160,10 @@ class Optimizer(OptimizerState):
     @property
     def learning_rate(self) -> float:
         """The learning rate of the next step (a schedule is evaluated at ``iterations``).
-        A number reads as Keras' float32 variable does (`float(SGD(0.3).learning_rate)` is
+        It reads as Keras' float32 value does (`float(SGD(0.3).learning_rate)` is
         0.30000001192092896, what callbacks log), with its methods `.assign(v)`, `.numpy()`;
-        the updates use the number as it was set."""
-        lr = self._learning_rate
-        if not callable(lr):
-            return LearningRate(lr, self)
-        return self._current_learning_rate()
+        the updates use the number as it was set (or the schedule's value)."""
+        return LearningRate(self._current_learning_rate(), self)
 
     def _current_learning_rate(self) -> float:
         """The rate the next update uses: the number set, or the schedule's value."""

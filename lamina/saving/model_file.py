@@ -138,7 +138,8 @@ def _compile_config(model: Any) -> dict[str, Any] | None:
 
         optimizer["registered_name"] = get_registered_name(state.optimizer)
     arguments = dict(state.compile_arguments)
-    arguments["jit_compile"] = arguments["jit_compile"] is True  # 'auto' is eager, as Keras'
+    if not arguments.get("cuda_graphs"):  # 'auto' is eager: Keras writes False
+        arguments["jit_compile"] = arguments["jit_compile"] is True
     return {"optimizer": optimizer, **{k: _encode(v, k) for k, v in arguments.items()}}
 
 
@@ -385,6 +386,9 @@ def load_model(
                     members["optimizer.safetensors"], f"{source}, optimizer.safetensors"
                 )
                 restore_optimizer(model.optimizer, info, tensors, source)
+                # Built at load, as Keras: optimizer.variables is complete at once (the
+                # parameter list the trainer builds it with).
+                model.optimizer.build([p for p in model.parameters() if p.requires_grad])
     return model
 
 
