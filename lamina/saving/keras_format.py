@@ -5,10 +5,12 @@ tree, not by layer name: `layers/<slot>/vars/<i>`, where `<slot>` is the layer's
 in snake case, numbered in the order of `model.layers` when the class repeats (`dense`,
 `dense_1`, ...: the names a user gave the layers play no part), and a layer's sub-layers
 are groups of their own (`lstm/cell/vars`, `multi_head_attention/query_dense/vars`,
-`sequential/layers/dense/vars` for a nested model). lamina lists a functional model's layers
-in Keras' order, so the slots line up; each layer's arrays, in Keras' layout, go to its
-`set_weights`, which converts them to PyTorch's layout. Every array's shape is checked
-against the layer's before anything is assigned to that layer.
+`sequential/layers/dense/vars` for a nested model). A subclassed model or layer is stored
+by its attributes' names (`enc/d1/vars`, `blocks/dense_1/vars`, its own weights in `vars`):
+`_keras_walk` follows Keras' walk, the same for writing and reading. lamina lists a
+functional model's layers in Keras' order, so the slots line up; each built-in layer's
+arrays, in Keras' layout, go to its `set_weights`, which converts them to PyTorch's layout.
+Every array's shape is checked before anything is assigned.
 
 A `.keras` archive holds `config.json` (the architecture, Keras' JSON), `metadata.json` and
 `model.weights.h5`. Only numeric arrays are read from the HDF5 file and only JSON from the
@@ -30,13 +32,14 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import warnings
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+
+from ._keras_walk import keras_entries, own_arrays, own_weights, slot_names
 
 __all__ = [
     "import_h5py",
@@ -67,38 +70,6 @@ def import_h5py() -> Any:
     return h5py
 
 
-def _snake_case(name: str) -> str:
-    """Keras' file slot of a class name: 'BatchNormalization' -> 'batch_normalization'."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _class_name(layer: Any) -> str:
-    from ..models.functional import Functional
-
-    if isinstance(layer, Functional) and type(layer).__name__ in ("Model", "Functional"):
-        return "Functional"
-    return type(layer).__name__
-
-
-def slot_names(layers: list[Any]) -> list[str]:
-    """Each layer's group name in a Keras 3 weights file: its class in snake case, numbered
-    from the second of a class on (`dense`, `dense_1`).
-
-    >>> from lamina import layers
-    >>> slot_names([layers.Dense(2), layers.Conv2D(1, 3), layers.Dense(3)])
-    ['dense', 'conv2d', 'dense_1']
-    """
-    seen: Counter[str] = Counter()
-    names = []
-    for layer in layers:
-        base = _snake_case(_class_name(layer))
-        names.append(f"{base}_{seen[base]}" if seen[base] else base)
-        seen[base] += 1
-    return names
-
-
 def _arrays(group: Any, h5py: Any, where: str) -> list[np.ndarray]:
     """A group's numeric arrays `<i>`, in index order."""
     arrays = []
@@ -125,40 +96,118 @@ def _collect(group: Any, class_name: str, h5py: Any, where: str) -> list[np.ndar
     return arrays
 
 
-def _assign_model(model: Any, group: Any, h5py: Any, where: str, skip: bool) -> None:
+def _cast(arrays: list[np.ndarray], current: list[np.ndarray]) -> list[np.ndarray]:
+    return [a.astype(w.dtype, copy=False) for a, w in zip(arrays, current, strict=True)]
+
+
+def _fits(
+    layer: Any,
+    expected: list[tuple[int, ...]],
+    arrays: list[np.ndarray],
+    where: str,
+    skip: bool,
+    what: str,
+) -> bool:
+    """Whether the file's arrays have the layer's shapes; if not, False under skip_mismatch,
+    else an error naming the layer, both shapes and the file's path."""
+    got = [tuple(a.shape) for a in arrays]
+    if expected == got:
+        return True
+    if skip:
+        return False
+    found = f"the file holds {got} at '{where}'" if got else f"the file has nothing at '{where}'"
+    raise ValueError(
+        f"Layer '{layer.name}' ({type(layer).__name__}) has {what} of shapes {expected} "
+        f"(Keras layout), but {found}: the file is for another architecture, or its layers "
+        "come in another order or under other attribute names (Keras 3 stores a subclassed "
+        "model's layers under the names of the attributes that hold them). Pass "
+        "skip_mismatch=True to load only what fits."
+    )
+
+
+def _plan(model: Any, file: Any, h5py: Any, skip: bool) -> list[tuple[Any, list[np.ndarray], bool]]:
+    """(layer, arrays, own only) for every object of Keras' walk of `model` whose arrays fit;
+    checks everything before anything is assigned."""
+    plan = []
+    for entry in keras_entries(model):
+        layer, where = entry.layer, "/" + entry.path
+        group = file.get(entry.path) if entry.path else file
+        if not isinstance(group, h5py.Group):
+            group = None
+        if entry.kind == "leaf":
+            current = layer.get_weights()
+            arrays = [] if group is None else _collect(group, type(layer).__name__, h5py, where)
+            expected = [tuple(w.shape) for w in current]
+            if _fits(layer, expected, arrays, where, skip, "weights"):
+                plan.append((layer, _cast(arrays, current), False))
+            continue
+        weights = own_weights(layer)
+        vars_where = f"{where.rstrip('/')}/vars"
+        arrays = (
+            _arrays(group["vars"], h5py, vars_where)
+            if group is not None and "vars" in group
+            else []
+        )
+        expected = [info.keras_shape(tuple(t.shape)) for t, info in weights]
+        if _fits(layer, expected, arrays, vars_where, skip, "own weights"):
+            plan.append((layer, arrays, True))
+    return plan
+
+
+def _assign(plan: list[tuple[Any, list[np.ndarray], bool]]) -> None:
+    for layer, arrays, own in plan:
+        if not arrays:
+            continue
+        if not own:
+            layer.set_weights(arrays)
+            continue
+        with torch.no_grad():
+            for (tensor, info), array in zip(own_weights(layer), arrays, strict=True):
+                value = info.from_keras(torch.as_tensor(np.asarray(array)))
+                tensor.copy_(value.to(dtype=tensor.dtype, device=tensor.device))
+
+
+def _assign_slots(model: Any, group: Any, h5py: Any, where: str, skip: bool) -> None:
+    """Files lamina wrote before it followed Keras' walk: every model's layers under
+    `layers/<slot>`, subclassed models' too."""
     from ..models.model import Model
 
     layers_group = group.get("layers")
     for layer, slot in zip(model.layers, slot_names(model.layers), strict=True):
         sub = None if layers_group is None else layers_group.get(slot)
         path = f"{where}/layers/{slot}"
-        if isinstance(layer, Model):  # a nested model: its layers have slots of their own
-            if sub is not None:
-                _assign_model(layer, sub, h5py, path, skip)
-            elif layer.get_weights() and not skip:
+        if isinstance(layer, Model):
+            if sub is None and layer.get_weights() and not skip:
                 raise ValueError(f"{where}: no group '{path}' for nested model '{layer.name}'")
+            if sub is not None:
+                _assign_slots(layer, sub, h5py, path, skip)
             continue
-        _assign_layer(layer, sub, h5py, path, skip)
+        current = layer.get_weights()
+        arrays = [] if sub is None else _collect(sub, type(layer).__name__, h5py, path)
+        if (
+            _fits(layer, [tuple(w.shape) for w in current], arrays, path, skip, "weights")
+            and current
+        ):
+            layer.set_weights(_cast(arrays, current))
 
 
-def _assign_layer(layer: Any, group: Any, h5py: Any, where: str, skip: bool) -> None:
-    current = layer.get_weights()
-    arrays = [] if group is None else _collect(group, type(layer).__name__, h5py, where)
-    expected = [tuple(w.shape) for w in current]
-    got = [tuple(a.shape) for a in arrays]
-    if expected != got:
-        if skip:
-            return
-        raise ValueError(
-            f"Layer '{layer.name}' ({type(layer).__name__}) has weights of shapes {expected} "
-            f"(Keras layout), but the file holds {got} at '{where}': the file is for another "
-            "architecture, or its layers come in another order. Pass skip_mismatch=True to "
-            "load only what fits."
-        )
-    if current:
-        layer.set_weights(
-            [a.astype(w.dtype, copy=False) for a, w in zip(arrays, current, strict=True)]
-        )
+def _assign_model(model: Any, file: Any, h5py: Any, skip: bool) -> None:
+    """Assign a Keras 3 file's arrays to `model` by Keras' walk (`_keras_walk`)."""
+    from ..models.functional import Functional
+    from ..models.sequential import Sequential
+
+    try:
+        plan = _plan(model, file, h5py, skip)
+    except ValueError as error:
+        # A subclassed model's file from an earlier lamina: layers under `layers/<slot>`.
+        if isinstance(model, (Sequential, Functional)) or not set(file) <= {"layers", "vars"}:
+            raise
+        try:
+            _assign_slots(model, file, h5py, "", skip)
+        except ValueError:
+            raise error from None
+        return
+    _assign(plan)
 
 
 def is_keras_v3_weights(file: Any) -> bool:
@@ -192,7 +241,7 @@ def load_keras_weights(
         raise ValueError(f"{name} is not a readable HDF5 file ({error})") from None
     with file:
         if is_keras_v3_weights(file):
-            _assign_model(model, file, h5py, "", skip_mismatch)
+            _assign_model(model, file, h5py, skip_mismatch)
             return
     if isinstance(source, bytes):
         raise ValueError(f"{name} is not in Keras 3's layout (no 'layers' group)")
@@ -204,6 +253,19 @@ def load_keras_weights(
 # ---------------------------------------------------------------------- writing
 
 _RECURRENT = ("SimpleRNN", "LSTM", "GRU", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "RNN")
+# The names Keras gives the sub-layers lamina has no object for (its `vars` groups' `name`).
+_CHILD_NAMES = {
+    "SimpleRNN": "simple_rnn_cell",
+    "LSTM": "lstm_cell",
+    "GRU": "gru_cell",
+    "ConvLSTM1D": "conv_lstm_cell",
+    "ConvLSTM2D": "conv_lstm_cell",
+    "ConvLSTM3D": "conv_lstm_cell",
+    "query_dense": "query",
+    "key_dense": "key",
+    "value_dense": "value",
+    "output_dense": "attention_output",
+}
 
 
 def _holds_torch_state(layer: Any) -> bool:
@@ -258,23 +320,28 @@ def _write_layer(layer: Any, arrays: list[np.ndarray], group: Any) -> None:
         start += count
         if child is not None:
             _write_layer(child, part, sub)
+            sub["vars"].attrs["name"] = child.name
         else:
             child_vars = sub.create_group("vars")
+            name = _CHILD_NAMES.get(child_name, _CHILD_NAMES.get(type(layer).__name__))
+            if name is not None:
+                child_vars.attrs["name"] = name
             for index, array in enumerate(part):
                 child_vars.create_dataset(str(index), data=array)
 
 
-def _write_model(model: Any, group: Any) -> None:
-    from ..models.model import Model
-
-    layers_group = group.create_group("layers")
-    for layer, slot in zip(model.layers, slot_names(model.layers), strict=True):
-        sub = layers_group.create_group(slot)
-        if isinstance(layer, Model):
-            _write_model(layer, sub)
+def _write_model(model: Any, file: Any) -> None:
+    """Write every object of Keras' walk of `model` (`_keras_walk`) to its group, with the
+    object's name as the `vars` group's `name` attribute, as Keras does."""
+    for entry in keras_entries(model):
+        group = file.require_group(entry.path) if entry.path else file
+        if entry.kind == "leaf":
+            _write_layer(entry.layer, entry.layer.get_weights(), group)
         else:
-            _write_layer(layer, layer.get_weights(), sub)
-    group.create_group("vars")
+            own = group.create_group("vars")
+            for index, array in enumerate(own_arrays(entry.layer)):
+                own.create_dataset(str(index), data=array)
+        group["vars"].attrs["name"] = entry.layer.name
 
 
 def keras_weights_bytes(model: Any) -> bytes:

@@ -96,8 +96,8 @@ def _keras_h5_or_none(model: Any) -> bytes | None:
 
 def is_weights_path(path: str | os.PathLike[str]) -> bool:
     """Whether `save_weights` writes to `path`: `.safetensors`, or `.weights.h5`, the name
-    Keras 3 requires, accepted so that Keras code runs unchanged (the file holds lamina's
-    safetensors data, as a `.keras` model file holds lamina's format).
+    Keras 3 requires, accepted so that Keras code runs unchanged (the file is in Keras 3's
+    HDF5 layout; see `save_weights`).
 
     >>> is_weights_path("model.weights.h5"), is_weights_path("model.h5")
     (True, False)
