@@ -61,13 +61,14 @@ def resize(
     data_format: str | None = None,
 ) -> Tensor:
     """Resize a 3-D image or 4-D batch to `size` (height, width) with 'bilinear', 'nearest'
-    or 'bicubic' interpolation (half-pixel centres, as Keras)."""
+    or 'bicubic' interpolation (half-pixel centres, as Keras); `crop_to_aspect_ratio` or
+    `pad_to_aspect_ratio` first crop or pad (with `fill_value`) to the target's aspect ratio."""
     if interpolation not in _MODES:
         raise ValueError(f"interpolation must be one of {tuple(_MODES)}; got {interpolation!r}")
-    if crop_to_aspect_ratio or pad_to_aspect_ratio:
-        raise NotImplementedError(
-            "resize: crop_to_aspect_ratio and pad_to_aspect_ratio are not supported by lamina"
-        )
+    if fill_mode != "constant":
+        raise ValueError(f"resize: fill_mode must be 'constant'; got {fill_mode!r}")
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise ValueError("resize: set only one of crop_to_aspect_ratio, pad_to_aspect_ratio")
     images = tensor(images)
     if images.dim() not in (3, 4):
         raise ValueError(
@@ -81,6 +82,8 @@ def resize(
     out_dtype = x.dtype
     if not x.dtype.is_floating_point:
         x = x.float()
+    if crop_to_aspect_ratio or pad_to_aspect_ratio:
+        x = _to_aspect_ratio(x, size, crop_to_aspect_ratio, fill_value)
     smooth = interpolation in ("bilinear", "bicubic")
     x = F.interpolate(
         x,
@@ -94,6 +97,19 @@ def resize(
     if channels_last:
         x = x.permute(0, 2, 3, 1)
     return x.squeeze(0) if single else x
+
+
+def _to_aspect_ratio(x: Tensor, size: Sequence[int], crop: bool, fill_value: float) -> Tensor:
+    """Crop the centred window of `size`'s aspect ratio, or pad evenly with `fill_value` to it,
+    with the Resizing layer's helpers (Keras' integer arithmetic)."""
+    from ..layers._image_utils import aspect_crop_box, aspect_pad
+
+    height, width = x.shape[-2:]
+    if crop:
+        top, left, crop_height, crop_width = aspect_crop_box(height, width, *size)
+        return x[..., top : top + crop_height, left : left + crop_width]
+    top, left = aspect_pad(height, width, *size)
+    return F.pad(x, (left, left, top, top), value=fill_value) if top or left else x
 
 
 def _channels_first_batch(images: TensorLike, data_format: str | None, owner: str):

@@ -16,8 +16,9 @@ def _float_pair(x1: TensorLike, x2: TensorLike) -> tuple[Tensor, Tensor]:
 
 
 def abs(x: TensorLike) -> Tensor:
-    """|x|, elementwise."""
-    return torch.abs(tensor(x))
+    """|x|, elementwise (bools are returned as they are)."""
+    x = tensor(x)
+    return x if x.dtype == torch.bool else torch.abs(x)
 
 
 def absolute(x: TensorLike) -> Tensor:

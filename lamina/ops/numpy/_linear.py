@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import reduce
 
 import torch
 from torch import Tensor
 
-from .._dtypes import TensorLike, promote, tensor
+from .._dtypes import TensorLike, floatx, promote, tensor
+
+
+def _int8_or_bool_product(tensors: list[Tensor], function: Callable[..., Tensor]) -> Tensor:
+    # Keras: all-int8 products accumulate and return int32 (as JAX does); bool products are
+    # computed in floatx and return bool. torch has no bool matmul, nor int matmul on CUDA.
+    dtype = tensors[0].dtype
+    result_dtype = torch.int32 if dtype == torch.int8 else torch.bool
+    if tensors[0].device.type == "cpu" and dtype == torch.int8:
+        compute = torch.int32
+    else:
+        compute = torch.float64 if dtype == torch.int8 else floatx()
+    result = function(*[t.to(compute) for t in tensors])
+    return result.to(result_dtype)
 
 
 def matmul(x1: TensorLike, x2: TensorLike) -> Tensor:
-    """The matrix product, batched over leading axes."""
-    return torch.matmul(*promote(x1, x2))
+    """The matrix product, batched over leading axes (int8 x int8 gives int32)."""
+    a, b = promote(x1, x2)
+    if a.dtype in (torch.int8, torch.bool) and tensor(x1).dtype == tensor(x2).dtype:
+        return _int8_or_bool_product([a, b], torch.matmul)
+    return torch.matmul(a, b)
 
 
 def dot(x1: TensorLike, x2: TensorLike) -> Tensor:
@@ -43,9 +59,11 @@ def tensordot(
 
 
 def einsum(subscripts: str, *operands: TensorLike, **kwargs: object) -> Tensor:
-    """Einstein summation over `operands` as described by `subscripts`."""
+    """Einstein summation over `operands` as described by `subscripts` (all int8 gives int32)."""
     tensors = [tensor(x) for x in operands]
     dtype = reduce(torch.promote_types, (t.dtype for t in tensors))
+    if all(t.dtype == torch.int8 for t in tensors):
+        return _int8_or_bool_product(tensors, lambda *ts: torch.einsum(subscripts, *ts))
     return torch.einsum(subscripts, *[t.to(dtype) for t in tensors])
 
 

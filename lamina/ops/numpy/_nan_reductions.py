@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from .._dtypes import Axis, DTypeLike, TensorLike, sum_dtype, tensor, to_float
-from ._reductions import _QUANTILE_METHODS, _dims, _scan, amax, amin, quantile
+from ._reductions import _QUANTILE_METHODS, _dims, _scan, amax, amin, quantile, quantile_input
 
 
 def _filled(x: TensorLike, value: float) -> Tensor:
@@ -131,7 +131,8 @@ def nanquantile(
     x: TensorLike, q: TensorLike, axis: Axis = None, method: str = "linear", keepdims: bool = False
 ) -> Tensor:
     """The `q`-th quantiles (q in [0, 1]) over `axis`, ignoring NaNs."""
-    return _flat_quantile(to_float(x), q, axis, method, keepdims, torch.nanquantile)
+    x, result_dtype = quantile_input(x)
+    return _flat_quantile(x, q, axis, method, keepdims, torch.nanquantile).to(result_dtype)
 
 
 def nanmedian(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:

@@ -165,10 +165,13 @@ def _scan(
     x: TensorLike, axis: int | None, dtype: DTypeLike, function: Callable[..., Tensor]
 ) -> Tensor:
     x = tensor(x)
-    target = sum_dtype(x.dtype) if dtype is None else to_torch_dtype(dtype)
+    # Keras keeps the input dtype for scans (small ints too); only bool widens to int32.
+    target = x.dtype if dtype is None else to_torch_dtype(dtype)
+    target = torch.int32 if target == torch.bool else target
     if axis is None:
         x, axis = x.reshape(-1), 0
-    return function(x.to(target), dim=axis).to(target)
+    compute = torch.float32 if target == torch.float16 and x.device.type == "cpu" else target
+    return function(x.to(compute), dim=axis).to(target)
 
 
 def cumsum(x: TensorLike, axis: int | None = None, dtype: DTypeLike = None) -> Tensor:
@@ -196,6 +199,15 @@ def average(x: TensorLike, axis: int | None = None, weights: TensorLike | None =
     return torch.sum(x * weights, dim=dims) / torch.sum(weights, dim=dims)
 
 
+def quantile_input(x: TensorLike) -> tuple[Tensor, torch.dtype]:
+    """`x` as float32/float64 for torch's quantiles, and the dtype Keras returns: float16 and
+    bfloat16 are computed in float32 and cast back, ints give floatx."""
+    x = to_float(x)
+    if x.dtype in (torch.float16, torch.bfloat16):
+        return x.float(), x.dtype
+    return x, x.dtype
+
+
 _QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
@@ -209,7 +221,7 @@ def quantile(
     """The `q`-th quantiles (q in [0, 1]) over `axis`; a vector q adds a leading axis."""
     if method not in _QUANTILE_METHODS:
         raise ValueError(f"quantile method must be one of {_QUANTILE_METHODS}; got {method!r}")
-    x = to_float(x)
+    x, result_dtype = quantile_input(x)
     q = tensor(q).to(x.dtype).to(x.device)
     dims = _dims(x, axis)
     kept = [d for d in range(x.dim()) if d not in dims]
@@ -219,7 +231,7 @@ def quantile(
     if keepdims:
         shape = [1 if d in dims else x.shape[d] for d in range(x.dim())]
         result = result.reshape(tuple(q.shape) + tuple(shape))
-    return result
+    return result.to(result_dtype)
 
 
 def median(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:

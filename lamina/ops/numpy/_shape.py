@@ -234,9 +234,10 @@ def nonzero(x: TensorLike) -> tuple[Tensor, ...]:
 def where(
     condition: TensorLike, x1: TensorLike | None = None, x2: TensorLike | None = None
 ) -> Tensor | tuple[Tensor, ...]:
-    """`x1` where `condition` holds, else `x2`; with neither, `nonzero(condition)`."""
+    """`x1` where `condition` holds, else `x2`; with neither, the int64 indices of the nonzero
+    entries of `condition`, one tensor per axis (Keras' torch backend gives int64 here)."""
     if x1 is None and x2 is None:
-        return nonzero(condition)
+        return torch.nonzero(tensor(condition), as_tuple=True)
     if x1 is None or x2 is None:
         raise ValueError("where takes both x1 and x2, or neither")
     a, b = promote(x1, x2)
