@@ -135,3 +135,12 @@ def test_optimizer_iteration_is_int32_and_summary_bytes_match_keras() -> None:
         "Optimizer params: 18 (72.00 B)",
     ):
         assert line in text, text
+
+
+def test_config_keys_keras_writes_or_omits() -> None:
+    # Keras 3.15.1: Embedding and EinsumDense write activity_regularizer (None); Lambda
+    # writes output_shape only when it was given.
+    assert layers.Embedding(3, 2).get_config()["activity_regularizer"] is None
+    assert layers.EinsumDense("ab,bc->ac", 2).get_config()["activity_regularizer"] is None
+    assert "output_shape" not in layers.Lambda(lambda x: x).get_config()
+    assert layers.Lambda(lambda x: x, output_shape=(3,)).get_config()["output_shape"] == (3,)

@@ -2,8 +2,7 @@
 seen from Keras, and the two computations, PyTorch's fused kernels and a loop over the steps.
 
 >>> from lamina.layers.recurrent import GRU
->>> layer = GRU(2)
->>> layer.build((None, 3, 4))
+>>> layer = GRU(2); layer.build((None, 3, 4))
 >>> sorted(layer.state_dict())   # torch.nn.GRU's keys
 ['bias_hh_l0', 'bias_ih_l0', 'weight_hh_l0', 'weight_ih_l0']
 """
@@ -67,10 +66,9 @@ def _check_rate(layer: Layer, name: str, rate: Any) -> float:
 
 
 def _kept(state: torch.Tensor) -> torch.Tensor:
-    """A final state kept for the next call: detached (no gradient between calls); copied under
-    torch.compile (no view of a graph output) and in predict (no inference tensor for fit)."""
+    """A final state kept for the next call: detached; copied under compile or in predict."""
     state = state.detach()
-    if torch.compiler.is_compiling():
+    if torch.compiler.is_compiling():  # no view of a graph output
         return state.clone()
     if torch.is_inference_mode_enabled():
         with torch.inference_mode(False):
@@ -146,7 +144,8 @@ class _RNN(_Stateful, Layer):
     input_ndim = 3
     input_description = "(batch, timesteps, features)"
     weight_names = ("kernel", "recurrent_kernel", "bias")
-    #: Gate blocks in the kernels, and the states carried between steps.
+    #: Gate blocks in the kernels, and the states carried between steps; Keras' cell name.
+    _cell_scope: str | None = None
     gates: int = 1
     num_states: int = 1
 
@@ -264,6 +263,9 @@ class _RNN(_Stateful, Layer):
                 # PyTorch's second bias, always zero here: a state_dict matches torch.nn's.
                 self.register_buffer("bias_hh_l0", torch.zeros_like(self.bias_ih_l0))
         self._input_axes = {-1: features}
+        for weight in [w for w in self._parameters.values() if w is not None and self._cell_scope]:
+            head, _, tail = weight._keras_path.rpartition("/")  # 'lstm/lstm_cell/kernel'
+            weight._keras_path = f"{head}/{self._cell_scope}/{tail}"
         if self.stateful:
             self._create_states(input_shape)
 
@@ -364,8 +366,7 @@ class _RNN(_Stateful, Layer):
         fused = self._fused_function()
         on_cpu = inputs.device.type == "cpu"
         if fused is torch._VF.lstm and on_cpu and torch.compiler.is_compiling():
-            # Inductor's CPU LSTM kernel (mkldnn_rnn_layer) fails in the compiled backward in
-            # torch 2.13 (pytorch/pytorch#158007); the steps compile as the loop instead.
+            # torch 2.13's inductor fails on the CPU LSTM backward (pytorch#158007): loop.
             fused = None
         if fused is not None and mask is None and recurrent_mask is None:
             sequence, states = self._run_fused(fused, inputs, states)
@@ -386,9 +387,8 @@ class _RNN(_Stateful, Layer):
         # (params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
         arguments = (inputs, hx, params, bias_ih is not None, 1, 0.0, False, False, True)
         if inputs.is_cuda and not torch.compiler.is_compiling():
-            # cuDNN wants the weights in one buffer (torch.nn.LSTM.flatten_parameters); these
-            # are separate parameters (a GRU's two biases are one), so cuDNN copies them into a
-            # buffer at each call, as it would after flattening once, and warns each time.
+            # cuDNN copies the separate parameters into one buffer at each call (as after
+            # flatten_parameters) and warns each time.
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=_CUDNN_COPY_WARNING)
                 sequence, *final = function(*arguments)

@@ -204,6 +204,8 @@ class BatchNormalization(_AffineNormalization):
     def call(
         self, inputs: torch.Tensor, training: bool | None = None, mask: Any = None
     ) -> torch.Tensor:
+        if not inputs.is_floating_point():  # integer images (uint8): Keras casts them
+            inputs = inputs.to(self._compute_dtype)
         axis = self.axis % inputs.ndim
         if mask is not None:
             mask = self._check_mask(inputs, mask)

@@ -376,11 +376,9 @@ class Lambda(Layer):
         from ..saving.registry import get_registered_name
 
         config = super().get_config()
-        config.update(
-            function=get_registered_name(self.function),
-            output_shape=self._output_shape,
-            arguments=self.arguments,
-        )
+        config.update(function=get_registered_name(self.function), arguments=self.arguments)
+        if self._output_shape is not None:  # Keras writes it only when given
+            config["output_shape"] = self._output_shape
         return config
 
     @classmethod

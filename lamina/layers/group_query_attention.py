@@ -25,6 +25,7 @@ from ._attention_utils import (
     shape_of,
 )
 from ._masking import get_mask
+from ._name_scope import open_name_scope
 from ._naming import unique_name
 from ._weights import tensors_on
 from .layer import Layer, Shape
@@ -193,7 +194,8 @@ class GroupQueryAttention(Layer):
             layer = _Projection(
                 ins, outs, self.use_bias, common, name=name, dtype=self._dtype_policy, **extra
             )
-            layer.build()
+            with open_name_scope(self):  # 'grouped_query_attention/query/kernel'
+                layer.build()
             return layer
 
         queries, keys, size = self.num_query_heads, self.num_key_value_heads, self.head_dim

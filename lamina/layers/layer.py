@@ -432,8 +432,13 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
             kwargs = {k: v for k, v in kwargs.items() if k != "mask"}  # Keras writes mask=None
         node = Node(self, args, kwargs)
         counter = iter(range(1 << 30))
+        # A batch size fixed by Input(batch_size=...) carries on to the outputs, as in Keras.
+        batches = {t.shape[0] for t in leaves if isinstance(t, KerasTensor) and t.shape}
+        batch = batches.pop() if len(batches) == 1 else None
 
         def make(shape: Any) -> KerasTensor:
+            if batch is not None and shape and shape[0] is None:
+                shape = (batch, *tuple(shape)[1:])
             return KerasTensor(
                 shape=tuple(shape),
                 dtype=dtype,

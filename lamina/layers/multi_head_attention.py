@@ -27,6 +27,7 @@ from ._attention_utils import (
     shape_of,
 )
 from ._masking import get_mask
+from ._name_scope import open_name_scope
 from ._weights import tensors_on
 from .layer import Layer, Shape
 from .regularization import Dropout
@@ -293,16 +294,18 @@ class MultiHeadAttention(Layer):
             layer.build()
             return layer
 
-        # Created in Keras' order, which is the order of get_weights().
-        self.query_dense = projection("query", (query_shape[-1],), (heads, key_dim))
-        self.key_dense = projection("key", (key_shape[-1],), (heads, key_dim))
-        if self.use_gate:
-            self.gate_dense = projection(
-                "gate", (query_shape[-1],), (heads, value_dim), activation=torch.sigmoid
-            )
-        self.value_dense = projection("value", (value_shape[-1],), (heads, value_dim))
-        out_shape = self._output_shape or (query_shape[-1],)
-        self.output_dense = projection("attention_output", (heads, value_dim), out_shape)
+        # Created in Keras' order, which is the order of get_weights(), under the layer's
+        # name scope ('multi_head_attention/query/kernel').
+        with open_name_scope(self):
+            self.query_dense = projection("query", (query_shape[-1],), (heads, key_dim))
+            self.key_dense = projection("key", (key_shape[-1],), (heads, key_dim))
+            if self.use_gate:
+                self.gate_dense = projection(
+                    "gate", (query_shape[-1],), (heads, value_dim), activation=torch.sigmoid
+                )
+            self.value_dense = projection("value", (value_shape[-1],), (heads, value_dim))
+            out_shape = self._output_shape or (query_shape[-1],)
+            self.output_dense = projection("attention_output", (heads, value_dim), out_shape)
         self.built = True
         self._build_input_shape = query_shape
 

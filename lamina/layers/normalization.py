@@ -195,6 +195,8 @@ class LayerNormalization(_AffineNormalization):
         self._input_axes = sizes
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        if not inputs.is_floating_point():  # integer inputs: Keras casts them
+            inputs = inputs.to(self._compute_dtype)
         ndim = inputs.ndim
         trailing = tuple(range(ndim - len(self._axes), ndim))
         x = inputs if self._axes == trailing else inputs.movedim(self._axes, trailing)
@@ -306,6 +308,8 @@ class GroupNormalization(_AffineNormalization):
         self._input_axes = {self.axis % len(input_shape): channels}
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        if not inputs.is_floating_point():  # integer inputs: Keras casts them
+            inputs = inputs.to(self._compute_dtype)
         axis = self.axis % inputs.ndim
         # A contiguous copy, not the channels_last view: PyTorch's CPU channels_last group_norm
         # backward crashes (torch 2.13) when the input needs no gradient but gamma/beta do.

@@ -75,6 +75,8 @@ class SimpleRNN(_RNN):
     torch.Size([2, 4])
     """
 
+    _cell_scope = "simple_rnn_cell"
+
     def __init__(
         self,
         units: int,
@@ -135,6 +137,8 @@ class LSTM(_RNN):
     >>> layer(torch.zeros(2, 7, 5)).shape, layer.count_params()
     (torch.Size([2, 8]), 448)
     """
+
+    _cell_scope = "lstm_cell"
 
     gates = 4
     num_states = 2
@@ -218,6 +222,8 @@ class GRU(_RNN):
     >>> GRU(4, return_sequences=True)(torch.zeros(2, 3, 5)).shape
     torch.Size([2, 3, 4])
     """
+
+    _cell_scope = "gru_cell"
 
     gates = 3
 

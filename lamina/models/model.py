@@ -315,7 +315,7 @@ class Model(CompileAttributes, StepAPI, Layer):
             return trainer.fit(
                 x,
                 y,
-                batch_size=32 if batch_size is None else batch_size,
+                batch_size=batch_size,
                 epochs=epochs,
                 verbose=_resolve_verbose(verbose),
                 callbacks=callbacks,
@@ -355,7 +355,7 @@ class Model(CompileAttributes, StepAPI, Layer):
                 x,
                 y,
                 sample_weight,
-                batch_size=32 if batch_size is None else batch_size,
+                batch_size=batch_size,
                 verbose=_resolve_verbose(verbose),
                 callbacks=callbacks,
                 steps=steps,
@@ -377,7 +377,7 @@ class Model(CompileAttributes, StepAPI, Layer):
         with cached_host_memory(trainer.device):
             return trainer.predict(
                 x,
-                batch_size=32 if batch_size is None else batch_size,
+                batch_size=batch_size,
                 verbose=_resolve_verbose(verbose),
                 callbacks=callbacks,
                 steps=steps,

@@ -401,3 +401,23 @@ def test_synchronized_statistics_path_matches_plain_batch_norm(monkeypatch):
         pytest.raises(ValueError, match="over all processes"),
     ):
         synced(x, training=True)  # alone and on padding: no sample counts
+
+
+def test_normalization_layers_cast_integer_images_as_keras():
+    # Keras casts uint8 images to the compute dtype (its BatchNormalization gives 4.9975 at
+    # this element; its Layer/GroupNormalization compute in uint8 and overflow, so the
+    # reference for those is the same layer on the float32 copy).
+    x = np.arange(2 * 4 * 4 * 3).reshape(2, 4, 4, 3).astype("uint8")
+    layers = lamina.layers
+    for layer in (
+        layers.BatchNormalization(),
+        layers.LayerNormalization(),
+        layers.GroupNormalization(3),
+    ):
+        out = layer(x)
+        assert out.dtype == torch.float32
+        expected = layer(x.astype("float32"))
+        np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-6)
+    assert float(layers.BatchNormalization()(x).detach().reshape(-1)[5]) == pytest.approx(4.9975019)
+    model = lamina.Sequential([lamina.Input((4, 4, 3)), layers.BatchNormalization()])
+    assert model.predict(x, verbose=0).reshape(-1)[5] == pytest.approx(4.997502)

@@ -587,3 +587,43 @@ def test_a_loss_without_targets_is_a_clear_value_error():
     ):
         with pytest.raises(ValueError, match="has a loss .mean_squared_error. but no targets"):
             call()
+
+
+def test_a_fixed_batch_size_carries_through_symbolic_calls():
+    # Keras 3.15.1: (8, None, 2) and (8, 3, 2).
+    inputs = lamina.Input((None, 3), batch_size=8)
+    assert tuple(layers.Dense(2)(inputs).shape) == (8, None, 2)
+    inputs = lamina.Input(batch_shape=(8, 5, 3))
+    model = lamina.Model(inputs, layers.Conv1D(2, 3)(inputs))
+    assert model.output_shape == (8, 3, 2)
+
+
+def test_weight_paths_of_attention_and_recurrent_layers_are_keras():
+    # Keras 3.15.1's paths (in a fresh session, for the automatic names).
+    lamina.clear_session()
+    inp = lamina.Input((5, 4))
+
+    def paths(outputs):
+        return [w.path for w in lamina.Model(inp, outputs).weights]
+
+    assert paths(layers.Bidirectional(layers.LSTM(2, name="lstm"))(inp))[3] == (
+        "bidirectional/backward_lstm/lstm_cell/kernel"
+    )
+    assert paths(layers.MultiHeadAttention(1, 2, name="multi_head_attention")(inp, inp))[:2] == [
+        "multi_head_attention/query/kernel",
+        "multi_head_attention/query/bias",
+    ]
+    assert paths(layers.GroupQueryAttention(2, 2, 1, name="grouped_query_attention")(inp, inp))[
+        :1
+    ] == ["grouped_query_attention/query/kernel"]
+    assert paths(layers.LSTM(2, name="lstm")(inp))[:1] == ["lstm/lstm_cell/kernel"]
+    assert paths(layers.GRU(2, name="gru")(inp))[:1] == ["gru/gru_cell/kernel"]
+    assert paths(layers.SimpleRNN(2, name="simple_rnn")(inp))[:1] == [
+        "simple_rnn/simple_rnn_cell/kernel"
+    ]
+    assert paths(layers.RNN(layers.GRUCell(2, name="gru_cell"), name="rnn")(inp))[:1] == [
+        "rnn/gru_cell/kernel"
+    ]
+    mha = layers.MultiHeadAttention(1, 2, name="mha")
+    mha.build((None, 5, 4), (None, 5, 4))
+    assert mha.weights[0].path == "mha/query/kernel"
