@@ -216,3 +216,38 @@ class CompileState:
 
     def all_metrics(self) -> list[tuple[str, Any, bool]]:
         return [entry for spec in self.outputs for entry in (spec.metrics or [])]
+
+    def logs_output_losses(self) -> bool:
+        """Keras logs `{output}_loss` when several outputs have a loss (not for one)."""
+        return self.multi_output and sum(spec.loss is not None for spec in self.outputs) > 1
+
+    def result_names(self) -> list[str]:
+        """The log names of evaluate()'s list: the loss, each output's loss, then the metrics
+        (Keras' order; the metrics are known once made, on the first batch)."""
+        names = ["loss"]
+        if self.logs_output_losses():
+            specs = {spec.name: spec for spec in self.outputs}
+            order = self.loss_order
+            names += [f"{name}_loss" for name in order if specs[name].loss is not None]
+        metrics = [key for spec in self.outputs for key, _, _ in spec.metrics or []]
+        # Keras lists a model's compiled metrics in compile order for one output, sorted by
+        # their log names ('a_mean_absolute_error', 'a_mean_...', 'b_mse') for several.
+        return names + (sorted(metrics) if self.multi_output else metrics)
+
+    def results_in_order(self, logs: dict[str, float]) -> list[float]:
+        """evaluate()'s list of values, in `result_names()`' order."""
+        names = self.result_names()
+        if set(names) != set(logs):  # a custom test_step's own logs: loss first, as Keras
+            names = [*(["loss"] if "loss" in logs else []), *(k for k in logs if k != "loss")]
+        elif not self.multi_output:
+            # Keras lists a weighted metric that shares an unweighted one's name under that
+            # name (its value repeated), then adds the 'weighted_' log after: 5 values for
+            # metrics=['accuracy', 'mae'], weighted_metrics=['accuracy'].
+            renamed = [
+                key
+                for key, _, weighted in self.all_metrics()
+                if weighted and key.startswith("weighted_") and key[9:] in logs
+            ]
+            if renamed:
+                names = [key[9:] if key in renamed else key for key in names] + renamed
+        return [logs[name] for name in names]

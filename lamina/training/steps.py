@@ -250,9 +250,7 @@ class StepFunctions(CustomSteps):
         return dict(sorted(values.items()))
 
     def _logs_output_losses(self) -> bool:
-        """Keras logs `{output}_loss` when several outputs have a loss (not for one)."""
-        state = self.state
-        return state.multi_output and sum(spec.loss is not None for spec in state.outputs) > 1
+        return self.state.logs_output_losses()
 
     def _global_totals(
         self,
@@ -262,35 +260,10 @@ class StepFunctions(CustomSteps):
         return self._loss_sum, self._count, self._output_loss_sums, {}
 
     def result_names(self) -> list[str]:
-        """The log names of evaluate()'s list: the loss, each output's loss, then the metrics
-        (Keras' order; the metrics are known once made, on the first batch)."""
-        names = ["loss"]
-        if self._logs_output_losses():
-            specs = {spec.name: spec for spec in self.state.outputs}
-            order = getattr(self.state, "loss_order", list(specs))
-            names += [f"{name}_loss" for name in order if specs[name].loss is not None]
-        metrics = [key for spec in self.state.outputs for key, _, _ in spec.metrics or []]
-        # Keras lists a model's compiled metrics in compile order for one output, sorted by
-        # their log names ('a_mean_absolute_error', 'a_mean_...', 'b_mse') for several.
-        return names + (sorted(metrics) if self.state.multi_output else metrics)
+        return self.state.result_names()
 
     def results_in_order(self, logs: dict[str, float]) -> list[float]:
-        """evaluate()'s list of values, in `result_names()`' order."""
-        names = self.result_names()
-        if set(names) != set(logs):  # a custom test_step's own logs: loss first, as Keras
-            names = [*(["loss"] if "loss" in logs else []), *(k for k in logs if k != "loss")]
-        elif not self.state.multi_output:
-            # Keras lists a weighted metric that shares an unweighted one's name under that
-            # name (its value repeated), then adds the 'weighted_' log after: 5 values for
-            # metrics=['accuracy', 'mae'], weighted_metrics=['accuracy'].
-            renamed = [
-                key
-                for key, _, weighted in self.state.all_metrics()
-                if weighted and key.startswith("weighted_") and key[9:] in logs
-            ]
-            if renamed:
-                names = [key[9:] if key in renamed else key for key in names] + renamed
-        return [logs[name] for name in names]
+        return self.state.results_in_order(logs)
 
     # ------------------------------------------------------------------ steps
 
