@@ -230,7 +230,7 @@ class _RNN(_Stateful, Layer):
 
         weight = self.add_weight(name, shape, initialize, torch_name=torch_name)
         self._weight_info[torch_name] = layout
-        layout.attach_constraint(weight)
+        layout.attach(weight)
 
     def _bias_initializer(self) -> Any:
         return self.bias_initializer

@@ -28,7 +28,14 @@ import torch
 from ._name_scope import join_path
 from ._naming import unique_name
 
-__all__ = ["BufferVariable", "TrainableVariable", "Variable", "as_variable", "discarding_updates"]
+__all__ = [
+    "BufferVariable",
+    "KerasLayout",
+    "TrainableVariable",
+    "Variable",
+    "as_variable",
+    "discarding_updates",
+]
 
 # Set while lamina runs a model for its own purposes (building a subclassed model, probing
 # the targets' shapes): variable assignments are dropped then, as Keras runs such passes
@@ -47,6 +54,38 @@ def discarding_updates() -> Iterator[None]:
         _DISCARDING[0] = previous
 
 
+class KerasLayout:
+    """How a weight in PyTorch's layout looks from Keras: here a permutation of its axes
+    (`keras_axes`; None: the same layout). Subclasses (`_WeightInfo` and its layouts for
+    depthwise and recurrent kernels) convert otherwise; `numpy`, `assign`, `get_weights`,
+    regularizers and constraints all convert through these three methods.
+
+    >>> KerasLayout((1, 0)).keras_shape((3, 2))
+    (2, 3)
+    """
+
+    keras_axes: tuple[int, ...] | None
+
+    def __init__(self, keras_axes: tuple[int, ...] | None = None) -> None:
+        self.keras_axes = keras_axes
+
+    def to_keras(self, tensor: torch.Tensor) -> torch.Tensor:
+        return tensor if self.keras_axes is None else tensor.permute(*self.keras_axes)
+
+    def from_keras(self, tensor: torch.Tensor) -> torch.Tensor:
+        if self.keras_axes is None:
+            return tensor
+        inverse = [0] * len(self.keras_axes)
+        for position, axis in enumerate(self.keras_axes):
+            inverse[axis] = position
+        return tensor.permute(*inverse)
+
+    def keras_shape(self, torch_shape: Sequence[int]) -> tuple[int, ...]:
+        if self.keras_axes is None:
+            return tuple(torch_shape)
+        return tuple(torch_shape[axis] for axis in self.keras_axes)
+
+
 class Variable:
     """A Keras variable: `Variable(initializer, shape=None, dtype=None, trainable=True,
     autocast=True, aggregation="none", synchronization="auto", name=None)`.
@@ -58,6 +97,7 @@ class Variable:
     """
 
     _keras_axes: tuple[int, ...] | None = None
+    _keras_layout: KerasLayout | None = None  # set by `_WeightInfo.attach`: a layer's weight
     _keras_name: str | None = None
     _keras_path: str | None = None
 
@@ -97,11 +137,15 @@ class Variable:
     def trainable(self) -> bool:
         return bool(self.requires_grad)  # type: ignore[attr-defined]
 
+    def _layout(self) -> KerasLayout:
+        """The conversion to and from Keras' layout: the layer's for its weights, else the
+        permutation `_keras_axes` (an optimizer's slots copy it from their weight)."""
+        layout = self._keras_layout
+        return KerasLayout(self._keras_axes) if layout is None else layout
+
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """A NumPy copy in Keras' layout (detached, on the CPU)."""
-        tensor = torch.Tensor.detach(self)  # type: ignore[arg-type]
-        if self._keras_axes is not None:
-            tensor = tensor.permute(*self._keras_axes)
+        tensor = self._layout().to_keras(torch.Tensor.detach(self))  # type: ignore[arg-type]
         if tensor.dtype == torch.bfloat16:
             tensor = tensor.float()
         return tensor.cpu().numpy().copy()
@@ -110,18 +154,14 @@ class Variable:
         own = tuple(self.shape)  # type: ignore[attr-defined]
         from_numpy = not isinstance(value, torch.Tensor)
         value = torch.as_tensor(np.asarray(value) if from_numpy else value)
-        axes = self._keras_axes
-        if axes is not None:
-            keras_shape = tuple(own[a] for a in axes)
-            if tuple(value.shape) == keras_shape and (from_numpy or keras_shape != own):
-                inverse = [0] * len(axes)
-                for position, axis in enumerate(axes):
-                    inverse[axis] = position
-                value = value.permute(*inverse)
+        layout = self._layout()
+        keras_shape = layout.keras_shape(own)
+        if tuple(value.shape) == keras_shape and (from_numpy or keras_shape != own):
+            value = layout.from_keras(value)
         if value.shape != own and value.numel() != 1:
             raise ValueError(
-                f"Variable {self.path!r} has shape {own} (PyTorch layout); cannot assign a value "
-                f"of shape {tuple(value.shape)}"
+                f"Variable {self.path!r} has shape {own} (PyTorch layout; {keras_shape} in "
+                f"Keras' layout); cannot assign a value of shape {tuple(value.shape)}"
             )
         return value.to(dtype=self.dtype, device=self.device)  # type: ignore[attr-defined]
 

@@ -20,7 +20,12 @@ import torch
 from .. import constraints, initializers, regularizers
 from ..regularizers import L1L2
 from ._name_scope import variable_path
-from ._variables import BufferVariable, TrainableVariable, apply_keeping_variables
+from ._variables import (
+    BufferVariable,
+    KerasLayout,
+    TrainableVariable,
+    apply_keeping_variables,
+)
 
 __all__ = ["WeightsMixin", "tensors_on"]
 
@@ -49,18 +54,19 @@ _LEGACY_ORDER = (
 
 
 class _InKerasLayout:
-    """A weight regularizer called on the weight permuted into Keras' layout."""
+    """A weight regularizer called on the weight converted into Keras' layout."""
 
-    def __init__(self, regularizer: Any, keras_axes: tuple[int, ...]) -> None:
-        self.regularizer, self.keras_axes = regularizer, keras_axes
+    def __init__(self, regularizer: Any, layout: KerasLayout) -> None:
+        self.regularizer, self.layout = regularizer, layout
 
     def __call__(self, tensor: torch.Tensor) -> torch.Tensor:
-        return self.regularizer(tensor.permute(*self.keras_axes))
+        return self.regularizer(self.layout.to_keras(tensor))
 
 
 @dataclass
-class _WeightInfo:
-    """How one weight is seen from Keras: its name and the axes to permute into Keras' layout."""
+class _WeightInfo(KerasLayout):
+    """How one weight is seen from Keras: its name, its layout (the axes to permute into
+    Keras' layout; subclasses convert otherwise), trainable or not, penalty, constraint."""
 
     keras_name: str
     keras_axes: tuple[int, ...] | None
@@ -71,35 +77,20 @@ class _WeightInfo:
     def __post_init__(self) -> None:
         # Penalties other than the element-wise l1/l2 depend on the layout: they see the
         # weight in Keras' layout (the trainer and `losses` call `regularizer(tensor)`).
-        layout_free = self.regularizer is None or isinstance(self.regularizer, L1L2)
-        if self.keras_axes is not None and not layout_free:
-            self.regularizer = _InKerasLayout(self.regularizer, self.keras_axes)
-
-    def to_keras(self, tensor: torch.Tensor) -> torch.Tensor:
-        return tensor if self.keras_axes is None else tensor.permute(*self.keras_axes)
-
-    def from_keras(self, tensor: torch.Tensor) -> torch.Tensor:
-        if self.keras_axes is None:
-            return tensor
-        inverse = [0] * len(self.keras_axes)
-        for position, axis in enumerate(self.keras_axes):
-            inverse[axis] = position
-        return tensor.permute(*inverse)
+        if self.regularizer is not None and not isinstance(self.regularizer, L1L2):
+            self.regularizer = _InKerasLayout(self.regularizer, self)
 
     def constrain(self, tensor: torch.Tensor) -> torch.Tensor:
         """The constraint applied in Keras' layout (so its `axis` means what it means in Keras)
         to a tensor in PyTorch's layout; the result is in PyTorch's layout again."""
         return self.from_keras(self.constraint(self.to_keras(tensor)))
 
-    def attach_constraint(self, tensor: torch.Tensor) -> None:
-        """Set `tensor.constraint`, which the optimizers apply after each update."""
+    def attach(self, tensor: torch.Tensor) -> None:
+        """Make `tensor`'s Keras views (`numpy`, `assign`) use this layout, and set
+        `tensor.constraint`, which the optimizers apply after each update."""
+        tensor._keras_layout = self  # type: ignore[attr-defined]
         if self.constraint is not None:
             tensor.constraint = self.constrain  # type: ignore[attr-defined]
-
-    def keras_shape(self, torch_shape: Sequence[int]) -> tuple[int, ...]:
-        if self.keras_axes is None:
-            return tuple(torch_shape)
-        return tuple(torch_shape[axis] for axis in self.keras_axes)
 
 
 def _contiguous(tensor: torch.Tensor) -> torch.Tensor:
@@ -214,7 +205,7 @@ class WeightsMixin:
         variable._keras_name, variable._keras_path = name, variable_path(self, name)
         variable._keras_axes = info.keras_axes
         self._weight_info[torch_name] = info
-        info.attach_constraint(getattr(self, torch_name))
+        info.attach(variable)
         if torch_name != name:
             self._keras_aliases[name] = torch_name
         return getattr(self, torch_name)

@@ -13,6 +13,8 @@ torch.Size([1, 6, 6, 8])
 [(3, 3, 4, 2), (8,)]
 >>> layer.weight.shape                         # torch.nn.Conv2d(4, 8, 3, groups=4).weight
 torch.Size([8, 1, 3, 3])
+>>> layer.weight.numpy().shape                 # Keras' views: numpy, assign, regularizers
+(3, 3, 4, 2)
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def _add_depthwise_weight(
         torch_name=torch_name,
     )
     layer._weight_info[torch_name] = layout
-    layout.attach_constraint(weight)
+    layout.attach(weight)
     return weight
 
 

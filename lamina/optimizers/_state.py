@@ -189,6 +189,7 @@ class OptimizerState:
         variable._keras_name, variable._keras_path = name, path
         if tensor.shape == param.shape:  # `numpy()` and `assign` in Keras' layout, as the weight
             variable._keras_axes = getattr(param, "_keras_axes", None)
+            variable._keras_layout = getattr(param, "_keras_layout", None)
         cache[(slot, i)] = variable
         return variable
 
