@@ -137,7 +137,7 @@ class Variable:
     def trainable(self) -> bool:
         return bool(self.requires_grad)  # type: ignore[attr-defined]
 
-    def _layout(self) -> KerasLayout:
+    def _keras_layout_of(self) -> KerasLayout:
         """The conversion to and from Keras' layout: the layer's for its weights, else the
         permutation `_keras_axes` (an optimizer's slots copy it from their weight)."""
         layout = self._keras_layout
@@ -145,7 +145,7 @@ class Variable:
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """A NumPy copy in Keras' layout (detached, on the CPU)."""
-        tensor = self._layout().to_keras(torch.Tensor.detach(self))  # type: ignore[arg-type]
+        tensor = self._keras_layout_of().to_keras(torch.Tensor.detach(self))  # type: ignore[arg-type]
         if tensor.dtype == torch.bfloat16:
             tensor = tensor.float()
         return tensor.cpu().numpy().copy()
@@ -154,7 +154,7 @@ class Variable:
         own = tuple(self.shape)  # type: ignore[attr-defined]
         from_numpy = not isinstance(value, torch.Tensor)
         value = torch.as_tensor(np.asarray(value) if from_numpy else value)
-        layout = self._layout()
+        layout = self._keras_layout_of()
         keras_shape = layout.keras_shape(own)
         if tuple(value.shape) == keras_shape and (from_numpy or keras_shape != own):
             value = layout.from_keras(value)
