@@ -114,10 +114,22 @@ class _Stateful:
 
     reset_states = reset_state
 
+    def call(
+        self,
+        inputs: torch.Tensor,
+        initial_state: Any = None,
+        mask: Any = None,
+        training: bool | None = None,
+    ) -> Any:
+        """The output (and final states with return_state); stateful layers keep theirs."""
+        if self.stateful:
+            return self._stateful_call(inputs, initial_state, mask, training)
+        output, states = self._compute(inputs, initial_state, mask, training)
+        return [output, *states] if self.return_state else output
+
     def _stateful_call(
         self, inputs: torch.Tensor, initial_state: Any, mask: Any, training: bool | None
     ) -> Any:
-        """`call` of a stateful layer: `_compute` from the kept states, then keep its states."""
         real = inputs.device.type != "meta" and not _DISCARDING[0]  # not a shape probe
         if real and self.states is None:
             self.states = list(self.get_initial_state(inputs.shape[0]))
@@ -335,18 +347,6 @@ class _RNN(_Stateful, Layer):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         return mask if self.return_sequences else None
-
-    def call(
-        self,
-        inputs: torch.Tensor,
-        initial_state: Any = None,
-        mask: Any = None,
-        training: bool | None = None,
-    ) -> Any:
-        if self.stateful:
-            return self._stateful_call(inputs, initial_state, mask, training)
-        output, states = self._compute(inputs, initial_state, mask, training)
-        return [output, *states] if self.return_state else output
 
     def _compute(
         self, inputs: torch.Tensor, initial_state: Any, mask: Any, training: bool | None

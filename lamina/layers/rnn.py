@@ -179,18 +179,6 @@ class RNN(_Stateful, Layer):
             )
         return mask if mask.dtype == torch.bool else mask != 0
 
-    def call(
-        self,
-        sequences: torch.Tensor,
-        initial_state: Any = None,
-        mask: Any = None,
-        training: bool | None = None,
-    ) -> Any:
-        if self.stateful:
-            return self._stateful_call(sequences, initial_state, mask, training)
-        output, states = self._compute(sequences, initial_state, mask, training)
-        return [output, *states] if self.return_state else output
-
     def _compute(
         self, sequences: torch.Tensor, initial_state: Any, mask: Any, training: bool | None
     ) -> tuple[torch.Tensor, list[Any]]:
