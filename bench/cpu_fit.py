@@ -5,6 +5,13 @@ measures `jit_compile=True` (torch.compile of the steps) against lamina's eager 
 and lamina with its CPU memory caching switched off (lamina/training/host_memory.py), to show
 that setting's share.
 
+lamina's default, `jit_compile='auto'`, runs eagerly unless the rest of a `fit` would take
+600 s or more; then it times a trial of the compiled train step and keeps the faster one
+(lamina/training/auto_jit.py). The rows "lamina fit" (a short run: eager) and "lamina fit,
+long run" (the threshold set to 0 in its worker, standing for a run longer than this bench can
+afford per variant: its warm-up epoch holds the trial and the compilation) show both cases;
+the script prints the trial's measurements and verdict.
+
 Method: for each model (bench/_models.py; the same Keras-API code builds lamina's and Keras'
 model), lamina (eager and jit_compile=True), the hand-written loop (the torch.nn twin, eager,
 randperm batches of one tensor, foreach optimizer), Keras and PyTorch Lightning, each in a
@@ -56,6 +63,7 @@ from lamina.datasets import mnist  # noqa: E402
 
 BATCH = 128
 LAMINA, JIT, LOOP = "lamina fit", "lamina fit (jit_compile)", "hand-written torch loop"
+AUTO = "lamina fit, long run"  # jit_compile='auto' as in a run of > 600 s (see variants)
 LAMINA_UNTUNED = "lamina fit, malloc untuned"  # set_cpu_memory_caching(False): its share
 LOOP_TORCH_PAD = "torch loop, padding=1"  # symmetric padding: not Keras' function (_models)
 KERAS, LIGHTNING = "keras 3 (torch backend)", "pytorch lightning"
@@ -81,6 +89,9 @@ def make_runner(
         return _models.LaminaRunner(model, x, y, BATCH)
     if variant == JIT:
         return _models.LaminaRunner(model, x, y, BATCH, jit_compile=True, label=JIT)
+    if variant == AUTO:
+        os.environ["LAMINA_AUTO_JIT_SECONDS"] = "0"  # this worker process only
+        return _models.LaminaRunner(model, x, y, BATCH, label=AUTO)
     if variant == LAMINA_UNTUNED:
         lamina.config.set_cpu_memory_caching(False)  # this worker process only
         return _models.LaminaRunner(model, x, y, BATCH, label=LAMINA_UNTUNED)
@@ -97,7 +108,7 @@ def make_runner(
 
 
 def variants(keras_python: str, model: str) -> list[str]:
-    names = [LAMINA, LAMINA_UNTUNED, JIT, LOOP]
+    names = [LAMINA, AUTO, LAMINA_UNTUNED, JIT, LOOP]
     if model != "mnist":  # the ResNets have stride-2 'same' convolutions
         names.append(LOOP_TORCH_PAD)
     if keras_python:
@@ -135,7 +146,9 @@ class ProcessRunner(_models.JsonWorker):
         super().__init__(command + ["--runner-worker", variant, model, str(data)])
 
     def run(self, epochs: int) -> float:
-        return self.ask(str(epochs))["seconds"]
+        answer = self.ask(str(epochs))
+        self.auto = answer.get("auto")
+        return answer["seconds"]
 
 
 def runner_worker(args: argparse.Namespace) -> None:
@@ -146,7 +159,13 @@ def runner_worker(args: argparse.Namespace) -> None:
     runner = make_runner(variant, model, x, y, args.threads, os.environ.get("KERAS_PYTHON", ""))
     print(json.dumps({"ready": variant}), flush=True)
     for line in sys.stdin:
-        print(json.dumps({"seconds": runner.run(int(line))}), flush=True)
+        answer: dict[str, Any] = {"seconds": runner.run(int(line))}
+        trainer = getattr(getattr(runner, "model", None), "_trainer", None)
+        if variant == AUTO and trainer is not None:
+            auto = trainer.auto_jit
+            answer["auto"] = [auto.verdict, auto.eager_step, auto.compiled_step]
+            answer["auto"].append(auto.compile_seconds)
+        print(json.dumps(answer), flush=True)
 
 
 def peak_memory(model: str, x: np.ndarray, y: np.ndarray, args: Any, names: list[str]) -> dict:
@@ -183,6 +202,7 @@ def bench_model(model: str, args: Any, keras_python: str) -> None:
         for n in names
     ]
     times: dict[str, list[float]] = {r.name: [] for r in runners}
+    trial = None
     warmup: dict[str, float] = {}
     for round_index in range(args.rounds + 1):
         for runner in runners:
@@ -191,6 +211,7 @@ def bench_model(model: str, args: Any, keras_python: str) -> None:
                 warmup[runner.name] = seconds
             else:
                 times[runner.name].append(seconds)
+            trial = getattr(runner, "auto", None) or trial
             label = "warm-up" if round_index == 0 else f"round {round_index}"
             print(f"  {label:8s} {runner.name:26s} {len(x) / seconds:8.0f} img/s", flush=True)
     for runner in runners:
@@ -208,9 +229,10 @@ def bench_model(model: str, args: Any, keras_python: str) -> None:
         memory = f"{growth[name]:7.1f}" if name in growth else "      -"
         print(f"  {name:26s} {rate:8.0f} {base / rate:10.2f}x {warmup[name]:9.1f} {memory}")
     for name, goal in GOALS[model].items():
-        if name in rates:
-            ratio = base / rates[name]
-            print(f"  goal lamina >= {goal}x {name}: {ratio:.2f}x, {_verdict(ratio >= goal)}")
+        for mine in (LAMINA, AUTO):
+            if name in rates and mine in rates:
+                ratio = rates[mine] / rates[name]
+                print(f"  goal {mine} >= {goal}x {name}: {ratio:.2f}x, {_verdict(ratio >= goal)}")
     if LAMINA in growth and LOOP in growth:
         ratio = growth[LAMINA] / max(growth[LOOP], 1e-9)
         print(
@@ -222,7 +244,16 @@ def bench_model(model: str, args: Any, keras_python: str) -> None:
         f"({'faster' if rates[JIT] > base else 'slower'}), "
         f"{warmup[JIT] - len(x) / rates[JIT]:.1f} s of compilation in the warm-up"
     )
-    if LOOP in rates:  # the goal is lamina's default ('auto', eager); this is for reference
+    if trial:
+        verdict, eager, compiled, compiling = trial
+        if verdict is None:
+            print("  jit_compile='auto' in a long run: not tried for this model (see auto_jit)")
+        else:
+            print(
+                f"  jit_compile='auto' in a long run: eager step {1e3 * eager:.1f} ms, compiled "
+                f"{1e3 * (compiled or 0):.1f} ms, compiling {compiling or 0:.1f} s: {verdict}"
+            )
+    if LOOP in rates:  # for reference: the long-run row above is 'auto''s choice
         print(f"  jit_compile=True against the hand-written loop: {rates[JIT] / rates[LOOP]:.2f}x")
 
 

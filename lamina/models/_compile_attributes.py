@@ -66,6 +66,7 @@ class CompileAttributes:
             return
         state.jit_compile = state.compile_arguments["jit_compile"] = value
         self._trainer._compiled_steps = None  # the next fit/evaluate/predict decides again
+        self._trainer.auto_jit.reset()
 
     @property
     def steps_per_execution(self) -> int:

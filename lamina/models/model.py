@@ -220,8 +220,10 @@ class Model(CompileAttributes, StepAPI, Layer):
             metrics: names ('accuracy') or Metric objects.
             weighted_metrics: metrics that take sample_weight/class_weight into account.
             jit_compile: True hands the train and test steps to `torch.compile` (a last,
-                smaller batch runs eagerly instead of recompiling); 'auto' and False run
-                eagerly (see docs/performance.md).
+                smaller batch runs eagerly instead of recompiling); False runs eagerly;
+                'auto' runs eagerly, except in a `fit` whose rest would take 600 s or more,
+                which keeps the compiled train step if a timed trial finds it faster
+                (lamina.training.auto_jit, docs/performance.md).
             auto_scale_loss: with a 'mixed_float16' policy, scale the loss against float16
                 underflow (torch.amp.GradScaler).
             cuda_graphs: (lamina only) on CUDA, compile the steps in inductor's CUDA-graph

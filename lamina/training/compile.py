@@ -151,9 +151,9 @@ class CompileState:
         self.auto_scale_loss = bool(auto_scale_loss)
 
     def use_compile(self, device: torch.device) -> bool:
-        """Whether the steps go through `torch.compile`. 'auto' means eager, as in Keras 3 on
-        torch: compiling takes 10-40 s and paid off only for some models and long runs
-        (docs/performance.md); `cuda_graphs=True` compiles."""
+        """Whether every step goes through `torch.compile` from the start: True, or
+        `cuda_graphs=True`. 'auto' starts eagerly, as Keras 3 on torch; in long runs `fit`
+        may switch its train step to a compiled one (training.auto_jit)."""
         del device
         return self.jit_compile is True or self.cuda_graphs
 

@@ -77,6 +77,7 @@ class StepFunctions(CustomSteps):
     _cuda_graphs: bool = False
     _static_marked: set[int]
     guard_passes: GuardPasses
+    auto_jit: Any  # training.auto_jit.AutoJit
 
     def per_output(self, value: Any, what: str) -> list[Any]:
         """A target or prediction structure as a list in the order of the compiled outputs."""
@@ -383,11 +384,21 @@ class StepFunctions(CustomSteps):
         if overrides_step(model, "train_step"):
             self._train_step_fn = self.custom_train_step  # the model's own, eagerly
 
+    def compile_train_step(self) -> None:
+        """Compile the train step alone: jit_compile='auto' tries it (training.auto_jit)."""
+        step = compile_step(
+            with_own_code(self._train_forward), inductor_options(self.model, False), self.device
+        )
+        self._compiled_steps, self._compiled_batch_size = (step, None, None), None
+
+    def drop_compiled_steps(self) -> None:
+        self._compiled_steps, self._compiled_batch_size = None, None
+
     def _compiled_for(self, index: int, x: Any, needs_metrics: bool = True) -> Any:
         """The compiled step for this batch, or None to run it eagerly: the first step (it
         builds the metrics) and batches of another size than the first one (the last,
         smaller batch of an epoch), which would otherwise recompile the graph."""
-        if self._compiled_steps is None:
+        if self._compiled_steps is None or self._compiled_steps[index] is None:
             return None
         size = _batch_size_of(x)
         if self._compiled_batch_size is None:  # the first batch has the full batch size
@@ -421,7 +432,13 @@ class StepFunctions(CustomSteps):
         compiled = self._compiled_for(0, x)
         if compiled is None:
             return self._train_step(x, y, sample_weight)
-        loss, value = self.guard_passes.call(0, compiled, x, y, sample_weight)
+        try:
+            loss, value = self.guard_passes.call(0, compiled, x, y, sample_weight)
+        except Exception as error:
+            if not self.auto_jit.trying:
+                raise
+            self.auto_jit.failed(error)  # jit_compile='auto' goes on eagerly
+            return self._train_step(x, y, sample_weight)
         if self._cuda_graphs:
             # A CUDA graph's output lives in its memory pool, which later replays reuse:
             # copied out before the backward graph replays.

@@ -30,12 +30,8 @@ from ._data_adapters import (
     training_batches,
     validation_batches,
 )
-from .adapters import (
-    ArrayBatches,
-    apply_class_weight,
-    arrays_to_device,
-    concatenate_outputs,
-)
+from .adapters import ArrayBatches, apply_class_weight, arrays_to_device, concatenate_outputs
+from .auto_jit import AutoJit
 from .compile import CompileState
 from .epoch_iterator import EpochIterator, capped_count, validates
 from .jit import GuardPasses
@@ -67,6 +63,7 @@ class Trainer(StepFunctions):
         self._train_step_fn = self._train_step
         self._static_marked: set[int] = set()  # accumulators marked static for CUDA graphs
         self.guard_passes = GuardPasses()
+        self.auto_jit = AutoJit(self)  # jit_compile='auto': measured (training.auto_jit)
         self._pending_metric_state: dict[str, torch.Tensor] = {}
         # Set during fit, for callbacks that save the training state (BackupAndRestore).
         self.callback_list: CallbackList | None = None
@@ -247,11 +244,13 @@ class Trainer(StepFunctions):
             self.reset_metrics()
             model.train()
             callback_list.on_epoch_begin(epoch)
+            self.auto_jit.epoch_begin(epochs - epoch, batches.steps)
             iterator = self._epoch_batches(batches, resume if epoch == initial_epoch else None)
             step = -1
             with self.guard_passes.during("train", callback_list):  # see training.jit
                 for step, (bx, by, bw) in iterator:
                     callback_list.on_train_batch_begin(step)
+                    self.auto_jit.tick(bx)
                     self._run_step(self._train_step_fn, source, bx, by, bw)
                     lazy._values = None
                     callback_list.on_train_batch_end(step, lazy)
@@ -276,6 +275,7 @@ class Trainer(StepFunctions):
             callback_list.on_epoch_end(epoch, epoch_logs)
             if model.stop_training:
                 break
+        self.auto_jit.fit_end()
         finalize = getattr(self.state.optimizer, "finalize_variable_values", None)
         if finalize is not None:
             finalize([p for p in model.parameters() if p.requires_grad])
