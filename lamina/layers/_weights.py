@@ -229,7 +229,12 @@ class WeightsMixin:
         return found
 
     def _own_weights(self) -> list[tuple[str, torch.Tensor, _WeightInfo]]:
-        return [(n, getattr(self, n), info) for n, info in self._weight_info.items()]
+        """The layer's `add_weight` weights in Keras' order: those created trainable, then
+        the others, each in creation order (Keras' `_trainable_variables` and
+        `_non_trainable_variables`, the order of `weights`, `get_weights()` and .weights.h5)."""
+        items = self._weight_info.items()
+        ordered = [i for i in items if i[1].trainable] + [i for i in items if not i[1].trainable]
+        return [(n, getattr(self, n), info) for n, info in ordered]
 
     def _plain_parameters(self) -> list[tuple[str, torch.Tensor]]:
         """Parameters registered torch's way rather than by `add_weight`: an `nn.Parameter`

@@ -201,3 +201,34 @@ def test_initializers_are_resolved_by_keras_names():
 
 def test_activation_layer_config():
     assert Activation("relu").get_config()["activation"] == "relu"
+
+
+def test_weights_list_the_trainable_ones_first_as_keras():
+    """Keras 3 keeps a layer's weights in two lists by their trainability at creation: `weights`,
+    `get_weights()` and .weights.h5's vars/N are the trainable ones, then the others (values
+    printed by Keras 3.15.1, torch backend, for this layer)."""
+
+    class Counting(lamina.layers.Layer):
+        def build(self, input_shape):
+            self.count = self.add_weight(
+                shape=(), initializer="zeros", trainable=False, name="count"
+            )
+            self.k = self.add_weight(shape=(input_shape[-1], 2), initializer="ones", name="k")
+            self.c2 = self.add_weight(shape=(2,), initializer="zeros", trainable=False, name="c2")
+            self.b = self.add_weight(shape=(2,), initializer="zeros", name="b")
+
+        def call(self, x):
+            return x @ self.k + self.b
+
+    layer = Counting()
+    layer.build((None, 3))
+    assert [w.name for w in layer.weights] == ["k", "b", "count", "c2"]
+    assert [np.shape(w) for w in layer.get_weights()] == [(3, 2), (2,), (), (2,)]
+    assert [w.name for w in layer.non_trainable_weights] == ["count", "c2"]
+    inputs = lamina.Input((3,))
+    model = lamina.Model(inputs, Counting()(lamina.layers.Dense(3)(inputs)))
+    assert [w.name for w in model.weights] == ["kernel", "bias", "k", "b", "count", "c2"]
+    model.set_weights(
+        [np.full(np.shape(w), i, "float32") for i, w in enumerate(model.get_weights())]
+    )
+    assert float(model.layers[-1].count) == 4.0 and model.layers[-1].c2.numpy().tolist() == [5, 5]
