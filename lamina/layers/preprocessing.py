@@ -208,8 +208,13 @@ class Normalization(Layer):
         self._input_axes = {a: input_shape[a] for a in keep}
         stats_shape = tuple(input_shape[a] for a in keep)
         if self.input_mean is None:
-            self.add_weight("mean", stats_shape, initializer="zeros", trainable=False)
-            self.add_weight("variance", stats_shape, initializer="ones", trainable=False)
+            # Keras' attribute names; the weights are named "mean" and "variance" (Keras').
+            self.add_weight(
+                "mean", stats_shape, initializer="zeros", trainable=False, torch_name="adapt_mean"
+            )
+            self.add_weight(
+                "variance", stats_shape, "ones", trainable=False, torch_name="adapt_variance"
+            )
             self.add_weight("count", (), initializer="zeros", trainable=False)
             return
         # Given statistics align with the kept axes from the right, then broadcast (as Keras).
@@ -230,12 +235,34 @@ class Normalization(Layer):
                 ) from None
             self.register_buffer(name, tensor, persistent=False)
 
+    @property
+    def mean(self) -> torch.Tensor:
+        """The mean in the inputs' broadcast shape and the compute dtype, as Keras' attribute:
+        (1, 4) for (batch, 4) inputs (the weight "mean", `adapt_mean`, has shape (4,)).
+
+        >>> layer = Normalization(mean=[1.0, 2.0], variance=[1.0, 4.0])
+        >>> layer.build((None, 2))
+        >>> tuple(layer.mean.shape)
+        (1, 2)
+        """
+        return self._statistics()[0]
+
+    @property
+    def variance(self) -> torch.Tensor:
+        """The variance, as `mean`."""
+        return self._statistics()[1]
+
     def _statistics(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.built:
+            raise AttributeError(
+                f"Normalization '{self.name}' has no mean and variance before it is built"
+            )
         if self.input_mean is not None:
             return self._given_mean, self._given_variance
+        dtype = self._compute_dtype
         return (
-            self.mean.reshape(self._broadcast_shape),
-            self.variance.reshape(self._broadcast_shape),
+            self.adapt_mean.reshape(self._broadcast_shape).to(dtype),
+            self.adapt_variance.reshape(self._broadcast_shape).to(dtype),
         )
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -302,8 +329,8 @@ class Normalization(Layer):
         if total_mean is None:
             raise ValueError(f"Normalization '{self.name}'.adapt() got no batches")
         with torch.no_grad():
-            self.mean.copy_(total_mean.reshape(self.mean.shape))
-            self.variance.copy_(total_var.reshape(self.variance.shape))
+            self.adapt_mean.copy_(total_mean.reshape(self.adapt_mean.shape))
+            self.adapt_variance.copy_(total_var.reshape(self.adapt_variance.shape))
             self.count.fill_(count)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -312,10 +339,10 @@ class Normalization(Layer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
-            axis=list(self.axis),
+            axis=tuple(self.axis),  # Keras' order and types
+            invert=self.invert,
             mean=_json(self.input_mean),
             variance=_json(self.input_variance),
-            invert=self.invert,
         )
         return config
 

@@ -80,8 +80,18 @@ def test_normalization_adapt_equals_numpy_mean_and_variance(axis):
     layer = Normalization(axis=axis)
     layer.adapt(ADAPT_DATA)
     reduce = {-1: (0, 1), None: (0, 1, 2), (1, 2): (0,)}[axis]
-    np.testing.assert_allclose(layer.mean.numpy(), ADAPT_DATA.mean(reduce), rtol=1e-6)
-    np.testing.assert_allclose(layer.variance.numpy(), ADAPT_DATA.var(reduce), rtol=1e-6)
+    # Keras' `mean` and `variance` attributes broadcast against the inputs (keepdims), the
+    # weights named "mean" and "variance" (adapt_mean, adapt_variance) hold the kept axes
+    expected_mean, expected_variance = ADAPT_DATA.mean(reduce), ADAPT_DATA.var(reduce)
+    np.testing.assert_allclose(layer.adapt_mean.numpy(), expected_mean, rtol=1e-6)
+    np.testing.assert_allclose(layer.adapt_variance.numpy(), expected_variance, rtol=1e-6)
+    keepdims = ADAPT_DATA.mean(reduce, keepdims=True)
+    np.testing.assert_allclose(layer.mean.numpy(), keepdims, rtol=1e-6)
+    assert layer.variance.shape == keepdims.shape
+    assert [(w.name, tuple(w.shape)) for w in layer.weights][:2] == [
+        ("mean", expected_mean.shape),
+        ("variance", expected_mean.shape),
+    ]
 
 
 @pytest.mark.parametrize("axis", [-1, None])
@@ -108,9 +118,25 @@ def test_normalization_adapt_combines_batches_exactly():
     )
     layer = Normalization()
     layer.adapt(batches)
-    np.testing.assert_allclose(layer.mean.numpy(), data.mean((0, 1)), rtol=1e-5)
-    np.testing.assert_allclose(layer.variance.numpy(), data.var((0, 1)), rtol=1e-5)
+    np.testing.assert_allclose(layer.adapt_mean.numpy(), data.mean((0, 1)), rtol=1e-5)
+    np.testing.assert_allclose(layer.adapt_variance.numpy(), data.var((0, 1)), rtol=1e-5)
     assert layer.count.item() == 200
+
+
+def test_normalization_mean_attribute_has_keras_broadcast_shape():
+    """Keras 3.15.1 (torch backend): `layer.mean` is (1, 1, 4) for (batch, 2, 4) inputs,
+    adapted or given; a given mean makes no weights."""
+    layer = Normalization(mean=[1.0, 2.0, 3.0, 4.0], variance=[1.0, 1.0, 1.0, 1.0])
+    layer.build((None, 2, 4))
+    assert tuple(layer.mean.shape) == (1, 1, 4) and layer.weights == []
+    adapted = Normalization()
+    adapted.adapt(np.arange(24, dtype="float32").reshape(3, 2, 4))
+    assert tuple(adapted.mean.shape) == (1, 1, 4)
+    np.testing.assert_allclose(adapted.mean.numpy().ravel(), [10.0, 11.0, 12.0, 13.0])
+    adapted.set_weights([np.ones(4), np.full(4, 4.0), np.array(6.0)])  # a live view
+    np.testing.assert_allclose(adapted.variance.numpy(), np.full((1, 1, 4), 4.0))
+    with pytest.raises(AttributeError, match="has no 'mean' yet"):
+        _ = Normalization().mean
 
 
 def test_normalization_with_given_statistics_and_invert_round_trip():
