@@ -552,6 +552,24 @@ def test_config_round_trip(name):
     assert losses.get(config).name == "custom"
 
 
+def test_serialize_gives_keras_four_keys():
+    # Keras 3.15.1: keras.losses.serialize(keras.losses.MeanSquaredError(name="m"))
+    assert losses.serialize(losses.MeanSquaredError(name="m")) == {
+        "module": "keras.losses",
+        "class_name": "MeanSquaredError",
+        "config": {"name": "m", "reduction": "sum_over_batch_size"},
+        "registered_name": None,
+    }
+
+    @lamina.saving.register_keras_serializable(package="sweep")
+    class Halved(losses.MeanSquaredError):
+        pass
+
+    entry = losses.serialize(Halved())
+    assert (entry["class_name"], entry["registered_name"]) == ("Halved", "sweep>Halved")
+    assert type(losses.deserialize(entry)) is Halved
+
+
 def test_function_wrapper_config_names_its_function():
     wrapper = losses.LossFunctionWrapper(losses.huber, delta=0.5)
     config = wrapper.get_config()

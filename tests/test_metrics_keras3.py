@@ -185,6 +185,30 @@ def test_one_hot_and_binary_iou_match_keras():
     np.testing.assert_allclose(float(ones.result()), 0.333333, rtol=1e-5)
 
 
+def test_iou_variable_is_named_total_confusion_matrix_as_keras():
+    # Keras 3.15.1: [v.name for v in MeanIoU(num_classes=3).variables] is
+    # ['total_confusion_matrix'], the attribute `total_cm`.
+    for metric in (metrics.MeanIoU(num_classes=3), metrics.BinaryIoU()):
+        assert [v.name for v in metric.variables] == ["total_confusion_matrix"]
+    metric = metrics.IoU(num_classes=3, target_class_ids=[2])
+    metric.update_state([0, 1, 2, 2], [0, 2, 2, 1])
+    assert metric.total_cm.tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
+    np.testing.assert_allclose(float(metric.result()), 0.333333, rtol=1e-5)
+
+
+def test_serialize_gives_keras_four_keys():
+    # Keras 3.15.1: keras.metrics.serialize(keras.metrics.AUC()).keys()
+    assert list(metrics.serialize(metrics.AUC())) == [
+        "module",
+        "class_name",
+        "config",
+        "registered_name",
+    ]
+    entry = metrics.serialize(metrics.Recall(name="r"))
+    assert (entry["module"], entry["registered_name"]) == ("keras.metrics", None)
+    assert metrics.deserialize(entry).name == "r"
+
+
 def test_metric_functions_are_exported_as_keras():
     for name in ("mean_squared_error", "binary_crossentropy", "binary_focal_crossentropy", "huber"):
         assert getattr(metrics, name) is getattr(losses, name)

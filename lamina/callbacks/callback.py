@@ -253,6 +253,9 @@ class CallbackList(Callback):
         self._call("on_epoch_begin", epoch, logs)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        # The callbacks share a copy, as in Keras: what they add (ReduceLROnPlateau's
+        # 'learning_rate') reaches History but not the caller's logs (on_train_end's).
+        logs = None if logs is None else dict(logs)
         self._call("on_epoch_end", epoch, logs)
         for hook in self._after_epoch:
             hook(epoch, logs)

@@ -39,6 +39,7 @@ class LayerCall:
     output_shapes: list[Any] = field(default_factory=list)
     connections: list[str] = field(default_factory=list)
     is_input: bool = False
+    node_index: int = 0  # which call of the layer it is (its place in `_inbound_nodes`)
 
 
 @dataclass(eq=False)
@@ -100,6 +101,7 @@ def _from_nodes(model: Any, nodes: list[Any]) -> ModelGraph:
     inputs = [input_call(t.node) for t in getattr(model, "inputs", []) or [] if t.node is not None]
     for node in nodes:
         call = LayerCall(node.layer, output_shapes=_shapes(node.output_tensors))
+        call.node_index = next((i for i, n in enumerate(node.layer._inbound_nodes) if n is node), 0)
         for tensor in node.input_tensors:
             producer = tensor.node
             if producer is None:

@@ -285,7 +285,9 @@ def _rows(
         kind = layer.keras_class_name if operation else type(layer).__name__
         cells = [f"{prefix}{layer.name} ({kind})", _output_shape_text(call), params]
         if connected:
-            links = [link for c in calls for link in c.connections] if level == 0 else []
+            # In the order the layer was called, as Keras lists its inbound nodes.
+            ordered = sorted(calls, key=lambda c: c.node_index)
+            links = [link for c in ordered for link in c.connections] if level == 0 else []
             cells.append(", ".join(links) or "-")
         if show_trainable:
             if layer.weights:

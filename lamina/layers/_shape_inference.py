@@ -12,6 +12,7 @@ import contextlib
 import inspect
 import json
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,16 @@ from ._symbolic import is_shape, map_shapes, map_structure
 # Sizes tried for unknown (None) axes when inferring shapes on `meta`: far apart, so that an
 # output size that depends on such an axis still differs after strides of up to 65.
 _META_SIZES = (64, 129)
+
+
+def warn_input_shape_argument() -> None:
+    """Keras' advice (same words) when a layer is given `input_shape=` or `input_dim=`."""
+    warnings.warn(
+        "Do not pass an `input_shape`/`input_dim` argument to a layer. When using Sequential "
+        "models, prefer using an `Input(shape)` object as the first layer in the model "
+        "instead.",
+        stacklevel=4,  # the line that made the layer
+    )
 
 
 class _State(threading.local):

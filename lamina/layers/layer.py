@@ -33,7 +33,7 @@ from ._name_scope import current_path, in_own_scope, open_name_scope
 from ._naming import to_snake_case, unique_name
 from ._remat import get_current_remat_mode, rematerialized_method
 from ._shape_inference import _STATE as _SHAPE_STATE
-from ._shape_inference import ShapeInference, auto_config, real_device
+from ._shape_inference import ShapeInference, auto_config, real_device, warn_input_shape_argument
 from ._string_arrays import check_string_inputs, holds_strings
 from ._symbolic import KerasTensor, Node, flatten_structure, map_shapes, map_structure
 from ._variables import Variable
@@ -130,6 +130,8 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
         self._keras_aliases: dict[str, str] = {}
         self._build_input_shape: Shape | None = None
         self._input_axes: dict[int, int] = {}
+        if input_shape is not None or input_dim is not None:
+            warn_input_shape_argument()
         self._declared_input_shape = self._declared_shape(
             input_shape, input_dim, batch_size, batch_input_shape
         )

@@ -231,13 +231,11 @@ def get(identifier: str | LossFunction | Loss | dict[str, Any] | None) -> Loss |
 
 
 def serialize(loss: Loss) -> dict[str, Any]:
-    """The JSON form of a loss: {'class_name': ..., 'config': ...}."""
-    from ..saving.registry import get_registered_name
+    """The JSON form of a loss, as Keras': {'module': 'keras.losses', 'class_name': ...,
+    'config': ..., 'registered_name': None} (a custom class: its module and registered name)."""
+    from ..utils._serialization import class_entry
 
-    entry = {"class_name": type(loss).__name__, "config": loss.get_config()}
-    if type(loss).__name__ not in _CLASSES:
-        entry["registered_name"] = get_registered_name(loss)
-    return entry
+    return class_entry(loss, loss.get_config())
 
 
 def deserialize(name: dict[str, Any] | str, custom_objects: dict[str, Any] | None = None) -> Loss:

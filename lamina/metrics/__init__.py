@@ -354,13 +354,11 @@ def resolve_accuracy(
 
 
 def serialize(metric: Metric) -> dict[str, Any]:
-    """The JSON form of a metric: {'class_name': ..., 'config': ...}."""
-    from ..saving.registry import get_registered_name
+    """The JSON form of a metric, as Keras': {'module': 'keras.metrics', 'class_name': ...,
+    'config': ..., 'registered_name': None} (a custom class: its module and registered name)."""
+    from ..utils._serialization import class_entry
 
-    entry = {"class_name": type(metric).__name__, "config": metric.get_config()}
-    if type(metric).__name__ not in _CLASSES:
-        entry["registered_name"] = get_registered_name(metric)
-    return entry
+    return class_entry(metric, metric.get_config())
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Metric:

@@ -67,7 +67,13 @@ class IoU(Metric):
         self.num_classes, self.target_class_ids = num_classes, target_class_ids
         self.ignore_class, self.axis = ignore_class, axis
         self.sparse_y_true, self.sparse_y_pred = sparse_y_true, sparse_y_pred
-        self.add_state("total_cm", (num_classes, num_classes))
+        # Keras names the variable "total_confusion_matrix" and the attribute `total_cm`.
+        self.add_state("total_confusion_matrix", (num_classes, num_classes))
+
+    @property
+    def total_cm(self) -> Tensor:
+        """The confusion matrix accumulated so far, rows true classes, columns predicted."""
+        return self.total_confusion_matrix
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         y_pred = _as_tensor(y_pred)

@@ -14,7 +14,13 @@ import torch
 from ..layers._symbolic import KerasTensor, Node, flatten_structure, map_structure
 from . import _fusion
 
-__all__ = ["adjust_input_rank", "pooling_after", "rebase_graph", "release_after"]
+__all__ = [
+    "adjust_input_rank",
+    "check_input_shape",
+    "pooling_after",
+    "rebase_graph",
+    "release_after",
+]
 
 
 def release_after(nodes: list[Node], outputs: list[KerasTensor]) -> list[list[int]]:
@@ -78,6 +84,21 @@ def adjust_input_rank(model_name: str, reference: KerasTensor, value: torch.Tens
         f"Model '{model_name}': invalid input shape for input '{reference.name}': expected "
         f"shape {expected}, but the input has the incompatible shape {tuple(value.shape)}"
     )
+
+
+def check_input_shape(
+    model_name: str, index: int, reference: KerasTensor, value: torch.Tensor
+) -> None:
+    """Raise Keras' error when `value` has a size other than the one its `Input` fixes on
+    some non-batch axis (ranks are made equal first, by `adjust_input_rank`)."""
+    expected = tuple(reference.shape)
+    found = tuple(value.shape)
+    pairs = zip(expected[1:], found[1:], strict=True)
+    if any(want is not None and want != got for want, got in pairs):
+        raise ValueError(
+            f"Input {index} with name '{reference.name}' of layer '{model_name}' is "
+            f"incompatible with the layer: expected shape={expected}, found shape={found}"
+        )
 
 
 def rebase_graph(

@@ -27,7 +27,13 @@ from . import _fusion
 from ._call_encoding import decode_call_argument, encode_call_argument
 from ._graph_order import keras_layer_order, single_keys
 from ._graph_order import shapes_of as _shapes
-from ._graph_tables import adjust_input_rank, pooling_after, rebase_graph, release_after
+from ._graph_tables import (
+    adjust_input_rank,
+    check_input_shape,
+    pooling_after,
+    rebase_graph,
+    release_after,
+)
 from .model import Model
 from .sequential import _deserialize_layer, _serialize_layer
 
@@ -288,9 +294,13 @@ class Functional(Model):
         """The graph on real tensors: (outputs, logits of `logits_node`'s layer or None)."""
         logits = None
         values: dict[int, Any] = {}
-        for tensor, value in zip(self.inputs, self._flat_inputs(inputs), strict=True):
-            if isinstance(value, torch.Tensor) and value.dim() != len(tensor.shape):
-                value = adjust_input_rank(self.name, tensor, value)
+        for index, (tensor, value) in enumerate(
+            zip(self.inputs, self._flat_inputs(inputs), strict=True)
+        ):
+            if isinstance(value, torch.Tensor):
+                if value.dim() != len(tensor.shape):
+                    value = adjust_input_rank(self.name, tensor, value)
+                check_input_shape(self.name, index, tensor, value)
             values[id(tensor)] = value
 
         def lookup(item: Any) -> Any:

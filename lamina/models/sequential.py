@@ -274,7 +274,7 @@ def _deserialize_layer(entry: dict[str, Any]) -> Layer:
     from .. import layers as layers_module
     from .. import models as models_module
     from ..layers._operation import OperationLayer
-    from ..saving.registry import get_registered_object
+    from ..saving.registry import UnknownObjectError, get_registered_object
 
     if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
         raise ValueError(
@@ -295,7 +295,7 @@ def _deserialize_layer(entry: dict[str, Any]) -> Layer:
     if cls is None:
         cls = get_registered_object(class_name)
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise ValueError(
+        raise UnknownObjectError(
             f"Unknown layer class {class_name!r} in a model config; only lamina.layers and "
             "lamina.models classes, classes registered with "
             "lamina.saving.register_serializable and custom_objects are resolved"

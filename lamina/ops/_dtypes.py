@@ -126,6 +126,28 @@ def to_float(x: TensorLike) -> Tensor:
     return x.to(floatx())
 
 
+_NARROWED = {
+    torch.float64: torch.float32,
+    torch.int64: torch.int32,
+    torch.uint64: torch.uint32,
+    torch.complex128: torch.complex64,
+}
+
+
+def narrow_64_dtype(dtype: torch.dtype) -> torch.dtype:
+    """`dtype` with 64 bits narrowed to 32 (float64 to float32, int64 to int32), as Keras'
+    `result_type` gives it on the torch backend."""
+    return _NARROWED.get(dtype, dtype)
+
+
+def narrow_64(x: Tensor) -> Tensor:
+    """`x` with a 64-bit dtype narrowed to 32 bits (float64 to float32, int64 to int32), as the
+    ops whose dtype Keras' torch backend takes from `result_type` return it (NumPy's default
+    float64 and int64 inputs give float32 and int32 there)."""
+    dtype = _NARROWED.get(x.dtype)
+    return x if dtype is None else x.to(dtype)
+
+
 def sum_dtype(dtype: torch.dtype) -> torch.dtype:
     """Accumulating ops keep ints, widening bool/uint8/int8/int16 to int32 (Keras' rule)."""
     return torch.int32 if dtype in _SMALL_INTS else dtype

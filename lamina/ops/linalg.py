@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._dtypes import Axis, TensorLike, promote, tensor, to_float
+from ._dtypes import Axis, TensorLike, narrow_64, promote, tensor, to_float
 
 __all__ = [
     "cholesky",
@@ -40,8 +40,9 @@ __all__ = [
 def norm(
     x: TensorLike, ord: float | str | None = None, axis: Axis = None, keepdims: bool = False
 ) -> Tensor:
-    """A vector norm (one axis) or matrix norm (two axes) of `x`, as NumPy's `linalg.norm`."""
-    x = to_float(x)
+    """A vector norm (one axis) or matrix norm (two axes) of `x`, as NumPy's `linalg.norm`
+    (float64 gives float32, as Keras)."""
+    x = narrow_64(to_float(x))
     dim = axis if axis is None or isinstance(axis, int) else tuple(axis)
     return torch.linalg.norm(x, ord=ord, dim=dim, keepdim=keepdims)
 

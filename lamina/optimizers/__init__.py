@@ -1,8 +1,8 @@
 """Keras 3's optimizers, with Keras' names, arguments, defaults and update rules.
 
 >>> import lamina
->>> lamina.optimizers.get("adam").get_config()["learning_rate"]
-0.001
+>>> lamina.optimizers.get("adam").get_config()["learning_rate"]  # Keras' float32 value of 0.001
+0.0010000000474974513
 """
 
 from __future__ import annotations

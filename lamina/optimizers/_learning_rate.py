@@ -16,6 +16,16 @@ import numpy as np
 __all__ = ["Iterations", "LearningRate"]
 
 
+def _path(optimizer_ref: Any, name: str) -> str:
+    optimizer = optimizer_ref()
+    return name if optimizer is None else f"{optimizer.name}/{name}"
+
+
+def _variable_repr(path: str, dtype: str, value: str) -> str:
+    """Keras' `repr` of a scalar variable."""
+    return f"<Variable path={path}, shape=(), dtype={dtype}, value={value}>"
+
+
 class LearningRate(float):
     """An optimizer's learning rate as read from `optimizer.learning_rate`: the value of
     Keras' float32 variable (so logs and callbacks see Keras' numbers), compared as Keras
@@ -33,6 +43,8 @@ class LearningRate(float):
     """
 
     _optimizer: Any
+    dtype = "float32"
+    name = "learning_rate"
 
     def __new__(cls, value: float, optimizer: Any) -> LearningRate:
         self = super().__new__(cls, float(np.float32(value)))
@@ -62,6 +74,17 @@ class LearningRate(float):
         return np.asarray(float(self), dtype=np.float32)
 
     @property
+    def path(self) -> str:
+        return _path(self._optimizer, "learning_rate")
+
+    def __repr__(self) -> str:
+        # Keras' variable (a schedule's rate is a plain tensor in Keras: shown as a number)
+        optimizer = self._optimizer()
+        if optimizer is None or callable(getattr(optimizer, "_learning_rate", None)):
+            return float.__repr__(self)
+        return _variable_repr(self.path, "float32", float.__repr__(self))
+
+    @property
     def value(self) -> float:
         return float(self)
 
@@ -75,16 +98,18 @@ class Iterations(int):
     callbacks such as `int(self.model.optimizer.iterations.numpy())` run unchanged.
 
     >>> from lamina.optimizers import SGD
-    >>> optimizer = SGD(0.1)
+    >>> optimizer = SGD(0.1, name="sgd")
     >>> optimizer.iterations.numpy(), optimizer.iterations + 1
-    (array(0), 1)
+    (array(0, dtype=int32), 1)
+    >>> optimizer.iterations
+    <Variable path=sgd/iteration, shape=(), dtype=int32, value=0>
     >>> optimizer.iterations.assign(5)
     >>> int(optimizer.iterations)
     5
     """
 
     _optimizer: Any
-    dtype = "int64"
+    dtype = "int32"
     name = "iteration"
     trainable = False
 
@@ -101,8 +126,15 @@ class Iterations(int):
         optimizer._set_iterations(int(value))
 
     def numpy(self) -> np.ndarray:
-        """The count as an int64 NumPy scalar, as Keras' variable gives it."""
-        return np.asarray(int(self), dtype=np.int64)
+        """The count as an int32 NumPy scalar, as Keras' variable gives it."""
+        return np.asarray(int(self), dtype=np.int32)
+
+    @property
+    def path(self) -> str:
+        return _path(self._optimizer, "iteration")
+
+    def __repr__(self) -> str:  # Keras' variable; print() and f-strings show it too
+        return _variable_repr(self.path, "int32", int.__repr__(self))
 
     @property
     def value(self) -> int:

@@ -18,7 +18,7 @@ A subclass lists its slots in ``_slot_groups`` and implements ``_update``.
 >>> opt.step()
 >>> w.detach()
 tensor([0., 0.])
->>> opt.iterations
+>>> int(opt.iterations)
 1
 """
 
@@ -440,7 +440,8 @@ class Optimizer(OptimizerState):
         raise NotImplementedError(f"{type(self).__name__} must implement `_update`.")
 
     def get_config(self) -> dict[str, Any]:
-        """The constructor arguments, as JSON types (Keras' keys)."""
+        """The constructor arguments, as JSON types (Keras' keys; a number `learning_rate`
+        as Keras' float32 variable holds it)."""
         lr = self._learning_rate
         if callable(lr):
             if not hasattr(lr, "get_config"):
@@ -452,6 +453,8 @@ class Optimizer(OptimizerState):
             from ..utils._serialization import serialize_keras_object
 
             lr = serialize_keras_object(lr)
+        else:  # Keras reads its float32 variable: 0.001 is 0.0010000000474974513
+            lr = float(LearningRate(lr, self))
         return {
             "name": self.name,
             "learning_rate": lr,

@@ -43,8 +43,8 @@ class ScheduleFreeAdamW(Optimizer):
         ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps, name:
             as in `lamina.optimizers.Optimizer`.
 
-    >>> ScheduleFreeAdamW().get_config()["learning_rate"]
-    0.0025
+    >>> ScheduleFreeAdamW().get_config()["learning_rate"]  # Keras' float32 value of 0.0025
+    0.0024999999441206455
     """
 
     _slot_groups = (("momentum", "velocity"),)

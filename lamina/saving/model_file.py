@@ -33,7 +33,7 @@ import torch
 
 from ._archive import is_writer, read_archive, write_archive
 from ._safetensors import from_bytes, to_bytes
-from .registry import CustomObjectScope, SafeModeScope, get_registered_object
+from .registry import CustomObjectScope, SafeModeScope, UnknownObjectError, get_registered_object
 
 __all__ = ["load_model", "save_model"]
 
@@ -118,7 +118,7 @@ def _decode(value: Any) -> Any:
         if function is None:
             function = losses._FUNCTIONS.get(name) or metrics._FUNCTIONS.get(name)
         if not callable(function):
-            raise ValueError(
+            raise UnknownObjectError(
                 f"The model was compiled with the function {name!r}, which is neither lamina's "
                 "nor registered; pass it in custom_objects or register it"
             )

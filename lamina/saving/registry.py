@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 __all__ = [
     "CustomObjectScope",
     "SafeModeScope",
+    "UnknownObjectError",
     "build_config_of",
     "build_from_config",
     "custom_object_scope",
@@ -40,6 +41,13 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class UnknownObjectError(ValueError, TypeError):
+    """A saved config names a class or function that is neither lamina's nor registered.
+    Keras raises TypeError ("Could not locate class ..."); lamina's errors are ValueErrors:
+    both `except` clauses catch this one."""
+
 
 # "package>name" -> object, and object -> "package>name".
 _GLOBAL_OBJECTS: dict[str, Any] = {}

@@ -91,6 +91,14 @@ def _class_entry(obj: Any) -> dict[str, Any]:
             f"The get_config() method of {cls.__name__} must return a dict; it returned "
             f"{type(config).__name__} {config!r}"
         )
+    return class_entry(obj, _serialize_dict(config))
+
+
+def class_entry(obj: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """Keras' `{"module", "class_name", "config", "registered_name"}` entry of `obj` with
+    `config` as given: the public module ('keras.losses') and no registered name for
+    Keras' own classes, else the class's module and its registered name."""
+    cls = type(obj)
     module = _public_module(cls)
     registered_name = None
     if module is None:
@@ -99,7 +107,7 @@ def _class_entry(obj: Any) -> dict[str, Any]:
     return {
         "module": module,
         "class_name": cls.__name__,
-        "config": _serialize_dict(config),
+        "config": config,
         "registered_name": registered_name,
     }
 

@@ -54,3 +54,25 @@ def test_the_progress_bar_runs_last_and_prints_what_callbacks_add(capsys):
     assert out.index("begin hook") < out.index("1/1")
     names = [type(c).__name__ for c in CallbackList([Extra()], True, True).callbacks]
     assert names == ["Extra", "History", "ProgbarLogger"]
+
+
+def test_what_epoch_callbacks_add_reaches_history_but_not_on_train_end():
+    # Keras 3.15.1 hands each on_epoch_end a copy of the logs: ReduceLROnPlateau's
+    # 'learning_rate' is in History, not in the logs of on_train_end.
+    import numpy as np
+
+    seen = {}
+
+    class Spy(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen["epoch"] = sorted(logs)
+
+        def on_train_end(self, logs=None):
+            seen["train_end"] = sorted(logs)
+
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    reduce = lamina.callbacks.ReduceLROnPlateau(monitor="loss")
+    history = model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0, callbacks=[reduce, Spy()])
+    assert seen == {"epoch": ["learning_rate", "loss"], "train_end": ["loss"]}
+    assert sorted(history.history) == ["learning_rate", "loss"]

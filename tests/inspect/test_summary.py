@@ -172,6 +172,20 @@ def test_functional_branches_get_keras_connected_to_column():
     assert summary_text(branches(), show_arithmetic=False) == KERAS_BRANCHES
 
 
+def test_shared_layer_lists_its_calls_in_call_order():
+    # Keras 3.15.1 prints "proj[0][0], meta[0][0]" for `shared`: its first call read `proj`,
+    # though `meta` comes first in the model's layers.
+    img = Input((4,), name="img")
+    meta = Input((4,), name="meta")
+    shared = layers.Dense(6, name="shared")
+    a = shared(layers.Dense(4, name="proj")(img))
+    b = shared(meta)
+    model = Model([img, meta], layers.Concatenate(name="merge")([a, b]))
+    rows = [line for line in summary_text(model).splitlines() if line.startswith("│")]
+    at = next(i for i, line in enumerate(rows) if "shared (Dense)" in line)
+    assert [rows[i].split("│")[4].strip() for i in (at, at + 1)] == ["proj[0][0],", "meta[0][0]"]
+
+
 def test_functional_chain_has_no_connected_to_column():
     x = Input((8,), name="inp")
     text = summary_text(Model(x, layers.Dense(4, name="h")(x)))

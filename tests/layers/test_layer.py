@@ -232,3 +232,16 @@ def test_weights_list_the_trainable_ones_first_as_keras():
         [np.full(np.shape(w), i, "float32") for i, w in enumerate(model.get_weights())]
     )
     assert float(model.layers[-1].count) == 4.0 and model.layers[-1].c2.numpy().tolist() == [5, 5]
+
+
+def test_input_shape_argument_gives_keras_advice():
+    # Keras 3.15.1 warns (UserWarning) on `input_shape=` and `input_dim=`, not on Input().
+    with pytest.warns(UserWarning, match=r"Do not pass an `input_shape`/`input_dim` argument"):
+        Dense(2, input_shape=(3,))
+    with pytest.warns(UserWarning, match="prefer using an `Input\\(shape\\)` object"):
+        Dense(2, input_dim=3)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lamina.Sequential([Input((3,)), Dense(2)])

@@ -230,7 +230,7 @@ def test_model_weights_follow_keras_layer_order_and_iterations_is_a_variable():
     model.compile("sgd", "mse")
     model.fit(np.zeros((4, 4)), np.zeros((4, 3)), batch_size=2, verbose=0)
     iterations = model.optimizer.iterations
-    assert iterations == 2 and iterations.numpy() == 2 and iterations.numpy().dtype == np.int64
+    assert iterations == 2 and iterations.numpy() == 2 and iterations.numpy().dtype == np.int32
     iterations.assign(7)
     assert int(model.optimizer.iterations) == 7
 

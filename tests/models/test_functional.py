@@ -294,3 +294,20 @@ def test_outputs_that_keep_the_probability_path():
     assert lamina.Model(inputs, layers.Activation("sigmoid")(hidden)).output_activation == (
         "sigmoid"
     )
+
+
+def test_input_of_another_size_on_a_fixed_axis_is_refused_as_keras():
+    # Keras 3.15.1: Model(Input((4, 2)), LSTM(2)(...)) refuses a (1, 2, 2) input with this
+    # message (predict and call); None axes take any size, and Sequential does not check.
+    inputs = lamina.Input((4, 2))
+    model = lamina.Model(inputs, layers.LSTM(2)(inputs))
+    message = (
+        r"Input 0 with name 'input_layer' of layer 'functional' is incompatible with the "
+        r"layer: expected shape=\(None, 4, 2\), found shape=\(1, 2, 2\)"
+    )
+    with pytest.raises(ValueError, match=message):
+        model.predict(np.ones((1, 2, 2), "float32"), verbose=0)
+    with pytest.raises(ValueError, match=message):
+        model(np.ones((1, 2, 2), "float32"))
+    free = lamina.Input((None, 2))
+    assert lamina.Model(free, layers.LSTM(2)(free))(np.ones((1, 7, 2), "float32")).shape == (1, 2)

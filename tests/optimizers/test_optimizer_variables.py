@@ -321,6 +321,23 @@ def test_iteration_is_int32_and_learning_rate_float32():
     assert learning_rate.numpy() == np.float32(0.1)
 
 
+def test_iterations_and_learning_rate_print_as_keras_variables():
+    # Keras 3.15.1: print(opt.iterations), print(opt.learning_rate), .dtype, .path
+    optimizer = _trained(O.Adam(0.01, name="opt")).optimizer
+    iterations, learning_rate = optimizer.iterations, optimizer.learning_rate
+    assert repr(iterations) == "<Variable path=opt/iteration, shape=(), dtype=int32, value=2>"
+    assert f"{iterations}" == repr(iterations) and iterations + 1 == 3
+    assert iterations.dtype == "int32" and iterations.numpy().dtype == np.int32
+    assert str(learning_rate) == (
+        "<Variable path=opt/learning_rate, shape=(), dtype=float32, value=0.009999999776482582>"
+    )
+    assert learning_rate.path == "opt/learning_rate" and learning_rate.dtype == "float32"
+    assert f"{learning_rate:.3f}" == "0.010"
+    # A schedule's rate is a plain tensor in Keras (`tensor(0.1000)`): shown as a number here.
+    scheduled = O.SGD(O.schedules.ExponentialDecay(0.1, 10, 0.5))
+    assert repr(scheduled.learning_rate) == "0.10000000149011612"
+
+
 def test_slot_variables_are_the_live_state():
     optimizer = _trained(O.SGD(0.1, momentum=0.5)).optimizer
     momentum = optimizer.variables[2]  # 'm_d1_kernel_momentum', (3, 2) in Keras' layout

@@ -280,6 +280,17 @@ def test_config_round_trip(cls):
     assert restored.get_config() == config
 
 
+def test_config_learning_rate_is_keras_float32_value():
+    # Keras 3.15.1: Adam(0.01).get_config()["learning_rate"] is 0.009999999776482582 (its
+    # float32 variable), also after `learning_rate = 0.05` and through serialize.
+    opt = Adam(learning_rate=0.01)
+    assert opt.get_config()["learning_rate"] == 0.009999999776482582
+    opt.learning_rate = 0.05
+    assert opt.get_config()["learning_rate"] == 0.05000000074505806
+    assert optimizers.serialize(SGD(0.2))["config"]["learning_rate"] == 0.20000000298023224
+    assert optimizers.get("adam").get_config()["learning_rate"] == 0.0010000000474974513
+
+
 # Keras 3.15.1 signature defaults; the common arguments follow the specific ones.
 COMMON = dict(weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
               use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,

@@ -63,3 +63,30 @@ def test_safe_mode_switches(tmp_path, monkeypatch):
     # As in Keras, load_model's own safe_mode (True by default) applies while it loads.
     with pytest.raises(ValueError, match="safe mode"):
         lamina.models.load_model(tmp_path / "m.lamina", custom_objects={"add_one": add_one})
+
+
+def test_unknown_class_or_function_is_catchable_as_keras_type_error(tmp_path):
+    # Keras 3.15.1 raises TypeError ("Could not locate class" / "function")
+    # when load_model meets an unregistered class or compiled function; lamina's ValueError
+    # is also a TypeError.
+    class SquareUnregistered(layers.Layer):
+        def call(self, x):
+            return x * x
+
+    def cubed_gap_loss(y_true, y_pred):
+        return lamina.ops.mean(lamina.ops.abs(y_true - y_pred) ** 3, axis=-1)
+
+    path = tmp_path / "m.keras"
+    lamina.Sequential([layers.Input((3,)), SquareUnregistered(), layers.Dense(1)]).save(path)
+    for error in (TypeError, ValueError):
+        with pytest.raises(error, match="Unknown layer class 'SquareUnregistered'"):
+            lamina.models.load_model(path)
+    model = lamina.Sequential([layers.Input((3,)), layers.Dense(1)])
+    model.compile("sgd", loss=cubed_gap_loss)
+    model.save(path)
+    with pytest.raises(TypeError, match="function 'cubed_gap_loss'"):
+        lamina.models.load_model(path)
+    assert (
+        lamina.models.load_model(path, custom_objects={"cubed_gap_loss": cubed_gap_loss}).loss
+        is cubed_gap_loss
+    )

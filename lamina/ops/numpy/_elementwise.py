@@ -5,14 +5,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .._dtypes import TensorLike, floatx, promote, tensor, to_float
+from .._dtypes import TensorLike, floatx, narrow_64, promote, tensor, to_float
 
 
-def _float_pair(x1: TensorLike, x2: TensorLike) -> tuple[Tensor, Tensor]:
+def _float_pair(x1: TensorLike, x2: TensorLike, narrow: bool = True) -> tuple[Tensor, Tensor]:
+    # Keras: result_type(x1, x2, float), so float64 operands give float32 (not in divide).
     a, b = promote(x1, x2)
     if not a.dtype.is_floating_point:
         a, b = a.to(floatx()), b.to(floatx())
-    return a, b
+    return (narrow_64(a), narrow_64(b)) if narrow else (a, b)
 
 
 def abs(x: TensorLike) -> Tensor:
@@ -148,13 +149,13 @@ def reciprocal(x: TensorLike) -> Tensor:
 
 
 def floor(x: TensorLike) -> Tensor:
-    """The largest integer <= x, as a float."""
-    return torch.floor(to_float(x))
+    """The largest integer <= x, as a float (float64 gives float32, as Keras)."""
+    return torch.floor(narrow_64(to_float(x)))
 
 
 def ceil(x: TensorLike) -> Tensor:
-    """The smallest integer >= x, as a float."""
-    return torch.ceil(to_float(x))
+    """The smallest integer >= x, as a float (float64 gives float32, as Keras)."""
+    return torch.ceil(narrow_64(to_float(x)))
 
 
 def trunc(x: TensorLike) -> Tensor:
@@ -225,7 +226,7 @@ def multiply(x1: TensorLike, x2: TensorLike) -> Tensor:
 
 def divide(x1: TensorLike, x2: TensorLike) -> Tensor:
     """x1 / x2, elementwise (ints become floatx)."""
-    a, b = _float_pair(x1, x2)
+    a, b = _float_pair(x1, x2, narrow=False)
     return torch.divide(a, b)
 
 
@@ -235,11 +236,11 @@ def true_divide(x1: TensorLike, x2: TensorLike) -> Tensor:
 
 
 def floor_divide(x1: TensorLike, x2: TensorLike) -> Tensor:
-    """floor(x1 / x2), elementwise, in the promoted dtype."""
+    """floor(x1 / x2), elementwise, in the promoted dtype (64-bit ones narrowed, as Keras)."""
     a, b = promote(x1, x2)
     if a.dtype == torch.bool:
         a, b = a.to(torch.int32), b.to(torch.int32)
-    return torch.floor_divide(a, b)
+    return narrow_64(torch.floor_divide(a, b))
 
 
 def mod(x1: TensorLike, x2: TensorLike) -> Tensor:
@@ -257,15 +258,15 @@ def power(x1: TensorLike, x2: TensorLike) -> Tensor:
 
 
 def maximum(x1: TensorLike, x2: TensorLike) -> Tensor:
-    """The larger of x1 and x2, elementwise."""
+    """The larger of x1 and x2, elementwise (64-bit dtypes narrowed, as Keras)."""
     a, b = promote(x1, x2)
-    return torch.maximum(a, b)
+    return torch.maximum(narrow_64(a), narrow_64(b))
 
 
 def minimum(x1: TensorLike, x2: TensorLike) -> Tensor:
-    """The smaller of x1 and x2, elementwise."""
+    """The smaller of x1 and x2, elementwise (64-bit dtypes narrowed, as Keras)."""
     a, b = promote(x1, x2)
-    return torch.minimum(a, b)
+    return torch.minimum(narrow_64(a), narrow_64(b))
 
 
 def arctan2(x1: TensorLike, x2: TensorLike) -> Tensor:

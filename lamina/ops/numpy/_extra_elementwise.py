@@ -5,24 +5,30 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .._dtypes import TensorLike, floatx, promote, tensor, to_float
+from .._dtypes import TensorLike, floatx, narrow_64, promote, tensor, to_float
 from ._elementwise import _float_pair
 
 
+def _int64_as_float64(x: TensorLike) -> Tensor:
+    # Keras' cbrt, deg2rad and rad2deg give float64 for int64, floatx for other ints.
+    x = tensor(x)
+    return x.to(torch.float64) if x.dtype == torch.int64 else to_float(x)
+
+
 def cbrt(x: TensorLike) -> Tensor:
-    """The real cube root, elementwise (ints become floatx)."""
-    x = to_float(x)
+    """The real cube root, elementwise (int64 becomes float64, other ints floatx)."""
+    x = _int64_as_float64(x)
     return torch.sign(x) * torch.pow(torch.abs(x), 1.0 / 3.0)
 
 
 def deg2rad(x: TensorLike) -> Tensor:
-    """Degrees to radians, elementwise."""
-    return torch.deg2rad(to_float(x))
+    """Degrees to radians, elementwise (int64 becomes float64, other ints floatx)."""
+    return torch.deg2rad(_int64_as_float64(x))
 
 
 def rad2deg(x: TensorLike) -> Tensor:
-    """Radians to degrees, elementwise."""
-    return torch.rad2deg(to_float(x))
+    """Radians to degrees, elementwise (int64 becomes float64, other ints floatx)."""
+    return torch.rad2deg(_int64_as_float64(x))
 
 
 def fabs(x: TensorLike) -> Tensor:
@@ -101,13 +107,13 @@ def fmod(x1: TensorLike, x2: TensorLike) -> Tensor:
 
 
 def fmax(x1: TensorLike, x2: TensorLike) -> Tensor:
-    """The larger of x1 and x2, elementwise, ignoring NaNs."""
-    return torch.fmax(*promote(x1, x2))
+    """The larger of x1 and x2, elementwise, ignoring NaNs (64-bit dtypes narrowed, as Keras)."""
+    return narrow_64(torch.fmax(*promote(x1, x2)))
 
 
 def fmin(x1: TensorLike, x2: TensorLike) -> Tensor:
-    """The smaller of x1 and x2, elementwise, ignoring NaNs."""
-    return torch.fmin(*promote(x1, x2))
+    """The smaller of x1 and x2, elementwise, ignoring NaNs (64-bit dtypes narrowed, as Keras)."""
+    return narrow_64(torch.fmin(*promote(x1, x2)))
 
 
 def heaviside(x1: TensorLike, x2: TensorLike) -> Tensor:
@@ -115,7 +121,7 @@ def heaviside(x1: TensorLike, x2: TensorLike) -> Tensor:
     a, b = promote(x1, x2)
     if not a.dtype.is_floating_point:
         a, b = a.to(floatx()), b.to(floatx())
-    return torch.heaviside(a, b)
+    return torch.heaviside(narrow_64(a), narrow_64(b))
 
 
 def divide_no_nan(x1: TensorLike, x2: TensorLike) -> Tensor:
@@ -135,8 +141,8 @@ def nextafter(x1: TensorLike, x2: TensorLike) -> Tensor:
 
 
 def ldexp(x1: TensorLike, x2: TensorLike) -> Tensor:
-    """x1 * 2**x2, elementwise (x2 holds integers)."""
-    x1, x2 = to_float(x1), tensor(x2)
+    """x1 * 2**x2, elementwise (x2 holds integers; float64 x1 gives float32, as Keras)."""
+    x1, x2 = narrow_64(to_float(x1)), tensor(x2)
     if x2.dtype.is_floating_point:
         raise TypeError(f"ldexp expects integer exponents x2; got dtype {x2.dtype}")
     return torch.ldexp(x1, x2.to(x1.device)).to(x1.dtype)

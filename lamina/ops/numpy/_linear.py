@@ -8,7 +8,7 @@ from functools import reduce
 import torch
 from torch import Tensor
 
-from .._dtypes import TensorLike, floatx, promote, tensor
+from .._dtypes import TensorLike, floatx, narrow_64, promote, tensor
 
 
 def _int8_or_bool_product(tensors: list[Tensor], function: Callable[..., Tensor]) -> Tensor:
@@ -25,17 +25,19 @@ def _int8_or_bool_product(tensors: list[Tensor], function: Callable[..., Tensor]
 
 
 def matmul(x1: TensorLike, x2: TensorLike) -> Tensor:
-    """The matrix product, batched over leading axes (int8 x int8 gives int32)."""
+    """The matrix product, batched over leading axes (int8 x int8 gives int32; 64-bit dtypes
+    give 32-bit ones, as Keras)."""
     a, b = promote(x1, x2)
     if a.dtype in (torch.int8, torch.bool) and tensor(x1).dtype == tensor(x2).dtype:
         return _int8_or_bool_product([a, b], torch.matmul)
-    return torch.matmul(a, b)
+    return torch.matmul(narrow_64(a), narrow_64(b))
 
 
 def dot(x1: TensorLike, x2: TensorLike) -> Tensor:
     """NumPy's dot: scalar product, inner product, matrix product, or a sum over the last
-    axis of x1 and the second-to-last of x2."""
+    axis of x1 and the second-to-last of x2 (64-bit dtypes give 32-bit ones, as Keras)."""
     a, b = promote(x1, x2)
+    a, b = narrow_64(a), narrow_64(b)
     if a.dim() == 0 or b.dim() == 0:
         return a * b
     if b.dim() == 1:
@@ -47,8 +49,9 @@ def tensordot(
     x1: TensorLike, x2: TensorLike, axes: int | Sequence[int] | Sequence[Sequence[int]] = 2
 ) -> Tensor:
     """The sum of products over the last `axes` axes of x1 and the first of x2 (or the given
-    pairs of axes)."""
+    pairs of axes; 64-bit dtypes give 32-bit ones, as Keras)."""
     a, b = promote(x1, x2)
+    a, b = narrow_64(a), narrow_64(b)
     if not isinstance(axes, int):
         first, second = axes
         axes = (
@@ -74,8 +77,9 @@ def outer(x1: TensorLike, x2: TensorLike) -> Tensor:
 
 
 def inner(x1: TensorLike, x2: TensorLike) -> Tensor:
-    """The sum of products over the last axes of x1 and x2."""
+    """The sum of products over the last axes of x1 and x2 (64-bit dtypes give 32-bit ones)."""
     a, b = promote(x1, x2)
+    a, b = narrow_64(a), narrow_64(b)
     if a.dim() == 0 or b.dim() == 0:
         return a * b
     return torch.inner(a, b)

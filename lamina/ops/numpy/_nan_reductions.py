@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from .._dtypes import Axis, DTypeLike, TensorLike, sum_dtype, tensor, to_float
+from .._dtypes import Axis, DTypeLike, TensorLike, narrow_64, sum_dtype, tensor, to_float
 from ._reductions import _QUANTILE_METHODS, _dims, _scan, amax, amin, quantile, quantile_input
 
 
@@ -26,8 +26,8 @@ def nansum(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 
 def nanmean(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """The mean over `axis` of the values that are not NaN."""
-    x = to_float(x)
+    """The mean over `axis` of the values that are not NaN (float64 gives float32, as Keras)."""
+    x = narrow_64(to_float(x))
     return torch.nanmean(x, dim=_dims(x, axis), keepdim=keepdims)
 
 
@@ -64,8 +64,9 @@ def nanmin(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 
 def nanvar(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """The population variance over `axis` of the values that are not NaN."""
-    x = to_float(x)
+    """The population variance over `axis` of the values that are not NaN (float64 gives
+    float32, as Keras)."""
+    x = narrow_64(to_float(x))
     dims = _dims(x, axis)
     centered = x - torch.nanmean(x, dim=dims, keepdim=True)
     return torch.nanmean(centered * centered, dim=dims, keepdim=keepdims)

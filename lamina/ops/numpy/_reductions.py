@@ -12,6 +12,8 @@ from .._dtypes import (
     DTypeLike,
     TensorLike,
     axes,
+    narrow_64,
+    narrow_64_dtype,
     sum_dtype,
     tensor,
     to_float,
@@ -57,7 +59,8 @@ def prod(
 ) -> Tensor:
     """The product over `axis`."""
     x = tensor(x)
-    target = sum_dtype(x.dtype) if dtype is None else to_torch_dtype(dtype)
+    # Keras: int64 and float64 give int32 and float32, unless `dtype` says otherwise.
+    target = sum_dtype(narrow_64_dtype(x.dtype)) if dtype is None else to_torch_dtype(dtype)
     x = x.to(target)
     for dim in sorted(_dims(x, axis), reverse=True):
         x = torch.prod(x, dim=dim, keepdim=keepdims)
@@ -98,8 +101,8 @@ def amin(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 
 def var(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """The population variance (ddof=0) over `axis`."""
-    x = to_float(x)
+    """The population variance (ddof=0) over `axis` (float64 gives float32, as Keras)."""
+    x = narrow_64(to_float(x))
     return torch.var(x, dim=_dims(x, axis), correction=0, keepdim=keepdims)
 
 
@@ -165,9 +168,10 @@ def _scan(
     x: TensorLike, axis: int | None, dtype: DTypeLike, function: Callable[..., Tensor]
 ) -> Tensor:
     x = tensor(x)
-    # Keras keeps the input dtype for scans (small ints too); only bool widens to int32.
+    # Keras keeps the input dtype for scans (small ints too); only bool widens to int32, and
+    # 64-bit dtypes (also a 64-bit `dtype`) narrow to 32 bits.
     target = x.dtype if dtype is None else to_torch_dtype(dtype)
-    target = torch.int32 if target == torch.bool else target
+    target = torch.int32 if target == torch.bool else narrow_64_dtype(target)
     if axis is None:
         x, axis = x.reshape(-1), 0
     compute = torch.float32 if target == torch.float16 and x.device.type == "cpu" else target
@@ -185,8 +189,9 @@ def cumprod(x: TensorLike, axis: int | None = None, dtype: DTypeLike = None) -> 
 
 
 def average(x: TensorLike, axis: int | None = None, weights: TensorLike | None = None) -> Tensor:
-    """The mean over `axis`, weighted by `weights` (1-D along `axis`, or x's shape) when given."""
-    x = to_float(x)
+    """The mean over `axis`, weighted by `weights` (1-D along `axis`, or x's shape) when given
+    (float64 gives float32, as Keras)."""
+    x = narrow_64(to_float(x))
     if weights is None:
         return mean(x, axis=axis)
     weights = tensor(weights).to(x.dtype).to(x.device)
@@ -201,8 +206,8 @@ def average(x: TensorLike, axis: int | None = None, weights: TensorLike | None =
 
 def quantile_input(x: TensorLike) -> tuple[Tensor, torch.dtype]:
     """`x` as float32/float64 for torch's quantiles, and the dtype Keras returns: float16 and
-    bfloat16 are computed in float32 and cast back, ints give floatx."""
-    x = to_float(x)
+    bfloat16 are computed in float32 and cast back, ints give floatx, float64 float32."""
+    x = narrow_64(to_float(x))
     if x.dtype in (torch.float16, torch.bfloat16):
         return x.float(), x.dtype
     return x, x.dtype

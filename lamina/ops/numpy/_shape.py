@@ -226,18 +226,20 @@ def ndim(x: TensorLike) -> int:
     return tensor(x).dim()
 
 
-def nonzero(x: TensorLike) -> tuple[Tensor, ...]:
-    """The indices of the nonzero elements, one int32 tensor per axis."""
-    return tuple(index.to(torch.int32) for index in torch.nonzero(tensor(x), as_tuple=True))
+def nonzero(x: TensorLike) -> Tensor:
+    """The int32 indices of the nonzero elements, one row per axis: shape (x.ndim, count), as
+    Keras' torch backend gives them (`rows, cols = nonzero(x)` unpacks them)."""
+    return torch.nonzero(tensor(x)).T.to(torch.int32)
 
 
 def where(
     condition: TensorLike, x1: TensorLike | None = None, x2: TensorLike | None = None
-) -> Tensor | tuple[Tensor, ...]:
+) -> Tensor:
     """`x1` where `condition` holds, else `x2`; with neither, the int64 indices of the nonzero
-    entries of `condition`, one tensor per axis (Keras' torch backend gives int64 here)."""
+    entries of `condition`, one row per axis: shape (condition.ndim, count), as Keras' torch
+    backend gives them."""
     if x1 is None and x2 is None:
-        return torch.nonzero(tensor(condition), as_tuple=True)
+        return torch.stack(torch.nonzero(tensor(condition).bool(), as_tuple=True))
     if x1 is None or x2 is None:
         raise ValueError("where takes both x1 and x2, or neither")
     a, b = promote(x1, x2)
