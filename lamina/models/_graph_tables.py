@@ -20,6 +20,7 @@ __all__ = [
     "pooling_after",
     "rebase_graph",
     "release_after",
+    "relu_in_place_producers",
 ]
 
 
@@ -99,6 +100,35 @@ def check_input_shape(
             f"Input {index} with name '{reference.name}' of layer '{model_name}' is "
             f"incompatible with the layer: expected shape={expected}, found shape={found}"
         )
+
+
+def relu_in_place_producers(nodes: list[Node], outputs: list[KerasTensor]) -> list[Any]:
+    """For each node, the layer whose output it may rectify in place (see `_fusion`): a plain
+    ReLU called on one tensor that only it reads, no model output, made by a batch norm or
+    an addition; else None."""
+    readers: dict[int, int] = {}
+    for node in nodes:
+        for tensor in node.input_tensors:
+            readers[id(tensor)] = readers.get(id(tensor), 0) + 1
+    output_ids = {id(tensor) for tensor in outputs}
+    found: list[Any] = []
+    for node in nodes:
+        found.append(None)
+        if len(node.call_args) != 1 or node.call_kwargs or len(node.input_tensors) != 1:
+            continue
+        tensor = node.input_tensors[0]
+        producer = tensor.node
+        if (
+            node.call_args[0] is not tensor
+            or readers[id(tensor)] != 1
+            or id(tensor) in output_ids
+            or producer is None
+            or len(producer.output_tensors) != 1
+        ):
+            continue
+        if _fusion.relu_in_place_after(producer.layer, node.layer, len(producer.input_tensors)):
+            found[-1] = producer.layer
+    return found
 
 
 def rebase_graph(

@@ -33,6 +33,7 @@ from ._graph_tables import (
     pooling_after,
     rebase_graph,
     release_after,
+    relu_in_place_producers,
 )
 from .model import Model
 from .sequential import _deserialize_layer, _serialize_layer
@@ -85,7 +86,12 @@ class Functional(Model):
         """The per-node tables `_run` reads, keyed by the graph's tensors' ids."""
         self._pooling_after = pooling_after(self._nodes, self.outputs)
         self._release_after = release_after(self._nodes, self.outputs)
-        self._single_keys = [single_keys(node) for node in self._nodes]
+        # (input id, output id, the layer whose output a plain ReLU may rectify in place)
+        producers = relu_in_place_producers(self._nodes, self.outputs)
+        self._single_keys = [
+            None if keys is None else (*keys, producer)
+            for keys, producer in zip(map(single_keys, self._nodes), producers, strict=True)
+        ]
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
@@ -318,7 +324,13 @@ class Functional(Model):
             if single is not None and pooling is None and not deferred and node is not logits_node:
                 # The common node: one tensor in, one out (no structure walks, no lookups).
                 kwargs = {} if training is None else {"training": training}
-                values[single[1]] = node.layer(values[single[0]], **kwargs)
+                result = None
+                if release and single[2] is not None:  # eager only: see _fusion
+                    result = _fusion.in_place_relu(single[2], node.layer, values[single[0]])
+                if result is None:
+                    result = node.layer(values[single[0]], **kwargs)
+                values[single[1]] = result
+                result = None
                 if release:
                     for key in done:
                         del values[key]

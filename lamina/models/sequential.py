@@ -304,9 +304,10 @@ def _deserialize_layer(entry: dict[str, Any]) -> Layer:
 
 
 def _run_stack(stack: list[Layer], x: Any, training: bool | None) -> Any:
-    """The layers in order; an activation followed by max pooling runs after it (exact; see
-    _fusion)."""
+    """The layers in order; an activation followed by max pooling runs after it, a ReLU after
+    a batch norm in place (exact; see _fusion)."""
     index = 0
+    producer = None  # the layer that made x, when x is no input of the stack
     while index < len(stack):
         layer = stack[index]
         if index + 1 < len(stack):
@@ -316,7 +317,14 @@ def _run_stack(stack: list[Layer], x: Any, training: bool | None) -> Any:
                 kwargs = {"training": training}
                 x = _fusion.run_pooling(stack[index + 1], layer, deferred, x, kwargs)
                 index += 2
+                producer = None
                 continue
-        x = layer(x, training=training)
+        result = None
+        if producer is not None and _fusion.relu_in_place_after(producer, layer, 1):
+            result = _fusion.in_place_relu(
+                producer, layer, x
+            )  # after a batch norm (no Add: 1 input)
+        x = layer(x, training=training) if result is None else result
+        producer = layer
         index += 1
     return x
