@@ -137,6 +137,7 @@ def initialize(
     dist.init_process_group(
         backend, init_method=f"tcp://{coordinator}", world_size=num_processes, rank=process_id
     )
+    distributed.destroy_at_exit()
 
 
 def _ranks(devices: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ reference runs in the test's own process)."""
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -100,13 +101,17 @@ def runs(tmp_path_factory):
     script.write_text(SCRIPT)
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
     env.update(OMP_NUM_THREADS="1", LAMINA_DEVICE="cpu", PYTHONPATH=os.getcwd())
-    port = str(_free_port())
-    commands = [[sys.executable, str(script), str(root), str(r), "2", port] for r in (0, 1)]
-    processes = [
-        subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for c in commands
-    ]
-    outputs = [p.communicate(timeout=120)[0] for p in processes]
+    for attempt in range(2):
+        port = str(_free_port())
+        commands = [[sys.executable, str(script), str(root), str(r), "2", port] for r in (0, 1)]
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
+        processes = [subprocess.Popen(c, env=env, **pipes) for c in commands]
+        outputs = [p.communicate(timeout=120)[0] for p in processes]
+        # torch 2.13's gloo teardown aborts a process now and then (SIGABRT, 'terminate
+        # called without an active exception', no Python frame left): one more try then.
+        aborted = any(p.returncode == -signal.SIGABRT for p in processes)
+        if not (aborted and attempt == 0):
+            break
     for process, output in zip(processes, outputs, strict=True):
         assert process.returncode == 0, output
 
