@@ -41,34 +41,41 @@ def release_after(nodes: list[Node], outputs: list[KerasTensor]) -> list[list[in
     return release
 
 
-def pooling_after(nodes: list[Node], outputs: list[KerasTensor]) -> list[Node | None]:
-    """For each node, the max pooling node that alone reads its single output (with no
-    other argument) when that output is no model output; else None. `Functional._run` defers the
-    node's activation past that pooling (if the layers allow it, see `_fusion`). Other
-    nodes are None, and take `_run`'s fast path."""
+def _sole_readers(nodes: list[Node], outputs: list[KerasTensor]) -> dict[int, Node]:
+    """Tensor id -> the node that alone reads the tensor, as `layer(tensor)` with no other
+    argument, for tensors that are no model output (what both rewrites of `_fusion` need)."""
     readers: dict[int, list[Node]] = {}
     for node in nodes:
         for tensor in node.input_tensors:
             readers.setdefault(id(tensor), []).append(node)
     output_ids = {id(tensor) for tensor in outputs}
+    sole: dict[int, Node] = {}
+    for key, (reader, *others) in readers.items():
+        if (
+            not others
+            and key not in output_ids
+            and len(reader.call_args) == 1
+            and not reader.call_kwargs
+            and len(reader.input_tensors) == 1
+            and id(reader.call_args[0]) == key
+        ):
+            sole[key] = reader
+    return sole
+
+
+def pooling_after(nodes: list[Node], outputs: list[KerasTensor]) -> list[Node | None]:
+    """For each node, the max pooling node that alone reads its single output (with no
+    other argument) when that output is no model output; else None. `Functional._run` defers the
+    node's activation past that pooling (if the layers allow it, see `_fusion`). Other
+    nodes are None, and take `_run`'s fast path."""
+    sole = _sole_readers(nodes, outputs)
     found: list[Node | None] = []
     for node in nodes:
         found.append(None)
         if len(node.output_tensors) != 1 or len(node.call_args) != 1 or node.call_kwargs:
             continue
-        tensor = node.output_tensors[0]
-        consumers = readers.get(id(tensor), [])
-        if id(tensor) in output_ids or len(consumers) != 1:
-            continue
-        consumer = consumers[0]
-        if (
-            _fusion.is_max_pooling(consumer.layer)
-            and consumer.call_args
-            and consumer.call_args[0] is tensor
-            and len(consumer.call_args) == 1
-            and not consumer.call_kwargs
-            and len(consumer.input_tensors) == 1
-        ):
+        consumer = sole.get(id(node.output_tensors[0]))
+        if consumer is not None and _fusion.is_max_pooling(consumer.layer):
             found[-1] = consumer
     return found
 
@@ -106,25 +113,14 @@ def relu_in_place_producers(nodes: list[Node], outputs: list[KerasTensor]) -> li
     """For each node, the layer whose output it may rectify in place (see `_fusion`): a plain
     ReLU called on one tensor that only it reads, no model output, made by a batch norm or
     an addition; else None."""
-    readers: dict[int, int] = {}
-    for node in nodes:
-        for tensor in node.input_tensors:
-            readers[id(tensor)] = readers.get(id(tensor), 0) + 1
-    output_ids = {id(tensor) for tensor in outputs}
+    sole = _sole_readers(nodes, outputs)
     found: list[Any] = []
     for node in nodes:
         found.append(None)
-        if len(node.call_args) != 1 or node.call_kwargs or len(node.input_tensors) != 1:
+        if len(node.input_tensors) != 1 or sole.get(id(node.input_tensors[0])) is not node:
             continue
-        tensor = node.input_tensors[0]
-        producer = tensor.node
-        if (
-            node.call_args[0] is not tensor
-            or readers[id(tensor)] != 1
-            or id(tensor) in output_ids
-            or producer is None
-            or len(producer.output_tensors) != 1
-        ):
+        producer = node.input_tensors[0].node
+        if producer is None or len(producer.output_tensors) != 1:
             continue
         if _fusion.relu_in_place_after(producer.layer, node.layer, len(producer.input_tensors)):
             found[-1] = producer.layer

@@ -324,13 +324,13 @@ class Functional(Model):
             if single is not None and pooling is None and not deferred and node is not logits_node:
                 # The common node: one tensor in, one out (no structure walks, no lookups).
                 kwargs = {} if training is None else {"training": training}
-                result = None
-                if release and single[2] is not None:  # eager only: see _fusion
-                    result = _fusion.in_place_relu(single[2], node.layer, values[single[0]])
-                if result is None:
-                    result = node.layer(values[single[0]], **kwargs)
-                values[single[1]] = result
-                result = None
+                x = values[single[0]]
+                # A ReLU after a batch norm or a sum, in place (eager only; see _fusion).
+                y = None
+                if release and single[2] is not None:
+                    y = _fusion.in_place_relu(single[2], node.layer, x)
+                values[single[1]] = node.layer(x, **kwargs) if y is None else y
+                x = y = None  # the table alone holds tensors, to be freed after their last read
                 if release:
                     for key in done:
                         del values[key]

@@ -320,10 +320,9 @@ def _run_stack(stack: list[Layer], x: Any, training: bool | None) -> Any:
                 producer = None
                 continue
         result = None
+        # A ReLU after a batch norm, in place (an Add in a stack has one input: never).
         if producer is not None and _fusion.relu_in_place_after(producer, layer, 1):
-            result = _fusion.in_place_relu(
-                producer, layer, x
-            )  # after a batch norm (no Add: 1 input)
+            result = _fusion.in_place_relu(producer, layer, x)
         x = layer(x, training=training) if result is None else result
         producer = layer
         index += 1
