@@ -337,7 +337,7 @@ def test_loss_matches_keras(case):
 @pytest.mark.parametrize("case", KERAS_LOSSES, ids=_case_id)
 def test_function_form_gives_the_per_sample_losses(case):
     name, kwargs, y_true, y_pred, _, _, expected_per_sample = case
-    function = losses.get(name).fn
+    function = losses.to_loss(name).fn
     values = function(torch.tensor(y_true, dtype=torch.float32), torch.tensor(y_pred), **kwargs)
     np.testing.assert_allclose(values.numpy(), expected_per_sample, rtol=1e-5, atol=1e-6)
 
@@ -516,28 +516,53 @@ def test_call_on_logits_rejects_other_activations():
         (losses.Poisson, losses.Poisson),
     ],
 )
-def test_get_resolves_names_functions_and_classes(identifier, cls):
-    assert type(losses.get(identifier)) is cls
+def test_to_loss_resolves_names_functions_and_classes(identifier, cls):
+    assert type(losses.to_loss(identifier)) is cls
 
 
-def test_get_passes_through_losses_and_none_and_wraps_other_functions():
+def test_to_loss_passes_through_losses_and_none_and_wraps_other_functions():
     loss = losses.Hinge()
-    assert losses.get(loss) is loss
-    assert losses.get(None) is None
+    assert losses.to_loss(loss) is loss
+    assert losses.to_loss(None) is None
 
     def my_loss(y_true, y_pred):
         return (y_true - y_pred).abs().sum(-1)
 
-    wrapped = losses.get(my_loss)
+    wrapped = losses.to_loss(my_loss)
     assert isinstance(wrapped, losses.LossFunctionWrapper)
     assert wrapped.name == "my_loss"
     assert float(wrapped([[1.0, 2.0]], [[0.0, 0.0]])) == 3.0
 
 
-def test_get_rejects_unknown_names_listing_valid_ones():
+def test_to_loss_rejects_unknown_names_listing_valid_ones():
     with pytest.raises(ValueError, match="Unknown loss 'msee'. Valid names: .*mse"):
-        losses.get("msee")
+        losses.to_loss("msee")
     with pytest.raises(TypeError, match="Cannot interpret 3"):
+        losses.to_loss(3)
+
+
+def test_get_is_keras_get():
+    # Keras 3.15.1: losses.get gives the function for a function name or alias, an instance
+    # for a class name, a class or a config; functions, Loss objects and None pass through.
+    assert losses.get("mse") is losses.mean_squared_error
+    assert losses.get("MSE") is losses.mean_squared_error
+    assert losses.get("kld") is losses.kl_divergence
+    assert losses.get("log_cosh") is losses.log_cosh
+    assert losses.get("huber") is losses.huber
+    huber = losses.get("Huber")
+    assert type(huber) is losses.Huber and huber.name == "huber_loss"
+    assert type(losses.get(losses.Poisson)) is losses.Poisson
+    assert losses.get({"class_name": "Huber", "config": {"delta": 2.0}}).get_config()["delta"] == 2
+    loss = losses.Hinge()
+    assert losses.get(loss) is loss and losses.get(None) is None
+
+    def my_loss(y_true, y_pred):
+        return y_true - y_pred
+
+    assert losses.get(my_loss) is my_loss
+    with pytest.raises(ValueError, match="^Could not interpret loss identifier: logcosh"):
+        losses.get("logcosh")
+    with pytest.raises(ValueError, match="^Could not interpret loss identifier: 3$"):
         losses.get(3)
 
 
@@ -550,6 +575,7 @@ def test_config_round_trip(name):
     assert rebuilt.get_config() == loss.get_config()
     assert rebuilt.get_config()["reduction"] == "sum"
     assert losses.get(config).name == "custom"
+    assert losses.to_loss(config).name == "custom"
 
 
 def test_serialize_gives_keras_four_keys():
@@ -737,10 +763,10 @@ def test_fused_from_logits_sparse_crossentropy_is_the_general_path(label_shape):
 
 
 def test_focal_dice_and_tversky_resolve_by_name_and_train():
-    assert type(losses.get("binary_focal_crossentropy")) is losses.BinaryFocalCrossentropy
+    assert type(losses.to_loss("binary_focal_crossentropy")) is losses.BinaryFocalCrossentropy
     assert type(losses.get("CategoricalFocalCrossentropy")) is losses.CategoricalFocalCrossentropy
-    assert type(losses.get("dice")) is losses.Dice
-    assert type(losses.get(losses.tversky)) is losses.Tversky
+    assert type(losses.to_loss("dice")) is losses.Dice
+    assert type(losses.to_loss(losses.tversky)) is losses.Tversky
     model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1, activation="sigmoid")])
     model.compile("sgd", loss="binary_focal_crossentropy")
     x = np.random.default_rng(0).random((8, 3)).astype("float32")

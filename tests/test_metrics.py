@@ -271,27 +271,47 @@ def test_default_names_are_keras_names():
         ("hinge", metrics.Hinge),
     ],
 )
-def test_get_names_a_string_metric_after_the_string(identifier, cls):
-    metric = metrics.get(identifier)
+def test_compile_metric_names_a_string_metric_after_the_string(identifier, cls):
+    metric = metrics.compile_metric(identifier)
     assert type(metric) is cls
     assert metric.name == identifier
 
 
-def test_get_wraps_functions_and_passes_metrics_through():
-    wrapped = metrics.get(losses.mean_absolute_error)
+def test_compile_metric_wraps_functions_and_passes_metrics_through():
+    wrapped = metrics.compile_metric(losses.mean_absolute_error)
     assert isinstance(wrapped, metrics.MeanMetricWrapper)
     assert wrapped.name == "mean_absolute_error"
     metric = metrics.Recall()
-    assert metrics.get(metric) is metric
+    assert metrics.compile_metric(metric) is metric
+    assert type(metrics.compile_metric(metrics.AUC)) is metrics.AUC
+    assert metrics.compile_metric(None) is None
+
+
+def test_compile_metric_rejects_unknown_names_listing_valid_ones():
+    with pytest.raises(ValueError, match="Unknown metric 'accuracyy'. Valid names: .*accuracy"):
+        metrics.compile_metric("accuracyy")
+    with pytest.raises(TypeError, match="Cannot interpret 1.5 as a metric"):
+        metrics.compile_metric(1.5)
+
+
+def test_get_is_keras_get():
+    # Keras 3.15.1's metrics.get: default names, its aliases only, functions returned as they
+    # are, and its repr.
+    assert repr(metrics.get("mse")) == "<MeanSquaredError name=mean_squared_error>"
+    assert repr(metrics.get("MAE")) == "<MeanAbsoluteError name=mean_absolute_error>"
+    assert repr(metrics.get("accuracy")) == "<Accuracy name=accuracy>"
+    assert type(metrics.get("bce")) is metrics.BinaryCrossentropy
+    assert metrics.get("hinge").name == "hinge"
+    assert metrics.get("binary_io_u").name == "binary_io_u"
+    assert metrics.get("Precision").name.startswith("precision")
+    assert metrics.get(losses.mean_absolute_error) is losses.mean_absolute_error
     assert type(metrics.get(metrics.AUC)) is metrics.AUC
     assert metrics.get(None) is None
-
-
-def test_get_rejects_unknown_names_listing_valid_ones():
-    with pytest.raises(ValueError, match="Unknown metric 'accuracyy'. Valid names: .*accuracy"):
-        metrics.get("accuracyy")
-    with pytest.raises(TypeError, match="Cannot interpret 1.5 as a metric"):
-        metrics.get(1.5)
+    for name in ["acc", "ce", "kld", "log_cosh", "iou", "mean_iou"]:
+        with pytest.raises(ValueError, match=f"^Could not interpret metric identifier: {name}"):
+            metrics.get(name)
+    with pytest.raises(ValueError, match="^Could not interpret metric identifier: 3$"):
+        metrics.get(3)
 
 
 # The IoU family needs num_classes and keeps an int32 confusion matrix: tested on their own.

@@ -129,8 +129,9 @@ def test_config_round_trip(metric):
 
 @pytest.mark.parametrize("name", ["pearson_correlation", "concordance_correlation"])
 def test_get_resolves_snake_case_names(name):
-    metric = metrics.get(name)
+    metric = metrics.compile_metric(name)
     assert metric.name == name and type(metric).__name__.lower() == name.replace("_", "")
+    assert type(metrics.get(name)) is type(metric)
 
 
 @pytest.mark.parametrize("cls", list(RATE_AT_RATE), ids=lambda cls: cls.__name__)

@@ -58,25 +58,25 @@ class ModelGraph:
 
     @property
     def sequential_like(self) -> bool:
-        """A plain chain: one input, each call reads one tensor, none is read twice.
-
-        Keras prints such functional models without its 'Connected to' column.
+        """Keras' test for printing a functional model without its 'Connected to' column:
+        at each depth (calls counted back from the outputs, an output's call at depth 0) one
+        call, reading at most one tensor, and no layer called twice.
         """
         if not self.functional:
             return True
-        if len(self.inputs) != 1 or len(self.outputs) != 1:
+        depth = {id(call): 0 for call, _ in self.outputs}
+        for call in reversed(self.calls):  # consumers before their producers
+            if id(call) in depth:
+                for parent, _ in call.parents:
+                    depth[id(parent)] = max(depth.get(id(parent), 0), depth[id(call)] + 1)
+        for call in self.inputs:  # an input no output reads is at depth 0, as in Keras
+            depth.setdefault(id(call), 0)
+        calls = [call for call in self.calls if id(call) in depth]
+        if len({depth[id(call)] for call in calls}) != len(calls):
             return False
-        readers: dict[int, int] = {}
-        layers: set[int] = set()
-        for call in self.calls:
-            if call.is_input:
-                continue
-            if len(call.parents) != 1 or id(call.layer) in layers:
-                return False
-            layers.add(id(call.layer))
-            parent = id(call.parents[0][0])
-            readers[parent] = readers.get(parent, 0) + 1
-        return all(count == 1 for count in readers.values())
+        if any(len(call.parents) > 1 for call in calls):
+            return False
+        return len({id(call.layer) for call in calls}) == len(calls)
 
 
 def is_nested_model(layer: Any) -> bool:

@@ -345,6 +345,7 @@ class ImageLayer(_RandomLayer):
         self, seed: int | None = None, data_format: str | None = None, **kwargs: Any
     ) -> None:
         super().__init__(seed=seed, **kwargs)
+        self.built = False  # as Keras: image layers are built by their first call
         self.data_format = normalize_data_format(data_format, self._describe())
         self.input_description = (
             "(batch, height, width, channels)"

@@ -4,8 +4,8 @@ an op or Python arithmetic is applied to symbolic tensors (`x + 3.0`, `x[:, 0]`,
 for such calls. As in Keras, these nodes run in the model and show in `summary()` and in
 `model.operations`, but are not among `model.layers`.
 
-Only functions listed in `lamina.ops.__all__` can be named, so a config cannot reach
-anything else.
+Only functions listed in `lamina.ops.__all__` (and `lamina.ops.image.__all__`, named
+'image.<function>') can be named, so a config cannot reach anything else.
 
 >>> import torch
 >>> layer = OperationLayer("not_equal")
@@ -37,6 +37,54 @@ def _operations() -> Any:
     return ops
 
 
+def _resolve(operation: str) -> Any:
+    """The function an operation name stands for ('sum', 'image.resize'), or None."""
+    ops = _operations()
+    namespace, _, name = operation.rpartition(".")
+    module = ops.image if namespace == "image" else ops if not namespace else None
+    if module is None or name not in getattr(module, "__all__", ()):
+        return None
+    return getattr(module, name)
+
+
+# Keras' op classes whose names are not the function's name in CamelCase.
+_KERAS_CLASSES = {
+    "allclose": "AllClose",
+    "batch_normalization": "BatchNorm",
+    "cdist": "CDist",
+    "ctc_decode": "CTCDecode",
+    "ctc_loss": "CTCLoss",
+    "fft": "FFT",
+    "fft2": "FFT2",
+    "hard_swish": "HardSilu",
+    "hsv_to_rgb": "HSVToRGB",
+    "ifft2": "IFFT2",
+    "irfft": "IRFFT",
+    "isin": "IsIn",
+    "istft": "ISTFT",
+    "jvp": "JVP",
+    "layer_normalization": "LayerNorm",
+    "psnr": "PSNR",
+    "rfft": "RFFT",
+    "rgb_to_grayscale": "RGBToGrayscale",
+    "rgb_to_hsv": "RGBToHSV",
+    "rms_normalization": "RMSNorm",
+    "searchsorted": "SearchSorted",
+    "ssim": "SSIM",
+    "stft": "STFT",
+    "svd": "SVD",
+    "swish": "Silu",
+}
+_FROM_KERAS_CLASSES = {
+    class_name: name
+    for name, class_name in _KERAS_CLASSES.items()
+    if name not in ("hard_swish", "swish")
+}
+_IMAGE_CLASSES = {"HSVToRGB", "RGBToGrayscale", "RGBToHSV", "SSIM"}
+# The public module each op's function sits in, as Keras names its op's module.
+_PUBLIC_MODULES = ("nn", "linalg", "math", "core", "numpy")
+
+
 class OperationLayer(Layer):
     """Applies `lamina.ops.<operation>(*operands, **arguments)`.
 
@@ -57,23 +105,31 @@ class OperationLayer(Layer):
         constants: list[Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("name", unique_name(operation))
+        kwargs.setdefault("name", unique_name(operation.rpartition(".")[2]))
         super().__init__(**kwargs)
-        ops = _operations()
-        if operation not in getattr(ops, "__all__", ()):
+        function = _resolve(operation)
+        if function is None:
             raise ValueError(
                 f"OperationLayer '{self.name}': {operation!r} is not a function of lamina.ops"
             )
         self.operation = operation
         self.arguments = dict(arguments or {})
-        self._function = getattr(ops, operation)
+        self._function = function
         self.constants = list(constants or [])
         self.built = True
 
     @classmethod
-    def from_keras_operation(cls, class_name: str, config: dict[str, Any]) -> OperationLayer:
-        """The layer for a Keras op node of a saved graph (`NotEqual` -> `not_equal`)."""
-        name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", class_name).lower()
+    def from_keras_operation(
+        cls, class_name: str, config: dict[str, Any], module: str | None = None
+    ) -> OperationLayer:
+        """The layer for a Keras op node of a saved graph (`NotEqual` -> `not_equal`);
+        `module` (Keras' 'keras.src.ops.image') tells image ops apart."""
+        name = (
+            _FROM_KERAS_CLASSES.get(class_name)
+            or re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", class_name).lower()
+        )
+        if (module or "").endswith(".image") or class_name in _IMAGE_CLASSES:
+            name = f"image.{name}"
         arguments = {k: v for k, v in config.items() if k != "name"}
         return cls(name, arguments, name=config.get("name"))
 
@@ -157,8 +213,10 @@ class OperationLayer(Layer):
 
     @property
     def keras_class_name(self) -> str:
-        """Keras' class of this op ('not_equal' -> 'NotEqual'), as summaries show it."""
-        return "".join(part.capitalize() for part in self.operation.split("_"))
+        """Keras' class of this op ('not_equal' -> 'NotEqual', 'svd' -> 'SVD'), as summaries
+        show it."""
+        name = self.operation.rpartition(".")[2]
+        return _KERAS_CLASSES.get(name) or "".join(p.capitalize() for p in name.split("_"))
 
     def keras_entry(self) -> dict[str, Any] | None:
         """The entry Keras 3 writes for this op in a functional config (its module, class
@@ -166,7 +224,10 @@ class OperationLayer(Layer):
         if self.constants:
             return None
         class_name = self.keras_class_name
-        module = self._function.__module__.removeprefix("lamina.ops.").split(".")[0]
+        ops = _operations()
+        module = next(
+            (m for m in _PUBLIC_MODULES if self.operation in getattr(ops, m).__all__), "image"
+        )
         return {
             "module": f"keras.src.ops.{module}",
             "class_name": class_name,
@@ -189,7 +250,7 @@ def symbolic_operation(name: str, operands: tuple[Any, ...], kwargs: dict[str, A
     default that hold no tensor (`axis`, `keepdims`) become the node's `arguments`, written in
     its config with the defaults filled in; the other parameters are the call's operands.
     """
-    function = getattr(_operations(), name)
+    function = _resolve(name)
     try:
         parameters = inspect.signature(function).parameters
         bound = inspect.signature(function).bind(*operands, **kwargs).arguments

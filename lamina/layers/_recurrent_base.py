@@ -86,15 +86,9 @@ class _Stateful:
     stateful: bool = False
     states: list[Any] | None = None
 
-    def _shapes_of(self, inputs: Any) -> Any:
-        """The shapes `build` gets: a stateful layer's keep their batch axis (Layer's do not)."""
-        if not self.stateful:
-            return Layer._shapes_of(inputs)
-        return map_structure(lambda t: tuple(t.shape) if hasattr(t, "shape") else None, inputs)
-
     def _create_states(self, input_shape: Shape) -> None:
-        """From `build`: zero states for the batch of `input_shape`; an unknown batch (a
-        Sequential built from data drops it; Keras raises) is fixed by the first call."""
+        """From `build`: zero states for the batch of `input_shape`; an unknown batch (Keras
+        raises) is fixed by the first call."""
         batch = input_shape[0]
         self.states = None if batch is None else list(self.get_initial_state(batch))
 

@@ -37,6 +37,7 @@ def warn_input_shape_argument() -> None:
 
 class _State(threading.local):
     depth = 0  # nested shape inferences on this thread (a class default: no getattr call)
+    unknown_batch = False  # see `unknown_batch`
 
 
 _STATE = _State()
@@ -62,6 +63,21 @@ def _inferring() -> Iterator[None]:
             yield
     finally:
         _STATE.depth -= 1
+
+
+@contextlib.contextmanager
+def unknown_batch(input_shape: Any) -> Iterator[None]:
+    """Within, when a shape in `input_shape` has an unknown (None) batch axis: layers first
+    built by a call record a batch of None, not the size that stands in for it in this
+    build or shape-inference pass (Keras builds them on symbolic inputs of that shape)."""
+    shapes: list[Any] = []
+    map_shapes(shapes.append, input_shape)
+    saved = _STATE.unknown_batch
+    _STATE.unknown_batch = saved or any(s is not None and s and s[0] is None for s in shapes)
+    try:
+        yield
+    finally:
+        _STATE.unknown_batch = saved
 
 
 def real_device() -> Any:
@@ -115,7 +131,7 @@ class ShapeInference:
         tensors = [*self.named_parameters(), *self.named_buffers()]  # unsaved buffers too
         state = {k: torch.empty_like(v, device="meta") for k, v in tensors}
         try:
-            with torch.no_grad(), _inferring():
+            with torch.no_grad(), _inferring(), unknown_batch(input_shape):
                 outputs = torch.func.functional_call(
                     self, state, (meta_inputs,), {"training": False}, strict=False
                 )

@@ -96,7 +96,6 @@ class Pipeline(Layer):
                 f"{layers!r}"
             )
         self._pipeline_layers = torch.nn.ModuleList(layers)
-        self.built = True
 
     @property
     def layers(self) -> list[Layer]:

@@ -139,7 +139,6 @@ class CategoryEncoding(Layer):
         self.num_tokens = int(num_tokens)
         self.output_mode = output_mode
         self.sparse = sparse
-        self.built = True
 
     def _check_ids(self, ids: torch.Tensor) -> None:
         bad = (ids < 0) | (ids >= self.num_tokens)
@@ -313,7 +312,6 @@ class Discretization(Layer):
             self._output_dtype = "int32"
         self.sparse = sparse
         self.summary = torch.zeros(2, 0) if bin_boundaries is None else None
-        self.built = True
 
     @property
     def bin_boundaries(self) -> list[float] | None:

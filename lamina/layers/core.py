@@ -362,7 +362,6 @@ class Lambda(Layer):
         self.function = function
         self.arguments = arguments or {}
         self._output_shape = output_shape
-        self.built = True
 
     def call(self, inputs: Any) -> Any:
         return self.function(inputs, **self.arguments)

@@ -306,8 +306,9 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
                 self._maybe_build(self._shapes_of(inputs))
             if self.input_spec is not None:  # build may set it: Keras checks again
                 assert_input_compatibility(self.input_spec, inputs, self.name)
-            if isinstance(first := flatten_structure(inputs)[0], torch.Tensor):
-                if first.device.type == "meta":
+            leaves = flatten_structure(inputs)
+            if leaves and isinstance(first := leaves[0], torch.Tensor):
+                if first.device.type == "meta" and _has_tensors(self):
                     # First built inside an enclosing layer's shape inference (a sub-layer
                     # made in __init__): real weights, and this call on meta copies of them.
                     if explicit:
@@ -356,9 +357,9 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
 
     @staticmethod
     def _shapes_of(inputs: Any) -> Any:
-        def shape(t: Any) -> Any:
+        def shape(t: Any) -> Any:  # with the batch size, as Keras' build gets it
             if isinstance(t, (torch.Tensor, KerasTensor, np.ndarray)):  # arrays: of strings
-                return (None, *tuple(t.shape)[1:])
+                return (None, *t.shape[1:]) if _SHAPE_STATE.unknown_batch else tuple(t.shape)
             return None
 
         return map_structure(shape, inputs)
@@ -485,6 +486,10 @@ def serialize_callable(fn: Callable[..., Any] | None, module: Any) -> Any:
     if fn is None or isinstance(fn, str):
         return fn
     return module.serialize(fn)
+
+
+def _has_tensors(layer: Layer) -> bool:
+    return next(layer.parameters(), None) is not None or next(layer.buffers(), None) is not None
 
 
 def _real_weights_meta_input(layer: Layer, inputs: Any) -> bool:

@@ -34,6 +34,7 @@ class Masking(Layer):
 
     def __init__(self, mask_value: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.built = True  # as Keras
         self.mask_value = mask_value
         layer_module.MASKS_IN_USE[0] = True
 

@@ -91,10 +91,6 @@ class _Merge(Layer):
 
     supports_masking = True
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.built = True
-
     def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
         """Keras' rule: the inputs' masks ORed, or None unless every input has one."""
         masks = mask if isinstance(mask, (list, tuple)) else [mask]

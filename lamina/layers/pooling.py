@@ -79,8 +79,10 @@ class _Pooling(Layer):
         strides: the step between windows; None (default) means `pool_size` (no overlap).
         padding: 'valid' (windows inside the input) or 'same' (case-insensitive). With 'same'
             the odd extra position goes after the input (bottom/right), as in Keras; max
-            pooling ignores the padding (it pads with -inf), average pooling divides by the
-            number of real, unpadded values in each window.
+            pooling ignores the padding (it pads with -inf). Average pooling divides by the
+            number of real values in each window where the padding is the same on both
+            sides; where it is not, it repeats the edge values and they count, as Keras 3
+            does on its torch backend (its TensorFlow and JAX backends exclude the padding).
         data_format: 'channels_last' (batch, ..., channels) or 'channels_first'
             (batch, channels, ...); default `lamina.config.image_data_format()`.
 
@@ -219,12 +221,10 @@ class _Pooling(Layer):
             return _AVG_POOL[index](
                 x, self.pool_size, self.strides, padding, count_include_pad=False
             )
-        # Asymmetric padding, which torch cannot express: average the zero-padded input over
-        # full windows, then rescale by the share of real values in each window.
-        ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
-        pooled = _AVG_POOL[index](F.pad(x, pre_pad), self.pool_size, self.strides)
-        share = _AVG_POOL[index](F.pad(ones, pre_pad), self.pool_size, self.strides)
-        return pooled / share
+        # Asymmetric padding, which torch cannot express: Keras 3's torch backend pads by
+        # repeating the edge values, which then count in the mean (see `average_pool`).
+        padded = F.pad(x, pre_pad, mode="replicate")
+        return _AVG_POOL[index](padded, self.pool_size, self.strides)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         spatial = spatial_shape(inputs.shape, self.rank, self._channels_last)

@@ -72,7 +72,6 @@ class Rescaling(Layer):
         self._operands: dict[tuple[Any, ...], Any] = {}  # see _operand
         self.scale = scale
         self.offset = offset
-        self.built = True
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("scale", "offset"):  # the operands made from them are stale

@@ -17,7 +17,6 @@ from typing import Any
 
 import torch
 
-from ._recurrent_base import _Stateful
 from ._symbolic import map_shapes, map_structure
 from ._weights import tensors_on
 from .layer import Layer, Shape
@@ -136,8 +135,6 @@ class Bidirectional(_Wrapper):
         self.return_state = forward.return_state
         self.stateful = forward.stateful
         self._initial_weights = weights
-
-    _shapes_of = _Stateful._shapes_of
 
     @property
     def states(self) -> tuple[Any, ...] | None:

@@ -53,7 +53,6 @@ class Flatten(Layer):
     def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data_format = normalize_data_format(data_format, f"Flatten '{self.name}'")
-        self.built = True
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         if self.data_format == "channels_first" and inputs.ndim > 2:
@@ -166,7 +165,6 @@ class Permute(Layer):
             )
         self.dims = tuple(dims)
         self.input_ndim = len(self.dims) + 1
-        self.built = True
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         return inputs.permute(0, *self.dims)
@@ -199,7 +197,6 @@ class RepeatVector(Layer):
         if not _is_int(n) or n <= 0:
             raise ValueError(f"RepeatVector '{self.name}': n must be a positive int; got {n!r}")
         self.n = n
-        self.built = True
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         return inputs.unsqueeze(1).repeat(1, self.n, 1)

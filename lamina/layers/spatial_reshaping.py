@@ -88,7 +88,6 @@ class _Spatial(Layer):
         self._channels_last = self.data_format == "channels_last"
         self.input_ndim = self.rank + 2
         self.input_description = spatial_description(self.rank, self._channels_last)
-        self.built = True
 
     def _spatial_axes(self) -> range:
         return range(1, self.rank + 1) if self._channels_last else range(2, self.rank + 2)

@@ -5,7 +5,7 @@ the per-sample losses by `sample_weight` and reduces them as Keras does (see `Lo
 reads a tensor back to the host except `validate_targets`, which the trainer calls once per fit.
 
 >>> import torch, lamina
->>> loss = lamina.losses.get("mse")
+>>> loss = lamina.losses.to_loss("mse")
 >>> type(loss).__name__
 'MeanSquaredError'
 >>> float(loss(torch.tensor([[0.0, 1.0], [1.0, 1.0]]), torch.tensor([[1.0, 1.0], [1.0, 1.0]])))
@@ -116,6 +116,7 @@ __all__ = [
     "deserialize",
     "dice",
     "get",
+    "to_loss",
     "hinge",
     "huber",
     "kl_divergence",
@@ -197,7 +198,35 @@ def _resolve_function(name: str | LossFunction) -> LossFunction:
     return _FUNCTIONS[name]
 
 
-def get(identifier: str | LossFunction | Loss | dict[str, Any] | None) -> Loss | None:
+def get(identifier: Any) -> Any:
+    """Keras' `losses.get`: a loss function for its name or an alias ('mse', 'MSE', 'kld'), a
+    fresh loss for a class name, a class or a config dict; a `Loss`, a function or None is
+    returned as it is. (`to_loss` always gives a `Loss`.)
+
+    >>> get("mse").__name__, get("Huber")
+    ('mean_squared_error', <Huber name='huber_loss'>)
+    """
+    if identifier is None or isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        from ..saving.registry import get_registered_object
+
+        found = {**_CLASSES, **_FUNCTIONS}.get(identifier, get_registered_object(identifier))
+        if found is None:
+            raise ValueError(
+                f"Could not interpret loss identifier: {identifier}. Valid names: {_valid_names()}"
+            )
+        return found() if isinstance(found, type) else found
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret loss identifier: {identifier}")
+
+
+def to_loss(identifier: str | LossFunction | Loss | dict[str, Any] | None) -> Loss | None:
     """Return a `Loss` for a name ('mse', 'CategoricalCrossentropy'), a function, a config dict
     ({'class_name': ..., 'config': ...}), a `Loss` (returned as is) or None (returns None).
 
@@ -217,7 +246,7 @@ def get(identifier: str | LossFunction | Loss | dict[str, Any] | None) -> Loss |
 
         registered = get_registered_object(identifier)
         if registered is not None:
-            return get(registered)
+            return to_loss(registered)
         raise ValueError(f"Unknown loss {identifier!r}. Valid names: {_valid_names()}")
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
@@ -246,7 +275,7 @@ def deserialize(name: dict[str, Any] | str, custom_objects: dict[str, Any] | Non
     config = name
     if isinstance(config, str):
         custom = (custom_objects or {}).get(config)
-        return get(custom if custom is not None else config)
+        return to_loss(custom if custom is not None else config)
     class_name = config.get("class_name")
     cls = resolve_class(config, _CLASSES.get(class_name), custom_objects)
     if not (isinstance(cls, type) and issubclass(cls, Loss)):

@@ -44,14 +44,14 @@ def validate_targets(
     never inside the training step. Other losses are not checked.
 
     Args:
-        loss: a `Loss` or anything `get` accepts.
+        loss: a `Loss` or anything `to_loss` accepts.
         y_true: the labels (NumPy array or tensor).
         y_pred_shape: the model's output shape, e.g. (batch, num_classes).
         num_classes: the number of classes; the last entry of `y_pred_shape` by default.
     """
-    from . import get  # the package's lookup, which imports this module
+    from . import to_loss  # the package's lookup, which imports this module
 
-    loss = get(loss)
+    loss = to_loss(loss)
     if not isinstance(
         loss, (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy)
     ):

@@ -1,12 +1,16 @@
 """Stateful metrics, as `keras.metrics`: torch modules whose totals stay on the device.
 
-`get(identifier)` turns what `compile(metrics=[...])` receives into a metric named as Keras'
-compile names it: a string gives a metric named by that string ('mse' -> a MeanSquaredError named
-'mse'). 'accuracy' and 'acc' depend on the targets and predictions: `resolve_accuracy` picks
-the binary, categorical or sparse categorical accuracy from their shapes, as Keras 3 does.
+`get(identifier)` is Keras' `metrics.get`: a class name, its snake-case name or an alias
+('mse') gives a fresh metric with its default name. `compile_metric(identifier)` turns what
+`compile(metrics=[...])` receives into a metric named as Keras' compile names it: a string gives
+a metric named by that string ('mse' -> a MeanSquaredError named 'mse'). 'accuracy' and 'acc'
+depend on the targets and predictions: `resolve_accuracy` picks the binary, categorical or
+sparse categorical accuracy from their shapes, as Keras 3 does.
 
 >>> import torch, lamina
->>> m = lamina.metrics.get("mae")
+>>> lamina.metrics.get("mae")
+<MeanAbsoluteError name=mean_absolute_error>
+>>> m = lamina.metrics.compile_metric("mae")
 >>> m.name, type(m).__name__
 ('mae', 'MeanAbsoluteError')
 >>> m.update_state(torch.tensor([[1.0, 2.0]]), torch.tensor([[1.5, 2.5]]))
@@ -147,6 +151,7 @@ __all__ = [
     "categorical_crossentropy",
     "categorical_focal_crossentropy",
     "categorical_hinge",
+    "compile_metric",
     "deserialize",
     "get",
     "hinge",
@@ -290,8 +295,51 @@ def _valid_names() -> str:
     return ", ".join(sorted(set(_NAMED_CLASSES) | set(_CLASSES) | set(_FUNCTIONS)))
 
 
-def get(identifier: Any) -> Metric | None:
-    """Return a metric for a name, a function, a class, a config dict or a `Metric`.
+# Keras' `metrics.get` names beyond the classes' own and their snake-case names.
+_GET_ALIASES: dict[str, type[Metric]] = {
+    "bce": BinaryCrossentropy,
+    "mse": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "mape": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError,
+}
+
+
+def get(identifier: Any) -> Any:
+    """Keras' `metrics.get`: a fresh metric (default name) for a class name, its snake-case
+    name or an alias ('mse', 'MSE', 'bce'), a class or a config dict; a `Metric`, a function
+    or None is returned as it is.
+
+    >>> get("AUC"), get("mse")
+    (<AUC name=auc>, <MeanSquaredError name=mean_squared_error>)
+    """
+    if identifier is None or isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        from ..layers._naming import to_snake_case
+        from ..saving.registry import get_registered_object
+
+        names: dict[str, Any] = {**_CLASSES, **{to_snake_case(n): c for n, c in _CLASSES.items()}}
+        names.update({**_GET_ALIASES, **{k.upper(): c for k, c in _GET_ALIASES.items()}})
+        found = names.get(identifier, get_registered_object(identifier))
+        if found is None:
+            raise ValueError(
+                f"Could not interpret metric identifier: {identifier}. Valid names: "
+                f"{', '.join(sorted(names))}"
+            )
+        return found() if isinstance(found, type) else found
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret metric identifier: {identifier}")
+
+
+def compile_metric(identifier: Any) -> Metric | None:
+    """Return a metric for a name, a function, a class, a config dict or a `Metric`, as
+    `compile(metrics=...)` resolves it.
 
     A string gives a fresh metric named by that string, as Keras' compile names it: 'mse' is a
     MeanSquaredError named 'mse', 'MeanSquaredError' one named 'MeanSquaredError', 'hinge' the
@@ -314,7 +362,7 @@ def get(identifier: Any) -> Metric | None:
 
         registered = get_registered_object(identifier)
         if registered is not None:
-            return get(registered)
+            return compile_metric(registered)
         raise ValueError(f"Unknown metric {identifier!r}. Valid names: {_valid_names()}")
     if inspect.isclass(identifier) and issubclass(identifier, Metric):
         return identifier()
@@ -342,7 +390,7 @@ def resolve_accuracy(
     `BinaryAccuracy`, where Keras would take an argmax over the batch.
 
     >>> resolve_accuracy("accuracy", "sparse_categorical_crossentropy", (32,), (32, 10))
-    SparseCategoricalAccuracy(name='accuracy')
+    <SparseCategoricalAccuracy name=accuracy>
     """
     del loss  # Keras 3 decides from the shapes alone.
     true_rank, pred_rank = len(y_true_shape), len(y_pred_shape)

@@ -157,8 +157,8 @@ class Metric(torch.nn.Module):
     def from_config(cls, config: dict[str, Any]) -> Metric:
         return cls(**config)
 
-    def extra_repr(self) -> str:
-        return f"name={self.name!r}"
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}>"  # as Keras'
 
 
 def reduce_to_samplewise_values(

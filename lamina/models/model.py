@@ -25,10 +25,12 @@ import numpy as np
 import torch
 
 from ..layers._added_losses import clear_added_losses
+from ..layers._shape_inference import unknown_batch
 from ..layers._string_arrays import holds_strings
 from ..layers._symbolic import flatten_structure, map_shapes, map_structure
 from ..layers._variables import discarding_updates
 from ..layers.layer import Layer, Shape
+from ..training.custom_steps import whole_batch_data
 from ..training.host_memory import cached_host_memory
 from ._compile_attributes import CompileAttributes
 from ._step_api import StepAPI
@@ -125,16 +127,17 @@ class Model(CompileAttributes, StepAPI, Layer):
         if not self.built:
             # A subclassed model's sub-layers are only known by running `call`: run it once on
             # a one-sample zero batch (on the CPU, where the new weights are created), which
-            # builds every sub-layer with real shapes.
+            # builds every sub-layer with real shapes. A build pass: no counter moves.
             def zeros(shape: Any) -> Any:
                 return torch.zeros(tuple(1 if d is None else d for d in shape))
 
-            with torch.no_grad(), discarding_updates():  # a build pass: no counter moves
+            with torch.no_grad(), discarding_updates(), unknown_batch(input_shape):
                 outputs = self.call(map_shapes(zeros, input_shape))
             clear_added_losses(self)  # nor add_loss terms or activity penalties
             self.built = True
             self._build_input_shape = input_shape
-            return map_structure(lambda t: (None, *tuple(t.shape)[1:]), outputs)
+            batch = flatten_structure(input_shape)[0] if input_shape else None
+            return map_structure(lambda t: (batch, *tuple(t.shape)[1:]), outputs)
         return super().compute_output_shape(input_shape)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -409,7 +412,8 @@ class Model(CompileAttributes, StepAPI, Layer):
     def predict_on_batch(self, x: Any) -> Any:
         """The model's outputs on one batch, as NumPy arrays."""
         first = flatten_structure(x)[0]
-        return self.predict(x, batch_size=max(1, int(np.shape(first)[0])), verbose=0)
+        with whole_batch_data():  # a model's own predict_step gets (x,), as in Keras
+            return self.predict(x, batch_size=max(1, int(np.shape(first)[0])), verbose=0)
 
     def reset_metrics(self) -> None:
         if self._trainer is not None:

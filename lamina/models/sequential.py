@@ -15,6 +15,7 @@ import torch
 
 from ..layers import _masking
 from ..layers._name_scope import open_name_scope
+from ..layers._naming import unique_name
 from ..layers._symbolic import KerasTensor, Node, flatten_structure, map_structure
 from ..layers.core import InputLayer
 from ..layers.layer import Layer, Shape
@@ -44,7 +45,8 @@ class Sequential(Model):
         self._stack: list[Layer] = []
         self._nodes: list[Node] = []
         for layer in layers or []:
-            self.add(layer)
+            self.add(layer, rebuild=False)
+        self._note_rebuild()
 
     # ------------------------------------------------------------------ structure
 
@@ -53,18 +55,29 @@ class Sequential(Model):
         return list(self._stack)
 
     @property
-    def input_shape(self) -> Shape | None:
-        return None if self._input_layer is None else self._input_layer.batch_shape
+    def input_shape(self) -> Shape:
+        if self._input_layer is None:  # as Keras: no such attribute before the model is built
+            raise AttributeError("'Sequential' object has no attribute 'input_shape'")
+        return self._input_layer.batch_shape
 
     @property
     def output_shape(self) -> Any:
-        return self._output_shapes[-1] if self._output_shapes else None
+        if not self._nodes:
+            raise AttributeError("'Sequential' object has no attribute 'output_shape'")
+        return self._output_shapes[-1]
+
+    def _note_rebuild(self) -> None:
+        """Keras builds a Sequential with an input as a new Functional each time a layer is
+        added (or popped) or it is built, and each takes the next automatic 'functional' name:
+        lamina takes the name too, so later models are named as in Keras."""
+        if self._input_layer is not None and self._stack:
+            unique_name("functional")
 
     def add(self, layer: Any, rebuild: bool = True) -> None:
         """Append a layer (or set the input with an `Input(shape)` / `InputLayer`).
 
-        `rebuild` is Keras' argument, accepted for compatibility: lamina always connects a
-        layer at once when the input shape is known.
+        lamina always connects a layer at once when the input shape is known; `rebuild`, Keras'
+        argument, only counts the rebuild as Keras does (see `_note_rebuild`).
         """
         if isinstance(layer, KerasTensor):
             if not isinstance(layer.layer, InputLayer):
@@ -101,6 +114,8 @@ class Sequential(Model):
                 self._stack.pop()
                 delattr(self, str(len(self._stack)))
                 raise
+        if rebuild:
+            self._note_rebuild()
 
     def pop(self, rebuild: bool = True) -> Layer:
         """Remove and return the last layer (`rebuild` as in `add`)."""
@@ -112,6 +127,8 @@ class Sequential(Model):
             node = self._nodes.pop()
             if node in layer._inbound_nodes:
                 layer._inbound_nodes.remove(node)
+        if rebuild:
+            self._note_rebuild()
         return layer
 
     @property
@@ -141,10 +158,11 @@ class Sequential(Model):
                 )
             if len(input_shape) == 1 and isinstance(input_shape[0], (list, tuple)):
                 input_shape = input_shape[0]  # [shape] of a one-element input list
-            self._input_layer = InputLayer(batch_shape=(None, *tuple(input_shape)[1:]))
+            self._input_layer = InputLayer(batch_shape=tuple(input_shape))  # batch kept
         for layer in self._stack[len(self._nodes) :]:
             self._connect(layer)
         self.built = True
+        self._note_rebuild()
 
     @property
     def inputs(self) -> list[Any]:
@@ -196,7 +214,7 @@ class Sequential(Model):
         if args and isinstance(args[0], (list, tuple)) and len(args[0]) == 1:
             args = (args[0][0], *args[1:])  # [x] for the one input, as Keras accepts
         if not self.built and args and isinstance(args[0], torch.Tensor):
-            self.build((None, *tuple(args[0].shape)[1:]))
+            self.build(tuple(args[0].shape))  # as Keras: the batch size of the first call
         return super().forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ config
@@ -283,7 +301,7 @@ def _deserialize_layer(entry: dict[str, Any]) -> Layer:
     class_name = str(entry.get("class_name"))
     if str(entry.get("module") or "").startswith(("keras.src.ops.", "keras.ops")):
         # an op Keras recorded in a functional graph: one of lamina.ops, by name
-        return OperationLayer.from_keras_operation(class_name, entry["config"])
+        return OperationLayer.from_keras_operation(class_name, entry["config"], entry["module"])
     if class_name == "OperationLayer":
         return OperationLayer.from_config(entry["config"])
     registered = entry.get("registered_name")

@@ -12,9 +12,10 @@ tensor([0.1250])
 from . import core, image, linalg, math, nn, numpy
 from ._graph import symbolic_aware
 
-for _module in (core, image, linalg, math, nn, numpy):
+for _module in (core, linalg, math, nn, numpy):
     symbolic_aware(_module)
 del _module
+symbolic_aware(image, prefix="image.")
 
 from .core import *  # noqa: E402, F403
 from .linalg import *  # noqa: E402, F403

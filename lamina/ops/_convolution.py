@@ -37,6 +37,27 @@ def _to_channels_first(x: Tensor, data_format: str | None) -> tuple[Tensor, bool
     return (torch.movedim(x, -1, 1) if last else x), last
 
 
+def check_input_channels(
+    inputs: Tensor, kernel_channels: int, data_format: str | None, groups: bool = False
+) -> int:
+    """The input's channel count, checked against the kernel's as Keras does (a ValueError
+    before torch's own error); `groups` allows any multiple (grouped convolution)."""
+    data_format = data_format or config.image_data_format()
+    channels = inputs.shape[-1 if data_format == "channels_last" else 1]
+    if groups and (kernel_channels < 1 or channels % kernel_channels):
+        raise ValueError(
+            f"Input channels ({channels}) must be divisible by kernel input channels "
+            f"({kernel_channels})"
+        )
+    if not groups and channels != kernel_channels:
+        raise ValueError(
+            "The number of input channels must match the kernel's input channels. Received: "
+            f"input channels={channels}, kernel input channels={kernel_channels}, "
+            f"data_format='{data_format}'."
+        )
+    return channels
+
+
 def _back(x: Tensor, channels_last: bool) -> Tensor:
     return torch.movedim(x, 1, -1) if channels_last else x
 
@@ -93,9 +114,7 @@ def conv(
 ) -> Tensor:
     """An N-D convolution with a Keras kernel (*kernel_size, in_channels / groups, filters)."""
     kernel = tensor(kernel)
-    channels = tensor(inputs).shape[
-        -1 if (data_format or config.image_data_format()) == "channels_last" else 1
-    ]
+    channels = check_input_channels(tensor(inputs), kernel.shape[-2], data_format, groups=True)
     groups = channels // kernel.shape[-2]
     weight = torch.movedim(kernel, (-1, -2), (0, 1))
     return _convolve(inputs, weight, groups, strides, padding, data_format, dilation_rate)
@@ -112,6 +131,7 @@ def depthwise_conv(
     """A depthwise convolution with a Keras kernel (*kernel_size, in_channels, multiplier)."""
     kernel = tensor(kernel)
     channels, multiplier = kernel.shape[-2], kernel.shape[-1]
+    check_input_channels(tensor(inputs), channels, data_format)
     # (*k, in, mult) -> (in * mult, 1, *k): output channel c * mult + m, as in Keras.
     weight = torch.movedim(
         kernel.reshape(*kernel.shape[:-2], channels * multiplier, 1), (-2, -1), (0, 1)
@@ -140,7 +160,11 @@ def _pool(
     if not average:
         padded = F.pad(x, pads, value=-math.inf)
         return _back(_MAX_POOL[rank](padded, window, strides), channels_last)
-    # Keras' 'same' average ignores the padding: divide by the count of real inputs per window.
+    if pads[0::2] != pads[1::2]:
+        # Uneven padding: Keras 3's torch backend repeats the edge values, which then count.
+        padded = F.pad(x, pads, mode="replicate")
+        return _back(_AVG_POOL[rank](padded, window, strides), channels_last)
+    # Even padding: Keras' 'same' average ignores it, dividing by the real inputs per window.
     sums = _AVG_POOL[rank](F.pad(x, pads), window, strides)
     ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
     counts = _AVG_POOL[rank](F.pad(ones, pads), window, strides)
@@ -165,7 +189,9 @@ def average_pool(
     padding: str = "valid",
     data_format: str | None = None,
 ) -> Tensor:
-    """The mean over windows of `pool_size` (padding excluded), every `strides`."""
+    """The mean over windows of `pool_size`, every `strides`. 'same' padding is excluded
+    from the mean where it is even; uneven padding repeats the edge values, which count, as
+    Keras 3's torch backend does."""
     return _pool(inputs, pool_size, strides, padding, data_format, average=True)
 
 
@@ -181,12 +207,20 @@ def dot_product_attention(
     attn_logits_soft_cap: float | None = None,
 ) -> Tensor:
     """Scaled dot-product attention on (batch, length, heads, head_dim) tensors; `mask` is
-    True where attention is allowed, `bias` is added to the logits."""
+    True where attention is allowed, `bias` is added to the logits (give one of the two).
+    With fewer key/value heads than query heads, each serves a group of query heads."""
     query, key, value = tensor(query), tensor(key), tensor(value)
+    dtype = torch.promote_types(torch.promote_types(query.dtype, key.dtype), value.dtype)
+    query, key, value = query.to(dtype), key.to(dtype), value.to(dtype)
+    if bias is not None and mask is not None:
+        raise ValueError("Only one of `bias` and `mask` can be provided. Received both.")
     squeeze = query.dim() == 3
     if squeeze:
         query, key, value = query.unsqueeze(2), key.unsqueeze(2), value.unsqueeze(2)
     q, k, v = (t.transpose(1, 2) for t in (query, key, value))  # (B, N, T, H)
+    if q.shape[1] > k.shape[1] > 1:  # grouped-query attention: each key head serves a group
+        groups = q.shape[1] // k.shape[1]
+        k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
     logits = torch.matmul(q, k.transpose(-1, -2)) * scale
     if attn_logits_soft_cap is not None:

@@ -22,7 +22,7 @@ def ctc_loss(
 ) -> Tensor:
     """The CTC loss per sequence of logits `output` (batch, time, classes) against padded
     labels `target` (batch, max_label_length); `mask_index` is the blank class."""
-    output = to_float(output)
+    output = to_float(output).float()  # Keras computes the loss in float32 for every input
     device = output.device
     log_probs = F.log_softmax(output.transpose(0, 1), dim=-1)
     return F.ctc_loss(
@@ -129,7 +129,7 @@ def ctc_decode(
     'greedy' takes the best class per step (score: minus the sum of the best logits);
     'beam_search' keeps `beam_width` prefixes (score: the path's log-probability).
     """
-    inputs = to_float(inputs)
+    inputs = to_float(inputs).float()  # float32 for every input, as Keras
     if inputs.dim() != 3:
         raise ValueError(
             f"ctc_decode expects inputs of shape (batch, time, classes); got {tuple(inputs.shape)}"

@@ -32,26 +32,26 @@ def _symbolic(value: Any) -> bool:
     return False
 
 
-def _wrap(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+def _wrap(name: str, function: Callable[..., Any], prefix: str) -> Callable[..., Any]:
     @functools.wraps(function)
     def operation(*args: Any, **kwargs: Any) -> Any:
         if _symbolic(args) or (kwargs and _symbolic(kwargs)):
             from ..layers._operation import symbolic_operation
 
-            return symbolic_operation(name, args, kwargs)
+            return symbolic_operation(prefix + name, args, kwargs)
         return function(*args, **kwargs)
 
     operation._symbolic_aware = True  # type: ignore[attr-defined]
     return operation
 
 
-def symbolic_aware(module: ModuleType) -> None:
+def symbolic_aware(module: ModuleType, prefix: str = "") -> None:
     """Replace each public function of `module` (its `__all__`) by one that also records
-    graph nodes for symbolic tensors."""
+    graph nodes for symbolic tensors, named `prefix + name` ('image.resize')."""
     for name in getattr(module, "__all__", ()):
         function = getattr(module, name)
         if not inspect.isfunction(function) or getattr(function, "_symbolic_aware", False):
             continue
         if name in {"convert_to_tensor", "convert_to_numpy", "is_tensor", "shape", "dtype"}:
             continue  # about tensors, not on them: Keras answers these for symbolic ones too
-        setattr(module, name, _wrap(name, function))
+        setattr(module, name, _wrap(name, function, prefix))

@@ -19,6 +19,7 @@ from ._convolution import (
     _back,
     _to_channels_first,
     _tuple,
+    check_input_channels,
     conv,
     depthwise_conv,
 )
@@ -232,7 +233,9 @@ def conv_transpose(
     dilation_rate: IntOrTuple = 1,
 ) -> Tensor:
     """A transposed N-D convolution with a Keras kernel (*kernel_size, filters, in_channels)."""
-    x, channels_last = _to_channels_first(tensor(inputs), data_format)
+    inputs, kernel = tensor(inputs), tensor(kernel)
+    check_input_channels(inputs, kernel.shape[-1], data_format)
+    x, channels_last = _to_channels_first(inputs, data_format)
     x, kernel = promote(to_float(x), to_float(kernel))
     rank = x.dim() - 2
     if rank not in _CONV_TRANSPOSE:

@@ -37,6 +37,35 @@ __all__ = [
 ]
 
 
+def _matrices(x: Tensor, square: bool = True) -> Tensor:
+    """`x` checked as Keras does before factorizing: rank >= 2 and, if `square`, square."""
+    if x.dim() < 2:
+        raise ValueError(
+            f"Expected input to have rank >= 2. Received input with shape {tuple(x.shape)}."
+        )
+    if square and x.shape[-1] != x.shape[-2]:
+        raise ValueError(
+            f"Expected a square matrix. Received non-square input with shape {tuple(x.shape)}"
+        )
+    return x
+
+
+def _system(a: TensorLike, b: TensorLike) -> tuple[Tensor, Tensor]:
+    """(a, b) of a @ x = b as floats of one dtype, their shapes checked as Keras does."""
+    a, b = promote(to_float(a), to_float(b))
+    _matrices(a)
+    if b.dim() < 1:
+        raise ValueError(f"Expected input to have rank >= 1. Received scalar input {b}.")
+    side = -2 if a.dim() == b.dim() else -1
+    if b.dim() - a.dim() in (0, 1) and a.shape[side] != b.shape[side]:
+        raise ValueError(
+            "Incompatible shapes between `a` and `b`. Expected "
+            f"`a.shape[{side}] == b.shape[{side}]`. Received: a.shape={tuple(a.shape)}, "
+            f"b.shape={tuple(b.shape)}"
+        )
+    return a, b
+
+
 def norm(
     x: TensorLike, ord: float | str | None = None, axis: Axis = None, keepdims: bool = False
 ) -> Tensor:
@@ -49,29 +78,37 @@ def norm(
 
 def inv(x: TensorLike) -> Tensor:
     """The inverse of each square matrix in the last two axes."""
-    return torch.linalg.inv(to_float(x))
+    return torch.linalg.inv(_matrices(to_float(x)))
 
 
 def det(x: TensorLike) -> Tensor:
     """The determinant of each square matrix in the last two axes."""
-    return torch.linalg.det(to_float(x))
+    return torch.linalg.det(_matrices(to_float(x)))
 
 
 def solve(a: TensorLike, b: TensorLike) -> Tensor:
     """The solution x of a @ x = b."""
-    a, b = promote(to_float(a), to_float(b))
+    a, b = _system(a, b)
     return torch.linalg.solve(a, b)
 
 
 def solve_triangular(a: TensorLike, b: TensorLike, lower: bool = False) -> Tensor:
-    """The solution x of a @ x = b for a triangular `a`."""
-    a, b = promote(to_float(a), to_float(b))
+    """The solution x of a @ x = b for a triangular `a`; `b` may be a vector (one fewer
+    axis than `a`)."""
+    a, b = _system(a, b)
+    if b.dim() == a.dim() - 1:
+        return torch.linalg.solve_triangular(a, b[..., None], upper=not lower)[..., 0]
     return torch.linalg.solve_triangular(a, b, upper=not lower)
 
 
 def cholesky(x: TensorLike, upper: bool = False) -> Tensor:
-    """The Cholesky factor of a positive-definite matrix (lower unless `upper`)."""
-    return torch.linalg.cholesky(to_float(x), upper=upper)
+    """The Cholesky factor of a positive-definite matrix (lower unless `upper`); a ValueError
+    (as Keras) when the factorization fails."""
+    x = _matrices(to_float(x))
+    try:
+        return torch.linalg.cholesky(x, upper=upper)
+    except RuntimeError as error:
+        raise ValueError(f"Cholesky decomposition failed: {error}") from error
 
 
 def qr(x: TensorLike, mode: str = "reduced") -> tuple[Tensor, Tensor]:
@@ -85,7 +122,7 @@ def svd(
     x: TensorLike, full_matrices: bool = True, compute_uv: bool = True
 ) -> Tensor | tuple[Tensor, Tensor, Tensor]:
     """The singular value decomposition (u, s, vh), or only s when not `compute_uv`."""
-    x = to_float(x)
+    x = _matrices(to_float(x), square=False)
     if not compute_uv:
         return torch.linalg.svdvals(x)
     return tuple(torch.linalg.svd(x, full_matrices=full_matrices))
@@ -93,23 +130,23 @@ def svd(
 
 def cholesky_inverse(x: TensorLike, upper: bool = False) -> Tensor:
     """The inverse of the matrix whose Cholesky factor is `x` (lower unless `upper`)."""
-    return torch.cholesky_inverse(to_float(x), upper=upper)
+    return torch.cholesky_inverse(_matrices(to_float(x)), upper=upper)
 
 
 def eig(x: TensorLike) -> tuple[Tensor, Tensor]:
     """The eigenvalues and right eigenvectors of a square matrix, as complex tensors."""
-    return tuple(torch.linalg.eig(to_float(x)))
+    return tuple(torch.linalg.eig(_matrices(to_float(x))))
 
 
 def eigh(x: TensorLike) -> tuple[Tensor, Tensor]:
     """The eigenvalues (ascending) and eigenvectors of a symmetric (Hermitian) matrix."""
-    return tuple(torch.linalg.eigh(to_float(x)))
+    return tuple(torch.linalg.eigh(_matrices(to_float(x))))
 
 
 def lu_factor(x: TensorLike) -> tuple[Tensor, Tensor]:
     """The packed LU factorization with partial pivoting, as (lu, pivots); pivots are
     0-based row swaps (int32), as SciPy's."""
-    lu, pivots = torch.linalg.lu_factor(to_float(x))
+    lu, pivots = torch.linalg.lu_factor(_matrices(to_float(x), square=False))
     return lu, (pivots - 1).to(torch.int32)
 
 

@@ -82,6 +82,17 @@ def _segment_reduce(
 ) -> Tensor:
     data = tensor(data)
     segment_ids = tensor(segment_ids).to(data.device).long()
+    if segment_ids.dim() != 1:
+        raise ValueError(
+            "Argument `segment_ids` should be an 1-D vector, got shape: "
+            f"{tuple(segment_ids.shape)}. Flatten `segment_ids` and the matching leading axes "
+            "of `data` first."
+        )
+    if data.dim() < 1 or segment_ids.shape[0] != data.shape[0]:
+        raise ValueError(
+            "Argument `segment_ids` and `data` should have same leading dimension. Got "
+            f"{tuple(segment_ids.shape)} v.s. {tuple(data.shape)}."
+        )
     if num_segments is None:
         num_segments = int(segment_ids.max()) + 1
     # Ids outside [0, num_segments) go to one extra row, dropped at the end.

@@ -224,13 +224,13 @@ def _shape_to_json(shape: Any) -> Any:
 
 
 def _shape_from_json(shape: Any) -> Any:
-    """A shape (a list of ints and Nones) as a tuple with the batch axis None, as a layer
-    sees it when built by a call; lists and dicts of shapes element by element."""
+    """A shape (a list of ints and Nones) as a tuple, as a layer sees it when built by a
+    call; lists and dicts of shapes element by element."""
     if isinstance(shape, dict):
         return {key: _shape_from_json(value) for key, value in shape.items()}
     if isinstance(shape, (list, tuple)):
         if all(d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in shape):
-            return (None, *shape[1:]) if shape else ()
+            return tuple(shape)
         return [_shape_from_json(s) for s in shape]
     return shape
 

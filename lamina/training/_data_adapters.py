@@ -373,7 +373,8 @@ def training_batches(
         sample_weight = apply_class_weight(y, class_weight, sample_weight)
     batch_size = _array_batch_size(batch_size, x, steps)
     source = ArrayBatches(x, y, sample_weight, batch_size, shuffle, shard)
-    return EpochIterator(source, steps), (x, y), validation_data
+    first = slice(0, batch_size)  # Keras builds from one batch: its shapes keep the batch size
+    return EpochIterator(source, steps), (_take(x, first), _take(y, first)), validation_data
 
 
 def evaluation_batches(
@@ -411,7 +412,7 @@ def evaluation_batches(
     x, y, sample_weight = arrays_to_device(device, x, y, sample_weight, where)
     batch_size = _array_batch_size(batch_size, x, steps)
     source = ArrayBatches(x, y, sample_weight, batch_size, shuffle=False, shard=shard)
-    return EpochIterator(source, steps), x
+    return EpochIterator(source, steps), _take(x, slice(0, batch_size))
 
 
 def validation_batches(
@@ -442,5 +443,6 @@ def prediction_batches(
         source = _pipeline_batches(device, x, kind, batch_size, False, for_predict=True)
         return EpochIterator(source.start(), steps), None
     x = inputs_to_device(device, x, "predict")
-    source = ArrayBatches(x, None, None, _array_batch_size(batch_size, x, steps), shuffle=False)
-    return EpochIterator(source, steps), x
+    batch_size = _array_batch_size(batch_size, x, steps)
+    source = ArrayBatches(x, None, None, batch_size, shuffle=False)
+    return EpochIterator(source, steps), _take(x, slice(0, batch_size))

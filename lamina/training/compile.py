@@ -122,7 +122,7 @@ class CompileState:
         self.outputs = [
             OutputSpec(
                 name=name,
-                loss=None if spec_loss is None else losses_module.get(spec_loss),
+                loss=None if spec_loss is None else losses_module.to_loss(spec_loss),
                 weight=1.0 if weight is None else float(weight),
                 metric_identifiers=_as_list(metric_list),
                 weighted_metric_identifiers=_as_list(weighted_list),
@@ -135,7 +135,7 @@ class CompileState:
         for spec in self.outputs:
             for identifier in spec.metric_identifiers + spec.weighted_metric_identifiers:
                 if not (isinstance(identifier, str) and identifier in _ACCURACY_NAMES):
-                    metrics_module.get(identifier)
+                    metrics_module.compile_metric(identifier)
         if jit_compile not in (True, False, "auto"):
             raise ValueError(f"jit_compile must be True, False or 'auto'; got {jit_compile!r}")
         if cuda_graphs not in (True, False):
@@ -196,7 +196,7 @@ class CompileState:
                     return metrics_module.resolve_accuracy(
                         identifier, spec.loss, tuple(target.shape), tuple(prediction.shape)
                     )
-                return metrics_module.get(identifier)
+                return metrics_module.compile_metric(identifier)
 
             built = []
             unweighted_names = set()

@@ -13,7 +13,9 @@ False
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -21,7 +23,28 @@ import torch
 from ..layers._variables import discarding_updates
 from .data_packing import pack_x_y_sample_weight
 
-__all__ = ["CustomSteps", "logs_as_floats", "overrides_step"]
+__all__ = ["CustomSteps", "logs_as_floats", "overrides_step", "step_data", "whole_batch_data"]
+
+_WHOLE_DATA = contextvars.ContextVar("lamina_whole_batch_data", default=False)
+
+
+@contextlib.contextmanager
+def whole_batch_data() -> Iterator[None]:
+    """Within: a model's own steps get what Keras' `*_on_batch` hand them, `(x, y,
+    sample_weight)` with its Nones for train_step and test_step and `(x,)` for predict_step."""
+    token = _WHOLE_DATA.set(True)
+    try:
+        yield
+    finally:
+        _WHOLE_DATA.reset(token)
+
+
+def step_data(x: Any, y: Any = None, sample_weight: Any = None, predict: bool = False) -> Any:
+    """The `data` a model's own step gets: as `pack_x_y_sample_weight` in fit, evaluate and
+    predict (`(x, y)`, `(x, y, w)`, `x`), whole in `*_on_batch` (see `whole_batch_data`)."""
+    if _WHOLE_DATA.get():
+        return (x,) if predict else (x, y, sample_weight)
+    return pack_x_y_sample_weight(x) if predict else pack_x_y_sample_weight(x, y, sample_weight)
 
 
 def overrides_step(model: Any, name: str) -> bool:
@@ -81,12 +104,12 @@ class CustomSteps:
                 "over the processes. Use the standard step (no train_step) to train with DDP."
             )
         self._build_metrics_for_custom_step(x, y)
-        self._custom_logs = self.model.train_step(pack_x_y_sample_weight(x, y, sample_weight))
+        self._custom_logs = self.model.train_step(step_data(x, y, sample_weight))
 
     def custom_test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
         """One batch of `evaluate` (or of fit's validation) through the model's `test_step`."""
         self._build_metrics_for_custom_step(x, y)
-        self._custom_logs = self.model.test_step(pack_x_y_sample_weight(x, y, sample_weight))
+        self._custom_logs = self.model.test_step(step_data(x, y, sample_weight))
 
     def custom_results(self) -> dict[str, float] | None:
         """The last custom step's logs as floats, or None when no custom step ran since the

@@ -18,8 +18,7 @@ from ..layers._added_losses import in_use as added_losses_in_use
 from ..layers._symbolic import flatten_structure, map_structure
 from ..optimizers.loss_scale import LossScaleOptimizer
 from . import distributed
-from .custom_steps import CustomSteps, overrides_step
-from .data_packing import pack_x_y_sample_weight
+from .custom_steps import CustomSteps, overrides_step, step_data
 from .jit import (
     GuardPasses,
     compile_step,
@@ -462,7 +461,7 @@ class StepFunctions(CustomSteps):
     def predict_step(self, x: Any) -> Any:
         """The model's outputs for one batch (compiled with `jit_compile=True`)."""
         if overrides_step(self.model, "predict_step"):
-            return self.model.predict_step(pack_x_y_sample_weight(x))
+            return self.model.predict_step(step_data(x, predict=True))
         compiled = self._compiled_for(2, x, needs_metrics=False)
         if compiled is None:
             return self._predict_step(x)

@@ -33,6 +33,7 @@ from ._data_adapters import (
 from .adapters import ArrayBatches, apply_class_weight, arrays_to_device, concatenate_outputs
 from .auto_jit import AutoJit
 from .compile import CompileState
+from .custom_steps import whole_batch_data
 from .epoch_iterator import EpochIterator, capped_count, validates
 from .jit import GuardPasses
 from .progbar import LazyLogs as _LazyLogs
@@ -479,7 +480,8 @@ class Trainer(StepFunctions):
         self.prepare(x)
         self.reset_metrics()  # as in Keras 3, each call reports its own batch
         self.model.train()
-        self._run_step(self._train_step_fn, None, x, y, sample_weight)
+        with whole_batch_data():  # a model's own train_step gets (x, y, sample_weight)
+            self._run_step(self._train_step_fn, None, x, y, sample_weight)
         self.model.eval()
         return self.results()
 
@@ -488,7 +490,7 @@ class Trainer(StepFunctions):
         self.prepare(x)
         self.reset_metrics()
         self.model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), whole_batch_data():
             self.test_step(x, y, sample_weight)
         return self.results()
 

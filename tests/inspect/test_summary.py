@@ -321,3 +321,22 @@ def test_optimizer_params_appear_once_the_optimizer_is_built(capsys):
     model.fit(np.ones((2, 3)), np.ones((2, 2)), verbose=0)
     model.summary()
     assert "Optimizer params: 2" in capsys.readouterr().out
+
+
+def test_connected_to_column_follows_keras_depth_rule():
+    # Keras 3.15.1 drops "Connected to" when each depth (counted back from the outputs) has one
+    # call reading at most one tensor and no layer is called twice: also with two outputs.
+    def connected(model):
+        return "Connected to" in summary_text(model)
+
+    i = lamina.Input((6, 8, 3))
+    r = layers.Conv2D(2, 1)(layers.Conv2D(2, 3)(i))
+    f = layers.Flatten()(r)
+    assert not connected(lamina.Model(i, [r, f]))
+    assert connected(lamina.Model(i, [layers.Dense(2)(f), layers.Dense(3)(f)]))
+    assert not connected(lamina.Model(i, f))
+    shared = layers.Dense(4)
+    x = lamina.Input((4,))
+    assert connected(lamina.Model(x, shared(shared(x))))
+    a, b = lamina.Input((4,)), lamina.Input((4,))
+    assert connected(lamina.Model([a, b], layers.Dense(1)(a)))  # b, unread, at depth 0 too

@@ -14,6 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import lamina
 from lamina import config
 from lamina.layers import Input
 from lamina.layers._conv_utils import same_padding
@@ -218,22 +219,32 @@ def test_pooling_matches_torch_functional(mode, rank, pool, strides, padding):
         padded = F.pad(_nchw(x), (before, after) * rank, value=-math.inf)
         expected = _TORCH_POOL[mode, rank](padded, pool, strides)
     else:
-        # sum over the zero-padded window / number of real values in it
-        ones = torch.ones(1, 1, *(n,) * rank)
-        total = _TORCH_POOL[mode, rank](F.pad(_nchw(x), (before, after) * rank), pool, strides)
-        count = _TORCH_POOL[mode, rank](F.pad(ones, (before, after) * rank), pool, strides)
-        expected = total / count
+        # uneven: the edge values repeated into the padding, counted (Keras 3's torch backend)
+        padded = F.pad(_nchw(x), (before, after) * rank, mode="replicate")
+        expected = _TORCH_POOL[mode, rank](padded, pool, strides)
     torch.testing.assert_close(y, _nhwc(expected))
 
 
-def test_same_average_pooling_divides_by_real_values_only():
+def test_same_average_pooling_with_uneven_padding_counts_repeated_edges():
     # 6x6, pool 3, stride 2: padding (0, 1), so the last row and column of windows hang over.
+    # Keras 3's torch backend pads unevenly by repeating the edge values, which then count.
     x = _det((1, 6, 6, 1), 1.3)
-    padded = np.pad(x[0, :, :, 0], ((0, 1), (0, 1)), constant_values=np.nan)
-    expected = [[np.nanmean(padded[i : i + 3, j : j + 3]) for j in (0, 2, 4)] for i in (0, 2, 4)]
+    padded = np.pad(x[0, :, :, 0], ((0, 1), (0, 1)), mode="edge")
+    expected = [[np.mean(padded[i : i + 3, j : j + 3]) for j in (0, 2, 4)] for i in (0, 2, 4)]
     y = AveragePooling2D(3, strides=2, padding="same")(torch.from_numpy(x))
     np.testing.assert_allclose(y[0, :, :, 0].numpy(), expected, rtol=1e-6, atol=1e-7)
     assert AveragePooling2D(3, strides=2, padding="same")(torch.ones(1, 6, 6, 1)).eq(1).all()
+    # Keras 3.15.1 (torch backend) printed these for this input:
+    x = (np.arange(36, dtype="float32").reshape(1, 6, 6, 1) % 7) / 10
+    keras_values = [
+        [0.23333331942558289, 0.20000000298023224, 0.36666667461395264],
+        [0.42222222685813904, 0.23333331942558289, 0.1666666865348816],
+        [0.3333333730697632, 0.4555555582046509, 0.15555556118488312],
+    ]
+    y = AveragePooling2D(3, strides=2, padding="same")(torch.from_numpy(x))
+    np.testing.assert_allclose(y[0, :, :, 0].numpy(), keras_values, rtol=1e-6)
+    y = lamina.ops.average_pool(x, 3, 2, "same")
+    np.testing.assert_allclose(y[0, :, :, 0].numpy(), keras_values, rtol=1e-6)
 
 
 def test_same_max_pooling_ignores_padding():
