@@ -52,8 +52,9 @@ def _spec(value: Any, index: int) -> _Spec:
             )
         dtype = getattr(torch, value.dtype or "float32")
         return _Spec(value.name or name, tuple(value.shape), dtype)
-    if isinstance(value, KerasTensor):
-        return _Spec(value.name or name, tuple(value.shape), getattr(torch, value.dtype))
+    if isinstance(value, KerasTensor):  # named by its Input layer
+        name = getattr(value.layer, "name", None) or value.name or name
+        return _Spec(name, tuple(value.shape), getattr(torch, value.dtype))
     if isinstance(value, np.ndarray):
         value = torch.from_numpy(value)
     if isinstance(value, torch.Tensor) and value.ndim > 0:

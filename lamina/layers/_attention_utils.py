@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._naming import tensor_name
 from ._symbolic import KerasTensor, Node, map_shapes
 
 # Keras' masking constant: masked scores become (or drop by) 1e9 before the softmax (Softmax
@@ -86,7 +87,7 @@ def record_symbolic_call(
         return KerasTensor(
             shape=tuple(shape),
             dtype=layer.dtype,
-            name=layer.name,
+            name=tensor_name(),
             node=node,
             output_index=next(counter),
         )

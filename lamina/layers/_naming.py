@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
+from collections.abc import Iterator
 
-__all__ = ["clear_session", "to_snake_case", "unique_name"]
+__all__ = ["clear_session", "deferred_tensor_names", "tensor_name", "to_snake_case", "unique_name"]
 
 _NAME_COUNTS: dict[str, int] = {}
+
+
+class _Deferred(threading.local):
+    depth = 0
+
+
+_DEFERRED = _Deferred()
+
+
+def tensor_name() -> str | None:
+    """The next automatic symbolic tensor name, as Keras': 'keras_tensor', 'keras_tensor_1',
+    ... (None while `deferred_tensor_names` is open)."""
+    return None if _DEFERRED.depth else unique_name("keras_tensor")
+
+
+@contextlib.contextmanager
+def deferred_tensor_names() -> Iterator[None]:
+    """Within: new symbolic tensors take no name yet (a Sequential names its tensors when
+    Keras would have built them, see `Sequential._note_rebuild`)."""
+    _DEFERRED.depth += 1
+    try:
+        yield
+    finally:
+        _DEFERRED.depth -= 1
 
 
 def to_snake_case(name: str) -> str:

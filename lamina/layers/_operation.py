@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from ._naming import unique_name
+from ._naming import tensor_name, unique_name
 from ._shape_inference import _META_SIZES, _inferring
 from ._symbolic import KerasTensor, Node, flatten_structure, is_shape, map_shapes, map_structure
 from .layer import Layer
@@ -179,7 +179,7 @@ class OperationLayer(Layer):
             return KerasTensor(
                 shape=shape,
                 dtype=str(output.dtype).removeprefix("torch."),
-                name=self.name,
+                name=tensor_name(),
                 node=node,
                 output_index=next(counter),
             )

@@ -34,7 +34,8 @@ def check_string_inputs(layer: Any, leaves: list[Any], meta_inference: Any) -> N
     for leaf in leaves:
         if isinstance(leaf, KerasTensor) and leaf.dtype == "string":
             raise TypeError(
-                f"{layer._describe()} cannot take strings; got '{leaf.name}' of dtype "
+                f"{layer._describe()} cannot take strings; got "
+                f"'{getattr(leaf.layer, 'name', leaf.name)}' of dtype "
                 f"'string' and shape {leaf.shape}. Turn text into numbers first with "
                 "TextVectorization, StringLookup or Hashing."
             )

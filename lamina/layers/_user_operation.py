@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._naming import to_snake_case, unique_name
+from ._naming import tensor_name, to_snake_case, unique_name
 from ._operation import OperationLayer
 from ._shape_inference import auto_config
 from ._symbolic import KerasTensor, Node, flatten_structure, map_shapes, map_structure
@@ -121,7 +121,7 @@ class Operation(OperationLayer, metaclass=_OperationMeta):
             return KerasTensor(
                 shape=tuple(t.shape),
                 dtype=str(t.dtype).removeprefix("torch."),
-                name=self.name,
+                name=tensor_name(),
                 node=node,
                 output_index=next(counter),
             )

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import activations, constraints, initializers, regularizers
+from ._naming import tensor_name
 from ._quantization import QuantizableMixin, build_quantized, dense_call, split_quantized_dtype
 from ._symbolic import KerasTensor, Node
 from .layer import Layer, Shape, serialize_callable, standardize_shape
@@ -73,7 +74,8 @@ class InputLayer(Layer):
         self.optional = optional
         self.built = True
         node = Node(self)
-        node.outputs = KerasTensor(self.batch_shape, dtype=self.dtype, name=self.name, node=node)
+        tensor = name or tensor_name()  # as Keras: the name given, else 'keras_tensor_N'
+        node.outputs = KerasTensor(self.batch_shape, dtype=self.dtype, name=tensor, node=node)
         self._inbound_nodes.append(node)
 
     @property

@@ -30,7 +30,7 @@ from ._added_losses import _USED as _LOSSES_USED
 from ._added_losses import AddedLosses, OutermostCall
 from ._layer_extras import LayerExtras
 from ._name_scope import current_path, in_own_scope, open_name_scope
-from ._naming import to_snake_case, unique_name
+from ._naming import tensor_name, to_snake_case, unique_name
 from ._remat import get_current_remat_mode, rematerialized_method
 from ._shape_inference import _STATE as _SHAPE_STATE
 from ._shape_inference import ShapeInference, auto_config, real_device, warn_input_shape_argument
@@ -418,7 +418,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
             output_shapes = self.compute_output_shape(shapes)
         except ValueError as error:
             sources = [
-                f"'{t.name}' ({type(t.layer).__name__}) with shape {t.shape}"
+                f"'{t.layer.name}' ({type(t.layer).__name__}) with shape {t.shape}"
                 for t in flatten_structure(inputs)
                 if isinstance(t, KerasTensor) and t.layer is not None
             ]
@@ -445,7 +445,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
             return KerasTensor(
                 shape=tuple(shape),
                 dtype=dtype,
-                name=self.name,
+                name=tensor_name(),
                 node=node,
                 output_index=next(counter),
             )

@@ -51,6 +51,23 @@ def clone_model(
     >>> same.layers[1] is model.layers[1]
     True
     """
+    clone = clone_architecture(
+        model, input_tensors, clone_function, call_function, recursive, **kwargs
+    )
+    if getattr(model, "compiled", False):
+        clone.compile_from_config(model.get_compile_config())
+    return clone
+
+
+def clone_architecture(
+    model: Any,
+    input_tensors: Any = None,
+    clone_function: Callable[[Layer], Layer] | None = None,
+    call_function: Callable[..., Any] | None = None,
+    recursive: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """`clone_model` without the compile: the architecture with new weights."""
     from .functional import Functional
     from .sequential import Sequential
 
@@ -71,8 +88,6 @@ def clone_model(
         clone = _rebuild(_config_of(model))
         if not clone.built and getattr(model, "_build_input_shape", None) is not None:
             clone.build(model._build_input_shape)
-    if getattr(model, "compiled", False):
-        clone.compile_from_config(model.get_compile_config())
     return clone
 
 

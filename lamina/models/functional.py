@@ -15,6 +15,7 @@ topological order, and replays them on real tensors.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -45,7 +46,7 @@ def _describe(tensor: Any) -> str:
     if isinstance(tensor, KerasTensor):
         layer = tensor.layer
         kind = type(layer).__name__ if layer is not None else "?"
-        return f"tensor {tensor.shape} from layer '{tensor.name}' ({kind})"
+        return f"tensor {tensor.shape} from layer '{getattr(layer, 'name', '?')}' ({kind})"
     return f"{type(tensor).__name__} {tensor!r}"
 
 
@@ -63,6 +64,15 @@ class Functional(Model):
         self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True
     ) -> None:
         super().__init__(name=name, trainable=trainable)
+        for key, tensor in inputs.items() if isinstance(inputs, dict) else ():
+            if isinstance(tensor, KerasTensor) and key != tensor.name:
+                warnings.warn(  # Keras' words
+                    "When providing `inputs` as a dict, all keys in the dict must match the "
+                    f"names of the corresponding tensors. Received key '{key}' mapping to value "
+                    f"{tensor} which has name '{tensor.name}'. Change the tensor name to "
+                    f"'{key}' (via `Input(..., name='{key}')`)",
+                    stacklevel=2,
+                )
         if any(
             isinstance(t, KerasTensor) and not isinstance(t.layer, InputLayer)
             for t in flatten_structure(inputs)
@@ -136,7 +146,7 @@ class Functional(Model):
                 raise ValueError(
                     f"Model '{self.name}' is disconnected: {needed_by} needs the "
                     f"{_describe(tensor)}, which is not among the model's inputs "
-                    f"({', '.join(t.name or '?' for t in self.inputs)}). Add that Input to "
+                    f"({', '.join(t.layer.name for t in self.inputs)}). Add that Input to "
                     "inputs=."
                 )
             if id(node) in done:
@@ -208,14 +218,14 @@ class Functional(Model):
 
     @property
     def input_names(self) -> list[str]:
-        return [t.name or "" for t in self.inputs]
+        return [t.layer.name for t in self.inputs]
 
     @property
     def output_names(self) -> list[str]:
         """Names of the outputs: the producing layers' names (dict keys for dict outputs)."""
         if isinstance(self._output_structure, dict):
             return sorted(self._output_structure)
-        return [t.name or f"output_{i}" for i, t in enumerate(self.outputs)]
+        return [t.layer.name for t in self.outputs]
 
     # ------------------------------------------------------------------ computation
 
@@ -232,14 +242,14 @@ class Functional(Model):
                 raise ValueError(f"Model '{self.name}': missing inputs {missing}")
             return [inputs[key] for key in sorted(structure)]
         if isinstance(inputs, dict):
-            by_name = {t.name: t for t in self.inputs}
+            by_name = {t.layer.name: t for t in self.inputs}
             unknown = sorted(set(inputs) - set(by_name))
             if unknown:
                 raise ValueError(
                     f"Model '{self.name}': unknown input names {unknown}; inputs are "
                     f"{sorted(by_name)}"
                 )
-            return [inputs[t.name] for t in self.inputs]
+            return [inputs[t.layer.name] for t in self.inputs]
         flat = flatten_structure(inputs)
         if len(flat) != len(self.inputs):
             raise ValueError(

@@ -15,7 +15,7 @@ import torch
 
 from ..layers import _masking
 from ..layers._name_scope import open_name_scope
-from ..layers._naming import unique_name
+from ..layers._naming import deferred_tensor_names, tensor_name, unique_name
 from ..layers._symbolic import KerasTensor, Node, flatten_structure, map_structure
 from ..layers.core import InputLayer
 from ..layers.layer import Layer, Shape
@@ -68,9 +68,13 @@ class Sequential(Model):
 
     def _note_rebuild(self) -> None:
         """Keras builds a Sequential with an input as a new Functional each time a layer is
-        added (or popped) or it is built, and each takes the next automatic 'functional' name:
-        lamina takes the name too, so later models are named as in Keras."""
+        added (or popped) or it is built: its layers' calls make new symbolic tensors, and the
+        Functional takes the next automatic 'functional' name. lamina names its tensors and
+        takes the name then too, so that later tensors and models are named as in Keras."""
         if self._input_layer is not None and self._stack:
+            for node in self._nodes:
+                for tensor in node.output_tensors:
+                    tensor.name = tensor_name()
             unique_name("functional")
 
     def add(self, layer: Any, rebuild: bool = True) -> None:
@@ -141,7 +145,7 @@ class Sequential(Model):
             raise ValueError(f"Sequential '{self.name}' has no input yet")
         # The layer's own error names it, its input shape and the layer that produced it.
         previous = self._nodes[-1].outputs if self._nodes else self._input_layer.output
-        with open_name_scope(self):  # Keras' paths: 'sequential/dense/kernel'
+        with open_name_scope(self), deferred_tensor_names():  # Keras' 'sequential/dense/kernel'
             outputs = layer(previous)
         node = flatten_structure(outputs)[0].node
         self._nodes.append(node)

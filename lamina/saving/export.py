@@ -222,8 +222,9 @@ def _is_shape(value: Any) -> bool:
 
 def _spec(value: Any, index: int, model: Any) -> _Spec:
     name = f"input_{index}"
-    if isinstance(value, KerasTensor):
-        return _Spec(value.name or name, tuple(value.shape), getattr(torch, value.dtype))
+    if isinstance(value, KerasTensor):  # named by its Input layer
+        name = getattr(value.layer, "name", None) or value.name or name
+        return _Spec(name, tuple(value.shape), getattr(torch, value.dtype))
     if isinstance(value, np.ndarray):
         value = torch.from_numpy(value)
     if isinstance(value, torch.Tensor):
@@ -294,10 +295,10 @@ def _output_names(model: Any, specs: list[_Spec]) -> list[str] | None:
             list(structure) if all(isinstance(v, KerasTensor) for v in structure.values()) else []
         )
     elif isinstance(structure, list | tuple):
-        names = [t.name for t in structure if isinstance(t, KerasTensor)]
+        names = [t.layer.name for t in structure if isinstance(t, KerasTensor)]
         names = names if len(names) == len(structure) else []
     else:
-        names = [structure.name] if isinstance(structure, KerasTensor) else []
+        names = [structure.layer.name] if isinstance(structure, KerasTensor) else []
     every = names + [spec.name for spec in specs]
     return names if names and None not in names and len(set(every)) == len(every) else None
 

@@ -69,12 +69,13 @@ def _validate_data(estimator: Any, X: Any, y: Any = "no_validation", reset: bool
 
 
 def _recompiled_clone(model: Any) -> Any:
-    """A clone of `model` with new weights, compiled as `model` was (fresh optimizer state).
-    lamina's `clone_model` copies the architecture only; Keras' also copies the compile."""
-    from ..models import clone_model
+    """A clone of `model` with new weights, compiled as `model` was (fresh optimizer state),
+    also with a loss or metric function that is not registered (which `clone_model`, as
+    Keras', refuses)."""
+    from ..models.cloning import clone_architecture
     from ..saving.model_file import _compile, _compile_config
 
-    clone = clone_model(model)
+    clone = clone_architecture(model)
     state = model._compile_state
     if state is None:
         return clone

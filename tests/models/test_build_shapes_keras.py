@@ -217,3 +217,31 @@ def test_on_batch_methods_hand_custom_steps_the_whole_tuple():
         ("train", "tuple", ((4, 2), (4, 1))),
         ("predict", "Tensor", ((4, 2),)),
     ]
+
+
+def test_symbolic_tensors_are_named_as_keras_names_them():
+    # Keras 3.15.1 printed these names for the same program.
+    lamina.clear_session()
+    i = lamina.Input((3,))
+    j = lamina.Input((3,), name="feat")
+    y = layers.Dense(2, name="dd")(i)
+    z = layers.Dense(2)(y)
+    a = layers.Add()([y, z])
+    assert [t.name for t in (i, j, y, z, a)] == [
+        "keras_tensor",
+        "feat",
+        "keras_tensor_1",
+        "keras_tensor_2",
+        "keras_tensor_3",
+    ]
+    assert repr(i).endswith("name=keras_tensor>")
+    model = lamina.Model([i, j], a)
+    assert model.output_names == ["add"] and model.input_names == ["input_layer", "feat"]
+    assert lamina.ops.add(i, 1).name == "keras_tensor_4"
+    seq = lamina.Sequential([lamina.Input((4,)), layers.Dense(2), layers.Dense(3)])
+    assert [seq.inputs[0].name, seq.outputs[0].name] == ["keras_tensor_5", "keras_tensor_7"]
+    seq.add(layers.Dense(5))  # Keras builds the stack anew: three new tensors
+    assert seq.outputs[0].name == "keras_tensor_10"
+    with pytest.warns(UserWarning, match="Received key 'a' mapping to value"):
+        k = lamina.Input((3,))
+        lamina.Model({"a": k}, layers.Dense(1)(k))

@@ -109,7 +109,7 @@ def test_onnx_outputs_equal_predict_at_any_batch_size(model, onnx_session, batch
 
 def test_onnx_names_inputs_and_outputs_and_leaves_batch_symbolic(model, onnx_session):
     inputs, outputs = onnx_session.get_inputs(), onnx_session.get_outputs()
-    assert [i.name for i in inputs] == [t.name for t in model.inputs]
+    assert [i.name for i in inputs] == [t.layer.name for t in model.inputs]
     assert [i.shape[1:] for i in inputs] == [list(t.shape[1:]) for t in model.inputs]
     assert all(isinstance(i.shape[0], str) for i in inputs + outputs)
     if isinstance(model, lamina.Sequential):
