@@ -207,7 +207,10 @@ def set_cpu_memory_caching(enabled: bool | None) -> None:
 def set_random_seed(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) at once, as `keras.utils.set_random_seed`."""
     if not isinstance(seed, int):
-        raise TypeError(f"seed must be an int; got {type(seed).__name__}")
+        raise ValueError(  # ValueError, as Keras
+            "set_random_seed: expected `seed` argument to be an integer. "
+            f"Received: seed={seed} (of type {type(seed)})"
+        )
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -272,3 +272,10 @@ def test_draws_on_cuda() -> None:
     x = random.dropout(torch.ones(10, device="cuda"), 0.5, seed=gen)
     assert x.device.type == "cuda"
     assert random.normal((3,), seed=gen).device.type == config.device().type
+
+
+@pytest.mark.parametrize("seed", ["a", 1.5, np.int64(3)])
+def test_set_random_seed_refuses_non_int_with_keras_value_error(seed) -> None:
+    # Keras 3.15.1: ValueError "Expected `seed` argument to be an integer. Received: ..."
+    with pytest.raises(ValueError, match="expected `seed` argument to be an integer"):
+        lamina.utils.set_random_seed(seed)

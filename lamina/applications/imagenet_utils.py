@@ -45,14 +45,15 @@ def preprocess_input(x: Any, data_format: str | None = None, mode: str = "caffe"
 
     Args:
         x: NumPy array or torch tensor, (..., height, width, 3) channels last (or channels
-            first with `data_format="channels_first"`). Not modified.
+            first with `data_format="channels_first"`). A floating NumPy array is scaled in
+            place and keeps its dtype, as in Keras; anything else is not modified.
         data_format: "channels_last" or "channels_first"; default the global setting.
         mode: "tf" scales to [-1, 1] (MobileNet); "torch" scales to [0, 1] then subtracts the
             ImageNet mean and divides by its std; "caffe" (Keras' default) reorders RGB to
             BGR and subtracts the ImageNet mean per channel, without scaling (SqueezeNet).
 
     Returns:
-        A float32 array (or tensor) of the same shape.
+        An array (or float32 tensor) of the same shape.
 
     >>> preprocess_input(np.full((1, 1, 1, 3), 255.0), mode="caffe").astype(float).round(3).tolist()
     [[[[151.061, 138.221, 131.32]]]]
@@ -62,6 +63,8 @@ def preprocess_input(x: Any, data_format: str | None = None, mode: str = "caffe"
         raise ValueError(f"preprocess_input: mode must be 'tf', 'torch' or 'caffe'; got {mode!r}")
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(f"preprocess_input: unknown data_format {data_format!r}")
+    if isinstance(x, np.ndarray):
+        return _preprocess_numpy(x, data_format, mode)
     is_tensor = isinstance(x, torch.Tensor)
     if is_tensor:
         x = x.to(torch.float32) if x.dtype != torch.float32 else x.clone()
@@ -69,12 +72,7 @@ def preprocess_input(x: Any, data_format: str | None = None, mode: str = "caffe"
         x = np.array(x, dtype=np.float32)
     if mode == "tf":
         return x / 127.5 - 1.0
-    axis = -1 if data_format == "channels_last" else (0 if x.ndim == 3 else 1)
-    if x.shape[axis] != 3:
-        raise ValueError(
-            f"preprocess_input(mode={mode!r}) expects 3 colour channels on axis {axis}; "
-            f"got shape {tuple(x.shape)}"
-        )
+    axis = _channel_axis(x, data_format, mode)
     if mode == "torch":
         mean, std = np.array(_TORCH_MEAN), np.array(_TORCH_STD)
         x = x / 255.0
@@ -87,6 +85,43 @@ def preprocess_input(x: Any, data_format: str | None = None, mode: str = "caffe"
     if is_tensor:
         mean, std = torch.from_numpy(mean).to(x.device), torch.from_numpy(std).to(x.device)
     return (x - mean) / std
+
+
+def _channel_axis(x: Any, data_format: str, mode: str) -> int:
+    axis = -1 if data_format == "channels_last" else (0 if x.ndim == 3 else 1)
+    if x.shape[axis] != 3:
+        raise ValueError(
+            f"preprocess_input(mode={mode!r}) expects 3 colour channels on axis {axis}; "
+            f"got shape {tuple(x.shape)}"
+        )
+    return axis
+
+
+def _preprocess_numpy(x: np.ndarray, data_format: str, mode: str) -> np.ndarray:
+    """Keras' NumPy path: a floating array keeps its dtype and is scaled in place (the
+    result shares its memory; 'caffe' returns a channel-reversed view of it); other dtypes
+    become a new float32 array."""
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(config.floatx())
+    if mode == "tf":
+        x /= 127.5
+        x -= 1.0
+        return x
+    axis = _channel_axis(x, data_format, mode) % x.ndim
+    index = [slice(None)] * x.ndim
+    if mode == "torch":
+        x /= 255.0
+        mean, std = _TORCH_MEAN, _TORCH_STD
+    else:
+        index[axis] = slice(None, None, -1)
+        x = x[tuple(index)]
+        mean, std = _CAFFE_MEAN_RGB[::-1], (1.0, 1.0, 1.0)
+    for channel in range(3):
+        index[axis] = channel
+        x[tuple(index)] -= mean[channel]
+        if mode == "torch":
+            x[tuple(index)] /= std[channel]
+    return x
 
 
 @functools.lru_cache(maxsize=4)

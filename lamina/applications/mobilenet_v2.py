@@ -21,8 +21,8 @@ import os
 from typing import Any
 
 from .. import layers
-from ..layers.core import Input
 from ..models import Model
+from . import imagenet_utils
 from ._torch_checkpoints import (
     load_into,
     load_state_dict_file,
@@ -31,7 +31,7 @@ from ._torch_checkpoints import (
     validate_classifier,
 )
 from ._weights import WeightsFile, resolve_weights
-from .imagenet_utils import check_pooling, decode_predictions, global_pooling
+from .imagenet_utils import check_pooling, decode_predictions, global_pooling, image_input
 
 __all__ = ["MobileNetV2", "decode_predictions", "preprocess_input", "preprocess_input_torch"]
 
@@ -156,7 +156,8 @@ def MobileNetV2(
     channels, then (include_top) global average pooling and the `predictions` Dense.
 
     Args:
-        input_shape: (height, width, 3); default (224, 224, 3).
+        input_shape: (height, width, 3); default (224, 224, 3), or (None, None, 3) without
+            the top.
         alpha: width multiplier (filters of every layer scaled, rounded to multiples of 8).
         include_top: end with the classifier.
         weights: None (random); "features" (offline ImageNet feature extractor, alpha=1.0,
@@ -199,17 +200,14 @@ def MobileNetV2(
         )
     torch_pad = path is not None
 
-    if input_tensor is not None:
-        inputs = input_tensor
-    else:
-        inputs = Input(tuple(input_shape) if input_shape is not None else (224, 224, 3))
-    rows = inputs.shape[1]
+    x, inputs, shape = image_input(input_shape, input_tensor, 224, 32, include_top, torch_pad)
+    rows = shape[0]
     bn = _bn_factory(torch_pad)
     first_filters = _make_divisible(32 * alpha, 8)
     stem_padding: str | int = 1 if torch_pad else "same"
     x = layers.Conv2D(
         first_filters, 3, strides=2, padding=stem_padding, use_bias=False, name="Conv1"
-    )(inputs)
+    )(x)
     x = bn("bn_Conv1")(x)
     x = layers.ReLU(6.0, name="Conv1_relu")(x)
     block_id = 0
@@ -247,7 +245,7 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
     >>> preprocess_input(np.array([0.0, 127.5, 255.0])).tolist()
     [-1.0, 0.0, 1.0]
     """
-    return preprocess_with_mean_std(x, 127.5, (1.0,), (1.0,))
+    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
 def preprocess_input_torch(x: Any) -> Any:

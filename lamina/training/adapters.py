@@ -233,7 +233,10 @@ def arrays_to_device(
 def apply_class_weight(
     y: torch.Tensor, class_weight: dict[int, float], sample_weight: Any
 ) -> torch.Tensor:
-    """Per-sample weights from a {class: weight} dict (sparse or one-hot labels)."""
+    """Per-sample weights from a {class: weight} dict (sparse or one-hot labels). Like Keras,
+    refuses `sample_weight` given as well."""
+    if sample_weight is not None:
+        raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
     if not isinstance(y, torch.Tensor):
         raise ValueError("class_weight needs a single target array y")
     if y.ndim > 1 and y.shape[-1] > 1:
@@ -244,10 +247,7 @@ def apply_class_weight(
     table = torch.ones(size, device=y.device)
     for label, weight in class_weight.items():
         table[int(label)] = float(weight)
-    weights = table[classes]
-    if sample_weight is not None:
-        weights = weights * sample_weight.reshape(weights.shape)
-    return weights
+    return table[classes]
 
 
 def concatenate_outputs(outputs: list[Any]) -> Any:

@@ -36,7 +36,7 @@ RAN_OUT_OF_DATA = (
 
 
 def _ran_out_warning() -> None:
-    warnings.warn(RAN_OUT_OF_DATA, UserWarning, stacklevel=4)
+    warnings.warn(RAN_OUT_OF_DATA, UserWarning, stacklevel=2)
 
 
 class EpochIterator:

@@ -24,10 +24,11 @@ def _integer_labels(x: np.ndarray) -> np.ndarray:
 def to_categorical(
     x: np.ndarray | torch.Tensor | list | int, num_classes: int | None = None
 ) -> np.ndarray | torch.Tensor:
-    """Convert class indices to one-hot vectors (float32), class axis last.
+    """Convert class indices to one-hot vectors, class axis last: float64 NumPy, as Keras'
+    (`fit` casts it to float32), or a float32 torch tensor on the device of a tensor `x`.
 
     A trailing axis of size 1, as in CIFAR's (N, 1) labels, is dropped first, as Keras does,
-    so (N, 1) labels give (N, num_classes). A torch tensor gives a torch tensor on its device.
+    so (N, 1) labels give (N, num_classes).
 
     Args:
         x: integer class indices from 0 to num_classes - 1, any shape.
@@ -39,7 +40,7 @@ def to_categorical(
     >>> to_categorical([0, 2, 1], num_classes=3)
     array([[1., 0., 0.],
            [0., 0., 1.],
-           [0., 1., 0.]], dtype=float32)
+           [0., 1., 0.]])
     """
     is_tensor = isinstance(x, torch.Tensor)
     labels = _integer_labels(x.detach().cpu().numpy() if is_tensor else np.asarray(x))
@@ -58,7 +59,7 @@ def to_categorical(
             f"to_categorical got class index {bad}, outside 0..{num_classes - 1} for "
             f"num_classes={num_classes}. Pass a larger num_classes, or fix the labels."
         )
-    one_hot = np.zeros((labels.size, num_classes), dtype=np.float32)
+    one_hot = np.zeros((labels.size, num_classes), dtype=np.float32 if is_tensor else np.float64)
     one_hot[np.arange(labels.size), labels.reshape(-1)] = 1.0
     one_hot = one_hot.reshape(labels.shape + (num_classes,))
     if is_tensor:

@@ -182,5 +182,19 @@ def test_preprocess_input_is_keras_torch_mode():
     # Keras 3.15.1: keras.applications.densenet.preprocess_input(pixels).
     expected = [[[[-2.1179039478302, 0.1964285671710968, 2.640000104904175],
                   [-1.9466564655303955, 1.465686321258545, -1.2815686464309692]]]]  # fmt: skip
-    np.testing.assert_allclose(preprocess_input(pixels), expected, rtol=1e-6)
+    np.testing.assert_allclose(preprocess_input(pixels.copy()), expected, rtol=1e-6)
     assert decode_predictions is imagenet_utils.decode_predictions
+
+
+def test_preprocess_input_numpy_dtypes_and_in_place_as_keras():
+    # Keras 3.15.1: float arrays are scaled in place and keep their dtype ('caffe' returns a
+    # channel-reversed view of the input); integer arrays give a new float32 array.
+    pixels = np.array([[[[0.0, 127.5, 255.0]]]])
+    out = imagenet_utils.preprocess_input(pixels, mode="caffe")
+    assert out.dtype == np.float64 and np.shares_memory(out, pixels)
+    np.testing.assert_allclose(out.ravel(), [151.061, 10.721, -123.68], rtol=1e-6)
+    np.testing.assert_allclose(pixels.ravel(), [-123.68, 10.721, 151.061], rtol=1e-6)
+    first = np.array([[[[0]], [[127]], [[255]]]], dtype=np.uint8)  # channels first
+    out = imagenet_utils.preprocess_input(first, data_format="channels_first", mode="torch")
+    assert out.dtype == np.float32 and first.dtype == np.uint8
+    np.testing.assert_allclose(out.ravel(), [-2.117904, 0.187675, 2.64], rtol=1e-5)

@@ -84,10 +84,20 @@ def test_layer_names_and_model_name_are_keras(features):
 
 
 @pytest.mark.parametrize(
-    ("pooling", "shape"), [(None, (None, 7, 7, 1280)), ("avg", (None, 1280)), ("max", (None, 1280))]
+    ("pooling", "shape"),
+    [(None, (None, None, None, 1280)), ("avg", (None, 1280)), ("max", (None, 1280))],
 )
 def test_include_top_false_shapes(pooling, shape):
-    assert MobileNetV2(weights=None, include_top=False, pooling=pooling).output_shape == shape
+    # Keras 3.15.1: without input_shape and the top, the input is (None, None, None, 3)
+    model = MobileNetV2(weights=None, include_top=False, pooling=pooling)
+    assert model.input_shape == (None, None, None, 3) and model.output_shape == shape
+    assert model.name == "mobilenetv2_1.00_None"
+
+
+def test_input_smaller_than_32_is_refused_as_keras():
+    # Keras 3.15.1: ValueError "Input size must be at least 32x32; Received: input_shape=..."
+    with pytest.raises(ValueError, match="at least 32x32"):
+        MobileNetV2(weights=None, include_top=False, input_shape=(16, 16, 3))
 
 
 def test_input_tensor_and_odd_sizes_build():
@@ -141,3 +151,11 @@ def test_a_torchvision_layout_state_dict_loads_with_its_classifier(tmp_path, kno
 
 def test_preprocess_input_scales_to_minus_one_one():
     np.testing.assert_allclose(preprocess_input(np.array([0, 255])), [-1.0, 1.0])
+
+
+def test_preprocess_input_scales_float_arrays_in_place_as_keras():
+    # Keras 3.15.1: a float NumPy array is scaled in place, keeping its dtype
+    pixels = np.array([0.0, 127.5, 255.0])
+    out = preprocess_input(pixels)
+    assert out is pixels and out.dtype == np.float64
+    assert pixels.tolist() == [-1.0, 0.0, 1.0]

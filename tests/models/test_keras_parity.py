@@ -339,9 +339,9 @@ def test_keras_utils_and_application_modules():
     assert lamina.utils.pack_x_y_sample_weight(1, 2, 3) == (1, 2, 3)
     pixel = np.full((1, 1, 1, 3), 128.0)
     for module in (lamina.applications.vgg16, lamina.applications.resnet50):
-        # Keras' 'caffe' mode: BGR, ImageNet means subtracted.
+        # Keras' 'caffe' mode: BGR, ImageNet means subtracted (in place, hence the copy).
         np.testing.assert_allclose(
-            module.preprocess_input(pixel)[0, 0, 0], [24.061, 11.221, 4.32], atol=1e-3
+            module.preprocess_input(pixel.copy())[0, 0, 0], [24.061, 11.221, 4.32], atol=1e-3
         )
     assert lamina.applications.vgg19.VGG19 is lamina.applications.VGG19
 

@@ -237,6 +237,23 @@ def test_the_warnings_have_keras_words():
     assert all(warning.category is UserWarning for warning in caught)
 
 
+def test_ran_out_of_data_warns_from_two_places_only_as_keras():
+    # Keras 3.15.1 warns from two lines of its epoch_iterator.py (a source that stops, and
+    # steps_per_epoch past a known length), so Python's default filter prints each once per
+    # process however many fit / evaluate / predict calls run out.
+    model = make_model()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(numbered(5, []), epochs=1, verbose=0, shuffle=False)
+        model.evaluate(numbered(5, []), verbose=0)
+        model.predict(numbered(5, []), verbose=0)
+        model.fit(X, Y, batch_size=5, steps_per_epoch=3, epochs=2, verbose=0, shuffle=False)
+        model.predict(X, batch_size=5, steps=3, verbose=0)
+    places = [(w.filename, w.lineno) for w in caught if "ran out of data" in str(w.message)]
+    assert len(places) == 6 and len(set(places)) == 2
+    assert all(filename.endswith("epoch_iterator.py") for filename, _ in places)
+
+
 def test_an_exhausted_generator_is_an_error():
     model = make_model()
     generator = numbered(5, [])

@@ -112,6 +112,17 @@ def test_sample_weight_and_class_weight_equal_keras():
     assert history.history["accuracy"][0] == pytest.approx(0.375)
 
 
+def test_class_weight_with_sample_weight_is_an_error_as_keras():
+    # Keras 3.15.1: ValueError "You cannot `class_weight` and `sample_weight` at the same time."
+    model = small_model()
+    model.compile(optimizer=optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    weights, classes = np.ones(32, "float32"), {0: 1.0, 1: 2.0, 2: 0.5}
+    with pytest.raises(ValueError, match="`class_weight` and `sample_weight` at the same"):
+        model.fit(X, Y, sample_weight=weights, class_weight=classes, verbose=0)
+    with pytest.raises(ValueError, match="`class_weight` and `sample_weight` at the same"):
+        model.train_on_batch(X, Y, sample_weight=weights, class_weight=classes)
+
+
 def test_regularization_is_added_to_the_loss_as_keras():
     # Keras 3.15.1: Dense(3, kernel_regularizer=L2(0.1)), ones kernel, mse vs zeros -> 4.6
     model = Sequential([Input((2,)), Dense(3, kernel_regularizer=lamina.regularizers.L2(0.1))])
