@@ -81,7 +81,7 @@ def test_sequential_config_is_keras_full_form() -> None:
                 "keras.layers",
                 "InputLayer",
                 {
-                    "batch_shape": [None, 3],
+                    "batch_shape": (None, 3),  # tuples, as Keras 3.15.1 keeps them
                     "dtype": "float32",
                     "sparse": False,
                     "ragged": False,
@@ -89,9 +89,9 @@ def test_sequential_config_is_keras_full_form() -> None:
                     "optional": False,
                 },  # fmt: skip
             ),
-            {**_entry("keras.layers", "Dense", dense), "build_config": {"input_shape": [None, 3]}},
+            {**_entry("keras.layers", "Dense", dense), "build_config": {"input_shape": (None, 3)}},
         ],
-        "build_input_shape": [None, 3],
+        "build_input_shape": (None, 3),
     }
     clone = lamina.Sequential.from_config(model.get_config())
     assert clone.count_params() == 8 and clone.get_config() == model.get_config()

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ._naming import tensor_name
+from ._shape_inference import _STATE as _SHAPE_STATE
 from ._symbolic import KerasTensor, Node, map_shapes
 
 # Keras' masking constant: masked scores become (or drop by) 1e9 before the softmax (Softmax
@@ -66,10 +67,12 @@ def causal_mask(query_length: int, value_length: int, device: torch.device) -> t
 
 
 def shape_of(value: Any) -> tuple[int | None, ...] | None:
-    """The shape with an unknown batch axis, of a tensor, array or KerasTensor; None for None."""
+    """The shape of a tensor, array or KerasTensor, its batch size kept as Keras' build gets
+    it (None in a build pass on a stand-in batch, see `unknown_batch`); None for None."""
     if value is None:
         return None
-    return (None, *tuple(np.shape(value) if isinstance(value, np.ndarray) else value.shape)[1:])
+    shape = tuple(np.shape(value) if isinstance(value, np.ndarray) else value.shape)
+    return (None, *shape[1:]) if _SHAPE_STATE.unknown_batch and shape else shape
 
 
 def is_symbolic(*values: Any) -> bool:
@@ -116,3 +119,13 @@ def explicit_attention(
         scores = scores.masked_fill(~mask, 0.0)
     probabilities = scores if dropout is None else dropout(scores, training=True)
     return torch.matmul(probabilities, v), scores
+
+
+def take_keras_names() -> None:
+    """Take the default names of the Softmax and Dropout layers Keras' MultiHeadAttention and
+    GroupQueryAttention create when built, so that the user's next ones are named as in Keras
+    ('softmax_1', 'dropout_1' after one attention layer)."""
+    from ._naming import unique_name
+
+    unique_name("softmax")
+    unique_name("dropout")

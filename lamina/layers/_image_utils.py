@@ -69,8 +69,8 @@ def parse_factor(
 
 
 def as_config(value: Any) -> Any:
-    """JSON form of an argument: tuples become lists."""
-    return list(value) if isinstance(value, tuple) else value
+    """An argument as its config holds it: as given (Keras keeps tuples as tuples)."""
+    return value
 
 
 def uniform(

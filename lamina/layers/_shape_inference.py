@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import json
 import threading
 import warnings
 from collections.abc import Iterator
@@ -178,29 +177,66 @@ class ShapeInference:
             return self._dispatch(method, args, kwargs, pass_training)
 
 
-def auto_config(layer: Any, arguments: Any) -> dict[str, Any]:
-    """The JSON-able arguments a user's layer class was created with, by parameter name
-    (Keras' automatic config for layers without get_config); {} when there are none."""
+def auto_arguments(layer: Any, arguments: Any) -> dict[str, Any] | None:
+    """Keras' automatic config of a user's class without get_config: the constructor's
+    arguments with their defaults filled in, keyword arguments spread out and `name` left
+    out. None (no automatic config) when the call does not bind, the constructor takes
+    positional-only or extra positional arguments, or a value (within lists, tuples and
+    dicts) is not a str, number, bool or None."""
     if arguments is None:
-        return {}
+        return None
     args, kwargs = arguments
+    signature = inspect.signature(type(layer).__init__)
     try:
-        bound = inspect.signature(type(layer).__init__).bind(layer, *args, **kwargs)
+        bound = signature.bind(layer, *args, **kwargs)
     except TypeError:
-        return {}
+        return None
+    parameters = list(signature.parameters.values())[1:]
+    if any(p.kind is inspect.Parameter.POSITIONAL_ONLY for p in parameters):
+        return None
+    bound.apply_defaults()
     config: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
     for name, value in list(bound.arguments.items())[1:]:
-        kind = bound.signature.parameters[name].kind
+        kind = signature.parameters[name].kind
         if kind is inspect.Parameter.VAR_KEYWORD:
-            config.update({k: v for k, v in value.items() if _json_able(v)})
-        elif kind is not inspect.Parameter.VAR_POSITIONAL and _json_able(value):
+            extra = dict(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                return None
+        else:
             config[name] = value
+    config.update(extra)
+    config.pop("name", None)
+    if not all(_plain(value) for value in config.values()):
+        return None
     return config
 
 
-def _json_able(value: Any) -> bool:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
+def auto_config(layer: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """A user's layer's config without get_config, in Keras' order: `name` (kept when
+    `__init__` takes `name` or `**kwargs` by that name), the automatic config, then the
+    layer's own entries over it. Raises NotImplementedError, as Keras, when an argument is
+    not serializable."""
+    automatic = auto_arguments(layer, layer.__dict__.get("_init_arguments"))
+    if automatic is None:
+        raise NotImplementedError(
+            f"Object {type(layer).__name__} was created by passing non-serializable argument "
+            "values in `__init__()`, and therefore the object must override `get_config()` in "
+            "order to be serializable. Please implement `get_config()`."
+        )
+    parameters = inspect.signature(type(layer).__init__).parameters
+    kwargs = parameters.get("kwargs")
+    keeps_name = "name" in parameters or (
+        kwargs is not None and kwargs.kind is inspect.Parameter.VAR_KEYWORD
+    )
+    own = {key: value for key, value in config.items() if key != "name"}
+    return {**({"name": config["name"]} if keeps_name else {}), **automatic, **own}
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(_plain(v) for v in value.values())
+    return value is None or isinstance(value, (str, int, float, bool))

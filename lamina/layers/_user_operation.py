@@ -29,7 +29,7 @@ from typing import Any
 
 from ._naming import tensor_name, to_snake_case, unique_name
 from ._operation import OperationLayer
-from ._shape_inference import auto_config
+from ._shape_inference import auto_arguments
 from ._symbolic import KerasTensor, Node, flatten_structure, map_shapes, map_structure
 from .layer import Layer
 
@@ -140,7 +140,7 @@ class Operation(OperationLayer, metaclass=_OperationMeta):
     def get_config(self) -> dict[str, Any]:
         """`name` and the JSON-able constructor arguments (Keras' automatic config)."""
         config: dict[str, Any] = {"name": self.name}
-        config.update(auto_config(self, self.__dict__.get("_init_arguments")))
+        config.update(auto_arguments(self, self.__dict__.get("_init_arguments")) or {})
         return config
 
 

@@ -73,7 +73,7 @@ class RandomBrightness(ImageLayer):
     def __init__(
         self,
         factor: float | tuple[float, float],
-        value_range: tuple[float, float] = (0, 255),
+        value_range: Any = [0, 255],  # noqa: B006 (a list, as Keras' default)
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:

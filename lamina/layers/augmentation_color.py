@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from ._image_utils import ImageLayer, as_config, is_number, parse_factor, uniform
+from ._naming import to_snake_case, unique_name
 from .augmentation import RandomBrightness, RandomContrast, _value_range
 
 __all__ = [
@@ -241,7 +242,7 @@ class RandomSaturation(_ColorLayer):
     def __init__(
         self,
         factor: float | tuple[float, float],
-        value_range: tuple[float, float] = (0, 255),
+        value_range: Any = [0, 255],  # noqa: B006 (a list, as Keras' default)
         data_format: str | None = None,
         seed: int | None = None,
         **kwargs: Any,
@@ -294,7 +295,7 @@ class RandomColorDegeneration(_ColorLayer):
     def __init__(
         self,
         factor: float | tuple[float, float],
-        value_range: tuple[float, float] = (0, 255),
+        value_range: Any = [0, 255],  # noqa: B006 (a list, as Keras' default)
         data_format: str | None = None,
         seed: int | None = None,
         **kwargs: Any,
@@ -394,6 +395,9 @@ class RandomColorJitter(ImageLayer):
             (RandomSaturation, saturation_factor),
             (RandomHue, hue_factor),
         )
+        for cls, factor in steps:  # Keras creates these unnamed: they take default names
+            if factor is not None:
+                unique_name(to_snake_case(cls.__name__))
         # Plain list: the steps are parts of this layer, not modules of their own.
         self._steps: list[ImageLayer] = [
             cls(factor, value_range=value_range, name=f"{self.name}_{cls.__name__}")

@@ -99,7 +99,7 @@ class RandomSharpness(_ToneLayer):
     def __init__(
         self,
         factor: float | tuple[float, float],
-        value_range: tuple[float, float] = (0, 255),
+        value_range: Any = [0, 255],  # noqa: B006 (a list, as Keras' default)
         data_format: str | None = None,
         seed: int | None = None,
         **kwargs: Any,
@@ -235,7 +235,7 @@ class RandomPosterization(_ToneLayer):
     def __init__(
         self,
         factor: int | tuple[int, int],
-        value_range: tuple[float, float] = (0, 255),
+        value_range: Any = [0, 255],  # noqa: B006 (a list, as Keras' default)
         data_format: str | None = None,
         seed: int | None = None,
         **kwargs: Any,
@@ -301,7 +301,7 @@ class Solarization(_ToneLayer):
         self,
         addition_factor: float | tuple[float, float] = 0.0,
         threshold_factor: float | tuple[float, float] = 0.0,
-        value_range: tuple[float, float] = (0, 255),
+        value_range: Any = [0, 255],  # noqa: B006 (a list, as Keras' default)
         seed: int | None = None,
         data_format: str | None = None,
         **kwargs: Any,
@@ -352,7 +352,7 @@ class AutoContrast(_ToneLayer):
 
     def __init__(
         self,
-        value_range: tuple[float, float] = (0, 255),
+        value_range: Any = [0, 255],  # noqa: B006 (a list, as Keras' default)
         data_format: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -402,7 +402,7 @@ class Equalization(_ToneLayer):
 
     def __init__(
         self,
-        value_range: tuple[float, float] = (0, 255),
+        value_range: Any = [0, 255],  # noqa: B006 (a list, as Keras' default)
         bins: int = 256,
         data_format: str | None = None,
         **kwargs: Any,

@@ -34,6 +34,7 @@ from ._image_utils import (
     sample_gamma,
     uniform,
 )
+from ._naming import unique_name
 from .augmentation_geometric import _AffineLayer
 from .layer import Layer
 
@@ -229,6 +230,43 @@ def _positive_int(owner: str, name: str, value: Any, minimum: int = 1) -> int:
     return value
 
 
+# The layers Keras' RandAugment and AugMix create, in its order: unless given a name (which
+# Keras passes on to them), they take these default names from the user's next layers.
+_RANDAUGMENT_KERAS = (
+    "random_shear",
+    "random_translation",
+    "random_rotation",
+    "random_brightness",
+    "random_color_degeneration",
+    "random_contrast",
+    "random_sharpness",
+    "solarization",
+    "random_posterization",
+    "auto_contrast",
+    "equalization",
+)
+_AUGMIX_KERAS = (
+    "random_shear",
+    "random_translation",
+    "random_rotation",
+    "solarization",
+    "random_posterization",
+    "auto_contrast",
+    "equalization",
+)
+_AUGMIX_KERAS_ALL = (
+    "random_brightness",
+    "random_color_degeneration",
+    "random_contrast",
+    "random_sharpness",
+)
+
+
+def _take_keras_names(bases: tuple[str, ...]) -> None:
+    for base in bases:
+        unique_name(base)
+
+
 class RandAugment(_PolicyLayer):
     """RandAugment (Cubuk et al., 2019): `num_ops` operations in a row in training, each chosen
     uniformly among 11 (shear, translation, rotation, brightness, colour degeneration,
@@ -267,6 +305,8 @@ class RandAugment(_PolicyLayer):
     ) -> None:
         super().__init__(value_range, factor, interpolation, seed, data_format, **kwargs)
         self.num_ops = _positive_int(self._describe(), "num_ops", num_ops, minimum=0)
+        if kwargs.get("name") is None:
+            _take_keras_names(_RANDAUGMENT_KERAS)
 
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         operations = list(self._operations.values())
@@ -344,6 +384,8 @@ class AugMix(_PolicyLayer):
         if not isinstance(all_ops, bool):
             raise TypeError(f"{owner}: all_ops must be True or False; got all_ops={all_ops!r}")
         self.all_ops = all_ops
+        if kwargs.get("name") is None:
+            _take_keras_names(_AUGMIX_KERAS + (_AUGMIX_KERAS_ALL if all_ops else ()))
         if not all_ops:
             self._operations = {key: self._operations[key] for key in _AUGMIX_BASIC}
 

@@ -317,7 +317,7 @@ class _ConvLSTMCell(DropoutCellMixin, Layer):
                 value = regularizers.serialize(value)
             elif name in _CONSTRAINTS:
                 value = constraints.serialize(value)
-            config[name] = list(value) if isinstance(value, tuple) else value
+            config[name] = value
         return {"rank": self.rank, **config}
 
 

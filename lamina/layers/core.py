@@ -90,7 +90,7 @@ class InputLayer(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {
-            "batch_shape": list(self.batch_shape),
+            "batch_shape": tuple(self.batch_shape),
             "dtype": self.dtype,
             "sparse": False,
             "ragged": False,

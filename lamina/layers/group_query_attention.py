@@ -23,6 +23,7 @@ from ._attention_utils import (
     is_symbolic,
     record_symbolic_call,
     shape_of,
+    take_keras_names,
 )
 from ._masking import get_mask
 from ._name_scope import open_name_scope
@@ -160,7 +161,10 @@ class GroupQueryAttention(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self._dropout_layer = Dropout(self.dropout, seed=seed) if self.dropout > 0 else None
+        # Named here, so it takes no default name until build (see take_keras_names).
+        self._dropout_layer = (
+            Dropout(self.dropout, seed=seed, name="dropout") if self.dropout > 0 else None
+        )
 
     def build(
         self, query_shape: Shape, value_shape: Shape | None = None, key_shape: Shape | None = None
@@ -168,6 +172,7 @@ class GroupQueryAttention(Layer):
         """Create the projections for inputs of these shapes (Keras' signature)."""
         if self.built:
             return
+        take_keras_names()
         if value_shape is None:
             raise ValueError(
                 f"{self._describe()}.build needs the query and value shapes: "

@@ -468,8 +468,10 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
             config["batch_input_shape"] = list(self._declared_input_shape)
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
-        if type(self).get_config is Layer.get_config:
-            config.update(auto_config(self, self.__dict__.get("_init_arguments")))
+        if type(self) is Layer:  # Keras' base layer config holds these two as well
+            config = {"name": self.name, "activity_regularizer": None, **config, "autocast": True}
+        elif type(self).get_config is Layer.get_config and "_init_arguments" in self.__dict__:
+            config = auto_config(self, config)
         return config
 
     @classmethod

@@ -25,6 +25,7 @@ from ._attention_utils import (
     is_symbolic,
     record_symbolic_call,
     shape_of,
+    take_keras_names,
 )
 from ._masking import get_mask
 from ._name_scope import open_name_scope
@@ -210,7 +211,8 @@ class MultiHeadAttention(Layer):
                 )
         if isinstance(attention_axes, int):
             attention_axes = (attention_axes,)
-        elif attention_axes is not None:
+        self._axes_argument = attention_axes  # the config's until built, as Keras'
+        if attention_axes is not None:
             if not isinstance(attention_axes, (list, tuple)):
                 raise ValueError(
                     f"{self._describe()}: attention_axes must be an int, list or tuple; got "
@@ -233,13 +235,17 @@ class MultiHeadAttention(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self._dropout_layer = Dropout(self.dropout, seed=seed) if self.dropout > 0 else None
+        # Named here, so it takes no default name until build (see take_keras_names).
+        self._dropout_layer = (
+            Dropout(self.dropout, seed=seed, name="dropout") if self.dropout > 0 else None
+        )
 
     def _check_attention_axes(self, rank: int) -> None:
         """Only attention over all axes between batch and features (None) is supported."""
+        every = tuple(range(1, rank - 1))
+        self._built_axes = every if self.attention_axes is None else self.attention_axes
         if self.attention_axes is None:
             return
-        every = tuple(range(1, rank - 1))
         resolved = tuple(sorted(axis % rank for axis in self.attention_axes))
         if resolved != every:
             raise NotImplementedError(
@@ -248,12 +254,17 @@ class MultiHeadAttention(Layer):
                 f"features, i.e. attention_axes=None (here {every})"
             )
 
+    def _config_attention_axes(self) -> Any:
+        """As Keras' config: the argument until built, then a tuple ((1,) for 3-D inputs)."""
+        return self.__dict__.get("_built_axes", self._axes_argument)
+
     def build(
         self, query_shape: Shape, value_shape: Shape | None = None, key_shape: Shape | None = None
     ) -> None:
         """Create the projections for inputs of these shapes (Keras' signature)."""
         if self.built:
             return
+        take_keras_names()
         if value_shape is None:
             raise ValueError(
                 f"{self._describe()}.build needs the query and value shapes: "
@@ -467,8 +478,8 @@ class MultiHeadAttention(Layer):
             dropout=self.dropout,
             use_bias=self.use_bias,
             use_gate=self.use_gate,
-            output_shape=None if self._output_shape is None else list(self._output_shape),
-            attention_axes=None if self.attention_axes is None else list(self.attention_axes),
+            output_shape=self._output_shape,  # tuples, as Keras
+            attention_axes=self._config_attention_axes(),
             sliding_window=self.sliding_window,
             kernel_initializer=initializers.serialize(self.kernel_initializer),
             bias_initializer=initializers.serialize(self.bias_initializer),

@@ -128,8 +128,8 @@ class _ZeroPadding(_Spatial):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config["padding"] = (
-            list(self.padding[0]) if self.rank == 1 else [list(p) for p in self.padding]
+        config["padding"] = (  # tuples, as Keras keeps them
+            tuple(self.padding[0]) if self.rank == 1 else tuple(tuple(p) for p in self.padding)
         )
         return config
 
@@ -228,8 +228,8 @@ class _Cropping(_Spatial):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config["cropping"] = (
-            list(self.cropping[0]) if self.rank == 1 else [list(p) for p in self.cropping]
+        config["cropping"] = (  # tuples, as Keras keeps them
+            tuple(self.cropping[0]) if self.rank == 1 else tuple(tuple(p) for p in self.cropping)
         )
         return config
 
@@ -418,7 +418,7 @@ class UpSampling2D(_UpSampling):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(size=list(self.size), interpolation=self.interpolation)
+        config.update(size=tuple(self.size), interpolation=self.interpolation)
         return config
 
 
@@ -444,5 +444,5 @@ class UpSampling3D(_UpSampling):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config["size"] = list(self.size)
+        config["size"] = tuple(self.size)
         return config

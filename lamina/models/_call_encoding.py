@@ -24,7 +24,7 @@ __all__ = ["decode_call_argument", "encode_call_argument"]
 def encode_call_argument(item: Any, history: Callable[[KerasTensor], list[Any]]) -> Any:
     """`item` as JSON; `history(tensor)` gives a tensor's [layer name, call, output]."""
     if isinstance(item, KerasTensor):
-        config = {"shape": list(item.shape), "dtype": str(item.dtype)}
+        config = {"shape": tuple(item.shape), "dtype": str(item.dtype)}
         config["keras_history"] = history(item)
         return {"class_name": "__keras_tensor__", "config": config}
     if isinstance(item, tuple):

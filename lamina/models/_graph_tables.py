@@ -104,7 +104,7 @@ def check_input_shape(
     pairs = zip(expected[1:], found[1:], strict=True)
     if any(want is not None and want != got for want, got in pairs):
         raise ValueError(
-            f"Input {index} with name '{reference.name}' of layer '{model_name}' is "
+            f"Input {index} with name '{reference.layer.name}' of layer '{model_name}' is "
             f"incompatible with the layer: expected shape={expected}, found shape={found}"
         )
 

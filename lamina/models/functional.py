@@ -398,7 +398,7 @@ class Functional(Model):
             node_index[id(node)] = (node.layer.name, count)
             calls[id(node.layer)].append(
                 {
-                    "args": encode_call_argument(list(node.call_args), reference),
+                    "args": tuple(encode_call_argument(a, reference) for a in node.call_args),
                     "kwargs": encode_call_argument(node.call_kwargs, reference),
                 }
             )
@@ -411,6 +411,8 @@ class Functional(Model):
         layers = []
         for layer in self._layer_order:
             entry = _serialize_layer(layer)
+            if not layer._is_operation and (build_config := layer.get_build_config()):
+                entry["build_config"] = build_config  # as Keras' serialize_keras_object
             entry["name"] = layer.name
             entry["inbound_nodes"] = calls.get(id(layer), [])
             layers.append(entry)
@@ -446,7 +448,7 @@ class Functional(Model):
             for entry in list(pending):
                 layer_name, index, call = entry
                 try:
-                    args = decode_call_argument(call["args"], tensor)
+                    args = decode_call_argument(list(call["args"]), tensor)
                     kwargs = decode_call_argument(call["kwargs"], tensor)
                 except KeyError:
                     continue

@@ -163,10 +163,12 @@ class Sequential(Model):
             if len(input_shape) == 1 and isinstance(input_shape[0], (list, tuple)):
                 input_shape = input_shape[0]  # [shape] of a one-element input list
             self._input_layer = InputLayer(batch_shape=tuple(input_shape))  # batch kept
+        connected = len(self._nodes)
         for layer in self._stack[len(self._nodes) :]:
             self._connect(layer)
         self.built = True
-        self._note_rebuild()
+        if len(self._nodes) > connected:  # a model built before is not built anew
+            self._note_rebuild()
 
     @property
     def inputs(self) -> list[Any]:
@@ -238,7 +240,7 @@ class Sequential(Model):
             "layers": layers,
         }
         if self._input_layer is not None:  # Keras: the batch shape of a model with an input
-            config["build_input_shape"] = list(self._input_layer.batch_shape)
+            config["build_input_shape"] = tuple(self._input_layer.batch_shape)
         return config
 
     @classmethod

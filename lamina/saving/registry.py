@@ -216,7 +216,10 @@ class SafeModeScope:
 
 
 def _shape_to_json(shape: Any) -> Any:
+    """A shape as a tuple (as Keras keeps it; JSON writes a list), shapes in lists as a list."""
     if isinstance(shape, (tuple, list)):
+        if all(d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in shape):
+            return tuple(shape)
         return [_shape_to_json(d) for d in shape]
     if isinstance(shape, dict):
         return {key: _shape_to_json(value) for key, value in shape.items()}

@@ -679,3 +679,21 @@ def test_embedding_self_attention_model_trains() -> None:
     history = model.fit(ids.astype("float32"), labels, epochs=2, batch_size=16, verbose=0)
     losses = history.history["loss"]
     assert losses[1] < losses[0]
+
+
+def test_attention_axes_and_output_shape_in_the_config_as_keras():
+    # Keras 3.15.1: the argument until built ((1,) for an int), then a tuple of the axes;
+    # output_shape a tuple; the build shapes keep the batch size.
+    x = np.ones((2, 5, 6), "float32")
+    for given, before, built, output_shape in [
+        (None, None, (1,), None),
+        (1, (1,), (1,), (4,)),
+        ([1], [1], (1,), None),
+    ]:
+        layer = MultiHeadAttention(2, 3, attention_axes=given, output_shape=output_shape)
+        assert layer.get_config()["attention_axes"] == before
+        layer(x, x)
+        config = layer.get_config()
+        assert config["attention_axes"] == built and config["output_shape"] == output_shape
+        assert layer.get_build_config()["input_shape"] == (2, 5, 6)
+        assert MultiHeadAttention.from_config(config).get_config()["attention_axes"] == built

@@ -224,16 +224,16 @@ def test_upsampling2d_bilinear_matches_keras():
 
 
 def test_config_keys_match_keras():
-    assert UpSampling2D().get_config()["size"] == [2, 2]
+    assert UpSampling2D().get_config()["size"] == (2, 2)  # a tuple, as Keras 3.15.1 keeps it
     assert UpSampling2D().get_config()["interpolation"] == "nearest"
     assert UpSampling1D().get_config()["size"] == 2
-    assert ZeroPadding1D().get_config()["padding"] == [1, 1]
-    assert ZeroPadding2D().get_config()["padding"] == [[1, 1], [1, 1]]
-    assert Cropping2D().get_config()["cropping"] == [[0, 0], [0, 0]]
-    assert Cropping3D().get_config()["cropping"] == [[1, 1], [1, 1], [1, 1]]
+    assert ZeroPadding1D().get_config()["padding"] == (1, 1)
+    assert ZeroPadding2D().get_config()["padding"] == ((1, 1), (1, 1))
+    assert Cropping2D().get_config()["cropping"] == ((0, 0), (0, 0))
+    assert Cropping3D().get_config()["cropping"] == ((1, 1), (1, 1), (1, 1))
     assert "data_format" not in Cropping1D().get_config()
-    assert Reshape((2, 3)).get_config()["target_shape"] == [2, 3]
-    assert Permute((2, 1)).get_config()["dims"] == [2, 1]
+    assert Reshape((2, 3)).get_config()["target_shape"] == (2, 3)
+    assert Permute((2, 1)).get_config()["dims"] == (2, 1)
     assert Flatten().get_config()["data_format"] == "channels_last"
 
 

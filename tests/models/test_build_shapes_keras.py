@@ -76,7 +76,7 @@ def test_built_at_construction_as_keras(make, built):
 def test_weightless_layers_build_on_their_first_call_and_run_on_meta():
     flatten = layers.Flatten()
     assert flatten(torch.ones(2, 3, 4)).shape == (2, 12)
-    assert flatten.built and flatten.get_build_config() == {"input_shape": [2, 3, 4]}
+    assert flatten.built and flatten.get_build_config() == {"input_shape": (2, 3, 4)}
     add = layers.Add()
     assert add([torch.ones(2, 3), torch.ones(2, 3)]).shape == (2, 3) and add.built
     crop = layers.CenterCrop(2, 2)
@@ -106,7 +106,7 @@ def test_models_built_from_data_keep_its_batch_size():
     model = _dense_model()
     model(X[:2])
     assert (model.input_shape, model.output_shape) == ((2, 4), (2, 3))
-    assert model.layers[0].get_build_config() == {"input_shape": [2, 4]}
+    assert model.layers[0].get_build_config() == {"input_shape": (2, 4)}
     model(X[:5])  # any batch size still runs
     model = _dense_model()
     model.build((2, 4))
@@ -127,7 +127,7 @@ def test_models_built_from_data_keep_its_batch_size():
     model.train_on_batch(X, Y)
     assert model.input_shape == (8, 4)
     config = model.get_config()
-    assert config["build_input_shape"] == [8, 4]
+    assert config["build_input_shape"] == (8, 4)  # a tuple, as Keras
     assert lamina.Sequential.from_config(config).input_shape == (8, 4)
     model = _dense_model()
     model.build((None, 4))
@@ -146,7 +146,7 @@ def test_subclassed_model_rows_show_the_batch_it_was_called_on():
     net = Net()
     net(X[:1])
     assert "(1, 3)" in summary_text(net)  # Keras 3.15.1 prints (1, 3)
-    assert net.d.get_build_config() == {"input_shape": [1, 4]}
+    assert net.d.get_build_config() == {"input_shape": (1, 4)}
     net = Net()
     net.build((None, 4))
     assert "(None, 3)" in summary_text(net)

@@ -214,7 +214,7 @@ def test_build_config_round_trip():
     assert rebuilt.count_params() == LAYERS["MultiHeadAttention"]["params"]
     dense = layers.Dense(3)
     dense(torch.ones(2, 4))
-    assert dense.get_build_config() == {"input_shape": [2, 4]}  # Keras: the batch kept
+    assert dense.get_build_config() == {"input_shape": (2, 4)}  # Keras: a tuple, batch kept
     assert deserialize_layer(serialize_layer(dense)).count_params() == 15
     with pytest.raises(ValueError, match="build_config"):
         layers.Dense(2).build_from_config({"shape": [None, 2]})

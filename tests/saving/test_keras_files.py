@@ -101,7 +101,7 @@ def test_lamina_functional_configs_use_keras_tensor_encoding():
     assert call == {
         "class_name": "__keras_tensor__",
         "config": {
-            "shape": [None, 3],
+            "shape": (None, 3),  # a tuple, as Keras 3.15.1's get_config (JSON: a list)
             "dtype": "float32",
             "keras_history": [model.layers[0].name, 0, 0],
         },

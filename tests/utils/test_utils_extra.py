@@ -142,7 +142,7 @@ def test_serialize_keras_object_built_layer_has_build_config():
         "Dense",
         None,
     )
-    assert entry["build_config"] == {"input_shape": [None, 3]}
+    assert entry["build_config"] == {"input_shape": (None, 3)}
 
 
 def test_serialize_keras_object_keras_tensor_matches_keras():
