@@ -535,7 +535,9 @@ def test_to_loss_passes_through_losses_and_none_and_wraps_other_functions():
 
 
 def test_to_loss_rejects_unknown_names_listing_valid_ones():
-    with pytest.raises(ValueError, match="Unknown loss 'msee'. Valid names: .*mse"):
+    with pytest.raises(
+        ValueError, match="Could not interpret loss identifier: msee. Valid names: .*mse"
+    ):
         losses.to_loss("msee")
     with pytest.raises(TypeError, match="Cannot interpret 3"):
         losses.to_loss(3)

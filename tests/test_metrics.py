@@ -288,7 +288,10 @@ def test_compile_metric_wraps_functions_and_passes_metrics_through():
 
 
 def test_compile_metric_rejects_unknown_names_listing_valid_ones():
-    with pytest.raises(ValueError, match="Unknown metric 'accuracyy'. Valid names: .*accuracy"):
+    with pytest.raises(
+        ValueError,
+        match="Could not interpret metric identifier: accuracyy. Valid names: .*accuracy",
+    ):
         metrics.compile_metric("accuracyy")
     with pytest.raises(TypeError, match="Cannot interpret 1.5 as a metric"):
         metrics.compile_metric(1.5)

@@ -247,7 +247,9 @@ def to_loss(identifier: str | LossFunction | Loss | dict[str, Any] | None) -> Lo
         registered = get_registered_object(identifier)
         if registered is not None:
             return to_loss(registered)
-        raise ValueError(f"Unknown loss {identifier!r}. Valid names: {_valid_names()}")
+        raise ValueError(
+            f"Could not interpret loss identifier: {identifier}. Valid names: {_valid_names()}"
+        )
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if callable(identifier):

@@ -363,7 +363,9 @@ def compile_metric(identifier: Any) -> Metric | None:
         registered = get_registered_object(identifier)
         if registered is not None:
             return compile_metric(registered)
-        raise ValueError(f"Unknown metric {identifier!r}. Valid names: {_valid_names()}")
+        raise ValueError(
+            f"Could not interpret metric identifier: {identifier}. Valid names: {_valid_names()}"
+        )
     if inspect.isclass(identifier) and issubclass(identifier, Metric):
         return identifier()
     if callable(identifier):
