@@ -75,6 +75,14 @@ def shape_of(value: Any) -> tuple[int | None, ...] | None:
     return (None, *shape[1:]) if _SHAPE_STATE.unknown_batch and shape else shape
 
 
+def shapes_dict(query_shape: Any, value_shape: Any, key_shape: Any = None) -> dict[str, Any]:
+    """Keras' `build_config["shapes_dict"]` of an attention layer built for these shapes."""
+    shapes = {"query_shape": tuple(query_shape), "value_shape": tuple(value_shape)}
+    if key_shape is not None:
+        shapes["key_shape"] = tuple(key_shape)
+    return shapes
+
+
 def is_symbolic(*values: Any) -> bool:
     return any(isinstance(value, KerasTensor) for value in values)
 

@@ -23,6 +23,7 @@ from ._attention_utils import (
     is_symbolic,
     record_symbolic_call,
     shape_of,
+    shapes_dict,
     take_keras_names,
 )
 from ._masking import get_mask
@@ -179,6 +180,7 @@ class GroupQueryAttention(Layer):
                 "build(query_shape, value_shape, key_shape=None)"
             )
         query_shape, value_shape = tuple(query_shape), tuple(value_shape)
+        self._build_shapes_dict = shapes_dict(query_shape, value_shape, key_shape)
         key_shape = value_shape if key_shape is None else tuple(key_shape)
         for name, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
             if len(shape) != 3 or shape[-1] is None:

@@ -25,6 +25,7 @@ from ._attention_utils import (
     is_symbolic,
     record_symbolic_call,
     shape_of,
+    shapes_dict,
     take_keras_names,
 )
 from ._masking import get_mask
@@ -271,6 +272,7 @@ class MultiHeadAttention(Layer):
                 "build(query_shape, value_shape, key_shape=None)"
             )
         query_shape, value_shape = tuple(query_shape), tuple(value_shape)
+        self._build_shapes_dict = shapes_dict(query_shape, value_shape, key_shape)
         key_shape = value_shape if key_shape is None else tuple(key_shape)
         if value_shape[1:-1] != key_shape[1:-1]:
             raise ValueError(

@@ -239,7 +239,11 @@ def _shape_from_json(shape: Any) -> Any:
 
 
 def build_config_of(layer: Any) -> dict[str, Any] | None:
-    """Keras' `build_config` of a layer: `{"input_shape": ...}`, None until it is built."""
+    """Keras' `build_config` of a layer: `{"input_shape": ...}` (`{"shapes_dict": ...}` for a
+    layer built from several shapes, such as attention), None until it is built."""
+    shapes = getattr(layer, "_build_shapes_dict", None)
+    if layer.built and shapes:
+        return {"shapes_dict": {key: _shape_to_json(value) for key, value in shapes.items()}}
     shape = getattr(layer, "_build_input_shape", None)
     if not layer.built or shape is None:
         return None
