@@ -29,23 +29,30 @@ _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
 def _serialize(layer: Layer) -> dict[str, Any]:
-    from ..models.sequential import _serialize_layer
+    from ..saving.registry import serialize_layer
 
-    entry = _serialize_layer(layer)
+    entry = serialize_layer(layer)  # with its build_config once built, as Keras
     if entry.get("registered_name") == type(layer).__name__:
         del entry["registered_name"]  # a lamina class, not a registered one
     return entry
 
 
 def _deserialize(entry: Any) -> Layer:
+    """The wrapped layer of `_serialize`'s entry, built from its build_config (as Keras)."""
     from ..models.sequential import _deserialize_layer
+    from ..saving.registry import build_from_config
 
     own = {cls.__name__: cls for cls in (SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed)}
+    layer = None
     if isinstance(entry, dict) and "registered_name" not in entry:
         cls = own.get(str(entry.get("class_name")))
         if cls is not None and isinstance(entry.get("config"), dict):
-            return cls.from_config(entry["config"])
-    return _deserialize_layer(entry)
+            layer = cls.from_config(entry["config"])
+    if layer is None:
+        layer = _deserialize_layer(entry)
+    if isinstance(entry, dict) and entry.get("build_config"):
+        build_from_config(layer, entry["build_config"])
+    return layer
 
 
 class _Wrapper(Layer):
@@ -108,11 +115,16 @@ class Bidirectional(_Wrapper):
             raise ValueError(f"Bidirectional '{self.name}': backward_layer must be a layer")
         config = layer.get_config()
         name = layer.name.removeprefix("forward_")
+        # Copies (new weights), built as `layer` is, as Keras copies it through its config.
+        from ..saving.registry import build_from_config
+
         self.forward_layer = type(layer).from_config({**config, "name": f"forward_{name}"})
+        build_from_config(self.forward_layer, layer.get_build_config())
         if backward_layer is None:
             name = layer.name.removeprefix("backward_")
             backward_config = {**config, "go_backwards": True, "name": f"backward_{name}"}
             backward_layer = type(layer).from_config(backward_config)
+            build_from_config(backward_layer, layer.get_build_config())
         self.backward_layer = backward_layer
         forward, backward = self.forward_layer, self.backward_layer
         if forward.go_backwards == backward.go_backwards:

@@ -212,9 +212,9 @@ def _config_of(model: Any) -> dict[str, Any]:
     from .sequential import _serialize_layer
 
     entry = _serialize_layer(model)
-    shape = getattr(model, "_build_input_shape", None)
-    if shape is not None and not isinstance(shape, (list, dict)):
-        entry["build_config"] = {"input_shape": list(shape)}
+    build_config = model.get_build_config() if hasattr(model, "get_build_config") else None
+    if build_config is not None:
+        entry["build_config"] = build_config
     if hasattr(model, "get_compile_config"):  # Keras writes {} for a model not compiled
         entry["compile_config"] = model.get_compile_config() or {}
     return entry

@@ -413,6 +413,8 @@ class Functional(Model):
             entry = _serialize_layer(layer)
             if not layer._is_operation and (build_config := layer.get_build_config()):
                 entry["build_config"] = build_config  # as Keras' serialize_keras_object
+            if hasattr(layer, "get_compile_config"):  # a nested model: {} until compiled
+                entry["compile_config"] = layer.get_compile_config() or {}
             entry["name"] = layer.name
             entry["inbound_nodes"] = calls.get(id(layer), [])
             layers.append(entry)

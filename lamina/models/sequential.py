@@ -278,6 +278,8 @@ def _serialize_layer(layer: Layer) -> dict[str, Any]:
 
         entry["module"] = module.__name__
         entry["registered_name"] = get_registered_name(layer)
+    elif cls.__name__ == "Functional":
+        entry["registered_name"] = "Functional"  # as Keras writes it
     return entry
 
 

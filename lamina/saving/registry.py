@@ -241,6 +241,10 @@ def _shape_from_json(shape: Any) -> Any:
 def build_config_of(layer: Any) -> dict[str, Any] | None:
     """Keras' `build_config` of a layer: `{"input_shape": ...}` (`{"shapes_dict": ...}` for a
     layer built from several shapes, such as attention), None until it is built."""
+    from ..models.functional import Functional
+
+    if isinstance(layer, Functional):  # built from its graph, not a shape: Keras writes None
+        return {"input_shape": None}
     shapes = getattr(layer, "_build_shapes_dict", None)
     if layer.built and shapes:
         return {"shapes_dict": {key: _shape_to_json(value) for key, value in shapes.items()}}
@@ -292,6 +296,8 @@ def serialize_layer(layer: Any) -> dict[str, Any]:
     build_config = layer.get_build_config()
     if build_config is not None:
         entry["build_config"] = build_config
+    if hasattr(layer, "get_compile_config"):  # a model: Keras writes {} until compiled
+        entry["compile_config"] = layer.get_compile_config() or {}
     return entry
 
 

@@ -190,9 +190,8 @@ def serialize_keras_object(obj: Any) -> Any:
     build_config = obj.get_build_config() if hasattr(obj, "get_build_config") else None
     if build_config is not None:
         entry["build_config"] = _serialize_dict(build_config)
-    compile_config = obj.get_compile_config() if hasattr(obj, "get_compile_config") else None
-    if compile_config is not None:
-        entry["compile_config"] = _serialize_dict(compile_config)
+    if hasattr(obj, "get_compile_config"):  # a model: Keras writes {} until compiled
+        entry["compile_config"] = _serialize_dict(obj.get_compile_config() or {})
     return entry
 
 

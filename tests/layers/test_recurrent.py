@@ -432,7 +432,8 @@ def test_dropout_acts_only_in_training():
 def test_layer_contract_and_config_round_trip(cls, kwargs, expected):
     layer = check_layer(cls, kwargs, (2, 4, 3), expected_output_shape=expected)
     config = json.loads(json.dumps(layer.get_config()))
-    assert cls.from_config(config).get_config() == {**config, "name": config["name"]}
+    # Compared as JSON: configs hold tuples (a built wrapper's inner build_config) as Keras'.
+    assert json.loads(json.dumps(cls.from_config(config).get_config())) == config
 
 
 def test_symbolic_calls_infer_shapes():

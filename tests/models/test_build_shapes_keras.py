@@ -245,3 +245,41 @@ def test_symbolic_tensors_are_named_as_keras_names_them():
     with pytest.warns(UserWarning, match="Received key 'a' mapping to value"):
         k = lamina.Input((3,))
         lamina.Model({"a": k}, layers.Dense(1)(k))
+
+
+def test_model_entries_as_keras_writes_them():
+    # Keras 3.15.1: a functional model's build_config is {'input_shape': None} and its
+    # registered_name 'Functional'; model entries carry compile_config ({} until compiled);
+    # wrappers' inner layers carry their build_config.
+    import json
+
+    from lamina.saving import serialize_keras_object
+
+    i = lamina.Input((6,))
+    inner = lamina.Model(i, layers.Dense(2)(i), name="inner")
+    seq = lamina.Sequential([lamina.Input((6,)), layers.Dense(2)], name="seq")
+    j = lamina.Input((6,))
+    outer = lamina.Model(j, [inner(j), seq(j)], name="outer")
+    assert inner.get_build_config() == {"input_shape": None}
+    config = json.loads(outer.to_json())
+    assert (config["registered_name"], config["build_config"]) == (
+        "Functional",
+        {"input_shape": None},
+    )
+    nested = {entry["name"]: entry for entry in config["config"]["layers"][1:]}
+    assert nested["inner"]["registered_name"] == "Functional"
+    assert nested["inner"]["compile_config"] == {} == nested["seq"]["compile_config"]
+    assert nested["seq"]["build_config"] == {"input_shape": [None, 6]}
+    assert serialize_keras_object(inner)["compile_config"] == {}
+    rebuilt = lamina.models.model_from_json(outer.to_json())
+    assert rebuilt.count_params() == outer.count_params()
+    wrapped = layers.TimeDistributed(layers.Dense(2))
+    wrapped(torch.ones(1, 3, 4))
+    assert wrapped.get_config()["layer"]["build_config"] == {"input_shape": (1, 4)}
+    both = layers.Bidirectional(layers.LSTM(2))
+    both(torch.ones(1, 3, 4))
+    entry = both.get_config()
+    assert entry["layer"]["build_config"] == {"input_shape": (1, 3, 4)}
+    assert entry["backward_layer"]["build_config"] == {"input_shape": (1, 3, 4)}
+    again = layers.Bidirectional.from_config(json.loads(json.dumps(entry)))
+    assert again.forward_layer.built and again.backward_layer.built
