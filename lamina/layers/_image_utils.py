@@ -38,34 +38,64 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def parse_factor(
-    owner: str,
-    name: str,
-    factor: Any,
-    bounds: tuple[float, float] = (-1.0, 1.0),
-    symmetric: bool = True,
-) -> tuple[float, float]:
-    """(lower, upper) from a number or a pair, as Keras' `_set_factor`.
-
-    A number f gives (-f, f), cut at the lower bound (so (0, f) where the bound is 0), or (f, f)
-    with `symmetric=False` (RandomContrast's 1 - lower .. 1 + upper); a pair is sorted.
-    """
-    message = (
+def _factor_error(owner: str, name: str, factor: Any, bounds: tuple[Any, Any]) -> ValueError:
+    return ValueError(
         f"{owner}: {name} must be a number or a pair of numbers in "
         f"[{bounds[0]}, {bounds[1]}]; got {name}={factor!r}"
     )
+
+
+def parse_factor(
+    owner: str, name: str, factor: Any, bounds: tuple[Any, Any] = (-1, 1)
+) -> tuple[Any, Any]:
+    """(lower, upper) from a number or a pair, as Keras' `_set_factor`.
+
+    A number f in `bounds` gives (max(-|f|, bounds[0]), |f|): (-f, f), or (0, f) where the
+    lower bound is 0. A pair is sorted; as Keras, it is only refused when it lies wholly
+    outside `bounds`. The numbers keep their types (Keras' configs hold ints as ints).
+    """
     if isinstance(factor, (tuple, list)):
         if len(factor) != 2 or not all(is_number(f) for f in factor):
-            raise ValueError(message)
-        lower, upper = sorted(float(f) for f in factor)
-    elif is_number(factor):
-        value = abs(float(factor))
-        lower, upper = (max(-value, bounds[0]) if symmetric else value), value
-    else:
-        raise ValueError(message)
-    if lower < bounds[0] or upper > bounds[1]:
-        raise ValueError(message)
-    return lower, upper
+            raise _factor_error(owner, name, factor, bounds)
+        if factor[0] > bounds[1] or factor[1] < bounds[0]:
+            raise _factor_error(owner, name, factor, bounds)
+        lower, upper = sorted(factor)
+        return lower, upper
+    if not is_number(factor) or factor < bounds[0] or factor > bounds[1]:
+        raise _factor_error(owner, name, factor, bounds)
+    factor = abs(factor)
+    return max(-factor, bounds[0]), factor
+
+
+def parse_strict_factor(
+    owner: str,
+    name: str,
+    factor: Any,
+    bounds: tuple[Any, Any],
+    signed: bool = True,
+    open_below: bool = False,
+) -> tuple[Any, Any]:
+    """(lower, upper) as the `_set_factor` of Keras' RandomTranslation, RandomZoom,
+    RandomShear and Solarization: every number given must lie in `bounds` (above bounds[0]
+    with `open_below`); a number f gives (-|f|, |f|), or (0, f) when not `signed`."""
+    values = factor if isinstance(factor, (tuple, list)) else (factor,)
+    if (
+        len(values) not in (1, 2)
+        or (len(values) == 1 and isinstance(factor, (tuple, list)))
+        or not all(is_number(v) for v in values)
+        or any(v > bounds[1] or v < bounds[0] or (open_below and v == bounds[0]) for v in values)
+    ):
+        message = _factor_error(owner, name, factor, bounds)
+        if open_below:
+            message = ValueError(str(message).replace(f"[{bounds[0]},", f"({bounds[0]},"))
+        raise message
+    if isinstance(factor, (tuple, list)):
+        lower, upper = sorted(factor)
+        return lower, upper
+    if not signed:
+        return 0, factor
+    factor = abs(factor)
+    return -factor, factor
 
 
 def as_config(value: Any) -> Any:
@@ -337,6 +367,9 @@ class ImageLayer(_RandomLayer):
 
     #: Whether inference returns the input as it is (so nothing is permuted or checked).
     identity_in_inference: bool = True
+    #: Whether that identity keeps integer images' dtype (Keras' colour layers, whose
+    #: `transform_images` only casts in training) instead of casting them to the compute dtype.
+    keeps_int_in_inference: bool = False
     # Keras' image preprocessing layers augment when called directly (their `call` defaults
     # to training=True); fit passes True, predict/evaluate False, through enclosing models.
     _training_by_default = True
@@ -382,7 +415,9 @@ class ImageLayer(_RandomLayer):
         if not training and self.identity_in_inference:
             if inputs.ndim not in (3, 4):
                 self._to_nchw(inputs)  # raises the rank error
-            return inputs if inputs.is_floating_point() else inputs.to(self._compute_dtype)
+            if inputs.is_floating_point() or self.keeps_int_in_inference:
+                return inputs
+            return inputs.to(self._compute_dtype)
         images, unbatched = self._to_nchw(inputs)
         if training:
             out = self.augment(images, self._generator(images.device))

@@ -70,6 +70,8 @@ class RandomBrightness(ImageLayer):
     [0.5, 0.5, 0.5, 0.5]
     """
 
+    keeps_int_in_inference = True  # as Keras: integer images stay integer
+
     def __init__(
         self,
         factor: float | tuple[float, float],
@@ -79,9 +81,10 @@ class RandomBrightness(ImageLayer):
     ) -> None:
         super().__init__(seed=seed, **kwargs)
         self.factor = factor
-        self.value_range = value_range
-        self._range = parse_factor(self._describe(), "factor", factor)
+        # Keras' base layer reads the factor as `factor or 0.0`, and keeps value_range sorted.
+        self._range = parse_factor(self._describe(), "factor", factor or 0.0)
         self._values = _value_range(self._describe(), value_range)
+        self.value_range = sorted(value_range)
 
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         low, high = self._values
@@ -99,9 +102,9 @@ class RandomContrast(ImageLayer):
     `(x - mean) * c + mean`, clipped to `value_range`.
 
     Args:
-        factor: f in [0, 1] draws c from [1 - f, 1 + f]; a pair (lower, upper) draws it from
-            [1 - lower, 1 + upper]. (This is what Keras documents; Keras 3.15's code draws a
-            single number's c from [1, 1 + f] only, so it never lowers the contrast.)
+        factor: a pair (lower, upper) in [0, 1] draws c from [1 - lower, 1 + upper]; a number
+            f in [0, 1] is the pair (0, f), so c is drawn from [1, 1 + f] (as Keras 3.15's
+            code: a single number never lowers the contrast).
         value_range: (low, high), the range of the pixel values.
         seed: makes the draws reproducible.
 
@@ -115,6 +118,8 @@ class RandomContrast(ImageLayer):
     torch.Size([2, 4, 4, 3])
     """
 
+    keeps_int_in_inference = True  # as Keras: integer images stay integer
+
     def __init__(
         self,
         factor: float | tuple[float, float],
@@ -125,7 +130,7 @@ class RandomContrast(ImageLayer):
         super().__init__(seed=seed, **kwargs)
         self.factor = factor
         self.value_range = value_range
-        self._range = parse_factor(self._describe(), "factor", factor, (0.0, 1.0), symmetric=False)
+        self._range = parse_factor(self._describe(), "factor", factor, (0, 1))
         self._values = _value_range(self._describe(), value_range)
 
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -136,7 +141,7 @@ class RandomContrast(ImageLayer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(factor=as_config(self.factor), value_range=as_config(self.value_range))
+        config.update(factor=as_config(self._range), value_range=as_config(self.value_range))
         return config
 
 
@@ -199,8 +204,8 @@ class RandomErasing(ImageLayer):
         owner = self._describe()
         self.factor = factor
         self.scale = scale
-        self._range = parse_factor(owner, "factor", factor, (0.0, 1.0))
-        self._scale = parse_factor(owner, "scale", scale, (0.0, 1.0))
+        self._range = parse_factor(owner, "factor", factor, (0, 1))
+        self._scale = parse_factor(owner, "scale", scale, (0, 1))
         if not (
             fill_value is None
             or is_number(fill_value)
@@ -282,6 +287,8 @@ class _MixingLayer(ImageLayer):
                 images = self._from_nchw(mixed, unbatched)
                 if labels is not None:
                     labels = self._mix_labels(labels, permutation, weight)
+        elif not (images.is_floating_point() or self.keeps_int_in_inference):
+            images = images.to(self._compute_dtype)  # Keras' CutMix casts in inference too
         if isinstance(inputs, dict):
             return {**inputs, "images": images, **({} if labels is None else {"labels": labels})}
         if isinstance(inputs, (tuple, list)):
@@ -327,6 +334,8 @@ class MixUp(_MixingLayer):
     >>> torch.allclose(out["labels"].sum(1), torch.ones(4))
     True
     """
+
+    keeps_int_in_inference = True  # as Keras: integer images stay integer
 
     def __init__(
         self,
@@ -391,7 +400,7 @@ class CutMix(_MixingLayer):
     ) -> None:
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.factor = factor
-        self._range = parse_factor(self._describe(), "factor", factor, (0.0, 1.0))
+        self._range = parse_factor(self._describe(), "factor", factor, (0, 1))
 
     def mix(
         self, images: torch.Tensor, generator: torch.Generator | None

@@ -109,6 +109,8 @@ class RandomGrayscale(ImageLayer):
     True
     """
 
+    keeps_int_in_inference = True  # as Keras: integer images stay integer
+
     def __init__(
         self,
         factor: float = 0.5,
@@ -137,8 +139,12 @@ class RandomGrayscale(ImageLayer):
 class _ColorLayer(ImageLayer):
     """A colour layer with a `factor` and a `value_range`."""
 
-    #: Whether a pair may reach down to -1 (a number f always draws from [0, f]).
-    signed_pairs: bool = False
+    keeps_int_in_inference = True  # as Keras: integer images stay integer
+
+    #: Keras' _FACTOR_BOUNDS: a number f gives (-f, f) in (-1, 1), or (0, f) in (0, 1).
+    bounds: tuple[int, int] = (0, 1)
+    #: Whether the config holds value_range sorted, as a list (Keras' `_set_value_range`).
+    sorts_value_range: bool = False
 
     def __init__(
         self,
@@ -150,11 +156,9 @@ class _ColorLayer(ImageLayer):
     ) -> None:
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.factor = factor
-        self.value_range = value_range
-        signed = self.signed_pairs and not is_number(factor)
-        bounds = (-1.0, 1.0) if signed else (0.0, 1.0)
-        self._range = parse_factor(self._describe(), "factor", factor, bounds)
+        self._range = parse_factor(self._describe(), "factor", factor, self.bounds)
         self._values = _value_range(self._describe(), value_range)
+        self.value_range = sorted(value_range) if self.sorts_value_range else value_range
 
     def draw(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """One factor per image, (N, 1, 1, 1), uniform in the factor's range."""
@@ -220,8 +224,8 @@ class RandomSaturation(_ColorLayer):
     0 gives grayscale, 0.5 the image itself and 1 the fully saturated colours.
 
     Args:
-        factor: a number f in [0, 1] draws the factor from [0, f]; a pair (lower, upper) in
-            [-1, 1] from that range (factors <= 0 give grayscale).
+        factor: a number f in [-1, 1] draws the factor from [-|f|, |f|] (as Keras); a pair
+            (lower, upper) in [-1, 1] from that range (factors <= 0 give grayscale).
         value_range: (low, high), the range of the pixel values.
         data_format: 'channels_last' (default) or 'channels_first'.
         seed: makes the draws reproducible.
@@ -237,7 +241,8 @@ class RandomSaturation(_ColorLayer):
     [200.0, 200.0, 200.0]
     """
 
-    signed_pairs = True
+    bounds = (-1, 1)
+    sorts_value_range = True
 
     def __init__(
         self,
@@ -272,8 +277,9 @@ class RandomColorDegeneration(_ColorLayer):
     clipped to `value_range` (f = 0: the image, f = 1: grayscale).
 
     Args:
-        factor: a number f in [0, 1] draws f from [0, f]; a pair (lower, upper) in [-1, 1]
-            from that range (negative values move away from gray: more colourful).
+        factor: a number f in [-1, 1] draws f from [-|f|, |f|] (as Keras); a pair (lower,
+            upper) in [-1, 1] from that range (negative values move away from gray: more
+            colourful).
         value_range: (low, high), the range of the pixel values.
         data_format: 'channels_last' (default) or 'channels_first'.
         seed: makes the draws reproducible.
@@ -290,7 +296,8 @@ class RandomColorDegeneration(_ColorLayer):
     [159.24, 109.24, 59.24]
     """
 
-    signed_pairs = True
+    bounds = (-1, 1)
+    sorts_value_range = True
 
     def __init__(
         self,
@@ -310,7 +317,9 @@ class RandomColorDegeneration(_ColorLayer):
 
 
 class RandomInvert(_ColorLayer):
-    """Inverts some images in training: x -> low + high - x, with a probability drawn per image.
+    """Inverts some images in training: x -> value_range[1] - x (as Keras 3.15, so with a
+    value_range (low, high) whose low is not 0 the result leaves the range), with a probability
+    drawn per image.
 
     Args:
         factor: a number f in [0, 1] draws each image's probability from [0, f] (so the default
@@ -343,8 +352,7 @@ class RandomInvert(_ColorLayer):
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         probability = self.draw(images, generator)
         apply = uniform(probability.shape, 0.0, 1.0, generator, images) < probability
-        low, high = self._values
-        return torch.where(apply, low + high - images, images)
+        return torch.where(apply, float(self.value_range[1]) - images, images)
 
 
 class RandomColorJitter(ImageLayer):
@@ -370,6 +378,8 @@ class RandomColorJitter(ImageLayer):
     >>> layer(torch.rand(2, 4, 4, 3) * 255, training=True).shape
     torch.Size([2, 4, 4, 3])
     """
+
+    keeps_int_in_inference = True  # as Keras: integer images stay integer
 
     def __init__(
         self,

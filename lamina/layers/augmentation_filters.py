@@ -20,7 +20,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ._image_utils import ImageLayer, as_config, parse_factor, uniform
+from ._image_utils import ImageLayer, as_config, parse_factor, parse_strict_factor, uniform
 from .augmentation import _value_range
 
 __all__ = [
@@ -61,12 +61,15 @@ def _depthwise(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
 class _ToneLayer(ImageLayer):
     """An image layer with a `value_range`."""
 
+    #: Whether the config holds value_range sorted, as a list (Keras' `_set_value_range`).
+    sorts_value_range: bool = True
+
     def __init__(
         self, value_range: Any, seed: int | None, data_format: str | None, **kwargs: Any
     ) -> None:
         super().__init__(seed=seed, data_format=data_format, **kwargs)
-        self.value_range = value_range
         self._values = _value_range(self._describe(), value_range)
+        self.value_range = sorted(value_range) if self.sorts_value_range else value_range
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -106,7 +109,7 @@ class RandomSharpness(_ToneLayer):
     ) -> None:
         super().__init__(value_range, seed, data_format, **kwargs)
         self.factor = factor
-        self._range = parse_factor(self._describe(), "factor", factor, (0.0, 1.0))
+        self._range = parse_factor(self._describe(), "factor", factor, (0, 1))
 
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         n = images.shape[0]
@@ -150,8 +153,8 @@ class RandomGaussianBlur(_ToneLayer):
             default 1.0 blurs about half of the images, as Keras); a pair (p, p) blurs with
             probability p.
         kernel_size: the kernel's side, an odd int, or a pair (height, width).
-        sigma: a number s >= 0 draws each sigma from [0, s], a pair from its range (1e-6 is
-            added, as Keras, so that 0 is allowed).
+        sigma: a number s in [0, 1] draws each sigma from [0, s], a pair from its range (1e-6
+            is added, as Keras, so that 0 is allowed).
         value_range: (low, high), the range of the pixel values.
         data_format: 'channels_last' (default) or 'channels_first'.
         seed: makes the draws reproducible.
@@ -169,6 +172,8 @@ class RandomGaussianBlur(_ToneLayer):
     (255.0, 52.07)
     """
 
+    sorts_value_range = False  # Keras' RandomGaussianBlur keeps value_range as given
+
     def __init__(
         self,
         factor: float | tuple[float, float] = 1.0,
@@ -184,9 +189,9 @@ class RandomGaussianBlur(_ToneLayer):
         self.factor = factor
         self.kernel_size = kernel_size
         self.sigma = sigma
-        self._range = parse_factor(owner, "factor", factor, (0.0, 1.0))
+        self._range = parse_factor(owner, "factor", factor, (0, 1))
         self._sides = _kernel_sides(owner, kernel_size)
-        self._sigma = parse_factor(owner, "sigma", sigma, (0.0, float("inf")))
+        self._sigma = parse_factor(owner, "sigma", sigma, (0, 1))
 
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         n = images.shape[0]
@@ -213,10 +218,9 @@ class RandomPosterization(_ToneLayer):
     per image (values mapped from `value_range` to [0, 255] and floored first).
 
     Args:
-        factor: the number of bits to keep, an int in [1, 8]: a number b draws it uniformly
-            from the integers 1 .. b, a pair (lower, upper) from lower .. upper (both ends
-            included; Keras 3.15 leaves the upper end out, so it never keeps b bits unless
-            lower == upper).
+        factor: the number of bits to keep, an int in [1, 8]: a number b is the pair (1, b); a
+            pair (lower, upper) draws it uniformly from lower .. upper - 1 (as Keras 3.15, the
+            upper end is left out), or keeps `lower` bits when lower == upper.
         value_range: (low, high), the range of the pixel values.
         data_format: 'channels_last' (default) or 'channels_first'.
         seed: makes the draws reproducible.
@@ -231,6 +235,8 @@ class RandomPosterization(_ToneLayer):
     >>> RandomPosterization((2, 2))(x, training=True).flatten().tolist()
     [0.0, 64.0, 192.0]
     """
+
+    keeps_int_in_inference = True  # as Keras: integer images stay integer
 
     def __init__(
         self,
@@ -256,7 +262,11 @@ class RandomPosterization(_ToneLayer):
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         low, high = self._bits
         bits = torch.randint(
-            low, high + 1, (images.shape[0], 1, 1, 1), generator=generator, device=images.device
+            low,
+            max(high, low + 1),
+            (images.shape[0], 1, 1, 1),
+            generator=generator,
+            device=images.device,
         )
         step = (2.0 ** (8 - bits)).to(images.dtype)
         levels = _to_255(images, self._values).clamp(0.0, 255.0).floor()
@@ -264,13 +274,25 @@ class RandomPosterization(_ToneLayer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config["factor"] = as_config(self.factor)
+        config["factor"] = as_config(self._bits)
         return config
 
 
-def _unit_pair(owner: str, name: str, factor: Any) -> tuple[float, float]:
-    """A number f in [0, 1] gives (0, f); a pair in [0, 1] is sorted."""
-    return parse_factor(owner, name, factor, (0.0, 1.0))
+def _unit_pair(owner: str, name: str, factor: Any) -> tuple[Any, Any]:
+    """A number f in [0, 1] gives (0, f); a pair in [0, 1] is sorted (Keras' Solarization)."""
+    return parse_strict_factor(owner, name, factor, (0, 1), signed=False)
+
+
+def solarize(
+    images: torch.Tensor,
+    addition: torch.Tensor,
+    threshold: torch.Tensor,
+    values: tuple[float, float],
+) -> torch.Tensor:
+    """Keras' Solarization transform: on the 0..255 scale, add `addition`, clip, and invert the
+    levels at or above `threshold` (both broadcast against the (N, C, H, W) images)."""
+    shifted = (_to_255(images, values) + addition).clamp(0.0, 255.0)
+    return _from_255(torch.where(shifted < threshold, shifted, 255.0 - shifted), values)
 
 
 class Solarization(_ToneLayer):
@@ -278,8 +300,8 @@ class Solarization(_ToneLayer):
     above a random threshold t (on the 0..255 scale: v -> 255 - v where v >= t).
 
     Args:
-        addition_factor: a number f in [0, 1] draws a from [0, f] * 255, a pair (lower, upper)
-            from [lower, upper] * 255. (Keras 3.15 scales only the upper end by 255.)
+        addition_factor: a number f in [0, 1] draws a from [0, f * 255], a pair (lower, upper)
+            from [lower, upper * 255] (as Keras 3.15, which scales only the upper end by 255).
         threshold_factor: t's range, the same way.
         value_range: (low, high), the range of the pixel values.
         seed: makes the draws reproducible.
@@ -293,8 +315,8 @@ class Solarization(_ToneLayer):
 
     >>> import torch
     >>> x = torch.tensor([[[[0.0, 100.0, 200.0]]]])
-    >>> Solarization(threshold_factor=(0.5, 0.5))(x, training=True).flatten().tolist()
-    [0.0, 100.0, 55.0]
+    >>> Solarization(threshold_factor=(0, 0))(x, training=True).flatten().tolist()
+    [255.0, 155.0, 55.0]
     """
 
     def __init__(
@@ -315,10 +337,12 @@ class Solarization(_ToneLayer):
 
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         shape = (images.shape[0], 1, 1, 1)
-        addition = uniform(shape, *self._addition, generator, images) * 255.0
-        threshold = uniform(shape, *self._threshold, generator, images) * 255.0
-        shifted = (_to_255(images, self._values) + addition).clamp(0.0, 255.0)
-        return _from_255(torch.where(shifted < threshold, shifted, 255.0 - shifted), self._values)
+        # Keras draws from [lower, upper * 255]: only the upper end is on the 0..255 scale.
+        addition = uniform(shape, self._addition[0], self._addition[1] * 255.0, generator, images)
+        threshold = uniform(
+            shape, self._threshold[0], self._threshold[1] * 255.0, generator, images
+        )
+        return solarize(images, addition, threshold, self._values)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -399,6 +423,8 @@ class Equalization(_ToneLayer):
     >>> Equalization()(x, training=True).flatten().tolist()
     [0.0, 0.0, 128.0, 255.0]
     """
+
+    keeps_int_in_inference = True  # as Keras: integer images stay integer
 
     def __init__(
         self,

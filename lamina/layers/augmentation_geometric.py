@@ -34,6 +34,7 @@ from ._image_utils import (
     crop_windows,
     flip_images,
     parse_factor,
+    parse_strict_factor,
     smart_resize,
     uniform,
 )
@@ -174,8 +175,9 @@ class RandomTranslation(_AffineLayer):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         self.height_factor = height_factor
         self.width_factor = width_factor
-        self._height_range = parse_factor(self._describe(), "height_factor", height_factor)
-        self._width_range = parse_factor(self._describe(), "width_factor", width_factor)
+        owner = self._describe()
+        self._height_range = parse_strict_factor(owner, "height_factor", height_factor, (-1, 1))
+        self._width_range = parse_strict_factor(owner, "width_factor", width_factor, (-1, 1))
 
     def matrices(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         n, _, height, width = images.shape
@@ -371,7 +373,8 @@ class RandomRotation(_AffineLayer):
     ) -> None:
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         self.factor = factor
-        self._range = parse_factor(self._describe(), "factor", factor)
+        # Keras' base layer reads the factor as `factor or 0.0`.
+        self._range = parse_factor(self._describe(), "factor", factor or 0.0)
 
     def angles(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """One angle per sample, in radians."""
@@ -433,17 +436,15 @@ class RandomZoom(_AffineLayer):
         owner = self._describe()
         self.height_factor = height_factor
         self.width_factor = width_factor
-        self._height_range = parse_factor(owner, "height_factor", height_factor)
-        self._width_range = (
-            None if width_factor is None else parse_factor(owner, "width_factor", width_factor)
+        # As Keras, every number given must be in (-1, 1]; a number f gives (-|f|, |f|).
+        self._height_range = parse_strict_factor(
+            owner, "height_factor", height_factor, (-1, 1), open_below=True
         )
-        for lower, _ in filter(None, (self._height_range, self._width_range)):
-            if lower <= -1:
-                raise ValueError(
-                    f"{owner}: zoom factors must be in (-1, 1] (a factor of -1 would shrink "
-                    f"the sampling grid to a point); got height_factor={height_factor!r}, "
-                    f"width_factor={width_factor!r}"
-                )
+        self._width_range = (
+            None
+            if width_factor is None
+            else parse_strict_factor(owner, "width_factor", width_factor, (-1, 1), open_below=True)
+        )
 
     def matrices(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         n, _, height, width = images.shape

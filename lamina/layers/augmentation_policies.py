@@ -204,7 +204,7 @@ class _PolicyLayer(ImageLayer):
         self.value_range = value_range
         self._values = augmentation._value_range(owner, value_range)
         self.factor = factor
-        self._range = parse_factor(owner, "factor", factor, (0.0, 1.0))
+        self._range = parse_factor(owner, "factor", factor, (0, 1))
         self.interpolation = check_choice(owner, "interpolation", interpolation, INTERPOLATIONS)
         # A plain dict: the operations are parts of this layer, not modules of their own.
         self._operations = _operations(self.name, self._range, value_range, interpolation)

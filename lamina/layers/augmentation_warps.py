@@ -22,7 +22,15 @@ import torch
 from ..ops._image_extra import FILL_MODES as OPS_FILL_MODES
 from ..ops._image_extra import perspective_transform
 from ..ops._image_warps import elastic_displacements, elastic_kernel_size, elastic_resample
-from ._image_utils import INTERPOLATIONS, ImageLayer, as_config, check_choice, parse_factor, uniform
+from ._image_utils import (
+    INTERPOLATIONS,
+    ImageLayer,
+    as_config,
+    check_choice,
+    parse_factor,
+    parse_strict_factor,
+    uniform,
+)
 from .augmentation import _value_range
 from .augmentation_geometric import _FILL_DOC, _AffineLayer
 
@@ -34,8 +42,9 @@ class RandomShear(_AffineLayer):
     (x + sx * y, y + sy * x), so the top-left corner stays in place (as Keras).
 
     Args:
-        x_factor: a number f in [0, 1] draws |sx| from [0, f], a pair (lower, upper) in [0, 1]
-            from that range; 0.3 shifts the bottom row by up to 30% of the height, sideways.
+        x_factor: a number f in [0, 1] draws sx from [-f, f], a pair (lower, upper) in [0, 1]
+            draws |sx| from that range; 0.3 shifts the bottom row by up to 30% of the height,
+            sideways.
         y_factor: the same for sy (the right column moves up to y_factor * width, vertically).
         interpolation: 'bilinear' or 'nearest'.
         {fill}
@@ -70,8 +79,8 @@ class RandomShear(_AffineLayer):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         self.x_factor = x_factor
         self.y_factor = y_factor
-        self._x_range = parse_factor(self._describe(), "x_factor", x_factor, (0.0, 1.0))
-        self._y_range = parse_factor(self._describe(), "y_factor", y_factor, (0.0, 1.0))
+        self._x_range = parse_strict_factor(self._describe(), "x_factor", x_factor, (0, 1))
+        self._y_range = parse_strict_factor(self._describe(), "y_factor", y_factor, (0, 1))
 
     def draw(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """(N, 2) shear factors (sx, sy), one random sign per image."""
@@ -90,6 +99,17 @@ class RandomShear(_AffineLayer):
         config = super().get_config()
         config.update(x_factor=as_config(self._x_range), y_factor=as_config(self._y_range))
         return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> RandomShear:
+        """The layer of a config. A number f's (-f, f), which Keras 3.15's config holds but
+        its own from_config refuses (a negative factor), is read back as f."""
+        config = dict(config)
+        for key in ("x_factor", "y_factor"):
+            value = config.get(key)
+            if isinstance(value, (tuple, list)) and len(value) == 2 and value[0] == -value[1]:
+                config[key] = value[1]
+        return super().from_config(config)
 
 
 class RandomPerspective(ImageLayer):
@@ -133,7 +153,7 @@ class RandomPerspective(ImageLayer):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         owner = self._describe()
         self.factor = factor
-        self._range = parse_factor(owner, "factor", factor, (0.0, 1.0))
+        self._range = parse_factor(owner, "factor", factor, (0, 1))
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale <= 1:
             raise ValueError(f"{owner}: scale must be a number in [0, 1]; got scale={scale!r}")
         self.scale = scale
@@ -237,8 +257,8 @@ class RandomElasticTransform(ImageLayer):
         owner = self._describe()
         self.factor = factor
         self.scale = scale
-        self._range = parse_factor(owner, "factor", factor, (0.0, 1.0))
-        self._scale = parse_factor(owner, "scale", scale, (0.0, 1.0))
+        self._range = parse_factor(owner, "factor", factor, (0, 1))
+        self._scale = parse_factor(owner, "scale", scale, (0, 1))
         self.interpolation = check_choice(owner, "interpolation", interpolation, INTERPOLATIONS)
         self.fill_mode = check_choice(owner, "fill_mode", fill_mode, OPS_FILL_MODES)
         self.fill_value = float(fill_value)

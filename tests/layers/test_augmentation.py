@@ -411,12 +411,19 @@ def test_brightness_deltas_stay_within_factor_times_the_range():
     )
 
 
-def test_contrast_factors_span_one_minus_to_one_plus_factor():
+def test_contrast_number_draws_from_one_to_one_plus_factor_as_keras():
+    # Keras 3.15.1: RandomContrast(0.2) holds factor (0, 0.2) and draws c from [1, 1.2]
+    # (2000 draws: min 1.000, max 1.200, mean 1.100); (0.1, 0.3) draws from [0.9, 1.3].
     x = torch.tensor([100.0, 120.0]).reshape(1, 1, 2, 1).expand(3000, -1, -1, -1)
-    y = RandomContrast(0.5, seed=0)(x, training=True)
-    contrast = (y[:, 0, 1, 0] - y[:, 0, 0, 0]) / 20
-    assert contrast.min() >= 0.5 - 1e-5 and contrast.max() <= 1.5 + 1e-5
-    assert contrast.min() < 0.55 and contrast.max() > 1.45
+    for factor, low, high in [(0.2, 1.0, 1.2), ((0.1, 0.3), 0.9, 1.3), ((0.5, 0.5), 0.5, 1.5)]:
+        y = RandomContrast(factor, seed=0)(x, training=True)
+        contrast = (y[:, 0, 1, 0] - y[:, 0, 0, 0]) / 20
+        assert contrast.min() >= low - 1e-5 and contrast.max() <= high + 1e-5
+        assert contrast.min() < low + 0.02 and contrast.max() > high - 0.02
+    config = RandomContrast(0.2).get_config()
+    assert config["factor"] == (0, 0.2) and type(config["factor"][0]) is int
+    with pytest.raises(ValueError, match="factor"):
+        RandomContrast(-0.2)  # Keras refuses a negative number where the bounds are (0, 1)
 
 
 def test_random_erasing_rate_and_box_sizes():
@@ -464,7 +471,10 @@ def test_mixing_layers_reject_integer_labels():
     [
         (lambda: RandomRotation(1.5), r"RandomRotation 'random_rotation': factor must be"),
         (lambda: RandomTranslation(0.1, 0.1, fill_mode="mirror"), "fill_mode must be one of"),
-        (lambda: RandomZoom(-1.0), r"zoom factors must be in \(-1, 1\]"),
+        (
+            lambda: RandomZoom(-1.0),
+            r"height_factor must be a number or a pair of numbers in \(-1, 1\]",
+        ),
         (lambda: RandomFlip("diagonal"), "mode must be one of"),
         (lambda: RandomShift(max_shift=-1), "max_shift must be a non-negative int"),
         (lambda: RandomCrop(4, 4, padding=-1), "padding must be a non-negative int"),
@@ -486,3 +496,103 @@ def test_integer_images_come_out_as_floats():
     x = torch.randint(0, 256, (2, 8, 8, 3), dtype=torch.uint8)
     assert RandomFlip()(x, training=True).dtype == torch.float32
     assert RandomFlip()(x).dtype == torch.float32
+
+
+# get_config() values (and types) printed by Keras 3.15.1 (torch backend).
+KERAS_FACTOR_CONFIGS = [
+    (lambda: lamina.layers.RandomBrightness(1), "factor", (-1, 1)),
+    (lambda: lamina.layers.RandomBrightness((-1.5, 0.5)), "factor", (-1.5, 0.5)),
+    (lambda: lamina.layers.RandomBrightness(0.2, value_range=(0, 1)), "value_range", [0, 1]),
+    (lambda: lamina.layers.RandomContrast([0.3, 0.1], value_range=[0, 1]), "factor", (0.1, 0.3)),
+    (lambda: lamina.layers.RandomSaturation(0.2), "factor", (-0.2, 0.2)),
+    (lambda: lamina.layers.RandomSaturation(-0.5), "factor", (-0.5, 0.5)),
+    (lambda: lamina.layers.RandomSaturation(0.2, value_range=(1, 0)), "value_range", [0, 1]),
+    (lambda: lamina.layers.RandomColorDegeneration(0.2), "factor", (-0.2, 0.2)),
+    (lambda: lamina.layers.RandomHue(0.2), "factor", (0, 0.2)),
+    (lambda: lamina.layers.RandomHue(0.2), "value_range", (0, 255)),
+    (lambda: lamina.layers.RandomSharpness(0.2), "factor", (0, 0.2)),
+    (lambda: lamina.layers.RandomRotation(1), "factor", (-1, 1)),
+    (lambda: lamina.layers.RandomRotation(0), "factor", (-0.0, 0.0)),
+    (lambda: lamina.layers.RandomInvert(0.5), "factor", (0, 0.5)),
+    (lambda: lamina.layers.RandomErasing(0.5, scale=0.3), "scale", (0, 0.3)),
+    (lambda: lamina.layers.RandomGaussianBlur(sigma=(0.5, 2)), "sigma", (0.5, 2)),
+    (lambda: lamina.layers.RandomGaussianBlur(value_range=(0, 1)), "value_range", (0, 1)),
+    (lambda: lamina.layers.RandomPerspective(0.5), "factor", (0, 0.5)),
+    (lambda: lamina.layers.RandomElasticTransform(), "scale", (0, 1.0)),
+    (lambda: lamina.layers.AutoContrast(value_range=(0, 1)), "value_range", [0, 1]),
+    (lambda: lamina.layers.Equalization(value_range=(0, 1)), "value_range", [0, 1]),
+    (lambda: lamina.layers.CutMix(), "factor", (0, 1.0)),
+    (lambda: lamina.layers.RandAugment(factor=1), "factor", (0, 1)),
+    (lambda: lamina.layers.RandomZoom(1), "height_factor", 1),
+]
+
+
+@pytest.mark.parametrize(("make", "key", "expected"), KERAS_FACTOR_CONFIGS)
+def test_factor_configs_hold_keras_values_and_types(make, key, expected):
+    value = make().get_config()[key]
+    assert value == expected and type(value) is type(expected)
+    if isinstance(expected, (tuple, list)):
+        assert [type(v) for v in value] == [type(v) for v in expected]
+        assert [math.copysign(1, v) for v in value] == [math.copysign(1, v) for v in expected]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: lamina.layers.RandomContrast(-0.2),
+        lambda: lamina.layers.RandomHue(-0.1),
+        lambda: lamina.layers.RandomGaussianBlur(sigma=2),
+        lambda: lamina.layers.RandomTranslation((-1.5, 0.2), 0.1),
+        lambda: lamina.layers.Solarization((0.2, 1.2)),
+    ],
+)
+def test_factors_keras_refuses_raise(make):
+    with pytest.raises(ValueError, match="must be a number or a pair of numbers in"):
+        make()
+
+
+def test_color_factors_given_as_numbers_are_signed_as_keras():
+    # Keras 3.15.1, 2000 draws on one colour pixel (200, 100, 50): RandomColorDegeneration(0.2)
+    # blends towards gray by -0.200 .. 0.200 (mean 0.001); RandomSaturation(0.2) scales the
+    # saturation by 0 .. 0.250 (mean 0.058: the negative half is clipped to gray).
+    x = torch.tensor([200.0, 100.0, 50.0]).expand(2000, 1, 1, 3)
+    gray = 0.2989 * 200 + 0.587 * 100 + 0.114 * 50
+    blend = (lamina.layers.RandomColorDegeneration(0.2, seed=0)(x)[:, 0, 0, 0] - 200) / (gray - 200)
+    assert -0.2 <= blend.min() < -0.19 and 0.19 < blend.max() <= 0.2 and abs(blend.mean()) < 0.01
+    y = lamina.layers.RandomSaturation(0.2, seed=0)(x)[:, 0, 0]
+    scale = (y.amax(1) - y.amin(1)) / y.amax(1) / 0.75
+    assert float((scale == 0).float().mean()) == pytest.approx(0.5, abs=0.05)
+    assert float(scale.max()) == pytest.approx(0.25, abs=0.005)
+    assert float(scale.mean()) == pytest.approx(0.058, abs=0.006)
+
+
+def test_integer_images_in_inference_keep_their_dtype_where_keras_does():
+    # Keras 3.15.1, training=False on uint8 images: the colour layers return them as they are,
+    # the geometric and filter layers (and CutMix) cast them to float32.
+    x = torch.arange(48, dtype=torch.uint8).reshape(1, 4, 4, 3)
+    keeps = [
+        lamina.layers.RandomBrightness(0.1),
+        lamina.layers.RandomContrast(0.1),
+        lamina.layers.RandomSaturation(0.1),
+        lamina.layers.RandomHue(0.1),
+        lamina.layers.RandomColorDegeneration(0.1),
+        lamina.layers.RandomColorJitter(brightness_factor=0.1),
+        lamina.layers.RandomPosterization(4),
+        lamina.layers.RandomGrayscale(),
+        lamina.layers.RandomInvert(),
+        lamina.layers.Equalization(),
+        lamina.layers.MixUp(),
+    ]
+    casts = [
+        lamina.layers.RandomSharpness(0.1),
+        lamina.layers.RandomRotation(0.1),
+        lamina.layers.RandomErasing(),
+        lamina.layers.Solarization(),
+        lamina.layers.CutMix(),
+        lamina.layers.RandAugment(),
+    ]
+    for layer in keeps:
+        assert layer(x, training=False) is x, layer.name
+    for layer in casts:
+        out = layer(x, training=False)
+        assert out.dtype == torch.float32 and torch.equal(out, x.float()), layer.name

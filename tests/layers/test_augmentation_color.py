@@ -29,6 +29,7 @@ from lamina.layers.augmentation_filters import (
     RandomPosterization,
     RandomSharpness,
     Solarization,
+    solarize,
 )
 from lamina.testing import check_layer
 
@@ -189,10 +190,10 @@ DETERMINISTIC = {
     # Keras pools Equalization's histogram over the batch: one image, where the two agree.
     "eq": (lambda: Equalization(), X[:1]),
     "eq01": (lambda: Equalization(value_range=(0, 1), bins=16), X01[:1]),
-    # Keras' reference: transform_images with addition 40 and threshold 127.5 (0..255 scale).
-    "sol": (lambda: Solarization((40 / 255, 40 / 255), (0.5, 0.5)), X),
-    "sol01": (lambda: Solarization(0.0, (200 / 255, 200 / 255), value_range=(0, 1)), X01),
 }
+# Keras' Solarization draws from [lower, upper * 255], so no setting fixes a non-zero draw: its
+# references are transform_images with (addition, threshold) on the 0..255 scale.
+SOLARIZE = {"sol": (40.0, 127.5, (0, 255), X), "sol01": (0.0, 200.0, (0, 1), X01)}
 ALL = {
     RandomGrayscale: {"factor": 0.5},
     RandomHue: {"factor": 0.5},
@@ -225,6 +226,13 @@ def images(n=8, size=6, seed=0):
 def test_deterministic_settings_match_keras(name):
     make, x = DETERMINISTIC[name]
     torch.testing.assert_close(make()(x, training=True), keras(name), atol=1e-3, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(SOLARIZE))
+def test_solarize_matches_keras_transform_images(name):
+    addition, threshold, values, x = SOLARIZE[name]
+    out = solarize(x.permute(0, 3, 1, 2), torch.tensor(addition), torch.tensor(threshold), values)
+    torch.testing.assert_close(out.permute(0, 2, 3, 1), keras(name), atol=1e-3, rtol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -325,31 +333,41 @@ def test_grayscale_and_invert_probabilities():
     assert share == pytest.approx(0.5, abs=0.04)
 
 
-def test_invert_reflects_about_the_middle_of_the_value_range():
+def test_invert_subtracts_from_the_top_of_the_value_range_as_keras():
     x = torch.tensor([[[[-1.0, 0.0, 0.5]]]])
     y = RandomInvert((1.0, 1.0), value_range=(-1, 1))(x, training=True)
-    assert y.flatten().tolist() == [1.0, 0.0, -0.5]  # Keras 3.15 gives high - x: 2, 1, 0.5
+    assert y.flatten().tolist() == [2.0, 1.0, 0.5]  # Keras 3.15.1: value_range[1] - x
 
 
-def test_posterization_keeps_between_one_and_factor_bits_both_included():
+def test_posterization_leaves_the_upper_number_of_bits_out_as_keras():
+    # Keras 3.15.1 on 255 over 2000 draws: factor 4 keeps 1, 2 or 3 bits; (2, 6) 2 .. 5;
+    # 8: 1 .. 7; (3, 3): 3. Its config holds (1, 4) for 4.
     x = torch.full((400, 1, 1, 1), 255.0)
-    kept = RandomPosterization(3, seed=0)(x, training=True).flatten()
-    assert set(kept.tolist()) == {128.0, 192.0, 224.0}  # 1, 2 and 3 bits
+    for factor, bits in [
+        (4, {1, 2, 3}),
+        ((2, 6), {2, 3, 4, 5}),
+        (8, set(range(1, 8))),
+        ((3, 3), {3}),
+    ]:
+        kept = RandomPosterization(factor, seed=0)(x, training=True).flatten()
+        assert set(kept.tolist()) == {256.0 - 2.0 ** (8 - b) for b in bits}
+    assert RandomPosterization(4).get_config()["factor"] == (1, 4)
 
 
-def test_solarization_draws_threshold_and_addition_in_their_ranges():
+def test_solarization_scales_only_the_upper_end_by_255_as_keras():
+    # Keras 3.15.1, 2000 draws: addition_factor (0.1, 0.3) adds 0.107 .. 76.472 to zeros;
+    # threshold_factor (0.2, 0.4) on 60 gives 60 (threshold above) or 195 (inverted).
+    zeros = torch.zeros(2000, 1, 1, 1)
+    added = 255 - Solarization((0.1, 0.3), 0, seed=0)(zeros, training=True)
+    assert 0.1 <= float(added.min()) < 1.0 and 75.0 < float(added.max()) <= 76.5
     x = torch.linspace(0, 255, 256).view(1, 1, 256, 1).expand(500, -1, -1, -1)
-    y = Solarization(threshold_factor=(0.2, 0.6), seed=0)(x, training=True)
+    y = Solarization(threshold_factor=(0.2, 0.4), seed=0)(x, training=True)
     inverted = (y - (255 - x)).abs() < 1e-3
     first = inverted.flatten(1).float().argmax(1)  # the threshold, as the first inverted level
-    assert (
-        int(first.min()) >= 51
-        and int(first.max()) <= 154
-        and int(first.max()) - int(first.min()) > 80
-    )
-    added = Solarization(addition_factor=(0.1, 0.1), threshold_factor=(1.0, 1.0))(x, training=True)
-    shifted = (x + 25.5).clamp(0, 255)  # 255 reaches the threshold 255, so it inverts to 0
-    torch.testing.assert_close(added, torch.where(shifted < 255, shifted, 0.0))
+    assert int(first.min()) <= 3 and 100 <= int(first.max()) <= 103
+    config = Solarization().get_config()
+    assert config["addition_factor"] == (0, 0.0) and type(config["addition_factor"][0]) is int
+    assert Solarization(1, 0).get_config()["threshold_factor"] == (0, 0)
 
 
 def test_saturation_factor_one_saturates_fully_and_stays_in_range():

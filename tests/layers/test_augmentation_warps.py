@@ -300,7 +300,7 @@ def test_arguments_and_defaults_are_keras(cls):
 def test_config_has_keras_keys_and_rebuilds_the_layer(cls):
     config = cls(**RANDOM[cls], seed=4).get_config()
     assert set(config) == {"name", "trainable", "dtype", *KERAS_DEFAULTS[cls]}
-    rebuilt = cls(**config)
+    rebuilt = cls.from_config(config)
     torch.testing.assert_close(rebuilt(E), cls(**RANDOM[cls], seed=4)(E))
 
 
@@ -377,8 +377,26 @@ def test_shear_factors_are_drawn_in_range_with_both_signs():
     assert bool(((shears[:, 0].abs() >= 0.2) & (shears[:, 0].abs() <= 0.3)).all())
     assert bool((shears[:, 1].abs() <= 0.1).all())
     assert bool((shears[:, 0] > 0).any() and (shears[:, 0] < 0).any())
-    # one sign per image, shared by both axes
-    assert bool(((shears[:, 0] * shears[:, 1]) >= 0).all())
+
+
+def test_shear_numbers_draw_from_minus_to_plus_factor_as_keras():
+    # Keras 3.15.1: x_factor=0.2 holds (-0.2, 0.2), and one random sign multiplies both draws,
+    # so numbers give sx and sy of the same sign half of the time (2000 draws: 0.49), pairs
+    # (0.1, 0.3) always (1.0).
+    x = torch.zeros(2000, 1, 2, 2)
+    for factor, same in [(0.2, 0.5), ((0.1, 0.3), 1.0)]:
+        layer = RandomShear(x_factor=factor, y_factor=factor, seed=0)
+        shears = layer.draw(x, layer._generator(torch.device("cpu")))
+        agree = (shears[:, 0].sign() == shears[:, 1].sign()).float().mean().item()
+        assert agree == pytest.approx(same, abs=0.05)
+        assert shears.abs().max() <= 0.3 and shears.abs().max() > 0.19
+    assert RandomShear(x_factor=0.2).get_config()["x_factor"] == (-0.2, 0.2)
+    assert RandomShear(y_factor=1).get_config()["y_factor"] == (-1, 1)
+    with pytest.raises(ValueError, match="x_factor"):
+        RandomShear(x_factor=-0.2)  # Keras checks the given number against [0, 1]
+    # Keras' own from_config refuses its config's (-0.2, 0.2); lamina reads it back as 0.2.
+    config = RandomShear(x_factor=0.2).get_config()
+    assert RandomShear.from_config(config).get_config() == config
 
 
 def test_shear_keeps_the_top_left_corner():
@@ -439,9 +457,9 @@ def test_layers_run_on_the_meta_device():
         (lambda: RandomShear(fill_mode="edge"), "fill_mode"),
         (lambda: RandomShear(interpolation="bicubic"), "interpolation"),
         (lambda: RandomPerspective(scale=1.5), "scale must be a number in"),
-        (lambda: RandomPerspective(factor=(0.2, 1.2)), "factor"),
+        (lambda: RandomPerspective(factor=(1.2, 1.5)), "factor"),
         (lambda: RandomPerspective(interpolation="area"), "interpolation"),
-        (lambda: RandomElasticTransform(scale=(0.5, 2)), "scale"),
+        (lambda: RandomElasticTransform(scale=(1.5, 2)), "scale"),
         (lambda: RandomElasticTransform(fill_mode="edge"), "fill_mode"),
         (lambda: RandomElasticTransform(value_range=(0,)), "value_range"),
     ],
