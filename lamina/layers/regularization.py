@@ -187,10 +187,10 @@ class _SpatialDropout(Dropout):
         return (x.shape[0], x.shape[1], *ones)
 
     def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        del config["noise_shape"]
-        if self.trainable:  # Keras' config has no trainable entry (nothing to train)
-            del config["trainable"]
+        # Keras' own short config: no trainable or noise_shape, and the dtype as a string.
+        config = {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self.dtype}
+        if not self.trainable:
+            config["trainable"] = False
         config["data_format"] = self.data_format
         return config
 

@@ -187,3 +187,18 @@ def test_argument_errors():
         SpatialDropout2D(0.5, name="sd")(torch.ones(2, 3, 4))
     with pytest.raises(TypeError, match="seed must be an int"):
         Dropout(0.5, seed=1.5)
+
+
+def test_spatial_dropout_configs_are_keras_short_ones():
+    # Keras 3.15.1 prints these (its SpatialDropout get_config: no trainable, dtype a string).
+    from lamina.layers import SpatialDropout1D, SpatialDropout2D
+
+    assert SpatialDropout1D(0.1, name="s1").get_config() == {
+        "rate": 0.1,
+        "seed": None,
+        "name": "s1",
+        "dtype": "float32",
+    }
+    config = SpatialDropout2D(0.2, seed=3, name="s2").get_config()
+    assert list(config) == ["rate", "seed", "name", "dtype", "data_format"]
+    assert SpatialDropout2D.from_config(config).get_config() == config
