@@ -133,6 +133,8 @@ class RandomGrayscale(ImageLayer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["factor"] = self.factor
+        if config["seed"] is None:
+            del config["seed"]  # Keras' RandomGrayscale config has no seed entry
         return config
 
 

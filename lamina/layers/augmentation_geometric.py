@@ -335,7 +335,9 @@ class RandomCrop(ImageLayer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(height=self.height, width=self.width, padding=as_config(self.padding))
+        config.update(height=self.height, width=self.width)
+        if self.padding not in (0, (0, 0), [0, 0]):  # lamina's addition: only when used
+            config["padding"] = as_config(self.padding)
         return config
 
 

@@ -129,10 +129,9 @@ class MaxNumBoundingBoxes(Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(
-            max_number=self.max_number,
-            fill_value=self.fill_value,
-            bounding_box_format=self.bounding_box_format,
-            data_format=self.data_format,
-        )
+        config.update(max_number=self.max_number, data_format=self.data_format)
+        if self.fill_value != -1:  # lamina's additions: in the config only when set
+            config["fill_value"] = self.fill_value
+        if self.bounding_box_format is not None:
+            config["bounding_box_format"] = self.bounding_box_format
         return config

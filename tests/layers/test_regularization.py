@@ -202,3 +202,18 @@ def test_spatial_dropout_configs_are_keras_short_ones():
     config = SpatialDropout2D(0.2, seed=3, name="s2").get_config()
     assert list(config) == ["rate", "seed", "name", "dtype", "data_format"]
     assert SpatialDropout2D.from_config(config).get_config() == config
+
+
+def test_configs_hold_no_keys_keras_lacks_unless_used():
+    # Keras 3.15.1: no seed in SimpleRNN's or RandomGrayscale's config, no padding in
+    # RandomCrop's, no fill_value/bounding_box_format in MaxNumBoundingBoxes'.
+    from lamina import layers
+
+    assert "seed" not in layers.SimpleRNN(2).get_config()
+    assert layers.SimpleRNN(2, seed=4).get_config()["seed"] == 4  # kept when set
+    assert "seed" in layers.LSTM(2).get_config()
+    assert "seed" not in layers.RandomGrayscale().get_config()
+    assert "padding" not in layers.RandomCrop(2, 2).get_config()
+    assert layers.RandomCrop(2, 2, padding=1).get_config()["padding"] == 1
+    config = layers.MaxNumBoundingBoxes(3).get_config()
+    assert "fill_value" not in config and "bounding_box_format" not in config
