@@ -1606,7 +1606,6 @@ KNOWN_GAPS = {
 
 # Config entries lamina writes beyond Keras' (Keras drops them, so its configs lose them).
 CONFIG_EXTRAS = {
-    "layers.SimpleRNN(3, name='r')": {"seed"},
     "losses.SparseCategoricalCrossentropy(ignore_class=1)": {"axis"},
     "losses.Huber()": {"delta"},
 }
