@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..layers._conv_utils import TilingWarning
+from ..layers._shape_inference import ShapeInference
 from ..layers._symbolic import is_shape
 from ..models.model import Model
 from ..models.sequential import Sequential
@@ -128,8 +129,12 @@ def _from_nodes(model: Any, nodes: list[Any]) -> ModelGraph:
 
 
 def _guess_output_shape(layer: Any, input_shape: Any) -> Any:
-    """A subclassed model's layer: its output shape for the shape it was built with."""
+    """A subclassed model's layer: its output shape for the shape it was built with; unknown
+    (as in Keras' summary) for a user's layer class without its own `compute_output_shape`."""
     if input_shape is None:
+        return None
+    own = type(layer).compute_output_shape is not ShapeInference.compute_output_shape
+    if not own and not type(layer).__module__.startswith("lamina."):
         return None
     try:
         with warnings.catch_warnings():
@@ -151,11 +156,9 @@ def _chain(model: Any) -> ModelGraph:
         inputs.append(previous)
         calls.append(previous)
     for layer in model.layers:
-        # A subclassed model's layers remember the shape they were built for; stateless ones
-        # (built at init) are assumed to read the previous layer's output, as in a chain.
+        # A subclassed model's layers remember the shape they were built for; those built
+        # at construction (ReLU, Dropout, ...) have none, and Keras shows '?' for them.
         input_shape = getattr(layer, "_build_input_shape", None)
-        if input_shape is None and previous is not None and previous.output_shapes:
-            input_shape = previous.output_shapes[0]
         if isinstance(model, Sequential):
             input_shape = None
         call = LayerCall(layer, input_shapes=[input_shape])

@@ -306,7 +306,8 @@ def test_subclassed_model_rows_use_the_shapes_layers_were_built_with():
     model.build((None, 9, 9, 1))
     text = summary_text(model, line_length=98)
     assert "│ conv (Conv2D)" in text and "(None, 4, 4, 4)" in text
-    assert "(None, 2, 2, 4)" in text and "(None, 16)" in text
+    # A layer built at construction (the pooling) records no shape: '?', as Keras shows it.
+    assert "│ pool (MaxPooling2D)             │ ?" in text and "(None, 16)" in text
     assert " Total MACs: 576 per sample" in text
 
 
@@ -340,3 +341,31 @@ def test_connected_to_column_follows_keras_depth_rule():
     assert connected(lamina.Model(x, shared(shared(x))))
     a, b = lamina.Input((4,)), lamina.Input((4,))
     assert connected(lamina.Model([a, b], layers.Dense(1)(a)))  # b, unread, at depth 0 too
+
+
+def test_subclassed_rows_are_unknown_where_keras_shows_a_question_mark():
+    # Keras 3.15.1: '?' for layers built at construction (ReLU, Dropout) and for a user's
+    # layer without compute_output_shape; the shapes layers were built with otherwise.
+    class Scale(layers.Layer):
+        def build(self, shape):
+            self.w = self.add_weight(shape=(shape[-1],))
+
+        def call(self, x):
+            return x * self.w
+
+    class Net(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.c, self.r, self.f = layers.Conv2D(2, 3), layers.ReLU(), layers.Flatten()
+            self.d, self.s, self.dr = layers.Dense(3), Scale(), layers.Dropout(0.1)
+
+        def call(self, x):
+            return self.dr(self.s(self.d(self.f(self.r(self.c(x))))))
+
+    import numpy as np
+
+    net = Net()
+    net(np.ones((2, 6, 6, 1), "float32"))
+    rows = [line for line in summary_text(net).splitlines() if line.startswith("│")]
+    shapes = [row.split("│")[2].strip() for row in rows]
+    assert shapes == ["(2, 4, 4, 2)", "?", "(2, 32)", "(2, 3)", "?", "?"]
