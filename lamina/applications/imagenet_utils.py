@@ -44,9 +44,10 @@ def preprocess_input(x: Any, data_format: str | None = None, mode: str = "caffe"
     """Scale a batch of RGB images with pixels in 0..255 as a network was trained on.
 
     Args:
-        x: NumPy array or torch tensor, (..., height, width, 3) channels last (or channels
-            first with `data_format="channels_first"`). A floating NumPy array is scaled in
-            place and keeps its dtype, as in Keras; anything else is not modified.
+        x: NumPy array, torch tensor or symbolic input (`Input`), (..., height, width, 3)
+            channels last (or channels first with `data_format="channels_first"`). A
+            floating NumPy array is scaled in place and keeps its dtype, as in Keras;
+            anything else is not modified.
         data_format: "channels_last" or "channels_first"; default the global setting.
         mode: "tf" scales to [-1, 1] (MobileNet); "torch" scales to [0, 1] then subtracts the
             ImageNet mean and divides by its std; "caffe" (Keras' default) reorders RGB to
@@ -65,6 +66,8 @@ def preprocess_input(x: Any, data_format: str | None = None, mode: str = "caffe"
         raise ValueError(f"preprocess_input: unknown data_format {data_format!r}")
     if isinstance(x, np.ndarray):
         return _preprocess_numpy(x, data_format, mode)
+    if isinstance(x, KerasTensor):
+        return _preprocess_symbolic(x, data_format, mode)
     is_tensor = isinstance(x, torch.Tensor)
     if is_tensor:
         x = x.to(torch.float32) if x.dtype != torch.float32 else x.clone()
@@ -95,6 +98,35 @@ def _channel_axis(x: Any, data_format: str, mode: str) -> int:
             f"got shape {tuple(x.shape)}"
         )
     return axis
+
+
+def _preprocess_symbolic(x: KerasTensor, data_format: str, mode: str) -> KerasTensor:
+    """Keras' recipe on a symbolic input (`keras.Input`), op by op, so a functional model
+    gets its layers ('true_divide', 'subtract'; 'stack' and 'add' for 'caffe')."""
+    from .. import ops
+
+    ndim = len(x.shape)
+    if mode == "tf":
+        return x / 127.5 - 1.0
+    std = None
+    if mode == "torch":
+        x = x / 255.0
+        mean, std = _TORCH_MEAN, _TORCH_STD
+    else:  # RGB -> BGR
+        if data_format == "channels_last":
+            x = ops.stack([x[..., i] for i in (2, 1, 0)], axis=-1)
+        elif ndim == 3:
+            x = ops.stack([x[i, ...] for i in (2, 1, 0)], axis=0)
+        else:
+            x = ops.stack([x[:, i, :] for i in (2, 1, 0)], axis=1)
+        mean = _CAFFE_MEAN_RGB[::-1]
+    last = data_format == "channels_last"
+    shape = (1,) * (ndim - 1) + (3,) if last else (1, 3) + (1,) * (ndim - 2)
+    x = x + ops.reshape(ops.convert_to_tensor(-np.array(mean), dtype=x.dtype), shape)
+    if std is not None:
+        std_shape = (3,) if last else (-1, 1, 1)
+        x = x / ops.reshape(ops.convert_to_tensor(np.array(std), dtype=x.dtype), std_shape)
+    return x
 
 
 def _preprocess_numpy(x: np.ndarray, data_format: str, mode: str) -> np.ndarray:

@@ -1,11 +1,32 @@
 """Keras' gradient clipping on lists of tensors, with multi-tensor kernels and no host sync.
 
-Each function returns new tensors and leaves its input untouched.
+Each function returns new tensors and leaves its input untouched. Also Keras' warning for
+variables that got no gradient (`warn_missing_gradients`).
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
 import torch
+
+
+def warn_missing_gradients(params: Sequence[Any], grads: Sequence[Any]) -> None:
+    """Keras' warning when some trainable variables got no gradient (a model output without
+    a loss, an unused layer); the variables are skipped. Keras refuses all None; not here."""
+    missing = [
+        getattr(p, "path", None) or getattr(p, "name", "?")
+        for p, g in zip(params, grads, strict=True)
+        if g is None and getattr(p, "requires_grad", True)
+    ]
+    if missing and any(g is not None for g in grads):
+        warnings.warn(
+            f"Gradients do not exist for variables {missing} when minimizing the loss. If "
+            "using `model.compile()`, did you forget to provide a `loss` argument?",
+            stacklevel=2,
+        )
 
 
 def clip_by_norm(grads: list[torch.Tensor], clipnorm: float) -> list[torch.Tensor]:

@@ -321,6 +321,7 @@ class Optimizer(OptimizerState):
                 f"parameters and got {len(unknown)} it does not know (first: shape "
                 f"{tuple(unknown[0].shape)}); call `optimizer.build(all_trainable_parameters)`."
             )
+        _clipping.warn_missing_gradients(params, grads)
         kept = [
             (self._index[id(p)], g) for g, p in zip(grads, params, strict=True) if g is not None
         ]

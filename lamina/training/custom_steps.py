@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import inspect
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -23,7 +24,14 @@ import torch
 from ..layers._variables import discarding_updates
 from .data_packing import pack_x_y_sample_weight
 
-__all__ = ["CustomSteps", "logs_as_floats", "overrides_step", "step_data", "whole_batch_data"]
+__all__ = [
+    "CustomSteps",
+    "build_for_fit",
+    "logs_as_floats",
+    "overrides_step",
+    "step_data",
+    "whole_batch_data",
+]
 
 _WHOLE_DATA = contextvars.ContextVar("lamina_whole_batch_data", default=False)
 
@@ -49,7 +57,7 @@ def step_data(x: Any, y: Any = None, sample_weight: Any = None, predict: bool = 
 
 def overrides_step(model: Any, name: str) -> bool:
     """Whether `model`'s class defines its own `name` ('train_step', 'test_step',
-    'predict_step' or the `metrics` property) instead of lamina's `Model`'s."""
+    'predict_step', 'compute_loss' or the `metrics` property) instead of lamina's `Model`'s."""
     key = (type(model), name)
     found = _OVERRIDES.get(key)
     if found is None:  # once per class and step: evaluate and predict ask for every batch
@@ -85,6 +93,31 @@ def logs_as_floats(logs: Any, where: str) -> dict[str, float]:
     return values
 
 
+def build_for_fit(model: Any, x: Any) -> None:
+    """Build an unbuilt model from the shapes of a batch `x`, as fit/evaluate/predict do.
+    Failures other than ValueError become Keras' RuntimeError (a model that only defines
+    `train_step` and no `call` cannot be built from data)."""
+    try:
+        model.build(model._shapes_of(x))
+    except ValueError:
+        raise
+    except Exception as error:
+        raise RuntimeError(
+            "Unable to automatically build the model. Please build it yourself before "
+            "calling fit/evaluate/predict. A model is 'built' when its variables have been "
+            "created and its `self.built` attribute is True. Usually, calling the model on a "
+            f"batch of data is the right way to build it.\nException encountered:\n'{error}'"
+        ) from None  # as Keras, which shows the original error in the message only
+
+
+def _needs_shapes(spec: Any) -> bool:
+    """Whether an output's compiled metrics include 'accuracy', resolved from the shapes."""
+    from .compile import _ACCURACY_NAMES
+
+    identifiers = spec.metric_identifiers + spec.weighted_metric_identifiers
+    return any(isinstance(i, str) and i in _ACCURACY_NAMES for i in identifiers)
+
+
 class CustomSteps:
     """The trainer's side: runs a model's own steps and keeps the logs they return."""
 
@@ -105,6 +138,27 @@ class CustomSteps:
             )
         self._build_metrics_for_custom_step(x, y)
         self._custom_logs = self.model.train_step(step_data(x, y, sample_weight))
+
+    def step_loss(
+        self,
+        x: Any,
+        y: Any,
+        outputs: Any,
+        y_list: list[Any],
+        y_pred: list[Any],
+        logits: Any,
+        sample_weight: Any,
+        training: bool,
+    ) -> tuple[Any, list[Any]]:
+        """The standard steps' (loss, per-output losses): the compiled loss, or, where the
+        model's class overrides `compute_loss` (Keras' distiller), what that returns, called
+        as Keras calls it: `(x, y, y_pred, sample_weight)`, plus `training=` if it takes it."""
+        model = self.model
+        if not overrides_step(model, "compute_loss"):
+            return self.compute_loss(y_list, y_pred, logits, sample_weight, training)  # type: ignore[attr-defined]
+        if "training" in inspect.signature(model.compute_loss).parameters:
+            return model.compute_loss(x, y, outputs, sample_weight, training=training), []
+        return model.compute_loss(x, y, outputs, sample_weight), []
 
     def custom_test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
         """One batch of `evaluate` (or of fit's validation) through the model's `test_step`."""
@@ -131,6 +185,13 @@ class CustomSteps:
         they are made before its first batch, from one forward pass without gradients."""
         state = self.state
         if state is None or state.metrics_built or y is None:
+            return
+        if not any(_needs_shapes(spec) for spec in state.outputs):
+            # Only 'accuracy' depends on the shapes: no forward pass otherwise, as Keras
+            # (a GAN's model has no call()).
+            state.build_metrics(
+                [None] * len(state.outputs), [None] * len(state.outputs), self.device
+            )
             return
         with torch.no_grad():
             was_training = self.model.training

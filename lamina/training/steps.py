@@ -16,6 +16,7 @@ import torch
 from ..layers._added_losses import collect_added_losses
 from ..layers._added_losses import in_use as added_losses_in_use
 from ..layers._symbolic import flatten_structure, map_structure
+from ..optimizers._clipping import warn_missing_gradients
 from ..optimizers.loss_scale import LossScaleOptimizer
 from . import distributed
 from .custom_steps import CustomSteps, overrides_step, step_data
@@ -282,8 +283,8 @@ class StepFunctions(CustomSteps):
         outputs, logits = self._forward(x, training=True)
         y_list = self.per_output(y, "y")
         y_pred = [_float32(p) for p in self.per_output(outputs, "predictions")]
-        loss, parts = self.compute_loss(
-            y_list, y_pred, _float32(logits), sample_weight, training=True
+        loss, parts = self.step_loss(
+            x, y, outputs, y_list, y_pred, _float32(logits), sample_weight, training=True
         )
         value, parts = loss.detach(), [p.detach() for p in parts]
         y_pred = [p.detach() for p in y_pred]
@@ -313,6 +314,7 @@ class StepFunctions(CustomSteps):
             self._scaler.update()
         else:
             optimizer.scale_loss(loss).backward()  # loss_scale_factor / LossScaleOptimizer
+            warn_missing_gradients(optimizer._params, [p.grad for p in optimizer._params])
             if self._accumulates_locally() == "update":  # the other processes' sums join in
                 distributed.average_in_place(optimizer._slots["accumulated_gradient"])
             optimizer.step()
@@ -337,8 +339,8 @@ class StepFunctions(CustomSteps):
         outputs, logits = self._forward(x, training=False)
         y_list = self.per_output(y, "y")
         y_pred = [_float32(p) for p in self.per_output(outputs, "predictions")]
-        loss, parts = self.compute_loss(
-            y_list, y_pred, _float32(logits), sample_weight, training=False
+        loss, parts = self.step_loss(
+            x, y, outputs, y_list, y_pred, _float32(logits), sample_weight, training=False
         )
         if not self.state.metrics_built:
             self.state.build_metrics(y_list, y_pred, self.device)

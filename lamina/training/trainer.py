@@ -33,7 +33,7 @@ from ._data_adapters import (
 from .adapters import ArrayBatches, apply_class_weight, arrays_to_device, concatenate_outputs
 from .auto_jit import AutoJit
 from .compile import CompileState
-from .custom_steps import whole_batch_data
+from .custom_steps import build_for_fit, whole_batch_data
 from .epoch_iterator import EpochIterator, capped_count, validates
 from .jit import GuardPasses
 from .progbar import LazyLogs as _LazyLogs
@@ -102,7 +102,7 @@ class Trainer(StepFunctions):
         """Build the model from the data's shape, move it to the device, set the optimizer up."""
         model = self.model
         if not model.built:
-            model.build(model._shapes_of(x))
+            build_for_fit(model, x)
         if not tensors_on(model, self.device):
             model.to(self.device)
         self.setup_steps()  # memory format, loss scaling, compiled steps (steps.py)
@@ -406,7 +406,8 @@ class Trainer(StepFunctions):
         if step < 0:
             raise ValueError("evaluate() got no batches: its input is empty")
         logs = self.results()
-        callback_list.on_test_end(logs)
+        # Keras' callbacks get the logs sorted again (a custom test_step's too); evaluate not.
+        callback_list.on_test_end(dict(sorted(logs.items())))
         return logs
 
     def predict(

@@ -198,3 +198,29 @@ def test_preprocess_input_numpy_dtypes_and_in_place_as_keras():
     out = imagenet_utils.preprocess_input(first, data_format="channels_first", mode="torch")
     assert out.dtype == np.float32 and first.dtype == np.uint8
     np.testing.assert_allclose(out.ravel(), [-2.117904, 0.187675, 2.64], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("mode", "data_format", "expected"),
+    [
+        ("tf", "channels_last", [-1.0, 0.0, 1.0, -0.921569, 0.568627, -0.764706]),
+        ("torch", "channels_last", [-2.117904, 0.196429, 2.64, -1.946656, 1.465686, -1.281569]),
+        ("caffe", "channels_last", [151.061, 10.721, -123.68, -73.939, 83.221, -113.68]),
+        ("torch", "channels_first", [-2.117904, -1.946656, 0.196429, 1.465686, 2.64, -1.281569]),
+        ("caffe", "channels_first", [151.061, -73.939, 10.721, 83.221, -123.68, -113.68]),
+    ],
+)
+def test_preprocess_input_on_a_symbolic_input_builds_keras_ops(mode, data_format, expected):
+    # Keras 3.15.1: preprocess_input(keras.Input(...)) records ops ('true_divide',
+    # 'subtract' for 'tf'), so a functional model starts with it; these are its predictions.
+    pixels = np.array([[[[0.0, 127.5, 255.0], [10.0, 200.0, 30.0]]]], dtype="float32")
+    if data_format == "channels_first":
+        pixels = pixels.transpose(0, 3, 1, 2)
+    inputs = lamina.Input(pixels.shape[1:])
+    outputs = imagenet_utils.preprocess_input(inputs, data_format=data_format, mode=mode)
+    model = lamina.Model(inputs, outputs)
+    if mode == "tf":  # model.layers lists no ops, as Keras'; the summary shows them
+        lines = []
+        model.summary(print_fn=lines.append)
+        assert "(TrueDivide)" in "".join(lines) and "(Subtract)" in "".join(lines)
+    np.testing.assert_allclose(model.predict(pixels, verbose=0).ravel(), expected, rtol=1e-5)

@@ -277,3 +277,112 @@ def test_steps_get_x_alone_and_evaluate_lists_a_custom_test_steps_logs():
     assert model.evaluate(x, verbose=0) == [1.0, 2.0]
     model.compile("sgd", "mse", metrics=["mae"])
     assert model.evaluate(x, np.ones((2, 1)), verbose=0) == [1.0, 2.0]
+
+
+def test_callbacks_get_a_custom_test_steps_logs_sorted_again(capsys):
+    # Keras 3.15.1: evaluate returns the step's logs in pythonify's order (the nested
+    # 'compile_metrics' where its name sorts: my_acc, loss); its CallbackList sorts them
+    # once more, so on_test_end and the bar see loss, my_acc, in evaluate and in fit.
+    seen = []
+
+    class Spy(lamina.callbacks.Callback):
+        def on_test_end(self, logs=None):
+            seen.append(list(logs))
+
+    model = docs_model()
+    metric = lamina.metrics.SparseCategoricalAccuracy(name="my_acc")
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=[metric])
+    logs = model.evaluate(X, Y, verbose=2, callbacks=[Spy()], return_dict=True)
+    assert list(logs) == ["my_acc", "loss"]
+    assert seen == [["loss", "my_acc"]]
+    assert "- loss: " in capsys.readouterr().out.split("- my_acc: ")[0]
+    model.fit(X, Y, epochs=1, verbose=0, callbacks=[Spy()], validation_data=(X, Y))
+    assert seen[-1] == ["loss", "my_acc"]
+
+
+class _TwoOptimizerModel(lamina.Model):
+    """A GAN-like model of Keras' guide: no call(), its own train_step and trackers."""
+
+    def __init__(self, built):
+        super().__init__()
+        self.dense = layers.Dense(1)
+        self.tracker = lamina.metrics.Mean(name="d_loss")
+        self.built = built
+
+    @property
+    def metrics(self):
+        return [self.tracker]
+
+    def train_step(self, data):
+        x, _ = data
+        self.tracker.update_state(torch.ones(()))
+        return {"d_loss": self.tracker.result()}
+
+
+def test_a_built_model_without_call_trains_through_its_own_step():
+    # Keras 3.15.1: a compile() without loss or metrics needs no forward pass (the GAN of
+    # the torch guide, whose model has no call()); History holds the step's logs.
+    model = _TwoOptimizerModel(built=True)
+    model.dense.build((None, 3))
+    model.compile()
+    history = model.fit(np.ones((4, 3), "float32"), np.ones((4, 1), "float32"), verbose=0)
+    assert history.history == {"d_loss": [1.0]}
+
+
+def test_fit_cannot_build_a_model_without_call_as_keras():
+    # Keras 3.15.1: "RuntimeError: Unable to automatically build the model. ..."
+    model = _TwoOptimizerModel(built=False)
+    model.compile(optimizer="adam")
+    with pytest.raises(RuntimeError, match="Unable to automatically build the model"):
+        model.fit(np.ones((4, 3), "float32"), np.ones((4, 1), "float32"), verbose=0)
+
+
+class _Distiller(lamina.Model):
+    """Keras' knowledge-distillation example: compile() with extra arguments and its own
+    compute_loss (no training argument), run by the standard train and test steps."""
+
+    def __init__(self, student, teacher):
+        super().__init__()
+        self.teacher = teacher
+        self.student = student
+
+    def compile(self, optimizer, metrics, alpha=0.1, temperature=3):
+        super().compile(optimizer=optimizer, metrics=metrics)
+        self.student_loss_fn = lamina.losses.SparseCategoricalCrossentropy(from_logits=True)
+        self.distillation_loss_fn = lamina.losses.KLDivergence()
+        self.alpha = alpha
+        self.temperature = temperature
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, allow_empty=False):
+        teacher_pred = self.teacher(x, training=False)
+        student_loss = self.student_loss_fn(y, y_pred)
+        distillation_loss = self.distillation_loss_fn(
+            lamina.ops.softmax(teacher_pred / self.temperature, axis=1),
+            lamina.ops.softmax(y_pred / self.temperature, axis=1),
+        ) * (self.temperature**2)
+        return self.alpha * student_loss + (1 - self.alpha) * distillation_loss
+
+    def call(self, x):
+        return self.student(x)
+
+
+def test_fit_and_evaluate_use_a_models_own_compute_loss_as_keras():
+    x = np.linspace(-1, 1, 48).reshape(12, 4).astype("float32")
+    y = np.arange(12) % 3
+    teacher = lamina.Sequential([lamina.Input((4,)), layers.Dense(3)])
+    student = lamina.Sequential([lamina.Input((4,)), layers.Dense(3)])
+    teacher.set_weights([np.linspace(-1, 1, 12).reshape(4, 3).astype("float32"), np.zeros(3)])
+    student.set_weights([np.linspace(0.5, -0.5, 12).reshape(4, 3).astype("float32"), np.zeros(3)])
+    model = _Distiller(student, teacher)
+    model.compile(lamina.optimizers.SGD(0.5), metrics=["accuracy"], temperature=2)
+    history = model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    # Keras 3.15.1 (the teacher is among the model's weights, so it trains too, as there)
+    np.testing.assert_allclose(history.history["loss"], [0.198462, 0.108402], atol=2e-6)
+    np.testing.assert_allclose(history.history["accuracy"], [0.25, 0.333333], atol=2e-6)
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), [0.10791, 0.333333], atol=2e-6)
+    np.testing.assert_allclose(
+        student.get_weights()[0][0], [0.353898, 0.404061, 0.469314], atol=2e-6
+    )
+    np.testing.assert_allclose(
+        teacher.get_weights()[0][0], [-0.869602, -0.822151, -0.762793], atol=2e-6
+    )

@@ -17,10 +17,13 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+import warnings
 
+import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import optimizers
 from lamina.optimizers import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Nadam, RMSprop
 
@@ -510,3 +513,27 @@ def test_step_on_gpu_matches_keras_without_host_synchronisation():
                 torch.cuda.set_sync_debug_mode("default")
         opt.finalize_variable_values(params)
         assert_weights(params, expected, rtol=tolerance(kwargs))
+
+
+def test_variables_without_gradients_warn_as_keras():
+    # Keras 3.15.1, a two-output model compiled with a loss for one output only, and
+    # optimizer.apply with a None gradient: "Gradients do not exist for variables
+    # ['b/kernel', 'b/bias'] when minimizing the loss. ..."; the others are updated.
+    inputs = lamina.Input((3,))
+    a = lamina.layers.Dense(1, name="a")(inputs)
+    b = lamina.layers.Dense(1, name="b")(inputs)
+    model = lamina.Model(inputs, [a, b])
+    model.compile("sgd", loss=["mse", None])
+    x, y = np.ones((4, 3), "float32"), np.ones((4, 1), "float32")
+    with pytest.warns(UserWarning, match=r"variables \['b/kernel', 'b/bias'\] when minimizing"):
+        model.fit(x, [y, y], verbose=0)
+    dense = model.get_layer("a")
+    optimizer = lamina.optimizers.SGD(0.5)
+    kernel = dense.kernel.numpy()
+    with pytest.warns(UserWarning, match=r"variables \['a/bias'\]"):
+        optimizer.apply([torch.ones_like(dense.kernel), None], [dense.kernel, dense.bias])
+    np.testing.assert_allclose(dense.kernel.numpy(), kernel - 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.compile("sgd", loss=["mse", "mse"])
+        model.fit(x, [y, y], verbose=0)
