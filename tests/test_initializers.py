@@ -33,3 +33,19 @@ def test_seeded_truncated_normal_repeats_and_dtype_follows():
     again = initializers.TruncatedNormal(seed=7)((4, 5), "float64")
     assert str(first.dtype) == "torch.float64"
     np.testing.assert_array_equal(first.numpy(), again.numpy())
+
+
+# Keras 3.15.1's list(initializer.get_config())
+INITIALIZER_KEYS = [
+    ("RandomNormal", ["seed", "mean", "stddev"]),
+    ("RandomUniform", ["seed", "minval", "maxval"]),
+    ("TruncatedNormal", ["seed", "mean", "stddev"]),
+    ("VarianceScaling", ["seed", "scale", "mode", "distribution", "input_axes", "output_axes"]),
+    ("GlorotUniform", ["seed", "input_axes", "output_axes"]),
+    ("Orthogonal", ["seed", "gain"]),
+]
+
+
+@pytest.mark.parametrize(("name", "keys"), INITIALIZER_KEYS)
+def test_initializer_config_key_order(name: str, keys: list) -> None:
+    assert list(getattr(initializers, name)().get_config()) == keys

@@ -37,7 +37,7 @@ class RandomNormal(Initializer):
         return out.normal_(self.mean, self.stddev, generator=_generator(self.seed))
 
     def get_config(self) -> dict[str, Any]:
-        return {"mean": self.mean, "stddev": self.stddev, "seed": _seed_config(self.seed)}
+        return {"seed": _seed_config(self.seed), "mean": self.mean, "stddev": self.stddev}
 
 
 class RandomUniform(Initializer):
@@ -52,7 +52,7 @@ class RandomUniform(Initializer):
         return out.uniform_(self.minval, self.maxval, generator=_generator(self.seed))
 
     def get_config(self) -> dict[str, Any]:
-        return {"minval": self.minval, "maxval": self.maxval, "seed": _seed_config(self.seed)}
+        return {"seed": _seed_config(self.seed), "minval": self.minval, "maxval": self.maxval}
 
 
 class TruncatedNormal(Initializer):
@@ -73,7 +73,7 @@ class TruncatedNormal(Initializer):
         return out.to(config.torch_dtype(dtype))
 
     def get_config(self) -> dict[str, Any]:
-        return {"mean": self.mean, "stddev": self.stddev, "seed": _seed_config(self.seed)}
+        return {"seed": _seed_config(self.seed), "mean": self.mean, "stddev": self.stddev}
 
 
 class VarianceScaling(Initializer):
@@ -129,11 +129,11 @@ class VarianceScaling(Initializer):
         return TruncatedNormal(0.0, math.sqrt(variance) / _TRUNCATED_STD, self.seed)(shape, dtype)
 
     def get_config(self) -> dict[str, Any]:
-        return {
+        return {  # Keras 3.15.1's order: seed first
+            "seed": _seed_config(self.seed),
             "scale": self.scale,
             "mode": self.mode,
             "distribution": self.distribution,
-            "seed": _seed_config(self.seed),
             "input_axes": self.input_axes,
             "output_axes": self.output_axes,
         }
@@ -191,4 +191,4 @@ class Orthogonal(Initializer):
         return (self.gain * q).reshape(shape).to(config.torch_dtype(dtype))
 
     def get_config(self) -> dict[str, Any]:
-        return {"gain": self.gain, "seed": _seed_config(self.seed)}
+        return {"seed": _seed_config(self.seed), "gain": self.gain}

@@ -12,6 +12,7 @@ build configs, `path`, and `stateless_call` (on `torch.func.functional_call`).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -19,8 +20,36 @@ import torch
 from ._symbolic import Node
 
 
+def keras_key_order(config: dict[str, Any], order: str) -> dict[str, Any]:
+    """`config` with the keys named in `order` (space-separated) put in that order, in the
+    places they hold; other keys (the base's name, trainable, dtype; a subclass's own) keep
+    theirs."""
+    names = order.split()
+    listed = iter([key for key in names if key in config])
+    keys = [next(listed) if key in names else key for key in config]
+    return {key: config[key] for key in keys}
+
+
 class LayerExtras:
     """Mixed into `Layer`: the Keras API that is not on the call path."""
+
+    # Keras' order of the keys of get_config() (space-separated), where lamina builds them in
+    # another one.
+    _config_order: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        get_config = cls.__dict__.get("get_config")
+        if get_config is None or not cls.__module__.startswith("lamina."):
+            return
+
+        @functools.wraps(get_config)
+        def ordered_get_config(self: Any) -> dict[str, Any]:
+            config = get_config(self)
+            order = type(self)._config_order
+            return keras_key_order(config, order) if order and isinstance(config, dict) else config
+
+        cls.get_config = ordered_get_config  # type: ignore[method-assign]
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Keras tracks layers kept in a list or dict attribute (`self.blocks = [Dense(4),

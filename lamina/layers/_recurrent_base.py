@@ -464,8 +464,6 @@ class _RNN(_Stateful, Layer):
         )
         if self.gates > 1:
             config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
-        elif self.seed is None:
-            del config["seed"]  # Keras' SimpleRNN config has no seed entry
         return config
 
 

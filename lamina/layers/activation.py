@@ -230,6 +230,9 @@ class ELU(Layer):
     [0.0, 2.0]
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "name alpha trainable dtype"
+
     supports_masking = True  # a timesteps mask passes through (Keras)
 
     def __init__(self, alpha: float = 1.0, **kwargs: Any) -> None:

@@ -70,6 +70,9 @@ class RandomBrightness(ImageLayer):
     [0.5, 0.5, 0.5, 0.5]
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format factor value_range seed"
+
     keeps_int_in_inference = True  # as Keras: integer images stay integer
 
     def __init__(
@@ -117,6 +120,9 @@ class RandomContrast(ImageLayer):
     >>> RandomContrast(0.5)(torch.rand(2, 4, 4, 3) * 255, training=True).shape
     torch.Size([2, 4, 4, 3])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format factor value_range seed"
 
     keeps_int_in_inference = True  # as Keras: integer images stay integer
 
@@ -189,6 +195,9 @@ class RandomErasing(ImageLayer):
     >>> bool((layer(torch.ones(4, 8, 8, 3), training=True) == 0).any())
     True
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format factor scale fill_value value_range seed"
 
     def __init__(
         self,
@@ -335,6 +344,9 @@ class MixUp(_MixingLayer):
     True
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format alpha seed"
+
     keeps_int_in_inference = True  # as Keras: integer images stay integer
 
     def __init__(
@@ -390,6 +402,9 @@ class CutMix(_MixingLayer):
     >>> images.shape, labels.shape
     (torch.Size([4, 8, 8, 3]), torch.Size([4, 4]))
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format factor seed"
 
     def __init__(
         self,

@@ -194,6 +194,9 @@ class RandomHue(_ColorLayer):
     [0.0, 1.0, 1.0]
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format factor value_range seed"
+
     def __init__(
         self,
         factor: float | tuple[float, float],
@@ -242,6 +245,9 @@ class RandomSaturation(_ColorLayer):
     >>> RandomSaturation((0.0, 0.0))(x, training=True).flatten().tolist()
     [200.0, 200.0, 200.0]
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format factor value_range seed"
 
     bounds = (-1, 1)
     sorts_value_range = True
@@ -298,6 +304,9 @@ class RandomColorDegeneration(_ColorLayer):
     [159.24, 109.24, 59.24]
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format factor value_range seed"
+
     bounds = (-1, 1)
     sorts_value_range = True
 
@@ -341,6 +350,9 @@ class RandomInvert(_ColorLayer):
     [[[[255.0, 200.0, 0.0]]]]
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format factor value_range seed"
+
     def __init__(
         self,
         factor: float | tuple[float, float] = 1.0,
@@ -380,6 +392,12 @@ class RandomColorJitter(ImageLayer):
     >>> layer(torch.rand(2, 4, 4, 3) * 255, training=True).shape
     torch.Size([2, 4, 4, 3])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "data_format value_range brightness_factor contrast_factor saturation_factor hue_factor "
+        "seed"
+    )
 
     keeps_int_in_inference = True  # as Keras: integer images stay integer
 

@@ -99,6 +99,9 @@ class RandomSharpness(_ToneLayer):
     True
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format factor value_range seed"
+
     def __init__(
         self,
         factor: float | tuple[float, float],
@@ -172,6 +175,9 @@ class RandomGaussianBlur(_ToneLayer):
     (255.0, 52.07)
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format factor kernel_size sigma value_range seed"
+
     sorts_value_range = False  # Keras' RandomGaussianBlur keeps value_range as given
 
     def __init__(
@@ -235,6 +241,9 @@ class RandomPosterization(_ToneLayer):
     >>> RandomPosterization((2, 2))(x, training=True).flatten().tolist()
     [0.0, 64.0, 192.0]
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format factor value_range seed"
 
     keeps_int_in_inference = True  # as Keras: integer images stay integer
 
@@ -318,6 +327,9 @@ class Solarization(_ToneLayer):
     >>> Solarization(threshold_factor=(0, 0))(x, training=True).flatten().tolist()
     [255.0, 155.0, 55.0]
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format value_range addition_factor threshold_factor seed"
 
     def __init__(
         self,
@@ -423,6 +435,9 @@ class Equalization(_ToneLayer):
     >>> Equalization()(x, training=True).flatten().tolist()
     [0.0, 0.0, 128.0, 255.0]
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format bins value_range"
 
     keeps_int_in_inference = True  # as Keras: integer images stay integer
 

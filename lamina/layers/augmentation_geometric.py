@@ -75,6 +75,9 @@ class RandomFlip(ImageLayer):
     torch.Size([8, 4, 4, 3])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format seed mode"
+
     def __init__(
         self,
         mode: str = "horizontal_and_vertical",
@@ -160,6 +163,9 @@ class RandomTranslation(_AffineLayer):
     >>> RandomTranslation(0.2, 0.2)(torch.ones(2, 8, 8, 1), training=True).shape
     torch.Size([2, 8, 8, 1])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format height_factor width_factor fill_mode interpolation seed fill_value"
 
     def __init__(
         self,
@@ -292,6 +298,9 @@ class RandomCrop(ImageLayer):
     torch.Size([2, 32, 32, 3])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format height width seed"
+
     identity_in_inference = False
 
     def __init__(
@@ -363,6 +372,9 @@ class RandomRotation(_AffineLayer):
     torch.Size([2, 8, 8, 3])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format factor fill_mode fill_value interpolation seed"
+
     def __init__(
         self,
         factor: float | tuple[float, float],
@@ -422,6 +434,9 @@ class RandomZoom(_AffineLayer):
     >>> RandomZoom(0.2)(torch.ones(2, 8, 8, 3), training=True).shape
     torch.Size([2, 8, 8, 3])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format height_factor width_factor fill_mode interpolation seed fill_value"
 
     def __init__(
         self,

@@ -293,6 +293,9 @@ class RandAugment(_PolicyLayer):
     torch.Size([2, 8, 8, 3])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format value_range num_ops factor interpolation seed"
+
     def __init__(
         self,
         value_range: tuple[float, float] = (0, 255),
@@ -360,6 +363,11 @@ class AugMix(_PolicyLayer):
     >>> AugMix(seed=0)(torch.rand(2, 8, 8, 3) * 255, training=True).shape
     torch.Size([2, 8, 8, 3])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "data_format value_range num_chains chain_depth factor alpha all_ops interpolation seed"
+    )
 
     def __init__(
         self,

@@ -65,6 +65,9 @@ class RandomShear(_AffineLayer):
     [1.0, 1.0, 0.5, 0.0]
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format x_factor y_factor fill_mode interpolation seed fill_value"
+
     def __init__(
         self,
         x_factor: float | tuple[float, float] = 0.0,
@@ -139,6 +142,9 @@ class RandomPerspective(ImageLayer):
     >>> RandomPerspective(factor=(1.0, 1.0), scale=0.5)(torch.ones(2, 8, 8, 3)).shape
     torch.Size([2, 8, 8, 3])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format factor scale interpolation fill_value seed"
 
     def __init__(
         self,
@@ -240,6 +246,9 @@ class RandomElasticTransform(ImageLayer):
     >>> y.shape, bool(((y >= 0) & (y <= 1)).all())
     (torch.Size([2, 16, 16, 3]), True)
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format factor scale interpolation fill_mode fill_value value_range seed"
 
     def __init__(
         self,

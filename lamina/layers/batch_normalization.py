@@ -106,6 +106,13 @@ class BatchNormalization(_AffineNormalization):
     ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "axis momentum epsilon center scale beta_initializer gamma_initializer "
+        "moving_mean_initializer moving_variance_initializer beta_regularizer gamma_regularizer "
+        "beta_constraint gamma_constraint synchronized renorm renorm_clipping renorm_momentum"
+    )
+
     min_ndim = 2
     weight_names = ("gamma", "beta", "moving_mean", "moving_variance")
 

@@ -272,6 +272,9 @@ class Discretization(Layer):
     [[0, 2, 3, 2]]
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "bin_boundaries num_bins epsilon output_mode sparse name dtype"
+
     def __init__(
         self,
         bin_boundaries: Sequence[float] | None = None,

@@ -199,6 +199,13 @@ class Conv1D(_Conv):
     torch.Size([2, 10, 4])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "filters kernel_size strides padding data_format dilation_rate groups activation use_bias "
+        "kernel_initializer bias_initializer kernel_regularizer bias_regularizer "
+        "activity_regularizer kernel_constraint bias_constraint"
+    )
+
     rank = 1
     padding_modes = ("valid", "same", "causal", "explicit")
 
@@ -210,6 +217,13 @@ class Conv2D(_Conv):
     >>> Conv2D(8, 3, strides=2, padding="same")(torch.zeros(1, 7, 7, 3)).shape
     torch.Size([1, 4, 4, 8])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "filters kernel_size strides padding data_format dilation_rate groups activation use_bias "
+        "kernel_initializer bias_initializer kernel_regularizer bias_regularizer "
+        "activity_regularizer kernel_constraint bias_constraint"
+    )
 
     rank = 2
 
@@ -223,6 +237,13 @@ class Conv3D(_Conv):
     >>> Conv3D(2, 3)(torch.zeros(1, 5, 6, 7, 1)).shape
     torch.Size([1, 3, 4, 5, 2])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "filters kernel_size strides padding data_format dilation_rate groups activation use_bias "
+        "kernel_initializer bias_initializer kernel_regularizer bias_regularizer "
+        "activity_regularizer kernel_constraint bias_constraint"
+    )
 
     rank = 3
 
@@ -378,6 +399,13 @@ class Conv1DTranspose(_ConvTranspose):
     torch.Size([2, 10, 4])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "filters kernel_size strides padding output_padding data_format dilation_rate activation "
+        "use_bias kernel_initializer bias_initializer kernel_regularizer bias_regularizer "
+        "activity_regularizer kernel_constraint bias_constraint"
+    )
+
     rank = 1
 
 
@@ -388,6 +416,13 @@ class Conv2DTranspose(_ConvTranspose):
     >>> Conv2DTranspose(4, 3, strides=2)(torch.zeros(1, 7, 7, 8)).shape
     torch.Size([1, 15, 15, 4])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "filters kernel_size strides padding output_padding data_format dilation_rate activation "
+        "use_bias kernel_initializer bias_initializer kernel_regularizer bias_regularizer "
+        "activity_regularizer kernel_constraint bias_constraint"
+    )
 
     rank = 2
 
@@ -401,6 +436,13 @@ class Conv3DTranspose(_ConvTranspose):
     >>> Conv3DTranspose(2, 2, strides=2)(torch.zeros(1, 3, 3, 3, 4)).shape
     torch.Size([1, 6, 6, 6, 2])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "filters kernel_size strides padding output_padding data_format dilation_rate activation "
+        "use_bias kernel_initializer bias_initializer kernel_regularizer bias_regularizer "
+        "activity_regularizer kernel_constraint bias_constraint"
+    )
 
     rank = 3
 

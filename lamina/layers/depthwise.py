@@ -266,6 +266,13 @@ class DepthwiseConv1D(_DepthwiseConv):
     torch.Size([2, 8, 8])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "depth_multiplier kernel_size strides padding data_format dilation_rate activation "
+        "use_bias depthwise_initializer bias_initializer depthwise_regularizer bias_regularizer "
+        "activity_regularizer depthwise_constraint bias_constraint"
+    )
+
     rank = 1
 
 
@@ -276,6 +283,13 @@ class DepthwiseConv2D(_DepthwiseConv):
     >>> DepthwiseConv2D(3, padding="same")(torch.zeros(1, 8, 8, 4)).shape
     torch.Size([1, 8, 8, 4])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "depth_multiplier kernel_size strides padding data_format dilation_rate activation "
+        "use_bias depthwise_initializer bias_initializer depthwise_regularizer bias_regularizer "
+        "activity_regularizer depthwise_constraint bias_constraint"
+    )
 
     rank = 2
 
@@ -409,6 +423,14 @@ class SeparableConv1D(_SeparableConv):
     torch.Size([2, 10, 6])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "depth_multiplier filters kernel_size strides padding data_format dilation_rate "
+        "activation use_bias depthwise_initializer pointwise_initializer bias_initializer "
+        "depthwise_regularizer pointwise_regularizer bias_regularizer activity_regularizer "
+        "depthwise_constraint pointwise_constraint bias_constraint"
+    )
+
     rank = 1
 
 
@@ -422,6 +444,14 @@ class SeparableConv2D(_SeparableConv):
     >>> [w.shape for w in layer.get_weights()]
     [(3, 3, 4, 1), (1, 1, 4, 16), (16,)]
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "depth_multiplier filters kernel_size strides padding data_format dilation_rate "
+        "activation use_bias depthwise_initializer pointwise_initializer bias_initializer "
+        "depthwise_regularizer pointwise_regularizer bias_regularizer activity_regularizer "
+        "depthwise_constraint pointwise_constraint bias_constraint"
+    )
 
     rank = 2
 

@@ -141,6 +141,13 @@ class EinsumDense(_ActivationMixin, QuantizableMixin, Layer):
     (torch.Size([2, 4]), [(3, 4), (4,)])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "output_shape equation activation bias_axes kernel_initializer bias_initializer "
+        "kernel_regularizer bias_regularizer activity_regularizer kernel_constraint "
+        "bias_constraint quantization_config"
+    )
+
     weight_names = ("kernel", "bias")
 
     def __init__(

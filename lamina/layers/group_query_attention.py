@@ -90,6 +90,13 @@ class GroupQueryAttention(Layer):
     ((3, 5, 8), (3, 4, 5, 5), 352)
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "head_dim num_query_heads num_key_value_heads use_bias use_gate sliding_window dropout "
+        "kernel_initializer bias_initializer kernel_regularizer bias_regularizer "
+        "activity_regularizer kernel_constraint bias_constraint seed"
+    )
+
     supports_masking = True  # the output keeps the query's mask
 
     weight_names = ("query_dense", "key_dense", "value_dense", "output_dense")

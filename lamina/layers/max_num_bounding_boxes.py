@@ -43,6 +43,9 @@ class MaxNumBoundingBoxes(Layer):
     torch.Size([1, 4, 4, 3])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "data_format max_number"
+
     def __init__(
         self,
         max_number: int,

@@ -156,6 +156,9 @@ class MultiHeadAttention(Layer):
     ((3, 5, 8), (3, 2, 5, 5), 288)
     """
 
+    # Keras 3.15.1's order of these get_config() keys (the others are in place)
+    _config_order = "activity_regularizer kernel_constraint bias_constraint"
+
     supports_masking = True  # the output keeps the query's mask
 
     weight_names = ("query_dense", "key_dense", "value_dense", "output_dense")

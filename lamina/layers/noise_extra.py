@@ -47,6 +47,9 @@ class AlphaDropout(Dropout):
     [-1.0595, 0.4541]
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "rate seed noise_shape"
+
     def __init__(
         self,
         rate: float,

@@ -131,6 +131,12 @@ class LayerNormalization(_AffineNormalization):
     [[-1.0, 1.0]]
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "axis epsilon center scale rms_scaling beta_initializer gamma_initializer "
+        "beta_regularizer gamma_regularizer beta_constraint gamma_constraint"
+    )
+
     supports_masking = True  # a timesteps mask passes through (Keras)
 
     min_ndim = 2
@@ -245,6 +251,12 @@ class GroupNormalization(_AffineNormalization):
     >>> GroupNormalization(groups=2)(torch.randn(2, 5, 4)).shape
     torch.Size([2, 5, 4])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "groups axis epsilon center scale beta_initializer gamma_initializer beta_regularizer "
+        "gamma_regularizer beta_constraint gamma_constraint"
+    )
 
     min_ndim = 2
     weight_names = ("gamma", "beta")

@@ -75,6 +75,14 @@ class SimpleRNN(_RNN):
     torch.Size([2, 4])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "return_sequences return_state go_backwards stateful unroll zero_output_for_mask units "
+        "activation use_bias kernel_initializer recurrent_initializer bias_initializer "
+        "kernel_regularizer recurrent_regularizer bias_regularizer activity_regularizer "
+        "kernel_constraint recurrent_constraint bias_constraint dropout recurrent_dropout"
+    )
+
     _cell_scope = "simple_rnn_cell"
 
     def __init__(
@@ -103,6 +111,12 @@ class SimpleRNN(_RNN):
         **kwargs: Any,
     ) -> None:
         super().__init__(**constructor_arguments(locals()))
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if config.get("seed") is None:
+            config.pop("seed", None)  # Keras' SimpleRNN config has no seed entry (its cell's has)
+        return config
 
     def _fused_function(self) -> Any:
         if _is(self.activation, "tanh"):
@@ -137,6 +151,15 @@ class LSTM(_RNN):
     >>> layer(torch.zeros(2, 7, 5)).shape, layer.count_params()
     (torch.Size([2, 8]), 448)
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "return_sequences return_state go_backwards stateful unroll zero_output_for_mask units "
+        "activation recurrent_activation use_bias kernel_initializer recurrent_initializer "
+        "bias_initializer unit_forget_bias kernel_regularizer recurrent_regularizer "
+        "bias_regularizer activity_regularizer kernel_constraint recurrent_constraint "
+        "bias_constraint dropout recurrent_dropout seed"
+    )
 
     _cell_scope = "lstm_cell"
 
@@ -222,6 +245,15 @@ class GRU(_RNN):
     >>> GRU(4, return_sequences=True)(torch.zeros(2, 3, 5)).shape
     torch.Size([2, 3, 4])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "return_sequences return_state go_backwards stateful unroll zero_output_for_mask units "
+        "activation recurrent_activation use_bias kernel_initializer recurrent_initializer "
+        "bias_initializer kernel_regularizer recurrent_regularizer bias_regularizer "
+        "activity_regularizer kernel_constraint recurrent_constraint bias_constraint dropout "
+        "recurrent_dropout reset_after seed"
+    )
 
     _cell_scope = "gru_cell"
 

@@ -93,6 +93,9 @@ class Dropout(_RandomLayer):
     [0.0, 2.0]
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "rate seed noise_shape"
+
     supports_masking = True  # a timesteps mask passes through (Keras)
 
     def __init__(
@@ -294,6 +297,9 @@ class GaussianNoise(_RandomLayer):
     True
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "stddev seed"
+
     supports_masking = True  # a timesteps mask passes through (Keras)
 
     def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any) -> None:
@@ -338,6 +344,9 @@ class GaussianDropout(_RandomLayer):
     >>> GaussianDropout(0.5)(torch.ones(10000), training=True).mean().round().item()
     1.0
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "rate seed"
 
     supports_masking = True  # a timesteps mask passes through (Keras)
 

@@ -210,6 +210,14 @@ class LSTMCell(_Cell):
     torch.Size([2, 7, 4])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "units activation recurrent_activation use_bias unit_forget_bias kernel_initializer "
+        "recurrent_initializer bias_initializer kernel_regularizer recurrent_regularizer "
+        "bias_regularizer kernel_constraint recurrent_constraint bias_constraint dropout "
+        "recurrent_dropout seed"
+    )
+
     gates = 4
     num_states = 2
     _bias_initializer = LSTM._bias_initializer
@@ -264,6 +272,14 @@ class GRUCell(_Cell):
     >>> [w.shape for w in cell.get_weights()]
     [(5, 9), (3, 9), (2, 9)]
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "units activation recurrent_activation use_bias kernel_initializer recurrent_initializer "
+        "bias_initializer kernel_regularizer recurrent_regularizer bias_regularizer "
+        "kernel_constraint recurrent_constraint bias_constraint dropout recurrent_dropout "
+        "reset_after seed"
+    )
 
     gates = 3
     _two_biases = GRU._two_biases

@@ -146,6 +146,9 @@ class ZeroPadding1D(_ZeroPadding):
     torch.Size([1, 6, 2])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "padding data_format"
+
     rank = 1
 
 
@@ -168,6 +171,9 @@ class ZeroPadding2D(_ZeroPadding):
     torch.Size([1, 5, 9, 3])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "padding data_format"
+
     rank = 2
 
     def __init__(
@@ -188,6 +194,9 @@ class ZeroPadding3D(_ZeroPadding):
     >>> ZeroPadding3D(1)(torch.ones(1, 2, 2, 2, 1)).shape
     torch.Size([1, 4, 4, 4, 1])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "padding data_format"
 
     rank = 3
 
@@ -275,6 +284,9 @@ class Cropping2D(_Cropping):
     torch.Size([2, 24, 20, 3])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "cropping data_format"
+
     rank = 2
 
     def __init__(
@@ -295,6 +307,9 @@ class Cropping3D(_Cropping):
     >>> Cropping3D(1)(torch.ones(1, 4, 4, 4, 2)).shape
     torch.Size([1, 2, 2, 2, 2])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "cropping data_format"
 
     rank = 3
 
@@ -405,6 +420,9 @@ class UpSampling2D(_UpSampling):
     torch.Size([1, 8, 12, 3])
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "size data_format interpolation"
+
     rank = 2
 
     def __init__(
@@ -434,6 +452,9 @@ class UpSampling3D(_UpSampling):
     >>> UpSampling3D(2)(torch.ones(1, 2, 2, 2, 3)).shape
     torch.Size([1, 4, 4, 4, 3])
     """
+
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = "size data_format"
 
     rank = 3
 
