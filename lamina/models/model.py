@@ -246,6 +246,7 @@ class Model(CompileAttributes, StepAPI, Layer):
             jit_compile,
             steps_per_execution,
             output_names=getattr(self, "output_names", None),
+            dict_outputs=isinstance(getattr(self, "_output_structure", None), dict),
             auto_scale_loss=auto_scale_loss,
             cuda_graphs=cuda_graphs,
         )
@@ -265,8 +266,7 @@ class Model(CompileAttributes, StepAPI, Layer):
         return self._compile_state is not None
 
     def get_compile_config(self) -> dict[str, Any] | None:
-        """compile()'s arguments as JSON types (the optimizer serialized), or None before
-        compile(), as Keras; `compile_from_config` takes it back."""
+        """compile()'s arguments as JSON types, or None before compile(), as Keras."""
         from ..saving.model_file import _compile_config
 
         return _compile_config(self) if self.compiled else None

@@ -33,6 +33,7 @@ from .adapters import (
     _take,
     apply_class_weight,
     arrays_to_device,
+    check_sample_weight_structure,
     inputs_to_device,
     num_samples,
     to_tensor_structure,
@@ -357,6 +358,8 @@ def training_batches(
             )
             return EpochIterator(source.start(), steps), None, validation_data
         x, y, sample_weight = arrays
+    else:
+        check_sample_weight_structure(y, sample_weight)
     x, y, sample_weight = arrays_to_device(device, x, y, sample_weight, "fit")
     if validation_split and validation_data is None:
         size = num_samples(x, "x") or 0
@@ -409,6 +412,8 @@ def evaluation_batches(
                 f"{len(x) if hasattr(x, '__len__') else '?'}"
             )
         x, y, sample_weight = (*x, None)[:3]
+    if kind is None:
+        check_sample_weight_structure(y, sample_weight)
     x, y, sample_weight = arrays_to_device(device, x, y, sample_weight, where)
     batch_size = _array_batch_size(batch_size, x, steps)
     source = ArrayBatches(x, y, sample_weight, batch_size, shuffle=False, shard=shard)

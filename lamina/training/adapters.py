@@ -19,12 +19,14 @@ import torch
 from .. import config
 from ..layers._string_arrays import holds_strings
 from ..layers._symbolic import flatten_structure, map_structure
+from ..tree import assert_same_structure, is_nested
 from .distributed import broadcast_from_rank0, shard_bounds
 
 __all__ = [
     "ArrayBatches",
     "apply_class_weight",
     "arrays_to_device",
+    "check_sample_weight_structure",
     "concatenate_outputs",
     "inputs_to_device",
     "num_samples",
@@ -228,6 +230,31 @@ def arrays_to_device(
                 f"sample_weight must hold one weight per sample ({size}); got {weights}"
             )
     return x, y, sample_weight
+
+
+def check_sample_weight_structure(y: Any, sample_weight: Any) -> None:
+    """Keras' check of in-memory sample weights for a multi-output `y`: a list, tuple or dict of
+    weights nests as `y` does (same container types, lengths and keys); a single array holds one
+    weight per sample."""
+    if sample_weight is None or not is_nested(y):
+        return
+    if isinstance(sample_weight, (list, tuple, dict)):
+        try:
+            assert_same_structure(y, sample_weight)
+        except ValueError:
+            raise ValueError(
+                "You should provide one `sample_weight` array per output in `y`. The two "
+                f"structures did not match:\n- y: {y}\n- sample_weight: {sample_weight}\n"
+            ) from None
+        return
+    shape = tuple(getattr(sample_weight, "shape", np.shape(sample_weight)))
+    if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+        raise ValueError(
+            "For a model with multiple outputs, when providing a single `sample_weight` array, "
+            "it should only have one scalar score per sample (i.e. shape `(num_samples,)`). If "
+            "you want to use non-scalar sample weights, pass a `sample_weight` argument with one "
+            "array per model output."
+        )
 
 
 def apply_class_weight(

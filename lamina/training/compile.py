@@ -94,6 +94,7 @@ class CompileState:
         output_names: list[str] | None = None,
         auto_scale_loss: bool = True,
         cuda_graphs: bool = False,
+        dict_outputs: bool = False,
     ) -> None:
         self.optimizer = optimizers.get(optimizer)
         self.loss_identifier = loss
@@ -115,6 +116,18 @@ class CompileState:
         self.multi_output = len(names) > 1
         # Keras lists the outputs' losses in its loss dict's order (else the outputs' order).
         self.loss_order = [k for k in loss if k in names] if isinstance(loss, dict) else names
+        # Keras' errors for a graph model's targets, raised at the first step (not compile):
+        # a loss dict must name every output of a model whose outputs are not a dict, and
+        # compiled metrics read a y dict by every output's name.
+        self.loss_keys_error = None
+        if output_names and not dict_outputs and isinstance(loss, dict) and set(loss) != set(names):
+            self.loss_keys_error = (
+                f"Expected keys {names} in loss dict, but found loss.keys()={list(loss)}"
+            )
+            loss = {k: v for k, v in loss.items() if k in names}
+        self.metrics_read_y = len(names) > 1 and (
+            metrics is not None or weighted_metrics is not None
+        )
         losses = _per_output(loss, names, "loss", nested=False)
         weights = _per_output(loss_weights, names, "loss_weights", nested=False)
         metric_lists = _per_output(metrics, names, "metrics", nested=True)
@@ -149,6 +162,18 @@ class CompileState:
         self.cuda_graphs = bool(cuda_graphs)
         self.steps_per_execution = steps_per_execution
         self.auto_scale_loss = bool(auto_scale_loss)
+
+    def check_targets(self, y: Any, what: str) -> None:
+        """Keras' errors for `y` (`what` == 'y') at the first step: a KeyError naming the first
+        output a y dict lacks when metrics were compiled, else a loss dict's missing keys."""
+        if what != "y":
+            return
+        if self.metrics_read_y and isinstance(y, dict):
+            missing = [spec.name for spec in self.outputs if spec.name not in y]
+            if missing:
+                raise KeyError(missing[0])
+        if self.loss_keys_error is not None:
+            raise ValueError(self.loss_keys_error)
 
     def use_compile(self, device: torch.device) -> bool:
         """Whether every step goes through `torch.compile` from the start: True, or

@@ -82,6 +82,7 @@ class StepFunctions(CustomSteps):
     def per_output(self, value: Any, what: str) -> list[Any]:
         """A target or prediction structure as a list in the order of the compiled outputs."""
         specs = self.state.outputs
+        self.state.check_targets(value, what)
         if not self.state.multi_output:
             if isinstance(value, (list, tuple, dict)):  # Model(inputs, [output]): one output
                 flat = flatten_structure(value)
