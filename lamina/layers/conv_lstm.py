@@ -343,6 +343,15 @@ class _ConvLSTM(RNN):
         filters); with return_state followed by the states h and c of that shape too.
     """
 
+    # Keras 3.15.1's order of the get_config() keys
+    _config_order = (
+        "return_sequences return_state go_backwards stateful unroll zero_output_for_mask filters "
+        "kernel_size strides padding data_format dilation_rate activation recurrent_activation "
+        "use_bias kernel_initializer recurrent_initializer bias_initializer unit_forget_bias "
+        "kernel_regularizer recurrent_regularizer bias_regularizer activity_regularizer "
+        "kernel_constraint recurrent_constraint bias_constraint dropout recurrent_dropout seed"
+    )
+
     rank = 2
 
     def __init__(
@@ -430,15 +439,6 @@ class ConvLSTM1D(_ConvLSTM):
     torch.Size([2, 5, 8, 4])
     """
 
-    # Keras 3.15.1's order of the get_config() keys
-    _config_order = (
-        "return_sequences return_state go_backwards stateful unroll zero_output_for_mask filters "
-        "kernel_size strides padding data_format dilation_rate activation recurrent_activation "
-        "use_bias kernel_initializer recurrent_initializer bias_initializer unit_forget_bias "
-        "kernel_regularizer recurrent_regularizer bias_regularizer activity_regularizer "
-        "kernel_constraint recurrent_constraint bias_constraint dropout recurrent_dropout seed"
-    )
-
     rank = 1
 
 
@@ -452,15 +452,6 @@ class ConvLSTM2D(_ConvLSTM):
     (torch.Size([1, 4, 4, 2]), torch.Size([1, 4, 4, 2]))
     """
 
-    # Keras 3.15.1's order of the get_config() keys
-    _config_order = (
-        "return_sequences return_state go_backwards stateful unroll zero_output_for_mask filters "
-        "kernel_size strides padding data_format dilation_rate activation recurrent_activation "
-        "use_bias kernel_initializer recurrent_initializer bias_initializer unit_forget_bias "
-        "kernel_regularizer recurrent_regularizer bias_regularizer activity_regularizer "
-        "kernel_constraint recurrent_constraint bias_constraint dropout recurrent_dropout seed"
-    )
-
     rank = 2
 
 
@@ -472,14 +463,5 @@ class ConvLSTM3D(_ConvLSTM):
     >>> ConvLSTM3D(2, 2, padding="same")(torch.zeros(1, 3, 4, 4, 4, 1)).shape
     torch.Size([1, 4, 4, 4, 2])
     """
-
-    # Keras 3.15.1's order of the get_config() keys
-    _config_order = (
-        "return_sequences return_state go_backwards stateful unroll zero_output_for_mask filters "
-        "kernel_size strides padding data_format dilation_rate activation recurrent_activation "
-        "use_bias kernel_initializer recurrent_initializer bias_initializer unit_forget_bias "
-        "kernel_regularizer recurrent_regularizer bias_regularizer activity_regularizer "
-        "kernel_constraint recurrent_constraint bias_constraint dropout recurrent_dropout seed"
-    )
 
     rank = 3

@@ -308,7 +308,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
                 assert_input_compatibility(self.input_spec, inputs, self.name)
             leaves = flatten_structure(inputs)
             if leaves and isinstance(first := leaves[0], torch.Tensor):
-                if first.device.type == "meta" and _has_tensors(self):
+                if first.device.type == "meta" and [*self.parameters(), *self.buffers()]:
                     # First built inside an enclosing layer's shape inference (a sub-layer
                     # made in __init__): real weights, and this call on meta copies of them.
                     if explicit:
@@ -458,8 +458,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments as JSON types; subclasses add theirs. A user's layer
-        that defines no get_config gets the JSON-able arguments it was created with, as in
-        Keras (so that it saves and loads without one)."""
+        without get_config gets the JSON-able arguments it was created with, as in Keras."""
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
         from ..dtype_policies import serialize as serialize_policy
 
@@ -488,10 +487,6 @@ def serialize_callable(fn: Callable[..., Any] | None, module: Any) -> Any:
     if fn is None or isinstance(fn, str):
         return fn
     return module.serialize(fn)
-
-
-def _has_tensors(layer: Layer) -> bool:
-    return next(layer.parameters(), None) is not None or next(layer.buffers(), None) is not None
 
 
 def _real_weights_meta_input(layer: Layer, inputs: Any) -> bool:
