@@ -30,7 +30,7 @@ def warn_input_shape_argument() -> None:
         "Do not pass an `input_shape`/`input_dim` argument to a layer. When using Sequential "
         "models, prefer using an `Input(shape)` object as the first layer in the model "
         "instead.",
-        stacklevel=4,  # the line that made the layer
+        stacklevel=3,  # as Keras: the layer class's own line, so it shows once per class
     )
 
 

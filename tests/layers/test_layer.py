@@ -245,3 +245,20 @@ def test_input_shape_argument_gives_keras_advice():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lamina.Sequential([Input((3,)), Dense(2)])
+
+
+def test_input_shape_advice_points_at_the_layer_class_as_keras():
+    # Keras 3.15.1 warns from the layer class's own __init__ line (dense.py, base_conv.py), so
+    # Python's default filter shows it once per class, not once per line of the user's script.
+    import warnings
+
+    from lamina.layers import Conv2D
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Dense(2, input_shape=(3,))
+        Conv2D(2, 3, input_shape=(8, 8, 1))
+    files = [w.filename for w in caught]
+    assert files[0].endswith("lamina/layers/core.py")
+    assert files[1].endswith(("lamina/layers/_conv_base.py", "lamina/layers/convolution.py"))
+    assert __file__ not in files
