@@ -202,9 +202,9 @@ def model_config(model: Any) -> dict[str, Any]:
     from ..models.sequential import _serialize_layer
 
     entry = _serialize_layer(model)
-    shape = getattr(model, "_build_input_shape", None)
-    entry["build_config"] = {"input_shape": _shape_to_json(shape)}
-    entry["compile_config"] = _compile_config(model)
+    build_config = model.get_build_config() or {}  # Keras': {'input_shape': None} if functional
+    entry["build_config"] = {"input_shape": _shape_to_json(build_config.get("input_shape"))}
+    entry["compile_config"] = _compile_config(model) or {}  # as Keras writes an uncompiled one
     return entry
 
 

@@ -259,3 +259,19 @@ def test_pt_state_dicts_load_through_weights_only(tmp_path):
     model.load_weights(tmp_path / "w.pt")
     x = torch.rand(2, 4)
     torch.testing.assert_close(model(x), reference(x))
+
+
+def test_config_json_build_and_compile_entries_as_keras(tmp_path):
+    # Keras 3.15.1's config.json: a functional model's build_config input_shape is null, and
+    # an uncompiled model's compile_config is {}.
+    a, b = lamina.Input((5,)), lamina.Input((5,))
+    model = lamina.Model([a, b], layers.Dense(1)(layers.Concatenate()([a, b])))
+    model.save(tmp_path / "two.keras")
+    with zipfile.ZipFile(tmp_path / "two.keras") as archive:
+        config = json.loads(archive.read("config.json"))
+    assert config["build_config"] == {"input_shape": None}
+    assert config["compile_config"] == {}
+    restored = lamina.models.load_model(tmp_path / "two.keras")
+    x = [np.ones((2, 5), "float32"), np.zeros((2, 5), "float32")]
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert not restored.compiled
