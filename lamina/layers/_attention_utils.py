@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from ._naming import tensor_name
-from ._shape_inference import _STATE as _SHAPE_STATE
 from ._symbolic import KerasTensor, Node, map_shapes
 
 # Keras' masking constant: masked scores become (or drop by) 1e9 before the softmax (Softmax
@@ -67,12 +66,11 @@ def causal_mask(query_length: int, value_length: int, device: torch.device) -> t
 
 
 def shape_of(value: Any) -> tuple[int | None, ...] | None:
-    """The shape of a tensor, array or KerasTensor, its batch size kept as Keras' build gets
-    it (None in a build pass on a stand-in batch, see `unknown_batch`); None for None."""
-    if value is None:
-        return None
-    shape = tuple(np.shape(value) if isinstance(value, np.ndarray) else value.shape)
-    return (None, *shape[1:]) if _SHAPE_STATE.unknown_batch and shape else shape
+    """The shape of a tensor, array or KerasTensor as `Layer._shapes_of` gives `build` (the
+    batch size kept, as Keras'); None for None."""
+    from .layer import Layer
+
+    return None if value is None else Layer._shapes_of(value)
 
 
 def shapes_dict(query_shape: Any, value_shape: Any, key_shape: Any = None) -> dict[str, Any]:

@@ -29,6 +29,16 @@ def warn_missing_gradients(params: Sequence[Any], grads: Sequence[Any]) -> None:
         )
 
 
+def warn_missing_gradients_once(optimizer: Any) -> None:
+    """`warn_missing_gradients` for the trainer's step, on the first step an optimizer takes
+    only: which variables get a gradient is fixed by the compiled model, and the check would
+    otherwise walk every parameter at every step."""
+    if optimizer.__dict__.get("_gradients_checked"):
+        return
+    optimizer.__dict__["_gradients_checked"] = True
+    warn_missing_gradients(optimizer._params, [p.grad for p in optimizer._params])
+
+
 def clip_by_norm(grads: list[torch.Tensor], clipnorm: float) -> list[torch.Tensor]:
     """Rescale each gradient to an L2 norm of at most ``clipnorm``: ``g * c / max(|g|, c)``."""
     norms = torch._foreach_maximum(torch._foreach_norm(grads), clipnorm)

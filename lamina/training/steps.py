@@ -16,7 +16,7 @@ import torch
 from ..layers._added_losses import collect_added_losses
 from ..layers._added_losses import in_use as added_losses_in_use
 from ..layers._symbolic import flatten_structure, map_structure
-from ..optimizers._clipping import warn_missing_gradients
+from ..optimizers._clipping import warn_missing_gradients_once
 from ..optimizers.loss_scale import LossScaleOptimizer
 from . import distributed
 from .custom_steps import CustomSteps, overrides_step, step_data
@@ -315,7 +315,7 @@ class StepFunctions(CustomSteps):
             self._scaler.update()
         else:
             optimizer.scale_loss(loss).backward()  # loss_scale_factor / LossScaleOptimizer
-            warn_missing_gradients(optimizer._params, [p.grad for p in optimizer._params])
+            warn_missing_gradients_once(optimizer)
             if self._accumulates_locally() == "update":  # the other processes' sums join in
                 distributed.average_in_place(optimizer._slots["accumulated_gradient"])
             optimizer.step()
