@@ -113,6 +113,13 @@ class _DatasetPasses:
         return math.ceil(len(self.dataset) / self.batch_size)
 
 
+def _converted(data: Any, device: torch.device, name: str) -> Any:
+    try:
+        return to_tensor_structure(data, device, name)
+    except (TypeError, ValueError):
+        return data
+
+
 class IteratorBatches:
     """(x, y, sample_weight) device batches of a re-iterable source or a one-shot iterator: a
     source for `EpochIterator` (`new_pass`, `num_batches`, epoch hooks).
@@ -125,8 +132,11 @@ class IteratorBatches:
         source: a DataLoader, a re-iterable with or without `len`, or an iterator.
         device: where the batches go (copies are non-blocking: fast from pinned memory).
         class_weight: {class: weight}, turned into per-sample weights batch by batch.
-        for_predict: yield only x (as `(x, None, None)`).
+        for_predict: batches for predict: x on the device, y and sample_weight as well when
+            they convert (a model's own `predict_step` gets the whole batch, as in Keras).
     """
+
+    collates_lists = True  # Keras' torch backend hands a pipeline's batches on as lists
 
     def __init__(
         self,
@@ -161,8 +171,9 @@ class IteratorBatches:
     def _convert(self, item: Any) -> tuple[Any, Any, Any]:
         x, y, weight = unpack_data(item)
         x = to_tensor_structure(x, self.device, "x")
-        if self.for_predict:
-            return x, None, None
+        if self.for_predict:  # predict reads x only: what does not convert stays as it is
+            device = self.device
+            return x, _converted(y, device, "y"), _converted(weight, device, "sample_weight")
         y = to_tensor_structure(y, self.device, "y")
         weight = to_tensor_structure(weight, self.device, "sample_weight")
         if self.class_weight is not None and y is not None:

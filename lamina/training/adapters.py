@@ -131,6 +131,8 @@ class ArrayBatches:
             padding, with a share of 0, so that every process runs every step.
     """
 
+    collates_lists = False  # Keras hands in-memory arrays' batches on as tuples
+
     def __init__(
         self,
         x: Any,

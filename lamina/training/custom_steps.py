@@ -4,8 +4,14 @@ each batch, as Keras does, and the logs its steps return become the progress bar
 callbacks' and History's values.
 
 The steps run eagerly (Keras' torch backend runs them eagerly too, by default). `data` is
-what Keras hands them: `(x, y)`, `(x, y, sample_weight)` when there are weights, and `(x,)`
-for `predict_step`.
+what Keras 3's torch backend hands them:
+
+* batches of in-memory arrays: `x` alone, `(x, y)` or `(x, y, sample_weight)`, and `x` for
+  `predict_step`;
+* a pipeline's batches (a generator, PyDataset or DataLoader), collated by torch: lists,
+  `[x, y]` or `[x, y, sample_weight]`, also for `predict_step`, which gets the whole batch;
+* in `train_on_batch` / `test_on_batch`: `(x, y, sample_weight)` with its Nones, and in
+  `predict_on_batch`: `(x,)`.
 
 >>> overrides_step(object(), "train_step")
 False
@@ -26,6 +32,7 @@ from .data_packing import pack_x_y_sample_weight
 
 __all__ = [
     "CustomSteps",
+    "batches_collate_lists",
     "build_for_fit",
     "logs_as_floats",
     "overrides_step",
@@ -34,6 +41,13 @@ __all__ = [
 ]
 
 _WHOLE_DATA = contextvars.ContextVar("lamina_whole_batch_data", default=False)
+_LISTS = contextvars.ContextVar("lamina_batches_collate_lists", default=False)
+
+
+def batches_collate_lists(lists: bool) -> None:
+    """Say whether the batch about to be stepped on comes from a pipeline (Keras hands its
+    steps lists) or from arrays (tuples); `EpochIterator` says it before every batch."""
+    _LISTS.set(lists)
 
 
 @contextlib.contextmanager
@@ -48,11 +62,17 @@ def whole_batch_data() -> Iterator[None]:
 
 
 def step_data(x: Any, y: Any = None, sample_weight: Any = None, predict: bool = False) -> Any:
-    """The `data` a model's own step gets: as `pack_x_y_sample_weight` in fit, evaluate and
-    predict (`(x, y)`, `(x, y, w)`, `x`), whole in `*_on_batch` (see `whole_batch_data`)."""
+    """The `data` a model's own step gets (see the module's docstring).
+
+    >>> step_data(1, 2), step_data(1, 2, predict=True)
+    ((1, 2), 1)
+    """
     if _WHOLE_DATA.get():
         return (x,) if predict else (x, y, sample_weight)
-    return pack_x_y_sample_weight(x) if predict else pack_x_y_sample_weight(x, y, sample_weight)
+    if not _LISTS.get():
+        return pack_x_y_sample_weight(x) if predict else pack_x_y_sample_weight(x, y, sample_weight)
+    data = pack_x_y_sample_weight(x, y, sample_weight)
+    return list(data) if isinstance(data, tuple) else data
 
 
 def overrides_step(model: Any, name: str) -> bool:

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import config
+from .custom_steps import batches_collate_lists
 
 __all__ = ["RAN_OUT_OF_DATA", "EpochIterator", "capped_count", "validates"]
 
@@ -83,6 +84,7 @@ class EpochIterator:
 
     def __iter__(self) -> Iterator[tuple[int, Any]]:
         source = self.source
+        lists = getattr(source, "collates_lists", False)
         source.on_epoch_begin()
         count = self.steps_per_epoch or self._num_batches
         if not count:  # unknown length, no steps: read the pass to its end
@@ -95,6 +97,7 @@ class EpochIterator:
                 except StopIteration:
                     self._ran_out()
                     return
+                batches_collate_lists(lists)  # before every batch: validation runs between
                 yield step, batch
                 step += 1
         if self._current is None or self.steps_per_epoch is None:
@@ -112,6 +115,7 @@ class EpochIterator:
             except StopIteration:
                 self._ran_out()
                 return
+            batches_collate_lists(lists)
             yield step, batch
         if self._num_batches and self._seen >= self._num_batches:
             self._current = source.new_pass()

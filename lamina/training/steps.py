@@ -461,10 +461,10 @@ class StepFunctions(CustomSteps):
     def _predict_step(self, x: Any) -> Any:
         return self.model(x, training=False)
 
-    def predict_step(self, x: Any) -> Any:
+    def predict_step(self, x: Any, y: Any = None, sample_weight: Any = None) -> Any:
         """The model's outputs for one batch (compiled with `jit_compile=True`)."""
         if overrides_step(self.model, "predict_step"):
-            return self.model.predict_step(step_data(x, predict=True))
+            return self.model.predict_step(step_data(x, y, sample_weight, predict=True))
         compiled = self._compiled_for(2, x, needs_metrics=False)
         if compiled is None:
             return self._predict_step(x)

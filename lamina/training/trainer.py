@@ -458,9 +458,9 @@ class Trainer(StepFunctions):
             if not isinstance(c, ProgbarLogger)
         )
         with self.guard_passes.during("predict", callback_list), torch.inference_mode():
-            for step, (bx, _, _) in batches:
+            for step, (bx, by, bw) in batches:
                 callback_list.on_predict_batch_begin(step)
-                outputs.append(self.predict_step(bx))
+                outputs.append(self.predict_step(bx, by, bw))
                 batch = outputs[-1]
                 if as_numpy:
                     batch = map_structure(_to_numpy, batch)

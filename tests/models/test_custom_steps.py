@@ -386,3 +386,95 @@ def test_fit_and_evaluate_use_a_models_own_compute_loss_as_keras():
     np.testing.assert_allclose(
         teacher.get_weights()[0][0], [-0.869602, -0.822151, -0.762793], atol=2e-6
     )
+
+
+class _Recorder(lamina.Model):
+    """Records the container type of the `data` each of its steps gets."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = layers.Dense(1)
+        self.seen = []
+
+    def call(self, x):
+        return self.dense(x)
+
+    def _record(self, step, data):
+        kind = type(data).__name__
+        self.seen.append((step, kind, len(data) if isinstance(data, (list, tuple)) else None))
+
+    def train_step(self, data):
+        self._record("train", data)
+        return {}
+
+    def test_step(self, data):
+        self._record("test", data)
+        return {}
+
+    def predict_step(self, data):
+        self._record("predict", data)
+        return self(data[0] if isinstance(data, (list, tuple)) else data)
+
+
+class _PairList(lamina.utils.PyDataset):
+    def __len__(self):
+        return 1
+
+    def __getitem__(self, index):
+        return [X[:4], Y[:4, None].astype("float32")]
+
+
+def _loader(*tensors):
+    data = torch.utils.data.TensorDataset(*(torch.from_numpy(np.asarray(t)) for t in tensors))
+    return torch.utils.data.DataLoader(data, batch_size=4)
+
+
+def _pairs():
+    while True:
+        yield X[:4], Y[:4, None].astype("float32")
+
+
+@pytest.mark.parametrize(
+    "source, fit_kwargs, expected",
+    [  # Keras 3.15.1 (torch backend): arrays give tuples, pipelines (collated by torch) lists
+        ("arrays", {"batch_size": 4}, ("train", "tuple", 2)),
+        ("x only", {"batch_size": 4}, ("train", "Tensor", None)),
+        ("generator", {"steps_per_epoch": 1}, ("train", "list", 2)),
+        ("PyDataset", {}, ("train", "list", 2)),
+        ("DataLoader", {}, ("train", "list", 2)),
+        ("DataLoader x only", {}, ("train", "Tensor", None)),
+    ],
+)
+def test_custom_train_step_gets_the_batch_container_keras_hands_it(source, fit_kwargs, expected):
+    y = Y[:4, None].astype("float32")
+    data = {
+        "arrays": {"x": X[:4], "y": y},
+        "x only": {"x": X[:4]},
+        "generator": {"x": _pairs()},
+        "PyDataset": {"x": _PairList()},
+        "DataLoader": {"x": _loader(X[:4], y)},
+        "DataLoader x only": {"x": torch.utils.data.DataLoader(torch.from_numpy(X[:4]), 4)},
+    }[source]
+    model = _Recorder()
+    model(X[:4])
+    model.compile(optimizer="sgd")
+    model.fit(epochs=1, verbose=0, shuffle=False, **data, **fit_kwargs)
+    assert model.seen == [expected]
+
+
+def test_custom_test_and_predict_steps_get_a_pipelines_whole_batch_as_a_list():
+    # Keras 3.15.1: evaluate/predict over a DataLoader or PyDataset of (x, y) hand test_step
+    # and predict_step the list [x, y]; over arrays, test_step (x, y) and predict_step x.
+    model = _Recorder()
+    model(X[:4])
+    model.compile(optimizer="sgd")
+    y = Y[:4, None].astype("float32")
+    for data in (_loader(X[:4], y), _PairList()):
+        model.seen.clear()
+        model.evaluate(data, verbose=0)
+        model.predict(data, verbose=0)
+        assert model.seen == [("test", "list", 2), ("predict", "list", 2)]
+    model.seen.clear()
+    model.evaluate(X[:4], y, batch_size=4, verbose=0)
+    model.predict(X[:4], batch_size=4, verbose=0)
+    assert model.seen == [("test", "tuple", 2), ("predict", "Tensor", None)]
