@@ -164,10 +164,18 @@ class CompileState:
         self.auto_scale_loss = bool(auto_scale_loss)
 
     def check_targets(self, y: Any, what: str) -> None:
-        """Keras' errors for `y` (`what` == 'y') at the first step: a KeyError naming the first
-        output a y dict lacks when metrics were compiled, else a loss dict's missing keys."""
+        """Keras' errors for `y` (`what` == 'y') at the first step: a y dict's keys that name
+        no output, a KeyError naming the first output a y dict lacks when metrics were
+        compiled, else a loss dict's missing keys."""
         if what != "y":
             return
+        names = [spec.name for spec in self.outputs]
+        if self.multi_output and isinstance(y, dict) and not set(y) <= set(names):
+            raise ValueError(  # Keras: "y_true and y_pred have different structures"
+                "y_true and y_pred have different structures: y names outputs "
+                f"{[key for key in y if key not in names]} that the model lacks; its outputs "
+                f"are {names}"
+            )
         if self.metrics_read_y and isinstance(y, dict):
             missing = [spec.name for spec in self.outputs if spec.name not in y]
             if missing:

@@ -78,3 +78,25 @@ def test_compiled_metrics_read_a_y_dict_by_every_output(dict_outputs):
     with pytest.raises(KeyError) as error:
         model.evaluate(X, {"cls": Y2}, verbose=0)
     assert error.value.args == ("reg",)
+
+
+@pytest.mark.parametrize("dict_outputs", [False, True])
+@pytest.mark.parametrize(
+    "loss",
+    [
+        {"reg": "mse", "cls": "sparse_categorical_crossentropy"},
+        {"cls": "sparse_categorical_crossentropy"},
+    ],
+)
+def test_a_y_dict_entry_that_names_no_output_is_refused(dict_outputs, loss):
+    # Keras 3.15.1: ValueError "y_true and y_pred have different structures." (fit, evaluate)
+    model = _model(dict_outputs)
+    model.compile("sgd", loss=loss)
+    y = {"reg": Y1, "cls": Y2, "zz": Y1}
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match=r"^y_true and y_pred have different structures.*\['zz'\]"):
+        model.fit(X, y, verbose=0)
+    with pytest.raises(ValueError, match="^y_true and y_pred have different structures"):
+        model.evaluate(X, y, verbose=0)
+    for old, new in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)  # nothing trained
