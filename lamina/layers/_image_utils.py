@@ -370,6 +370,9 @@ class ImageLayer(_RandomLayer):
     #: Whether that identity keeps integer images' dtype (Keras' colour layers, whose
     #: `transform_images` only casts in training) instead of casting them to the compute dtype.
     keeps_int_in_inference: bool = False
+    #: Whether integer images are cast to the compute dtype before `augment`/`inference`;
+    #: False where the layer, as Keras', works on them and returns their own dtype.
+    casts_int_images: bool = True
     # Keras' image preprocessing layers augment when called directly (their `call` defaults
     # to training=True); fit passes True, predict/evaluate False, through enclosing models.
     _training_by_default = True
@@ -400,7 +403,7 @@ class ImageLayer(_RandomLayer):
             )
         unbatched = inputs.ndim == 3
         images = inputs.unsqueeze(0) if unbatched else inputs
-        if not images.is_floating_point():
+        if not images.is_floating_point() and self.casts_int_images:
             images = images.to(self._compute_dtype)
         if self.data_format == "channels_last":
             images = images.permute(0, 3, 1, 2)

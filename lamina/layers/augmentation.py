@@ -62,7 +62,8 @@ class RandomBrightness(ImageLayer):
     Input shape:
         (batch, height, width, channels), or one (height, width, channels) image.
     Output shape:
-        Same as the input.
+        Same as the input; integer images keep their dtype (as Keras, the truncated delta is
+        added in that dtype, so uint8 sums wrap around before the clip).
 
     >>> import torch
     >>> y = RandomBrightness((0.5, 0.5), value_range=(0, 1))(torch.zeros(1, 2, 2, 1), training=True)
@@ -74,6 +75,7 @@ class RandomBrightness(ImageLayer):
     _config_order = "data_format factor value_range seed"
 
     keeps_int_in_inference = True  # as Keras: integer images stay integer
+    casts_int_images = False  # as Keras: training adds to integer images in their own dtype
 
     def __init__(
         self,
@@ -92,7 +94,14 @@ class RandomBrightness(ImageLayer):
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         low, high = self._values
         delta = uniform((images.shape[0], 1, 1, 1), *self._range, generator, images)
-        return (images + delta * (high - low)).clamp(low, high)
+        if images.is_floating_point():
+            return (images + delta * (high - low)).clamp(low, high)
+        # As Keras: the delta is cast (truncated) to the images' integer dtype and added in it,
+        # so uint8 sums wrap around, then clipped to value_range's numbers as tensors (a float
+        # bound makes the result float32).
+        images = images + (delta * (high - low)).to(images.dtype)
+        low_t, high_t = (torch.as_tensor(v, device=images.device) for v in self.value_range)
+        return torch.clip(images, min=low_t, max=high_t)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

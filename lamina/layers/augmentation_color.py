@@ -101,7 +101,7 @@ class RandomGrayscale(ImageLayer):
     Input shape:
         (batch, height, width, 3 or 1), or one (height, width, channels) image.
     Output shape:
-        Same as the input.
+        Same as the input; integer images keep their dtype (the luma truncated, as Keras).
 
     >>> import torch
     >>> y = RandomGrayscale(1.0)(torch.rand(2, 4, 4, 3), training=True)
@@ -110,6 +110,7 @@ class RandomGrayscale(ImageLayer):
     """
 
     keeps_int_in_inference = True  # as Keras: integer images stay integer
+    casts_int_images = False  # as Keras: the luma is cast (truncated) to the integer dtype
 
     def __init__(
         self,
@@ -128,7 +129,8 @@ class RandomGrayscale(ImageLayer):
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         _check_channels(self._describe(), images, (1, 3))
         apply = uniform((images.shape[0], 1, 1, 1), 0.0, 1.0, generator, images) < self.factor
-        return torch.where(apply, rgb_to_grayscale(images).expand_as(images), images)
+        gray = rgb_to_grayscale(images).to(images.dtype)
+        return torch.where(apply, gray.expand_as(images), images)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -236,7 +238,8 @@ class RandomSaturation(_ColorLayer):
         seed: makes the draws reproducible.
 
     Input shape:
-        (batch, height, width, 3), or one (height, width, 3) image.
+        (batch, height, width, 3) floats, or one (height, width, 3) image (as Keras, training
+        refuses integer images).
     Output shape:
         Same as the input.
 
@@ -251,6 +254,7 @@ class RandomSaturation(_ColorLayer):
 
     bounds = (-1, 1)
     sorts_value_range = True
+    casts_int_images = False  # Keras' training refuses integer images (see augment)
 
     def __init__(
         self,
@@ -263,6 +267,12 @@ class RandomSaturation(_ColorLayer):
         super().__init__(factor, value_range, data_format, seed, **kwargs)
 
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        if not images.is_floating_point():
+            raise ValueError(  # as Keras, whose RandomSaturation does not cast before rgb_to_hsv
+                f"{self._describe()}: Invalid images dtype: expected float dtype. Received: "
+                f"images.dtype={str(images.dtype).removeprefix('torch.')} (cast the images "
+                f"to float first)"
+            )
         _check_channels(self._describe(), images, (3,))
         factor = self.draw(images, generator)
         # 1e-7 is Keras' epsilon: f = 1 gives a huge scale, i.e. full saturation.

@@ -149,14 +149,15 @@ def gaussian_kernels(size: int, sigma: torch.Tensor) -> torch.Tensor:
 
 class RandomGaussianBlur(_ToneLayer):
     """Blurs some images with a Gaussian kernel in training (zero padding at the borders, as
-    Keras), each with its own vertical and horizontal sigma; the result is clipped.
+    Keras), with a vertical and a horizontal sigma drawn once per batch (as Keras); the result
+    is clipped.
 
     Args:
         factor: a number f in [0, 1] draws each image's blur probability from [0, f] (the
             default 1.0 blurs about half of the images, as Keras); a pair (p, p) blurs with
             probability p.
         kernel_size: the kernel's side, an odd int, or a pair (height, width).
-        sigma: a number s in [0, 1] draws each sigma from [0, s], a pair from its range (1e-6
+        sigma: a number s in [0, 1] draws the sigmas from [0, s], a pair from its range (1e-6
             is added, as Keras, so that 0 is allowed).
         value_range: (low, high), the range of the pixel values.
         data_format: 'channels_last' (default) or 'channels_first'.
@@ -203,10 +204,11 @@ class RandomGaussianBlur(_ToneLayer):
         n = images.shape[0]
         probability = uniform((n, 1, 1, 1), *self._range, generator, images)
         apply = uniform((n, 1, 1, 1), 0.0, 1.0, generator, images) < probability
-        sigma = uniform((2, n), *self._sigma, generator, images) + 1e-6
+        sigma = uniform((2, 1), *self._sigma, generator, images) + 1e-6  # one pair per batch
         rows = gaussian_kernels(self._sides[0], sigma[0])
         cols = gaussian_kernels(self._sides[1], sigma[1])
-        blurred = _depthwise(images, rows[:, :, None] * cols[:, None, :])
+        kernel = rows[:, :, None] * cols[:, None, :]
+        blurred = _depthwise(images, kernel.expand(n, *kernel.shape[1:]))
         return torch.where(apply, blurred, images).clamp(*self._values)
 
     def get_config(self) -> dict[str, Any]:

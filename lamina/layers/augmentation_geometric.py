@@ -302,6 +302,7 @@ class RandomCrop(ImageLayer):
     _config_order = "data_format height width seed"
 
     identity_in_inference = False
+    casts_int_images = False  # as Keras: inference keeps integer images' dtype, training casts
 
     def __init__(
         self,
@@ -331,6 +332,7 @@ class RandomCrop(ImageLayer):
         return smart_resize(images, self.height, self.width)
 
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        images = images.to(self._compute_dtype)
         n, _, height, width = images.shape
         pad_h, pad_w = self._pads
         room_h = height + 2 * pad_h - self.height

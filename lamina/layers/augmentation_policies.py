@@ -338,9 +338,10 @@ _AUGMIX_BASIC = (
 class AugMix(_PolicyLayer):
     """AugMix (Hendrycks et al., 2020) in training: `num_chains` chains of up to `chain_depth`
     random operations each; the chains are mixed with Dirichlet(alpha) weights, and the mix
-    with the image with a Beta(alpha, alpha) weight, per image; clipped to `value_range`.
+    with the image with a Beta(alpha, alpha) weight; clipped to `value_range`.
 
-    Each step of a chain is one of the operations or nothing, uniformly (as Keras).
+    As Keras, the weights and each chain's steps (one of the operations or nothing, uniformly)
+    are drawn once per batch; the operations draw their own factors per image.
 
     Args:
         value_range: (low, high), the range of the pixel values.
@@ -400,10 +401,12 @@ class AugMix(_PolicyLayer):
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         n, device = images.shape[0], images.device
         operations = list(self._operations.values())
-        concentration = torch.full((n, self.num_chains), float(self.alpha), device=device)
+        # As Keras: one set of chain weights and one own weight for the whole batch.
+        concentration = torch.full((1, self.num_chains), float(self.alpha), device=device)
         gammas = sample_gamma(concentration, generator)
         chain_weights = (gammas / gammas.sum(1, keepdim=True).clamp_min(1e-30)).to(images.dtype)
-        own_weight = sample_beta(self.alpha, n, generator, device).to(images.dtype)
+        chain_weights = chain_weights.expand(n, -1)
+        own_weight = sample_beta(self.alpha, 1, generator, device).to(images.dtype).expand(n)
         steps = self._choices(self.num_chains * self.chain_depth, len(operations) + 1, device)
         mixed = torch.zeros_like(images)
         for chain in range(self.num_chains):

@@ -218,10 +218,10 @@ class RandomElasticTransform(ImageLayer):
     """Deforms some images elastically in training (Simard et al., 2003): every pixel reads the
     image at a smooth random displacement, then the batch is clipped to `value_range`.
 
-    An image's distortion d (drawn from `scale`) gives, as Keras, alpha = 0.1 d max(H, W) and
-    sigma = 0.05 d min(H, W): unit normal noise per pixel, times sigma, smoothed by a Gaussian
-    of sigma, times alpha (see `lamina.ops.image.elastic_transform`). Unlike Keras, which draws
-    one d per batch, each image draws its own.
+    The distortion d, drawn from `scale` once per batch (as Keras), gives alpha =
+    0.1 d max(H, W) and sigma = 0.05 d min(H, W): each image's own unit normal noise per pixel,
+    times sigma, smoothed by a Gaussian of sigma, times alpha (see
+    `lamina.ops.image.elastic_transform`).
 
     Args:
         factor: a number f in [0, 1] draws each image's probability of being deformed from
@@ -277,11 +277,12 @@ class RandomElasticTransform(ImageLayer):
     def draw(
         self, images: torch.Tensor, generator: torch.Generator | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(which images to deform (N,), distortions d (N,), unit normal noise (N, 2, H, W))."""
+        """(which images to deform (N,), distortions d (N,), unit normal noise (N, 2, H, W)); d is
+        drawn once for the batch, as Keras."""
         n, _, height, width = images.shape
         probability = uniform((n,), *self._range, generator, images)
         apply = uniform((n,), 0.0, 1.0, generator, images) < probability
-        distortion = uniform((n,), *self._scale, generator, images)
+        distortion = uniform((1,), *self._scale, generator, images).expand(n)
         noise = torch.randn(
             (n, 2, height, width), generator=generator, dtype=images.dtype, device=images.device
         )

@@ -49,8 +49,7 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageLayer):
     Input shape:
         (batch, height, width, channels), or one (height, width, channels) image.
     Output shape:
-        Same as the input (floats: integer inputs come back as the layer's float dtype, where
-        Keras casts back to the input's integer type).
+        Same as the input; integer images keep their dtype (truncated, as Keras' cast back).
 
     >>> import torch
     >>> x = torch.tensor([[[[10.0], [10.0]], [[20.0], [200.0]]]])
@@ -60,6 +59,7 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageLayer):
     """
 
     identity_in_inference = False
+    casts_int_images = False  # as Keras: computed in float32, cast back to the input's dtype
 
     def __init__(
         self,

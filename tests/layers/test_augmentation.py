@@ -189,6 +189,7 @@ class ReferenceShift(RandomShift):
 
 class ReferenceCrop(RandomCrop):
     def augment(self, images, generator):
+        images = images.to(self._compute_dtype)  # RandomCrop receives integer images uncast
         n, _, height, width = images.shape
         pad_h, pad_w = self._pads
         room_h = height + 2 * pad_h - self.height
@@ -596,3 +597,44 @@ def test_integer_images_in_inference_keep_their_dtype_where_keras_does():
     for layer in casts:
         out = layer(x, training=False)
         assert out.dtype == torch.float32 and torch.equal(out, x.float()), layer.name
+
+
+# Keras 3.15.1, RandomBrightness(factor, value_range)(x, training=True) on the pixels
+# [0, 10, 100, 200, 250, 255] as a (1, 1, 2, 3) image: the truncated delta is added in the
+# integer dtype (uint8 wraps around), then clipped; a float bound gives float32.
+BRIGHT_PIXELS = [0, 10, 100, 200, 250, 255]
+KERAS_INT_BRIGHTNESS = [
+    ("uint8", (0.1, 0.1), (0, 255), "uint8", [25, 35, 125, 225, 19, 24]),
+    ("uint8", (0.1, 0.1), (0.0, 255.0), "float32", [25, 35, 125, 225, 19, 24]),
+    ("uint8", (0.1, 0.1), (20, 200), "uint8", [20, 28, 118, 200, 20, 20]),
+    ("uint8", (-0.1, -0.1), (0, 255), "uint8", [231, 241, 75, 175, 225, 230]),
+    ("uint8", (-0.1, -0.1), (20, 200), "uint8", [200, 200, 82, 182, 200, 200]),
+    ("int32", (0.1, 0.1), (0, 255), "int32", [25, 35, 125, 225, 255, 255]),
+    ("int32", (-0.1, -0.1), (0, 255), "int32", [0, 0, 75, 175, 225, 230]),
+    ("int32", (-0.1, -0.1), (0.0, 255.0), "float32", [0, 0, 75, 175, 225, 230]),
+]
+
+
+@pytest.mark.parametrize(
+    ("dtype", "factor", "value_range", "out_dtype", "expected"), KERAS_INT_BRIGHTNESS
+)
+def test_brightness_on_integer_images_matches_keras(
+    dtype, factor, value_range, out_dtype, expected
+):
+    x = torch.tensor(BRIGHT_PIXELS, dtype=getattr(torch, dtype)).reshape(1, 1, 2, 3)
+    y = RandomBrightness(factor, value_range=value_range)(x, training=True)
+    assert y.dtype == getattr(torch, out_dtype)
+    assert y.flatten().tolist() == expected
+    one = RandomBrightness(factor, value_range=value_range)(x[0], training=True)
+    assert one.shape == (1, 2, 3) and one.flatten().tolist() == expected
+
+
+def test_random_crop_keeps_integer_images_in_inference_and_casts_in_training():
+    # Keras 3.15.1: RandomCrop returns uint8/int32 images as uint8/int32 in inference (it does
+    # not cast them) and float32 in training.
+    x = torch.arange(2 * 8 * 8 * 3).reshape(2, 8, 8, 3).to(torch.uint8)
+    same = RandomCrop(8, 8)(x, training=False)
+    assert same.dtype == torch.uint8 and torch.equal(same, x)
+    assert RandomCrop(6, 6)(x.to(torch.int32), training=False).dtype == torch.int32
+    trained = RandomCrop(6, 6, seed=0)(x, training=True)
+    assert trained.dtype == torch.float32 and trained.shape == (2, 6, 6, 3)

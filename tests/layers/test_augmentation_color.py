@@ -204,7 +204,8 @@ ALL = {
     RandomSharpness: {"factor": 1.0},
     RandomPosterization: {"factor": 6},
     Solarization: {"addition_factor": 0.3, "threshold_factor": 0.8},
-    RandomGaussianBlur: {"factor": (1.0, 1.0)},
+    # Per image, only whether it is blurred is drawn (the sigmas once per batch, as Keras).
+    RandomGaussianBlur: {"factor": 1.0, "sigma": (0.5, 1.0)},
     Equalization: {},
 }
 RANDOM = [cls for cls in ALL if cls is not Equalization]
@@ -495,3 +496,40 @@ CLASSES = {cls.__name__: cls for cls in KERAS_KEYS | {RandomColorJitter: None}}
 def test_layer_contract(name):
     kwargs, input_shape, expected = CASES[name]
     check_layer(CLASSES[name], kwargs, input_shape, expected_output_shape=expected)
+
+
+def test_blur_draws_one_sigma_pair_per_batch():
+    # Keras 3.15.1 draws blur_factor, shape (2,), once per batch (should_apply_blur per image).
+    spike = torch.zeros(8, 7, 7, 1)
+    spike[:, 3, 3] = 255.0
+    layer = RandomGaussianBlur((1.0, 1.0), kernel_size=5, sigma=(0.2, 1.0), seed=0)
+    centres = set()
+    for _ in range(3):
+        y = layer(spike, training=True)
+        assert torch.equal(y, y[:1].expand_as(y))  # every image got the same kernel
+        centres.add(float(y[0, 3, 3, 0]))
+    assert len(centres) == 3  # and each batch its own
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int32])
+def test_grayscale_keeps_integer_images_dtype_as_keras(dtype):
+    # Keras 3.15.1: RandomGrayscale(1.0) on integer images gives the luma truncated, same dtype.
+    x = torch.tensor([[[[10, 200, 33], [255, 255, 255]], [[1, 2, 3], [7, 7, 7]]]], dtype=dtype)
+    y = RandomGrayscale(1.0)(x, training=True)
+    assert y.dtype == dtype
+    assert y[..., 0].flatten().tolist() == [124, 254, 1, 6]
+    assert torch.equal(y, y[..., :1].expand_as(y))
+    first = RandomGrayscale(1.0, data_format="channels_first")(x.permute(0, 3, 1, 2))
+    assert first.dtype == dtype and torch.equal(first.permute(0, 2, 3, 1), y)
+    assert torch.equal(RandomGrayscale(1.0)(x[..., :1], training=True), x[..., :1])
+
+
+def test_saturation_refuses_integer_images_in_training_as_keras():
+    # Keras 3.15.1: "Invalid images dtype: expected float dtype. Received: images.dtype=uint8"
+    x = torch.zeros(2, 4, 4, 3, dtype=torch.uint8)
+    with pytest.raises(ValueError, match="expected float dtype. Received: images.dtype=uint8"):
+        RandomSaturation(0.3)(x, training=True)
+    with pytest.raises(ValueError, match="images.dtype=int32"):
+        RandomSaturation(0.3)(x[0].to(torch.int32), training=True)
+    assert RandomSaturation(0.3)(x, training=False) is x
+    assert RandomColorJitter(saturation_factor=0.3)(x, training=True).dtype == torch.float32

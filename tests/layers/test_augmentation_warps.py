@@ -418,14 +418,19 @@ def test_perspective_leaves_undrawn_images_unchanged():
     assert torch.equal(out[1], E[1]) and not torch.equal(out[0], E[0])
 
 
-def test_elastic_transform_draws_one_distortion_per_image_in_scale():
+def test_elastic_transform_draws_one_distortion_per_batch_in_scale():
+    # Keras 3.15.1: distortion_factor has shape () (one per batch); apply_transform and the
+    # noise field are per image.
     layer = RandomElasticTransform(scale=(0.2, 0.4), seed=0)
-    apply, distortion, noise_ = layer.draw(
-        torch.zeros(50, 1, 3, 4), layer._generator(torch.device("cpu"))
-    )
+    generator = layer._generator(torch.device("cpu"))
+    apply, distortion, noise_ = layer.draw(torch.zeros(50, 1, 3, 4), generator)
     assert apply.dtype == torch.bool and apply.shape == (50,)
+    assert 0 < int(apply.sum()) < 50
     assert bool(((distortion >= 0.2) & (distortion <= 0.4)).all())
-    assert len(set(distortion.tolist())) == 50 and noise_.shape == (50, 2, 3, 4)
+    assert distortion.shape == (50,) and len(set(distortion.tolist())) == 1
+    assert noise_.shape == (50, 2, 3, 4) and not torch.equal(noise_[0], noise_[1])
+    again = layer.draw(torch.zeros(50, 1, 3, 4), generator)[1]
+    assert float(again[0]) != float(distortion[0])
 
 
 def test_elastic_transform_clips_to_the_value_range():

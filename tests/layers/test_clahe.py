@@ -131,11 +131,36 @@ def test_applied_in_inference_too():
     torch.testing.assert_close(layer(images, training=False), layer(images, training=True))
 
 
-def test_integer_images_give_floats():
+# Keras 3.15.1 on the uint8 and int32 images of _images(), tile_grid_size=(2, 3),
+# clip_limit=40: CLAHE_GRID_2X3 truncated, in the input's dtype.
+KERAS_INT_GRID_2X3 = [
+    [
+        [226, 85, 70, 28, 99, 221, 170],
+        [255, 141, 127, 85, 236, 152, 188],
+        [174, 203, 40, 16, 64, 167, 124],
+        [14, 28, 129, 63, 231, 123, 224],
+        [103, 250, 219, 186, 250, 148, 230],
+        [85, 141, 198, 42, 122, 165, 64],
+    ],
+    [
+        [170, 113, 193, 56, 47, 171, 18],
+        [56, 85, 33, 212, 23, 146, 133],
+        [226, 249, 148, 199, 119, 255, 238],
+        [150, 253, 251, 232, 183, 16, 150],
+        [125, 216, 94, 119, 51, 22, 247],
+        [66, 158, 24, 222, 96, 120, 65],
+    ],
+]
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int32])
+def test_integer_images_keep_their_dtype_as_keras(dtype):
     images, _ = _images()
-    output = CLAHE(tile_grid_size=(2, 3), clip_limit=40.0)(images.to(torch.int32))
-    assert output.dtype == torch.float32
-    _close(output[..., 0], CLAHE_GRID_2X3)
+    layer = CLAHE(tile_grid_size=(2, 3), clip_limit=40.0)
+    for training in (True, False):
+        output = layer(images.to(dtype), training=training)
+        assert output.dtype == dtype
+        assert output[..., 0].tolist() == KERAS_INT_GRID_2X3
 
 
 def test_invalid_arguments_raise():
