@@ -19,9 +19,16 @@ import numpy as np
 import torch
 
 from .. import config as lamina_config
-from .layer import Layer
+from .layer import Layer, Shape
 
-__all__ = ["AdaptMixin", "HostPreprocessingLayer", "as_host_array"]
+__all__ = [
+    "AdaptMixin",
+    "HostPreprocessingLayer",
+    "as_host_array",
+    "encode_ids",
+    "encoded_shape",
+    "listify",
+]
 
 
 def as_host_array(inputs: Any, owner: str, encoding: str = "utf-8") -> np.ndarray:
@@ -45,6 +52,64 @@ def as_host_array(inputs: Any, owner: str, encoding: str = "utf-8") -> np.ndarra
     out = np.empty(array.shape, dtype=object)
     out.reshape(-1)[:] = flat
     return out
+
+
+def encode_ids(
+    ids: torch.Tensor,
+    output_mode: str,
+    depth: int,
+    dtype: torch.dtype,
+    idf_weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Ids encoded as Keras' lookup layers do (TensorFlow's bincount on the last axis; ids
+    < 0, masked tokens, add nothing): 'one_hot' adds an axis (or replaces a last one of size
+    1); 'multi_hot', 'count', 'tf_idf' (counts times `idf_weights`) reduce the last axis.
+
+    >>> encode_ids(torch.tensor([[0, 2, 2, -1]]), "count", 3, torch.float32).tolist()
+    [[1.0, 0.0, 2.0]]
+    """
+    if output_mode == "int":
+        return ids
+    if ids.ndim == 0:
+        ids = ids.reshape(1)
+    if output_mode == "one_hot":
+        if ids.ndim > 1 and ids.shape[-1] == 1:
+            ids = ids.squeeze(-1)
+        valid = (ids >= 0) & (ids < depth)
+        hot = torch.nn.functional.one_hot(torch.where(valid, ids, 0), depth)
+        return (hot * valid.unsqueeze(-1)).to(dtype)
+    if ids.ndim > 2:
+        raise ValueError(
+            f"output_mode={output_mode!r} encodes inputs of rank 1 or 2 (the last axis is the "
+            f"sample's); got shape {tuple(ids.shape)}"
+        )
+    rows = ids.reshape(-1, ids.shape[-1])
+    spill = torch.where((rows >= 0) & (rows < depth), rows, depth)  # one extra, dropped bin
+    counts = torch.zeros(rows.shape[0], depth + 1, dtype=dtype, device=ids.device)
+    counts.scatter_add_(1, spill, torch.ones_like(spill, dtype=dtype))
+    counts = counts[:, :depth].reshape(*ids.shape[:-1], depth)
+    if output_mode == "multi_hot":
+        return (counts > 0).to(dtype)
+    if output_mode == "tf_idf" and idf_weights is not None:
+        return counts * idf_weights.to(device=counts.device, dtype=dtype)
+    return counts
+
+
+def encoded_shape(shape: Shape, output_mode: str, depth: int | None) -> Shape:
+    """The output shape `encode_ids` gives for inputs of `shape`."""
+    shape = tuple(shape)
+    if output_mode == "int":
+        return shape
+    if output_mode == "one_hot" and not (len(shape) > 1 and shape[-1] == 1):
+        return (*(shape or (1,)), depth)
+    return (*shape[:-1], depth)
+
+
+def listify(value: Any) -> Any:
+    """Keras' `listify_tensors`: an array or tensor as a (nested) list, the rest as it is."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    return value.tolist() if isinstance(value, np.ndarray) else value
 
 
 class HostPreprocessingLayer(Layer):

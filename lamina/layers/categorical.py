@@ -28,10 +28,13 @@ __all__ = ["CategoryEncoding", "Discretization"]
 _ENCODINGS = ("one_hot", "multi_hot", "count")
 
 
-def _as_tensor(inputs: Any) -> torch.Tensor:
+def _as_tensor(inputs: Any, owner: str = "input") -> torch.Tensor:
     if isinstance(inputs, torch.Tensor):
         return inputs
-    return torch.as_tensor(np.asarray(inputs))
+    array = np.asarray(inputs)
+    if array.dtype.kind not in "biuf":  # strings: Keras' ValueError "Invalid dtype"
+        raise ValueError(f"{owner} expects numbers; got an array of dtype {array.dtype}")
+    return torch.as_tensor(array)
 
 
 def encode_categorical(
@@ -152,7 +155,7 @@ class CategoryEncoding(Layer):
             )
 
     def call(self, inputs: Any, count_weights: Any = None) -> torch.Tensor:
-        ids = _as_tensor(inputs)
+        ids = _as_tensor(inputs, self._describe())
         checkable = ids.device.type != "meta" and not torch.compiler.is_compiling()
         if checkable and not inferring_shapes() and ids.numel():
             self._check_ids(ids)
@@ -323,11 +326,14 @@ class Discretization(Layer):
     @bin_boundaries.setter
     def bin_boundaries(self, value: Sequence[float] | None) -> None:
         if value is not None:
-            value = [float(b) for b in np.asarray(value, dtype=np.float64).reshape(-1)]
-            if any(later < earlier for earlier, later in zip(value, value[1:], strict=False)):
+            floats = [float(b) for b in np.asarray(value, dtype=np.float64).reshape(-1)]
+            if any(later < earlier for earlier, later in zip(floats, floats[1:], strict=False)):
                 raise ValueError(
-                    f"{self._describe()}: bin_boundaries must be increasing; got {value}"
+                    f"{self._describe()}: bin_boundaries must be increasing; got {floats}"
                 )
+            # A list or tuple stays as given (Keras' attribute and config: [1, 3] keeps ints).
+            flat = isinstance(value, (list, tuple)) and len(value) == len(floats)
+            value = value if flat else floats
         self.__dict__["_bin_boundaries"] = value
         self.__dict__["_boundary_tensors"] = {}
 
@@ -353,7 +359,7 @@ class Discretization(Layer):
 
     def update_state(self, data: Any) -> None:
         """Add one batch of values to the quantile summary."""
-        values = _as_tensor(data).detach().to("cpu", torch.float32)
+        values = _as_tensor(data, self._describe()).detach().to("cpu", torch.float32)
         batch = _summarize(values, self.epsilon)
         self.summary = _merge_summaries(batch, self.summary, self.epsilon)
 
@@ -405,7 +411,7 @@ class Discretization(Layer):
                 f"{self._describe()} has no bins yet: pass bin_boundaries when creating it, or "
                 "call adapt(data) first"
             )
-        values = _as_tensor(inputs)
+        values = _as_tensor(inputs, self._describe())
         if not values.is_floating_point() or values.dtype != self._compute_dtype:
             values = values.to(self._compute_dtype)
         boundaries = self._boundaries_on(values.device, values.dtype)

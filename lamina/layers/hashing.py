@@ -323,8 +323,9 @@ class Hashing(HostPreprocessingLayer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        if self.output_mode == "int":
-            config["dtype"] = str(self._int_dtype).replace("torch.", "")
+        if self.output_mode == "int":  # Keras' int policy, serialized as its float ones
+            name = str(self._int_dtype).replace("torch.", "")
+            config["dtype"] = {**config["dtype"], "config": {"name": name}}
         config.update(
             num_bins=self.num_bins,
             salt=self.salt,
@@ -431,8 +432,12 @@ class HashedCrossing(HostPreprocessingLayer):
         return (*(shape[:-1] if shape and shape[-1] == 1 else shape or (1,)), self.num_bins)
 
     def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        if self.output_mode == "int":
-            config["dtype"] = str(self._int_dtype).replace("torch.", "")
-        config.update(num_bins=self.num_bins, output_mode=self.output_mode, sparse=self.sparse)
-        return config
+        # Keras' own dict: no trainable entry, the dtype as a name ('int64' in 'int' mode).
+        int_name = str(self._int_dtype).replace("torch.", "")
+        return {
+            "num_bins": self.num_bins,
+            "output_mode": self.output_mode,
+            "sparse": self.sparse,
+            "name": self.name,
+            "dtype": int_name if self.output_mode == "int" else self.dtype_policy.name,
+        }

@@ -20,64 +20,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._host_preprocessing import AdaptMixin, HostPreprocessingLayer, as_host_array
+from ._host_preprocessing import (
+    AdaptMixin,
+    HostPreprocessingLayer,
+    as_host_array,
+    encode_ids,
+    encoded_shape,
+    listify,
+)
 from .hashing import _salt_pair, hash_bucket
 from .layer import Shape
 
 __all__ = ["IntegerLookup", "StringLookup"]
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
-
-
-def encode_ids(
-    ids: torch.Tensor,
-    output_mode: str,
-    depth: int,
-    dtype: torch.dtype,
-    idf_weights: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Ids encoded as Keras' lookup layers do (TensorFlow's bincount on the last axis; ids
-    < 0, masked tokens, add nothing): 'one_hot' adds an axis (or replaces a last one of size
-    1); 'multi_hot', 'count', 'tf_idf' (counts times `idf_weights`) reduce the last axis.
-
-    >>> encode_ids(torch.tensor([[0, 2, 2, -1]]), "count", 3, torch.float32).tolist()
-    [[1.0, 0.0, 2.0]]
-    """
-    if output_mode == "int":
-        return ids
-    if ids.ndim == 0:
-        ids = ids.reshape(1)
-    if output_mode == "one_hot":
-        if ids.ndim > 1 and ids.shape[-1] == 1:
-            ids = ids.squeeze(-1)
-        valid = (ids >= 0) & (ids < depth)
-        hot = torch.nn.functional.one_hot(torch.where(valid, ids, 0), depth)
-        return (hot * valid.unsqueeze(-1)).to(dtype)
-    if ids.ndim > 2:
-        raise ValueError(
-            f"output_mode={output_mode!r} encodes inputs of rank 1 or 2 (the last axis is the "
-            f"sample's); got shape {tuple(ids.shape)}"
-        )
-    rows = ids.reshape(-1, ids.shape[-1])
-    spill = torch.where((rows >= 0) & (rows < depth), rows, depth)  # one extra, dropped bin
-    counts = torch.zeros(rows.shape[0], depth + 1, dtype=dtype, device=ids.device)
-    counts.scatter_add_(1, spill, torch.ones_like(spill, dtype=dtype))
-    counts = counts[:, :depth].reshape(*ids.shape[:-1], depth)
-    if output_mode == "multi_hot":
-        return (counts > 0).to(dtype)
-    if output_mode == "tf_idf" and idf_weights is not None:
-        return counts * idf_weights.to(device=counts.device, dtype=dtype)
-    return counts
-
-
-def encoded_shape(shape: Shape, output_mode: str, depth: int | None) -> Shape:
-    """The output shape `encode_ids` gives for inputs of `shape`."""
-    shape = tuple(shape)
-    if output_mode == "int":
-        return shape
-    if output_mode == "one_hot" and not (len(shape) > 1 and shape[-1] == 1):
-        return (*(shape or (1,)), depth)
-    return (*shape[:-1], depth)
 
 
 class IndexLookup(AdaptMixin, HostPreprocessingLayer):
@@ -140,6 +96,11 @@ class IndexLookup(AdaptMixin, HostPreprocessingLayer):
         self._has_input_vocabulary = (
             vocabulary is not None if has_input_vocabulary is None else has_input_vocabulary
         )
+        # Keras' config repeats a vocabulary given here (not a file) as given; an adapted or
+        # file vocabulary goes into the config whole, special tokens first.
+        given = has_input_vocabulary is not False and not isinstance(vocabulary, (str, type(None)))
+        self._input_vocabulary = listify(vocabulary) if given else None
+        self._input_idf_weights = listify(idf_weights) if given else None
         self._tokens: list[Any] = []
         self._index: dict[Any, int] = {}
         self.register_buffer("idf_weights", None, persistent=False)
@@ -344,6 +305,8 @@ class IndexLookup(AdaptMixin, HostPreprocessingLayer):
         vocabulary = self.get_vocabulary() if self._tokens else None
         weights = self.idf_weights
         idf = None if weights is None or not vocabulary else weights[: len(vocabulary)].tolist()
+        if self._input_vocabulary is not None:
+            vocabulary, idf = self._input_vocabulary, self._input_idf_weights
         config.update(
             invert=self.invert,
             max_tokens=self.max_tokens,
@@ -446,6 +409,11 @@ class IntegerLookup(IndexLookup):
     """
 
     _is_string = False
+    # Keras 3.15.1's order of the get_config() keys (IndexLookup's)
+    _config_order = (
+        "invert max_tokens num_oov_indices oov_token mask_token output_mode sparse "
+        "pad_to_max_tokens vocabulary_dtype idf_weights vocabulary vocabulary_size oov_method salt"
+    )
 
     def __init__(
         self,
@@ -489,6 +457,7 @@ class IntegerLookup(IndexLookup):
         )
 
     def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["vocabulary_dtype"] = self.vocabulary_dtype
+        config = {**super().get_config(), "vocabulary_dtype": self.vocabulary_dtype}
+        if config["vocabulary"] is not None:  # Keras writes ints
+            config["vocabulary"] = [int(v) for v in config["vocabulary"]]
         return config

@@ -144,6 +144,7 @@ class Normalization(Layer):
     """
 
     weight_names = ("mean", "variance", "count")
+    supports_masking = True  # a mask passes through (Keras)
 
     def __init__(
         self,
@@ -214,7 +215,10 @@ class Normalization(Layer):
             self.add_weight(
                 "variance", stats_shape, "ones", trainable=False, torch_name="adapt_variance"
             )
-            self.add_weight("count", (), initializer="zeros", trainable=False)
+            # Keras' int32 count, which its adapt() leaves at 0.
+            self.add_weight(
+                shape=(), initializer="zeros", dtype="int32", trainable=False, name="count"
+            )
             return
         # Given statistics align with the kept axes from the right, then broadcast (as Keras).
         for name, value in (
@@ -235,21 +239,22 @@ class Normalization(Layer):
             self.register_buffer(name, tensor, persistent=False)
 
     @property
-    def mean(self) -> torch.Tensor:
+    def mean(self) -> torch.Tensor | None:
         """The mean in the inputs' broadcast shape and the compute dtype, as Keras' attribute:
-        (1, 4) for (batch, 4) inputs (the weight "mean", `adapt_mean`, has shape (4,)).
+        (1, 4) for (batch, 4) inputs (the weight "mean", `adapt_mean`, has shape (4,)); None
+        before the layer is built.
 
         >>> layer = Normalization(mean=[1.0, 2.0], variance=[1.0, 4.0])
         >>> layer.build((None, 2))
         >>> tuple(layer.mean.shape)
         (1, 2)
         """
-        return self._statistics()[0]
+        return self._statistics()[0] if self.built else None
 
     @property
-    def variance(self) -> torch.Tensor:
+    def variance(self) -> torch.Tensor | None:
         """The variance, as `mean`."""
-        return self._statistics()[1]
+        return self._statistics()[1] if self.built else None
 
     def _statistics(self) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.built:
@@ -293,14 +298,14 @@ class Normalization(Layer):
                 f"an iterable of batches; got {type(data).__name__}"
             )
         count = 0
-        total_mean = total_var = None
+        total_mean = total_var = None  # `count` the number of values each mean is taken over
         for batch in batches:
             if isinstance(batch, (tuple, list)) and not isinstance(data, list):
                 batch = batch[0]
             x = torch.as_tensor(np.asarray(batch) if not torch.is_tensor(batch) else batch)
             x = x.detach().to("cpu", torch.float64)
-            if not self.built:
-                self.build((None, *tuple(x.shape)[1:]))
+            if not self.built:  # with the batch size too, as Keras (axis=0 may be kept)
+                self.build(tuple(x.shape))
             self._check_input(x)
             if x.ndim != len(self._broadcast_shape):
                 raise ValueError(
@@ -330,7 +335,6 @@ class Normalization(Layer):
         with torch.no_grad():
             self.adapt_mean.copy_(total_mean.reshape(self.adapt_mean.shape))
             self.adapt_variance.copy_(total_var.reshape(self.adapt_variance.shape))
-            self.count.fill_(count)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape

@@ -247,7 +247,12 @@ class Sequential(Model):
     def from_config(cls, config: dict[str, Any]) -> Sequential:
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config["layers"]:
-            model.add(_deserialize_layer(entry))
+            layer = _deserialize_layer(entry)
+            # Built from its build_config before it joins the model, as Keras' deserialization
+            # does: its weights' paths are then 'dense/kernel', not under the model's name.
+            if isinstance(entry.get("build_config"), dict):
+                layer.build_from_config(entry["build_config"])
+            model.add(layer)
         shape = config.get("build_input_shape")  # Keras writes it for a model built on data
         if not model.built and isinstance(shape, (list, tuple)) and model._stack:
             model.build(tuple(shape))

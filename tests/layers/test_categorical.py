@@ -325,3 +325,18 @@ def test_discretization_integer_dtypes_type_the_encoded_outputs_as_keras():
         count = Discretization(bin_boundaries=[0.0, 0.4], output_mode="count", dtype=dtype)
         assert count(x).dtype == getattr(torch, dtype) and count(x).tolist() == [[2, 1, 1]]
     assert Discretization(bin_boundaries=[0.0]).get_config()["dtype"] == "float32"
+
+
+def test_discretization_keeps_the_bin_boundaries_as_given():
+    # Keras 3.15.1: the attribute and the config hold the list passed in, ints included.
+    layer = Discretization(bin_boundaries=[1, 3], dtype="int32")
+    assert layer.get_config()["bin_boundaries"] == [1, 3] and layer.bin_boundaries == [1, 3]
+    assert layer(np.array([[0, 1, 2, 3, 4]])).tolist() == [[0, 1, 1, 2, 2]]
+
+
+def test_string_inputs_raise_a_value_error_as_keras():
+    # Keras 3.15.1: ValueError "Invalid dtype: str32" for both layers.
+    with pytest.raises(ValueError, match="CategoryEncoding .* expects numbers"):
+        CategoryEncoding(3)(np.array([["a"]]))
+    with pytest.raises(ValueError, match="Discretization .* expects numbers"):
+        Discretization(bin_boundaries=[1.0])(np.array([["a"]]))

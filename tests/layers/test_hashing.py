@@ -96,7 +96,13 @@ def test_hashing_int32_dtype_gives_int32_bins():
 def test_hashing_config_round_trip():
     layer = Hashing(num_bins=5, salt=7, mask_value="x")
     config = layer.get_config()
-    assert config["dtype"] == "int64"
+    # Keras 3.15.1 (Layer.get_config): the int64 policy as a DTypePolicy entry
+    assert config["dtype"] == {
+        "module": "keras",
+        "class_name": "DTypePolicy",
+        "config": {"name": "int64"},
+        "registered_name": None,
+    }
     assert config["salt"] == [7, 7]
     clone = Hashing.from_config(config)
     assert torch.equal(clone(LETTERS), layer(LETTERS))
@@ -158,7 +164,16 @@ def test_hashed_crossing_needs_two_features_of_one_shape():
 
 
 def test_hashed_crossing_config_round_trip():
+    # Keras 3.15.1's HashedCrossing.get_config (source): its own keys, no trainable entry.
+    assert HashedCrossing(num_bins=3, name="hc").get_config() == {
+        "num_bins": 3,
+        "output_mode": "int",
+        "sparse": False,
+        "name": "hc",
+        "dtype": "int64",
+    }
     layer = HashedCrossing(num_bins=7, output_mode="one_hot")
+    assert list(layer.get_config()) == ["num_bins", "output_mode", "sparse", "name", "dtype"]
     clone = HashedCrossing.from_config(layer.get_config())
     assert clone.get_config() | {"name": None} == layer.get_config() | {"name": None}
     assert clone.compute_output_shape(((None,), (None,))) == (None, 7)

@@ -227,10 +227,25 @@ def test_integer_lookup_rejects_floats_and_salt_with_floormod():
 
 
 def test_integer_lookup_config_keeps_the_vocabulary_dtype():
-    config = IntegerLookup(vocabulary=IVOCAB, mask_token=0).get_config()
+    # As Keras 3.15.1's IndexLookup.get_config (source): the given vocabulary as given, and
+    # vocabulary_dtype right after pad_to_max_tokens.
+    config = IntegerLookup(vocabulary=np.array(IVOCAB), mask_token=0).get_config()
     assert config["vocabulary_dtype"] == "int64"
-    assert config["vocabulary"] == [0, -1, *IVOCAB]
+    assert config["vocabulary"] == IVOCAB
+    keys = list(config)
+    assert keys[keys.index("pad_to_max_tokens") + 1] == "vocabulary_dtype"
     assert IntegerLookup.from_config(config).get_vocabulary() == [0, -1, *IVOCAB]
+
+
+def test_lookup_config_holds_the_given_vocabulary_and_idf_weights_as_given():
+    # Keras 3.15.1 (index_lookup.py): input_vocabulary / input_idf_weights, listified.
+    idf = [0.25, 0.75, 0.6, 0.4]
+    layer = StringLookup(vocabulary=VOCAB, idf_weights=idf, output_mode="tf_idf")
+    config = layer.get_config()
+    assert config["vocabulary"] == VOCAB and config["idf_weights"] == idf
+    assert config["vocabulary_size"] == 5 and "has_input_vocabulary" not in config
+    clone = StringLookup.from_config(config)
+    assert torch.equal(clone([["a", "z"]]), layer([["a", "z"]]))
 
 
 def test_integer_lookup_contract_on_integer_ids():

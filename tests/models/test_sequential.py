@@ -142,3 +142,19 @@ def test_get_weights_of_model_are_keras_ordered():
     assert shapes == [(3, 4), (4,), (4, 2), (2,)]
     model.set_weights([np.ones(s, dtype="float32") for s in shapes])
     assert float(model(torch.ones(1, 3)).detach().sum()) == pytest.approx(2 * (4 * 4 + 1))
+
+
+def test_from_config_builds_each_layer_from_its_build_config_as_keras(tmp_path):
+    # Keras 3.15.1: a loaded Sequential's layers are built before they join the model, so
+    # their weights' paths have no model prefix; an adapted layer keeps its build shape.
+    model = Sequential([Input((3,)), Dense(2)])
+    assert [w.path for w in model.weights] == ["sequential/dense/kernel", "sequential/dense/bias"]
+    model.save(tmp_path / "m.keras")
+    loaded = lamina.models.load_model(tmp_path / "m.keras")
+    assert [w.path for w in loaded.weights] == ["dense/kernel", "dense/bias"]
+    norm = layers.Normalization()
+    norm.adapt(np.arange(12, dtype="float32").reshape(4, 3))
+    Sequential([Input((3,)), norm]).save(tmp_path / "n.keras")
+    loaded = lamina.models.load_model(tmp_path / "n.keras")
+    assert loaded.layers[0].get_build_config()["input_shape"] == (4, 3)
+    assert [w.path for w in loaded.weights][0] == "normalization/mean"
