@@ -189,4 +189,4 @@ class CompileMetrics:
         return hash(id(self._trainer))
 
     def __repr__(self) -> str:
-        return f"<CompileMetrics name=compile_metrics metrics={[m.name for m in self.metrics]}>"
+        return "<CompileMetrics name=compile_metrics>"  # as Keras' (its `.metrics` lists them)

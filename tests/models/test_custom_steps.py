@@ -183,6 +183,7 @@ def test_metrics_list_the_loss_tracker_first():
     assert [m.name for m in model.metrics] == ["loss", "compile_metrics"]
     assert [m.name for m in model.metrics[1].metrics] == ["accuracy"]
     assert list(model.metrics[1].result()) == ["accuracy"]
+    assert repr(model.metrics) == "[<Mean name=loss>, <CompileMetrics name=compile_metrics>]"
     plain = lamina.Sequential([lamina.Input((4,)), layers.Dense(3, activation="softmax")])
     plain.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     history = plain.fit(X, Y, batch_size=8, epochs=1, verbose=0)
