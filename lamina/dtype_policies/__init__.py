@@ -18,9 +18,7 @@ import re
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
-import torch
-
-from ..mixed_precision import DTypePolicy, global_policy
+from ..mixed_precision import DTypePolicy, global_policy, resolve
 
 __all__ = [
     "AWQDTypePolicy",
@@ -207,8 +205,8 @@ def deserialize(
 
 
 def get(identifier: Any) -> DTypePolicy:
-    """A policy from None (the global policy), a policy (as is), a name ('mixed_float16'), a
-    torch dtype, or a config dict."""
+    """A policy from None (the global policy), a policy (as is), a name ('mixed_float16',
+    'int32'), a torch, NumPy or Python dtype, or a config dict."""
     if identifier is None:
         return global_policy()
     if isinstance(identifier, DTypePolicy):
@@ -221,9 +219,4 @@ def get(identifier: Any) -> DTypePolicy:
         if identifier.startswith(QUANTIZATION_MODES):
             return _quantized_policies().quantized_policy(identifier)
         return DTypePolicy(identifier)
-    if isinstance(identifier, torch.dtype):
-        return DTypePolicy(str(identifier).replace("torch.", ""))
-    raise ValueError(
-        f"Cannot interpret {identifier!r} as a dtype policy: give a policy, its name, a torch "
-        "dtype or a config dict."
-    )
+    return resolve(identifier)  # a torch, NumPy or Python dtype

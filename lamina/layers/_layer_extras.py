@@ -1,5 +1,6 @@
 """Parts of Keras' Layer API that stand beside the call path: the symbolic `input` / `output`,
-build configs, `path`, and `stateless_call` (on `torch.func.functional_call`).
+build configs, `path`, the input autocast flags, and `stateless_call` (on
+`torch.func.functional_call`).
 
 >>> import torch, lamina
 >>> layer = lamina.layers.Dense(2, kernel_initializer="ones")
@@ -36,6 +37,13 @@ class LayerExtras:
     # Keras' order of the keys of get_config() (space-separated), where lamina builds them in
     # another one.
     _config_order: str = ""
+    # Keras' flag: False leaves the inputs' dtypes alone (as `autocast=False` does).
+    _convert_input_args: bool = True
+    autocast: bool = True
+
+    def _casts_inputs(self) -> bool:
+        """Whether float inputs are cast to the compute dtype before `call`."""
+        return self.autocast and self._convert_input_args
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

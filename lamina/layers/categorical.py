@@ -117,6 +117,8 @@ class CategoryEncoding(Layer):
     [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
     """
 
+    _convert_input_args = False  # as Keras: float ids are not cast to the compute dtype
+
     def __init__(
         self,
         num_tokens: int | None = None,
@@ -277,6 +279,7 @@ class Discretization(Layer):
 
     # Keras 3.15.1's order of the get_config() keys
     _config_order = "bin_boundaries num_bins epsilon output_mode sparse name dtype"
+    _convert_input_args = False  # call casts the inputs to floatx (Keras' input_dtype)
 
     def __init__(
         self,
@@ -289,16 +292,10 @@ class Discretization(Layer):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        from .core import _non_float_dtype
-
-        # An integer dtype (Keras allows it) types the encoded outputs; bins stay float32.
-        self._int_dtype = _non_float_dtype(dtype)
-        super().__init__(dtype=None if self._int_dtype else dtype, name=name, **kwargs)
+        super().__init__(dtype=dtype, name=name, **kwargs)
         owner = self._describe()
         _refuse_sparse(owner, sparse)
         _check_output_mode(owner, output_mode, ("int", *_ENCODINGS))
-        if output_mode != "int" and self._int_dtype:
-            self._output_dtype = self._int_dtype
         if num_bins is not None and (not isinstance(num_bins, (int, np.integer)) or num_bins < 1):
             raise ValueError(f"{owner}: num_bins must be an int >= 1; got {num_bins!r}")
         if num_bins is not None and bin_boundaries is not None:
@@ -314,8 +311,8 @@ class Discretization(Layer):
         self.num_bins = None if num_bins is None else int(num_bins)
         self.epsilon = epsilon
         self.output_mode = output_mode
-        if output_mode == "int":  # symbolic outputs as the eager ones: int32 bin indices
-            self._output_dtype = "int32"
+        # As Keras: int32 bin indices, or encoded in the compute dtype (an int policy too).
+        self._output_dtype = "int32" if output_mode == "int" else self.compute_dtype
         self.sparse = sparse
         self.summary = torch.zeros(2, 0) if bin_boundaries is None else None
 
@@ -412,13 +409,14 @@ class Discretization(Layer):
                 "call adapt(data) first"
             )
         values = _as_tensor(inputs, self._describe())
-        if not values.is_floating_point() or values.dtype != self._compute_dtype:
-            values = values.to(self._compute_dtype)
+        floatx = lamina_config.torch_dtype(lamina_config.floatx())  # Keras' input dtype
+        if values.dtype != floatx:
+            values = values.to(floatx)
         boundaries = self._boundaries_on(values.device, values.dtype)
         indices = torch.bucketize(values, boundaries, right=True).to(torch.int32)
         if self.output_mode == "int":
             return indices
-        dtype = lamina_config.torch_dtype(self._int_dtype or self.dtype)
+        dtype = lamina_config.torch_dtype(self.compute_dtype)
         return encode_categorical(indices, self.output_mode, self._depth, dtype)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -443,7 +441,7 @@ class Discretization(Layer):
             output_mode=self.output_mode,
             sparse=self.sparse,
         )
-        config["dtype"] = self._int_dtype or self.dtype_policy.name  # a name, as Keras
+        config["dtype"] = self.dtype  # the variable dtype's name, as Keras writes it
         if self.trainable:  # Keras' config has no trainable entry (nothing to train)
             del config["trainable"]
         return config

@@ -57,10 +57,12 @@ class InputLayer(Layer):
             shape = kwargs.pop("input_shape")
         if "batch_input_shape" in kwargs and batch_shape is None:
             batch_shape = kwargs.pop("batch_input_shape")
-        # An integer, bool or string input (token ids for an Embedding, raw text for a
-        # TextVectorization) keeps its dtype: the float policy only applies to float inputs.
-        self._input_dtype = _non_float_dtype(dtype)
-        super().__init__(name=name, dtype=None if self._input_dtype else dtype, **kwargs)
+        from ..utils._dtype_utils import standardize_dtype
+
+        # As Keras: the global policy, and the input's own dtype (None: floatx, not the
+        # policy's); 'int32' token ids for an Embedding, 'string' for a TextVectorization.
+        super().__init__(name=name, **kwargs)
+        self._input_dtype = standardize_dtype(dtype)
         if sparse:
             raise NotImplementedError("InputLayer: sparse inputs are not supported")
         if input_tensor is not None:
@@ -78,9 +80,11 @@ class InputLayer(Layer):
         node.outputs = KerasTensor(self.batch_shape, dtype=self.dtype, name=tensor, node=node)
         self._inbound_nodes.append(node)
 
+    _convert_input_args = False  # the inputs pass as they are
+
     @property
     def dtype(self) -> str:
-        return self._input_dtype or super().dtype
+        return self._input_dtype
 
     def call(self, inputs: Any) -> Any:
         return inputs
@@ -97,21 +101,6 @@ class InputLayer(Layer):
             "name": self.name,
             "optional": self.optional,
         }
-
-
-def _non_float_dtype(dtype: Any) -> str | None:
-    """The name of an integer, bool or string dtype ('int32', torch.int64, 'string' or `str`,
-    Keras' names for raw text), else None."""
-    if dtype is str or dtype == "string":
-        return "string"
-    if isinstance(dtype, torch.dtype):
-        dtype = str(dtype).replace("torch.", "")
-    if not isinstance(dtype, str):
-        return None
-    value = getattr(torch, dtype, None)
-    if isinstance(value, torch.dtype) and not value.is_floating_point and not value.is_complex:
-        return dtype
-    return None
 
 
 def Input(  # noqa: N802 - Keras' name for a function returning a tensor

@@ -73,7 +73,8 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
     Args:
         trainable: whether the layer's weights are updated by training.
         name: a unique name; by default the class name in snake case, numbered.
-        dtype: the float type of the weights and computation (default `config.floatx()`).
+        dtype: the policy or dtype of the weights and computation (default: the global one).
+        autocast: False keeps float inputs as they come (else cast to the compute dtype).
         input_shape, input_dim, batch_size, batch_input_shape: accepted on the first layer of a
             `Sequential` model to declare its input, as in Keras.
     """
@@ -97,6 +98,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
         trainable: bool = True,
         name: str | None = None,
         dtype: Any = None,
+        autocast: bool = True,
         input_shape: Any = None,
         input_dim: int | None = None,
         batch_size: int | None = None,
@@ -120,7 +122,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
         self._dtype_policy = mixed_precision.resolve(dtype)
         mixed_precision.note_policy(self._dtype_policy)
         self._dtype_name = self._dtype_policy.variable_dtype
-        self._compute_dtype = self._dtype_policy.torch_compute_dtype
+        self._compute_dtype, self.autocast = self._dtype_policy.torch_compute_dtype, bool(autocast)
         self.activity_regularizer = regularizers.get(activity_regularizer)
         if self.activity_regularizer is not None:  # outermost calls now clear the penalties
             _LOSSES_USED[0] = True
@@ -154,7 +156,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
 
     @property
     def dtype(self) -> str:
-        """The weights' float type, as a Keras name ('float32')."""
+        """The weights' dtype, as a Keras name ('float32'; 'int32' under an int32 policy)."""
         return self._dtype_name
 
     @property
@@ -298,7 +300,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
         if single:
             self._check_input(inputs)
             if inputs.is_floating_point() and inputs.dtype != self._compute_dtype:
-                inputs = inputs.to(self._compute_dtype)
+                inputs = inputs.to(self._compute_dtype) if self._casts_inputs() else inputs
         else:
             inputs = self._prepare_inputs(inputs)
         if not self.built:
@@ -371,7 +373,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
                     return t  # strings stay NumPy arrays, for the layers that take them
                 t = torch.from_numpy(t)
             self._check_input(t)
-            if t.is_floating_point() and t.dtype != self._compute_dtype:
+            if t.is_floating_point() and t.dtype != self._compute_dtype and self._casts_inputs():
                 t = t.to(self._compute_dtype)
             return t
 
@@ -467,11 +469,12 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
             config["batch_input_shape"] = list(self._declared_input_shape)
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
-        if type(self) is Layer:  # Keras' base layer config holds these two as well
-            config = {"name": self.name, "activity_regularizer": None, **config, "autocast": True}
-        elif type(self).get_config is Layer.get_config and "_init_arguments" in self.__dict__:
-            config = auto_config(self, config)
-        return config
+        auto = type(self).get_config is Layer.get_config and "_init_arguments" in self.__dict__
+        automatic = auto_config(self, config) if auto else config  # raises on non-JSON args
+        if type(self) is Layer or (auto and type(self).__init__ is Layer.__init__):
+            config = {"name": self.name, "activity_regularizer": None, **config}
+            return {**config, "autocast": self.autocast}  # Keras' base config (no __init__)
+        return automatic
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:

@@ -92,7 +92,7 @@ class Rescaling(Layer):
         value = np.asarray(getattr(self, name), dtype=np.float64)
         tensor = torch.as_tensor(value, dtype=dtype)
         if tensor.ndim == 0:
-            operand: Any = float(tensor)
+            operand: Any = tensor.item()  # an int or bool for an integer or bool policy
         else:
             if channels_first and ndim >= 3:
                 # Per-channel values go on the channel axis, which comes right after the batch.

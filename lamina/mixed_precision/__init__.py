@@ -31,7 +31,6 @@ __all__ = [
     "set_global_policy",
 ]
 
-_FLOATS = ("float16", "bfloat16", "float32", "float64")
 _MIXED = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 
 
@@ -39,27 +38,27 @@ class DTypePolicy:
     """A layer's dtypes: `variable_dtype` (weights) and `compute_dtype` (arithmetic).
 
     Args:
-        name: 'float32', 'float16', 'bfloat16', 'float64', 'mixed_float16' or
-            'mixed_bfloat16'. None gives the current global policy's name.
+        name: 'mixed_float16' or 'mixed_bfloat16' (float32 weights), or the name of any
+            dtype ('float32', 'float64', 'int32', 'bool', ...) for both. None gives the
+            current global policy's name.
     """
 
     def __init__(self, name: str | None = None) -> None:
         if name is None:
             name = global_policy().name
-        if isinstance(name, str) and "_from_" in name:
+        if not isinstance(name, str):
+            raise TypeError(
+                "'name' must be a string, such as 'mixed_float16'. "
+                f"Received: name={name} (of type {type(name)})"
+            )
+        if "_from_" in name:
             raise ValueError(
                 f"DTypePolicy {name!r} is a Keras quantized policy; lamina has no quantized "
                 "layers. Use a float policy ('float32', 'mixed_float16', ...)."
             )
-        if not isinstance(name, str) or (name not in _FLOATS and name not in _MIXED):
-            raise ValueError(
-                f"Cannot convert {name!r} to a mixed precision DTypePolicy. Valid policies "
-                f"include 'mixed_float16', 'mixed_bfloat16', and the name of any float dtype "
-                f"({', '.join(_FLOATS)})."
-            )
         self._name = name
-        self._compute_dtype = _MIXED.get(name, name)
-        self._variable_dtype = "float32" if name in _MIXED else name
+        self._compute_dtype = _MIXED.get(name) or _standard_name(name)
+        self._variable_dtype = "float32" if name in _MIXED else self._compute_dtype
 
     @property
     def name(self) -> str:
@@ -79,8 +78,9 @@ class DTypePolicy:
         return self._compute_dtype != self._variable_dtype
 
     @property
-    def torch_compute_dtype(self) -> torch.dtype:
-        return getattr(torch, self._compute_dtype)
+    def torch_compute_dtype(self) -> torch.dtype | None:
+        """The compute dtype as a torch dtype; None for 'string' (no torch dtype)."""
+        return getattr(torch, self._compute_dtype, None)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self._name}
@@ -99,6 +99,21 @@ class DTypePolicy:
         return f'<DTypePolicy "{self._name}">'
 
 
+def _standard_name(name: str) -> str:
+    """Keras' name of the dtype `name` ('int' is 'int32'): any float, integer, bool, complex
+    or string dtype makes a policy, as in Keras 3."""
+    from ..utils._dtype_utils import standardize_dtype  # lamina.ops imports this module
+
+    try:
+        return standardize_dtype(name)
+    except ValueError:
+        raise ValueError(
+            f"Cannot convert '{name}' to a mixed precision DTypePolicy. Valid policies include "
+            "'mixed_float16', 'mixed_bfloat16', and the name of any float dtype such as "
+            "'float32'."
+        ) from None
+
+
 Policy = DTypePolicy  # Keras 2's name, still exported by Keras 3
 _GLOBAL: list[DTypePolicy | None] = [None]
 
@@ -113,17 +128,21 @@ def global_policy() -> DTypePolicy:
 
 
 def set_global_policy(policy: str | DTypePolicy | None) -> None:
-    """Set the policy of layers created from now on ('mixed_bfloat16', 'float32', ...).
+    """Set the policy of layers created from now on ('mixed_bfloat16', 'float32', 'int32',
+    ...).
 
     None resets to the default (`floatx`). Layers already created keep theirs, as in Keras.
     """
     if policy is None:
         _GLOBAL[0] = None
         return
-    policy = policy if isinstance(policy, DTypePolicy) else DTypePolicy(policy)
-    if policy.variable_dtype not in ("float32", "float64", "float16", "bfloat16"):
-        raise ValueError(f"set_global_policy needs a float policy; got {policy.name!r}")
-    _GLOBAL[0] = policy
+    if not isinstance(policy, (str, DTypePolicy)):
+        raise ValueError(
+            "Invalid `policy` argument. Expected the string name of a policy (such as "
+            f"'mixed_float16') or a `DTypePolicy` instance. Received: policy={policy} "
+            f"(of type {type(policy)})"
+        )
+    _GLOBAL[0] = policy if isinstance(policy, DTypePolicy) else DTypePolicy(policy)
 
 
 # Keras 3 also exposes these as keras.config.set_dtype_policy / dtype_policy.
@@ -133,16 +152,24 @@ dtype_policy = global_policy
 
 def resolve(dtype: Any) -> DTypePolicy:
     """A layer's `dtype=` argument as a policy: None (the global policy), a policy, its name,
-    a config dict, or a torch dtype."""
+    a config dict, or a torch, NumPy or Python dtype."""
     if dtype is None:
         return global_policy()
     if isinstance(dtype, DTypePolicy):
         return dtype
-    if isinstance(dtype, torch.dtype):
-        return DTypePolicy(str(dtype).replace("torch.", ""))
+    if isinstance(dtype, str):
+        return DTypePolicy(dtype)
     if isinstance(dtype, dict) and "config" in dtype:  # Keras' serialized DTypePolicy
         return _from_keras_dict(dtype)
-    return DTypePolicy(str(dtype))
+    from ..utils._dtype_utils import standardize_dtype
+
+    try:
+        return DTypePolicy(standardize_dtype(dtype))
+    except ValueError:
+        raise ValueError(
+            "Cannot interpret `dtype` argument. Expected a string or an instance of "
+            f"DTypePolicy. Received: dtype={dtype}"
+        ) from None
 
 
 # The classes Keras writes for a float policy (FloatDTypePolicy and Policy are old names).

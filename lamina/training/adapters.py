@@ -283,7 +283,9 @@ def concatenate_outputs(outputs: list[Any]) -> Any:
     """Batches of predictions joined into NumPy arrays, keeping the outputs' structure."""
     first = outputs[0]
     if isinstance(first, torch.Tensor):
-        return torch.cat(outputs).cpu().numpy()
+        joined = torch.cat(outputs).cpu()
+        # NumPy has no bfloat16: float32, as lamina.ops.convert_to_numpy (Keras: ml_dtypes')
+        return (joined.float() if joined.dtype == torch.bfloat16 else joined).numpy()
     if isinstance(first, np.ndarray):  # tokens from StringLookup(invert=True)
         return np.concatenate(outputs)
     if isinstance(first, (list, tuple)):
