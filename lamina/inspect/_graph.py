@@ -19,7 +19,7 @@ from typing import Any
 
 from ..layers._conv_utils import TilingWarning
 from ..layers._shape_inference import ShapeInference
-from ..layers._symbolic import is_shape
+from ..layers._symbolic import is_shape, shape_structure
 from ..models.model import Model
 from ..models.sequential import Sequential
 
@@ -140,7 +140,7 @@ def _guess_output_shape(layer: Any, input_shape: Any) -> Any:
         with warnings.catch_warnings():
             # The layer warned when it was built, if it had to; reading it again says nothing new.
             warnings.simplefilter("ignore", TilingWarning)
-            return layer.compute_output_shape(input_shape)
+            return shape_structure(layer.compute_output_shape(input_shape))
     except Exception:  # any failure only means that the shape is unknown
         return None
 

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ._conv_utils import normalize_data_format
+from ._symbolic import is_shape
 from .regularization import _RandomLayer
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -429,6 +430,17 @@ class ImageLayer(_RandomLayer):
             if out is images and inputs.is_floating_point():
                 return inputs
         return self._from_nchw(out, unbatched)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """As Keras: the shape of one 3-D image is inferred as a batch of it (its first axis,
+        its height or channels, is no batch axis whose size is unknown)."""
+        if is_shape(input_shape) and len(input_shape) == 3:
+            batched = super().compute_output_shape((None, *input_shape))  # type: ignore[misc]
+            if is_shape(batched) and len(batched) == 4:
+                return tuple(batched[1:])
+        return super().compute_output_shape(input_shape)  # type: ignore[misc]
+
+    compute_output_shape._numbers_only = True  # type: ignore[attr-defined]
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -18,7 +18,12 @@ from typing import Any
 
 import torch
 
-from ._symbolic import Node
+from ._symbolic import KerasTensor, Node, map_structure
+
+
+def _one_or_list(tensors: list[Any]) -> Any:
+    """Keras' reading of a node's tensors: the tensor when there is one, else the list."""
+    return tensors[0] if len(tensors) == 1 else tensors
 
 
 def keras_key_order(config: dict[str, Any], order: str) -> dict[str, Any]:
@@ -33,6 +38,26 @@ def keras_key_order(config: dict[str, Any], order: str) -> dict[str, Any]:
 
 class LayerExtras:
     """Mixed into `Layer`: the Keras API that is not on the call path."""
+
+    #: Whether the layer's outputs are in its compute dtype whatever its inputs' (Rescaling,
+    #: UnitNormalization: the layers without float weights that compute in floats).
+    _float_outputs: bool = False
+
+    def _symbolic_dtype(self, leaves: list[Any]) -> Any:
+        """The dtype of a symbolic call's outputs, as the eager call gives it: the layer's own
+        `_output_dtype`, else the compute dtype for float inputs (cast to it) and for layers
+        that compute in floats (float weights, `_float_outputs`), else the input's."""
+        declared = self._output_dtype  # type: ignore[attr-defined]
+        if declared:
+            return declared
+        policy = self._dtype_policy  # type: ignore[attr-defined]
+        dtype = leaves[0].dtype if leaves else self._dtype_name  # type: ignore[attr-defined]
+        if str(dtype).startswith(("float", "bfloat")) or self._float_outputs:
+            return policy.compute_dtype
+        state = [*self.parameters(), *self.buffers()]  # type: ignore[attr-defined]
+        if any(t.is_floating_point() for t in state) and policy.compute_dtype != "string":
+            return policy.compute_dtype  # int inputs meet float weights: floats come out
+        return dtype
 
     # Keras' order of the keys of get_config() (space-separated), where lamina builds them in
     # another one.
@@ -76,14 +101,33 @@ class LayerExtras:
     @property
     def output(self) -> Any:
         """The symbolic output of this layer's call in a model (Keras' `layer.output`; for a
-        layer called several times, its first call's)."""
-        return self._single_node("output").outputs
+        layer called several times, its first call's). Several outputs: a flat list of them,
+        as Keras (an LSTM's `(output, h, c)` gives `[output, h, c]`)."""
+        return _one_or_list(self._single_node("output").output_tensors)
 
     @property
     def input(self) -> Any:
-        """The symbolic input of this layer's call in a model (Keras' `layer.input`)."""
+        """The symbolic input of this layer's call in a model (Keras' `layer.input`): a flat
+        list of every symbolic tensor the call read (MultiHeadAttention's query, value and
+        key too) when there are several, as Keras."""
         node = self._single_node("input")
-        return node.call_args[0] if node.call_args else node.outputs
+        return _one_or_list(node.input_tensors) if node.call_args else node.outputs
+
+    def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
+        """The output `KerasTensor`(s) of a call on these symbolic arguments, as Keras'
+        `Layer.compute_output_spec`: the call's outputs, found as a symbolic call finds them
+        (the layer is built for them), and not recorded in a graph."""
+        nodes = self.__dict__.setdefault("_inbound_nodes", [])
+        count = len(nodes)
+        outputs = self(*args, **kwargs)  # type: ignore[operator]
+        del nodes[count:]
+
+        def detach(t: Any) -> Any:
+            if not isinstance(t, KerasTensor):
+                return t
+            return KerasTensor(shape=tuple(t.shape), dtype=t.dtype, name=t.name)
+
+        return map_structure(detach, outputs)
 
     def _single_node(self, what: str) -> Node:
         nodes = self.__dict__.get("_inbound_nodes", [])

@@ -119,7 +119,7 @@ class _Stateful:
         if self.stateful:
             return self._stateful_call(inputs, initial_state, mask, training)
         output, states = self._compute(inputs, initial_state, mask, training)
-        return [output, *states] if self.return_state else output
+        return (output, *states) if self.return_state else output  # a tuple, as Keras
 
     def _stateful_call(
         self, inputs: torch.Tensor, initial_state: Any, mask: Any, training: bool | None
@@ -141,7 +141,7 @@ class _Stateful:
         output, states = self._compute(inputs, initial_state, mask, training)
         if real:
             self.states = map_structure(_kept, states)
-        return [output, *states] if self.return_state else output
+        return (output, *states) if self.return_state else output  # a tuple, as Keras
 
 
 class _RNN(_Stateful, Layer):
@@ -433,7 +433,7 @@ class _RNN(_Stateful, Layer):
             (batch, input_shape[1], self.units) if self.return_sequences else (batch, self.units)
         )
         if self.return_state:
-            return [output, *[(batch, self.units)] * self.num_states]
+            return (output, *[(batch, self.units)] * self.num_states)
         return output
 
     def get_config(self) -> dict[str, Any]:

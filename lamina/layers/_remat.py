@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch.utils.checkpoint import checkpoint
 
-from ._symbolic import map_shapes
+from ._symbolic import map_shapes, shape_structure
 
 __all__ = ["RematMode", "RematScope", "get_current_remat_mode", "remat"]
 
@@ -167,7 +167,7 @@ def rematerialized_method(layer: Any, method: Any, inputs: Any) -> Any:
     if mode.mode == "larger_than":
         shapes = layer._shapes_of(inputs)
         try:
-            output_shapes = layer.compute_output_shape(shapes)
+            output_shapes = shape_structure(layer.compute_output_shape(shapes))
         except (ValueError, TypeError, NotImplementedError):
             return method
         sizes: list[int] = []

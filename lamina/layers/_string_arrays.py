@@ -28,8 +28,12 @@ def holds_strings(array: np.ndarray) -> bool:
 def check_string_inputs(layer: Any, leaves: list[Any], meta_inference: Any) -> None:
     """Refuse symbolic strings for a layer that infers its output shape by running `call` on
     float `meta` tensors (`meta_inference`, the default `compute_output_shape`), which cannot
-    stand for strings; layers that take strings set `_takes_strings`."""
-    if layer._takes_strings or type(layer).compute_output_shape is not meta_inference:
+    stand for strings; layers that take strings set `_takes_strings`. A layer's own
+    `compute_output_shape` marked `_numbers_only` refuses them too."""
+    own = type(layer).compute_output_shape
+    if layer._takes_strings or (
+        own is not meta_inference and not getattr(own, "_numbers_only", False)
+    ):
         return
     for leaf in leaves:
         if isinstance(leaf, KerasTensor) and leaf.dtype == "string":

@@ -219,3 +219,20 @@ def map_shapes(fn: Any, structure: Any) -> Any:
     if isinstance(structure, dict):
         return {key: map_shapes(fn, value) for key, value in structure.items()}
     return fn(structure)
+
+
+def shape_structure(structure: Any) -> Any:
+    """`compute_output_shape`'s value with each flat list of sizes (Keras' Conv*Transpose,
+    UpSampling1D and a user's layer may return `[None, 12, 4]`) made a shape tuple, as
+    Keras' `compute_output_spec` reads it."""
+    if (
+        isinstance(structure, list)
+        and structure
+        and all(d is None or isinstance(d, int) for d in structure)
+    ):
+        return tuple(structure)
+    if isinstance(structure, (list, tuple)) and not is_shape(structure):
+        return type(structure)(shape_structure(item) for item in structure)
+    if isinstance(structure, dict):
+        return {key: shape_structure(value) for key, value in structure.items()}
+    return structure

@@ -177,6 +177,20 @@ class CategoryEncoding(Layer):
         dtype = lamina_config.torch_dtype(self.dtype)
         return encode_categorical(ids, self.output_mode, self.num_tokens, dtype, weights)
 
+    @property
+    def _output_dtype(self) -> str:  # type: ignore[override]
+        """Vectors of the layer's dtype from integer ids, as eagerly (Keras' float32)."""
+        return self.dtype
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """As Keras: one vector for ids of rank 0 or, in multi_hot and count modes, 1."""
+        shape = tuple(input_shape)
+        if len(shape) == 0 or (len(shape) == 1 and self.output_mode != "one_hot"):
+            return (self.num_tokens,)
+        return super().compute_output_shape(input_shape)
+
+    compute_output_shape._numbers_only = True  # type: ignore[attr-defined]
+
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         # As Keras: no sparse entry (sparse output is refused here, so it is always False).

@@ -351,6 +351,10 @@ class _ConvTranspose(_Conv):
         span = self.dilation_rate[axis] * (self.kernel_size[axis] - 1) + 1
         return (n - 1) * self.strides[axis] + span - before - after
 
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """As Keras' (`[None, 12, 4]`: a list, where Conv2D gives a tuple)."""
+        return list(super().compute_output_shape(input_shape))
+
     def _plan(self, spatial: tuple[int, ...], shape: Shape) -> Any:
         """torch's (padding, output_padding) and what to slice off after, per axis."""
         plan = self._plans.get(spatial)

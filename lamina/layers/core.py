@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from .. import activations, constraints, initializers, regularizers
 from ._naming import tensor_name
 from ._quantization import QuantizableMixin, build_quantized, dense_call, split_quantized_dtype
-from ._symbolic import KerasTensor, Node
+from ._symbolic import KerasTensor, Node, flatten_structure, map_shapes, shape_structure
 from .layer import Layer, Shape, serialize_callable, standardize_shape
 
 __all__ = ["Activation", "Dense", "Identity", "Input", "InputLayer", "Lambda"]
@@ -358,9 +358,16 @@ class Lambda(Layer):
         return self.function(inputs, **self.arguments)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
-        if self._output_shape is not None:
-            return (None, *standardize_shape(self._output_shape))
-        return super().compute_output_shape(input_shape)
+        """As Keras: `output_shape(input_shape)` when it is a function, else `output_shape`
+        (shapes without the batch axis) after the batch size of the first input."""
+        if self._output_shape is None:
+            return super().compute_output_shape(input_shape)
+        if callable(self._output_shape):
+            return self._output_shape(input_shape)
+        leaves = flatten_structure(input_shape)
+        batch = leaves[0] if leaves else None
+        shapes = shape_structure(self._output_shape)
+        return map_shapes(lambda shape: (batch, *standardize_shape(shape)), shapes)
 
     def get_config(self) -> dict[str, Any]:
         from ..saving.registry import get_registered_name

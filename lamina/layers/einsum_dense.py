@@ -5,7 +5,7 @@ counterpart; it is kept in Keras' layout (`get_weights()` returns it unchanged, 
 
 >>> from lamina.layers import Input
 >>> EinsumDense("abc,cde->abde", output_shape=(None, 4, 5))(Input((3, 6))).shape
-(None, 3, 4, 5)
+(None, None, 4, 5)
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def analyze_einsum(
     partial_output_shape: Sequence[int | None],
 ) -> tuple[list[Any], list[Any] | None, list[Any], list[int], list[int]]:
     """(kernel shape, bias shape or None, full output shape, the kernel's input axes, its output
-    axes) for `equation` applied to inputs of `input_shape`, as Keras derives them."""
+    axes) for `equation` applied to inputs of `input_shape`, as Keras derives them. The output
+    shape keeps output_shape's None sizes, as Keras' (the weights take the input's sizes)."""
     found = next(
         ((m, left) for pattern, left in _FORMS if (m := pattern.fullmatch(equation))), None
     )
@@ -67,6 +68,7 @@ def analyze_einsum(
             f"{owner}: output_shape {tuple(partial_output_shape)} does not fit the output spec "
             f"{output_spec!r} of {equation!r} for inputs of shape {tuple(input_shape)}"
         )
+    declared = list(output)
     for d in input_spec:
         if d in output_at and output[output_at[d]] not in (None, input_shape[input_at[d]]):
             raise ValueError(
@@ -107,7 +109,7 @@ def analyze_einsum(
         ]
         if not left_elided:
             bias_shape.extend([1] * max(elided, 0))
-    return kernel_shape, bias_shape, output, input_axes, output_axes
+    return kernel_shape, bias_shape, declared, input_axes, output_axes
 
 
 class EinsumDense(_ActivationMixin, QuantizableMixin, Layer):

@@ -36,6 +36,7 @@ from ._shape_inference import _STATE as _SHAPE_STATE
 from ._shape_inference import ShapeInference, auto_config, real_device, warn_input_shape_argument
 from ._string_arrays import check_string_inputs, holds_strings
 from ._symbolic import KerasTensor, Node, flatten_structure, map_shapes, map_structure
+from ._symbolic import shape_structure as as_shapes
 from ._variables import Variable
 from ._weights import WeightsMixin, _WeightInfo, tensors_on
 from .input_spec import assert_input_compatibility
@@ -417,7 +418,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
                 self._check_input(inputs)  # as for tensors: the rank and the built sizes
             shapes = self._shapes_of(inputs)
             self._maybe_build(shapes)  # as Keras, also where compute_output_shape is the user's
-            output_shapes = self.compute_output_shape(shapes)
+            output_shapes = as_shapes(self.compute_output_shape(shapes))
         except ValueError as error:
             sources = [
                 f"'{t.layer.name}' ({type(t.layer).__name__}) with shape {t.shape}"
@@ -430,9 +431,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
                 f"{error}\n  ({type(self).__name__} '{self.name}' was called on the output of "
                 f"{', '.join(sources)})"
             ) from None
-        dtype = self._output_dtype or (leaves[0].dtype if leaves else self._dtype_name)
-        if not self._output_dtype and str(dtype).startswith(("float", "bfloat")):
-            dtype = self._dtype_policy.compute_dtype  # float inputs are cast to it, as eagerly
+        dtype = self._symbolic_dtype(leaves)
         if kwargs.get("mask", 0) is None and "mask" not in self._call_parameters:
             kwargs = {k: v for k, v in kwargs.items() if k != "mask"}  # Keras writes mask=None
         node = Node(self, args, kwargs)

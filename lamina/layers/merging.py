@@ -197,11 +197,12 @@ class _ElementwiseMerge(_Merge):
                     f"axis {axis} has sizes {listed}; each axis (counted from the last) must "
                     "have equal sizes or size 1",
                 )
-            # A known size other than 1 is the only one that can broadcast with the rest.
-            if known:
-                merged.append(known.pop())
+            # An unknown size makes the axis unknown, as in Keras (Add on (None, 3) and (4, 3)
+            # gives (None, None, 3)); else a size other than 1 is the one the rest broadcast to.
+            if None in sizes:
+                merged.append(None)
             else:
-                merged.append(None if None in sizes else 1)
+                merged.append(known.pop() if known else 1)
         return (batch_sizes[0] if batch_sizes else None, *merged)
 
     def _merge(self, inputs: list[torch.Tensor], shapes: list[Shape]) -> torch.Tensor:

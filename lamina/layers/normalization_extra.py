@@ -69,6 +69,8 @@ class UnitNormalization(Layer):
     [[0.6000000238418579, 0.800000011920929]]
     """
 
+    _float_outputs = True  # int inputs give floats (its symbolic dtype too)
+
     supports_masking = True  # a timesteps mask passes through (Keras)
     min_ndim = 2
 

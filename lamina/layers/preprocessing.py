@@ -59,6 +59,8 @@ class Rescaling(Layer):
     [[-1.0, 0.0, 1.0]]
     """
 
+    _float_outputs = True  # int inputs give floats (its symbolic dtype too)
+
     def __init__(self, scale: Any, offset: Any = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         for name, value in (("scale", scale), ("offset", offset)):

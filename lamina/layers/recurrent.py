@@ -53,7 +53,7 @@ class SimpleRNN(_RNN):
         recurrent_dropout: fraction of the state dropped before the recurrent product.
         seed: makes the dropout masks reproducible.
         return_sequences: return every step's output (batch, timesteps, units), not the last.
-        return_state: also return the final state: [output, h].
+        return_state: also return the final state: (output, h).
         go_backwards: read the sequence backwards (the outputs stay in the order computed).
         stateful: keep the final states of each call (predict, fit, evaluate) as the initial
             states of the next; needs a fixed batch size (`Input(batch_shape=...)`). `states`
@@ -142,7 +142,7 @@ class LSTM(_RNN):
         activation: applied to the candidate and the cell state ('tanh').
         recurrent_activation: applied to the gates ('sigmoid').
         unit_forget_bias: start the forget gate's bias at 1 (Jozefowicz et al., 2015).
-        Others: as `SimpleRNN`; `return_state` returns [output, h, c] and `initial_state` is
+        Others: as `SimpleRNN`; `return_state` returns (output, h, c) and `initial_state` is
         [h, c].
 
     >>> import torch

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from ._symbolic import map_shapes, map_structure
+from ._symbolic import map_shapes, map_structure, shape_structure
 from ._weights import tensors_on
 from .layer import Layer, Shape
 from .recurrent import GRU, LSTM, SimpleRNN
@@ -180,7 +180,7 @@ class Bidirectional(_Wrapper):
             return forward * backward
         if self.merge_mode == "ave":
             return (forward + backward) / 2
-        return [forward, backward]
+        return (forward, backward)  # a tuple, as Keras
 
     supports_masking = True
 
@@ -218,7 +218,7 @@ class Bidirectional(_Wrapper):
         merged = self._merge(forward, backward)
         if not self.return_state:
             return merged
-        return [*(merged if self.merge_mode is None else [merged]), *final_states]
+        return (*(merged if self.merge_mode is None else [merged]), *final_states)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         self._maybe_build(input_shape)
@@ -230,8 +230,8 @@ class Bidirectional(_Wrapper):
             shape = (*shape[:-1], None if shape[-1] is None else 2 * shape[-1])
         outputs = [shape, shape] if self.merge_mode is None else [shape]
         if self.return_state:
-            return [*outputs, *states, *states]
-        return outputs if self.merge_mode is None else shape
+            return (*outputs, *states, *states)
+        return tuple(outputs) if self.merge_mode is None else shape
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -306,7 +306,7 @@ class TimeDistributed(Wrapper):
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         self._maybe_build(input_shape)
-        inner = self.layer.compute_output_shape(self._step_shape(input_shape))
+        inner = shape_structure(self.layer.compute_output_shape(self._step_shape(input_shape)))
         return map_shapes(lambda shape: (shape[0], input_shape[1], *shape[1:]), inner)
 
     def get_config(self) -> dict[str, Any]:

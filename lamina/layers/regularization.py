@@ -189,6 +189,11 @@ class _SpatialDropout(Dropout):
             return (x.shape[0], *ones, x.shape[-1])
         return (x.shape[0], x.shape[1], *ones)
 
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape  # as Keras: unchecked (the rank is checked by a call)
+
+    compute_output_shape._numbers_only = True  # type: ignore[attr-defined]
+
     def get_config(self) -> dict[str, Any]:
         # Keras' own short config: no trainable or noise_shape, and the dtype as a string.
         config = {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self.dtype}

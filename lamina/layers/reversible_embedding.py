@@ -139,9 +139,9 @@ class ReversibleEmbedding(Embedding):
     def compute_output_shape(self, input_shape: Shape, reverse: bool | None = None) -> Shape:
         if reverse is None:
             reverse = self.__dict__.get("_reverse_call", False)
-        if reverse:
-            return (*tuple(input_shape)[:-1], self.input_dim)
-        return super().compute_output_shape(input_shape)
+        if reverse:  # lists, as Keras'
+            return [*input_shape[:-1], self.input_dim]
+        return list(super().compute_output_shape(input_shape))
 
     def _symbolic_call(self, *args: Any, **kwargs: Any) -> Any:
         # Layer._symbolic_call asks compute_output_shape with the shapes only: say which way.

@@ -64,7 +64,7 @@ class RNN(_Stateful, Layer):
         cell: a cell (see the module docstring) or a list of cells, which are stacked
             (`StackedRNNCells`).
         return_sequences: return every step's output (batch, timesteps, ...), not the last.
-        return_state: also return the final states: [output, *states] (with stacked cells,
+        return_state: also return the final states: (output, *states) (with stacked cells,
             one list of states per cell).
         go_backwards: read the sequence backwards (the outputs stay in the order computed).
         stateful: keep the final states of each call as the initial states of the next one
@@ -297,7 +297,7 @@ class RNN(_Stateful, Layer):
         step = self._output_step_shape(sequences_shape)
         output = (batch, steps, *step) if self.return_sequences else (batch, *step)
         if self.return_state:
-            return [output, *self._state_shapes(sequences_shape)]
+            return (output, *self._state_shapes(sequences_shape))
         return output
 
     def get_config(self) -> dict[str, Any]:

@@ -393,6 +393,9 @@ class UpSampling1D(_UpSampling):
             raise ValueError(f"UpSampling1D: size must be a positive int; got size={size!r}")
         super().__init__(size=size, data_format="channels_last", **kwargs)
 
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return list(super().compute_output_shape(input_shape))  # a list, as Keras'
+
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         del config["data_format"]

@@ -390,7 +390,7 @@ class MelSpectrogram(Layer):
         if samples is not None:  # centred frames: fft_length // 2 of padding on each side
             padded = samples + 2 * (self.fft_length // 2)
             frames = conv_output_size(padded, self.fft_length, self.sequence_stride)
-        return (*tuple(input_shape)[:-1], self.num_mel_bins, frames)
+        return [*input_shape[:-1], self.num_mel_bins, frames]  # a list, as Keras'
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

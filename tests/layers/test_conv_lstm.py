@@ -273,7 +273,7 @@ def test_outputs_and_states_match_keras(name):
         kwargs["initial_state"] = [torch.full(shape, 0.1), torch.full(shape, 0.2)]
     with torch.no_grad():
         result = layer(torch.from_numpy(x), **kwargs)
-    result = result if isinstance(result, list) else [result]
+    result = list(result) if isinstance(result, tuple) else [result]  # a tuple, as Keras
     assert len(result) == len(REFERENCE[name])
     for got, want in zip(result, REFERENCE[name], strict=True):
         np.testing.assert_allclose(got.numpy(), parse(want), atol=1e-5)

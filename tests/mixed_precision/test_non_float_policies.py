@@ -174,3 +174,34 @@ def test_bfloat16_predictions_come_back_as_float32():
     # Keras 3.15.1 gives an ml_dtypes bfloat16 array holding [[6.0, 6.0]]
     assert (out.dtype, out.tolist()) == (np.float32, [[6.0, 6.0]])
     assert torch.get_default_dtype() == torch.float32
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: lamina.layers.Dense(2),
+        lambda: lamina.layers.Rescaling(2.0),
+        lambda: lamina.layers.CategoryEncoding(5),
+        lambda: lamina.layers.LayerNormalization(),
+        lambda: lamina.layers.Normalization(mean=0.0, variance=1.0),
+        lambda: lamina.layers.UnitNormalization(),
+    ],
+)
+@pytest.mark.parametrize("dtype", ["int32", "bool"])
+def test_symbolic_dtype_of_layers_that_compute_in_floats_on_int_inputs(make, dtype):
+    # Keras 3.15.1: symbolic and eager outputs are float32 for these on int32/bool Inputs.
+    inputs = lamina.Input((3,), dtype=dtype)
+    outputs = make()(inputs)
+    eager = lamina.Model(inputs, outputs)(np.ones((1, 3), dtype))
+    assert outputs.dtype == "float32" and eager.dtype == torch.float32
+
+
+@pytest.mark.parametrize("make", [lambda: lamina.layers.Activation("relu"), lamina.layers.Dropout])
+def test_symbolic_dtype_of_layers_that_keep_int_inputs_is_their_eager_one(make):
+    # Keras 3.15.1's eager output is int32 (its symbolic tensor says float32); lamina's
+    # symbolic dtype is its eager one.
+    layer = make() if not isinstance(make, type) else make(0.5)
+    inputs = lamina.Input((3,), dtype="int32")
+    outputs = layer(inputs)
+    eager = lamina.Model(inputs, outputs)(np.ones((1, 3), "int32"))
+    assert outputs.dtype == "int32" and eager.dtype == torch.int32
