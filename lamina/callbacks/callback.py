@@ -29,7 +29,7 @@ class Callback:
 
     def __init__(self) -> None:
         self.model: Any = None
-        self.params: dict[str, Any] = {}
+        self.params: dict[str, Any] | None = None  # Keras: None until fit sets them
 
     def set_model(self, model: Any) -> None:
         self.model = model

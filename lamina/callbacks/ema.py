@@ -91,7 +91,7 @@ class SwapEMAWeights(Callback):
         if self.swap_on_epoch and not self._ema_weights_in_model:
             self._swap()
             self._ema_weights_in_model = True
-            if epoch == self.params.get("epochs", 0) - 1:
+            if epoch == (self.params or {}).get("epochs", 0) - 1:
                 self._finalize_ema_values()
 
     def _swap_in(self) -> None:

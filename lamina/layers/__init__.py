@@ -45,12 +45,16 @@ from .augmentation_geometric import (
     RandomCrop,
     RandomFlip,
     RandomRotation,
-    RandomShift,
     RandomTranslation,
     RandomZoom,
 )
 from .augmentation_policies import AugMix, Pipeline, RandAugment
-from .augmentation_warps import RandomElasticTransform, RandomPerspective, RandomShear
+from .augmentation_warps import (
+    RandomElasticTransform,
+    RandomPerspective,
+    RandomShear,
+    RandomShift,
+)
 from .batch_normalization import BatchNormalization
 from .categorical import CategoryEncoding, Discretization
 from .clahe import ContrastLimitedAdaptiveHistogramEqualization

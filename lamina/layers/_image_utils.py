@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ._conv_utils import normalize_data_format
+from ._image_dicts import augment_targets, call_on_dict
 from ._symbolic import is_shape
 from .regularization import _RandomLayer
 
@@ -377,13 +378,38 @@ class ImageLayer(_RandomLayer):
     # Keras' image preprocessing layers augment when called directly (their `call` defaults
     # to training=True); fit passes True, predict/evaluate False, through enclosing models.
     _training_by_default = True
+    #: Whether the layer moves pixels (so segmentation masks and boxes follow the images);
+    #: colour layers return masks and boxes unchanged.
+    geometric: bool = False
+    #: Whether `augment_boxes` / `inference_boxes` move bounding boxes (geometric layers only).
+    transforms_boxes: bool = False
+    #: Whether segmentation masks come back in the compute dtype (Keras' RandomFlip, crops).
+    masks_to_compute_dtype: bool = False
+    #: Whether training calls `augment` (Resizing's call does its own work).
+    _augments_in_call: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        order = cls.__dict__.get("_config_order")
+        if order and "bounding_box_format" not in order:  # Keras writes it after data_format
+            cls._config_order = order.replace("data_format", "data_format bounding_box_format")
 
     def __init__(
-        self, seed: int | None = None, data_format: str | None = None, **kwargs: Any
+        self,
+        seed: int | None = None,
+        data_format: str | None = None,
+        bounding_box_format: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(seed=seed, **kwargs)
         self.built = False  # as Keras: image layers are built by their first call
         self.data_format = normalize_data_format(data_format, self._describe())
+        if bounding_box_format is not None and not isinstance(bounding_box_format, str):
+            raise TypeError(
+                f"{self._describe()}: bounding_box_format must be a string such as 'xyxy'; "
+                f"got {bounding_box_format!r}"
+            )
+        self.bounding_box_format = bounding_box_format
         self.input_description = (
             "(batch, height, width, channels)"
             if self.data_format == "channels_last"
@@ -415,7 +441,32 @@ class ImageLayer(_RandomLayer):
             images = images.permute(0, 2, 3, 1)
         return images.squeeze(0) if unbatched else images
 
-    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+    def augment_targets(
+        self,
+        images: torch.Tensor,
+        masks: torch.Tensor | None,
+        boxes: tuple[torch.Tensor, torch.Tensor] | None,
+        generator: torch.Generator | None,
+    ) -> tuple[Any, Any, Any]:
+        """(images, masks, boxes) augmented with the same draws: masks (N, C, H, W) with
+        'nearest' interpolation, boxes ((N, B, 4) xyxy pixels, labels) by `augment_boxes`."""
+        return augment_targets(self, images, masks, boxes, generator)
+
+    def augment_boxes(
+        self, boxes: torch.Tensor, images: torch.Tensor, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """(N, B, 4) xyxy pixel boxes moved as `augment` (same draws) moves the images."""
+        if not self.identity_in_inference:  # a deterministic layer: augment is inference
+            return self.inference_boxes(boxes, *images.shape[-2:])
+        raise NotImplementedError(f"{self._describe()} does not transform bounding boxes")
+
+    def inference_boxes(self, boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        """(N, B, 4) xyxy pixel boxes moved as `inference` moves the images."""
+        return boxes
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if isinstance(inputs, dict):
+            return call_on_dict(self, inputs, training)
         if not training and self.identity_in_inference:
             if inputs.ndim not in (3, 4):
                 self._to_nchw(inputs)  # raises the rank error
@@ -432,8 +483,7 @@ class ImageLayer(_RandomLayer):
         return self._from_nchw(out, unbatched)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
-        """As Keras: the shape of one 3-D image is inferred as a batch of it (its first axis,
-        its height or channels, is no batch axis whose size is unknown)."""
+        """As Keras: one 3-D image's shape is inferred as a batch of one (no batch axis)."""
         if is_shape(input_shape) and len(input_shape) == 3:
             batched = super().compute_output_shape((None, *input_shape))  # type: ignore[misc]
             if is_shape(batched) and len(batched) == 4:
@@ -445,4 +495,6 @@ class ImageLayer(_RandomLayer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["data_format"] = self.data_format
+        if self.bounding_box_format is not None:
+            config["bounding_box_format"] = self.bounding_box_format
         return config

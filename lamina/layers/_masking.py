@@ -74,8 +74,16 @@ def attach_output_mask(layer: Any, inputs: Any, mask: Any, outputs: Any) -> None
                 "see the mask.",
                 stacklevel=4,
             )
+    from ._symbolic import flatten_structure
+
+    flat_outputs = flatten_structure(outputs)
+    if all(get_mask(t) is not None for t in flat_outputs):
+        return  # masks set in `call` stay (Keras)
     out_mask = layer.compute_mask(inputs, mask)
     if out_mask is None:
         return
-    first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-    set_mask(first, out_mask)
+    # Keras pairs the flattened outputs with the flattened masks: a layer returning a list
+    # (split halves) with a list of masks gives each output its own.
+    for tensor, one in zip(flat_outputs, flatten_structure(out_mask), strict=False):
+        if get_mask(tensor) is None:
+            set_mask(tensor, one)

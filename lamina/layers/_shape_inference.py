@@ -127,19 +127,26 @@ class ShapeInference:
             return torch.empty(concrete, device="meta", dtype=self._compute_dtype)
 
         meta_inputs = map_shapes(meta, input_shape)
+        extra_args, extra_kwargs = self._meta_extra(meta)
         tensors = [*self.named_parameters(), *self.named_buffers()]  # unsaved buffers too
         state = {k: torch.empty_like(v, device="meta") for k, v in tensors}
         try:
             with torch.no_grad(), _inferring(), unknown_batch(input_shape):
                 outputs = torch.func.functional_call(
-                    self, state, (meta_inputs,), {"training": False}, strict=False
+                    self,
+                    state,
+                    (meta_inputs, *extra_args),
+                    {**extra_kwargs, "training": False},
+                    strict=False,
                 )
         except (RuntimeError, NotImplementedError) as error:
             if "meta" not in str(error):
                 raise
             # `call` reads values (`if ops.max(x) > 1:`, `.item()`): as Keras' torch backend,
             # run it on real tensors instead, its variable updates dropped.
-            outputs = self._real_output(map_shapes(lambda t: t, meta_inputs), tensors)
+            outputs = self._real_output(
+                map_shapes(lambda t: t, meta_inputs), tensors, extra_args, extra_kwargs
+            )
 
         # A known batch size carries through, as in Keras (Dense(5) on (3, 4) gives (3, 5)).
         shapes: list[Any] = []
@@ -154,7 +161,42 @@ class ShapeInference:
 
         return map_structure(shape_of, outputs)
 
-    def _real_output(self, meta_inputs: Any, tensors: list[Any]) -> Any:
+    @contextlib.contextmanager
+    def _passing_on(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[None]:
+        """Within: shape inference passes a symbolic call's arguments after the first (more
+        tensors, `scale=2.0`) on to `call` too, as Keras does."""
+        extra = {k: v for k, v in kwargs.items() if v is not None and k != "training"}
+        self.__dict__["_symbolic_extra"] = (args, extra) if args or extra else None
+        try:
+            yield
+        finally:
+            self.__dict__["_symbolic_extra"] = None
+
+    def _meta_extra(self, meta: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The call's arguments after the first, recorded by a symbolic call, with their
+        KerasTensors as `meta` tensors made by `meta` (a shape to a tensor)."""
+        from ._symbolic import KerasTensor
+        from ._weights import _torch_dtype
+
+        extra = self.__dict__.get("_symbolic_extra")
+        if extra is None:
+            return (), {}
+
+        def convert(value: Any) -> Any:
+            if not isinstance(value, KerasTensor):
+                return value
+            tensor = meta(tuple(value.shape))
+            return tensor.to(_torch_dtype(value.dtype)) if value.dtype else tensor
+
+        return map_structure(convert, tuple(extra[0])), map_structure(convert, dict(extra[1]))
+
+    def _real_output(
+        self,
+        meta_inputs: Any,
+        tensors: list[Any],
+        extra_args: tuple[Any, ...] = (),
+        extra_kwargs: dict[str, Any] | None = None,
+    ) -> Any:
         from ._variables import discarding_updates
 
         device = tensors[0][1].device if tensors else torch.device("cpu")
@@ -164,8 +206,10 @@ class ShapeInference:
                 return t
             return torch.ones(tuple(t.shape), dtype=t.dtype, device=device)
 
+        args = map_structure(real, tuple(extra_args))
+        kwargs = map_structure(real, dict(extra_kwargs or {}))
         with torch.no_grad(), discarding_updates():
-            return self(map_structure(real, meta_inputs), training=False)  # type: ignore[operator]
+            return self(map_structure(real, meta_inputs), *args, **kwargs, training=False)  # type: ignore[operator]
 
     def _call_on_meta(
         self, method: Any, args: tuple[Any, ...], kwargs: dict[str, Any], pass_training: bool

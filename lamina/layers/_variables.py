@@ -35,6 +35,7 @@ __all__ = [
     "Variable",
     "as_variable",
     "discarding_updates",
+    "set_distribution_options",
 ]
 
 # Set while lamina runs a model for its own purposes (building a subclassed model, probing
@@ -100,6 +101,8 @@ class Variable:
     _keras_layout: KerasLayout | None = None  # set by `_WeightInfo.attach`: a layer's weight
     _keras_name: str | None = None
     _keras_path: str | None = None
+    _keras_aggregation: str = "none"
+    _keras_synchronization: str = "auto"
 
     def __new__(  # type: ignore[misc]
         cls,
@@ -116,6 +119,7 @@ class Variable:
         variable = as_variable(value, trainable)
         variable._keras_name = name or unique_name("variable")
         variable._keras_path = join_path(variable._keras_name)
+        set_distribution_options(variable, aggregation, synchronization)
         return variable
 
     @property
@@ -127,6 +131,15 @@ class Variable:
     def path(self) -> str | None:
         """'layer_name/variable_name', as Keras."""
         return self._keras_path
+
+    @property
+    def aggregation(self) -> str:
+        """How a distributed variable is aggregated ('none', 'mean', 'sum', ...), as given."""
+        return self._keras_aggregation
+
+    @property
+    def synchronization(self) -> str:
+        return self._keras_synchronization
 
     @property
     def value(self) -> torch.Tensor:
@@ -191,6 +204,27 @@ class Variable:
         for key, value in self.__dict__.items():
             other.__dict__[key] = value if memo is None else copy.deepcopy(value, memo)
         return other
+
+
+_AGGREGATIONS = (None, "none", "mean", "sum", "only_first_replica")
+_SYNCHRONIZATIONS = (None, "none", "on_read", "on_write", "auto")
+
+
+def set_distribution_options(variable: Any, aggregation: Any, synchronization: Any) -> None:
+    """Record Keras' `aggregation` and `synchronization` on `variable`, checked as Keras
+    checks them (None stands for 'none')."""
+    if aggregation not in _AGGREGATIONS:
+        raise ValueError(
+            "Invalid value for argument `aggregation`. Expected one of `None`, `'none'`, "
+            f"`'mean'`, `'sum'`, `'only_first_replica'`. Received: aggregation={aggregation}"
+        )
+    if synchronization not in _SYNCHRONIZATIONS:
+        raise ValueError(
+            "Invalid value for argument `synchronization`. Expected one of `None`, `'none'`, "
+            f"`'on_read'`, `'on_write'`, `'auto'`. Received: synchronization={synchronization}"
+        )
+    variable._keras_aggregation = aggregation or "none"
+    variable._keras_synchronization = synchronization or "none"
 
 
 class TrainableVariable(Variable, torch.nn.Parameter):

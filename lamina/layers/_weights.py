@@ -25,6 +25,7 @@ from ._variables import (
     KerasLayout,
     TrainableVariable,
     apply_keeping_variables,
+    set_distribution_options,
 )
 
 __all__ = ["WeightsMixin", "tensors_on"]
@@ -204,6 +205,7 @@ class WeightsMixin:
         variable = getattr(self, torch_name)
         variable._keras_name, variable._keras_path = name, variable_path(self, name)
         variable._keras_axes = info.keras_axes
+        set_distribution_options(variable, aggregation, "auto")
         self._weight_info[torch_name] = info
         info.attach(variable)
         if torch_name != name:

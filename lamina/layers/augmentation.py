@@ -24,6 +24,8 @@ from typing import Any
 
 import torch
 
+from ._image_dicts import _check as _check_dict
+from ._image_dicts import _masks_in, _masks_out, replay
 from ._image_utils import (
     ImageLayer,
     as_config,
@@ -281,14 +283,14 @@ class _MixingLayer(ImageLayer):
         """(mixed images, permutation, weight of each sample's own label)."""
         raise NotImplementedError
 
+    geometric = masks_to_compute_dtype = True  # masks are mixed; boxes are not supported
+
     def call(self, inputs: Any, training: bool | None = None) -> Any:
+        masks = None
         if isinstance(inputs, dict):
-            if "images" not in inputs:
-                raise ValueError(
-                    f"{self._describe()} expects a dict with 'images' (and 'labels'); got "
-                    f"keys {sorted(inputs)}"
-                )
+            _check_dict(self, inputs)
             images, labels = inputs["images"], inputs.get("labels")
+            masks = inputs.get("segmentation_masks")
         elif isinstance(inputs, (tuple, list)):
             if len(inputs) != 2:
                 raise ValueError(
@@ -301,14 +303,24 @@ class _MixingLayer(ImageLayer):
         if training:
             nchw, unbatched = self._to_nchw(images)
             if not unbatched and nchw.shape[0] > 1:
-                mixed, permutation, weight = self.mix(nchw, self._generator(nchw.device))
+                generator = self._generator(nchw.device)
+                work = None if masks is None else _masks_in(self, masks, False, nchw.dtype)
+                (mixed, permutation, weight), mixed_masks = replay(
+                    generator,
+                    nchw.device,
+                    lambda: self.mix(nchw, generator),
+                    None if work is None else lambda: self.mix(work, generator)[0],
+                )
                 images = self._from_nchw(mixed, unbatched)
+                if masks is not None:
+                    masks = _masks_out(self, mixed_masks, False, torch.float32)
                 if labels is not None:
                     labels = self._mix_labels(labels, permutation, weight)
         elif not (images.is_floating_point() or self.keeps_int_in_inference):
             images = images.to(self._compute_dtype)  # Keras' CutMix casts in inference too
         if isinstance(inputs, dict):
-            return {**inputs, "images": images, **({} if labels is None else {"labels": labels})}
+            out = {**inputs, "images": images, **({} if labels is None else {"labels": labels})}
+            return out if masks is None else {**out, "segmentation_masks": masks}
         if isinstance(inputs, (tuple, list)):
             return type(inputs)((images, labels))
         return images

@@ -1,13 +1,7 @@
-"""Geometric augmentation: RandomFlip, RandomTranslation, RandomShift, RandomCrop,
-RandomRotation, RandomZoom.
-
-Each acts in training (`fit()`, or a direct call, which defaults to training as in Keras)
-and returns its input unchanged in inference (`predict()`, `evaluate()`, `training=False`;
-RandomCrop centre-crops instead, to its output size). Every sample gets its own draw; the
-whole batch is transformed at once on its device (`F.grid_sample` for rotations, zooms and
-translations, index arithmetic for whole-pixel shifts and crops). A `seed` gives the layer
-its own generator, so its sequence of draws is reproducible; without one the global torch
-generator is used, which `lamina.utils.set_random_seed` seeds.
+"""Geometric augmentation: RandomFlip, RandomTranslation, RandomCrop, RandomRotation,
+RandomZoom, in training (a direct call defaults to it, as Keras); inference returns the input
+(RandomCrop centre-crops); RandomShift is in augmentation_warps. Each sample gets its own
+draw, from the layer's generator (with a `seed`) or the global one. Dicts: `_image_dicts`.
 
 >>> import torch
 >>> layer = RandomFlip("horizontal", seed=0)
@@ -23,12 +17,14 @@ from typing import Any
 
 import torch
 
+from ._image_dicts import affine_boxes, crop_resize_boxes, flip_boxes
 from ._image_utils import (
     FILL_MODES,
     INTERPOLATIONS,
     ImageLayer,
     affine_transform,
     as_config,
+    aspect_crop_box,
     check_choice,
     check_size,
     crop_windows,
@@ -43,7 +39,6 @@ __all__ = [
     "RandomCrop",
     "RandomFlip",
     "RandomRotation",
-    "RandomShift",
     "RandomTranslation",
     "RandomZoom",
 ]
@@ -77,6 +72,7 @@ class RandomFlip(ImageLayer):
 
     # Keras 3.15.1's order of the get_config() keys
     _config_order = "data_format seed mode"
+    geometric = transforms_boxes = masks_to_compute_dtype = True
 
     def __init__(
         self,
@@ -90,12 +86,18 @@ class RandomFlip(ImageLayer):
             self._describe(), "mode", mode, ("horizontal", "vertical", "horizontal_and_vertical")
         )
 
-    def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        n = images.shape[0]
+    def flips(self, images: torch.Tensor, generator: torch.Generator | None) -> tuple:
+        """(horizontal, vertical): (N,) bool draws, or None for an axis never flipped."""
         axes = {"horizontal": [-1], "vertical": [-2]}.get(self.mode, [-1, -2])
-        draws = torch.rand((len(axes), n), generator=generator, device=images.device)
+        draws = torch.rand((len(axes), images.shape[0]), generator=generator, device=images.device)
         flips = dict(zip(axes, draws < 0.5, strict=True))
-        return flip_images(images, flips.get(-1), flips.get(-2))
+        return flips.get(-1), flips.get(-2)
+
+    def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        return flip_images(images, *self.flips(images, generator))
+
+    def augment_boxes(self, boxes: Any, images: Any, generator: Any) -> torch.Tensor:
+        return flip_boxes(boxes, *self.flips(images, generator), *images.shape[-2:])
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -105,6 +107,8 @@ class RandomFlip(ImageLayer):
 
 class _AffineLayer(ImageLayer):
     """A random affine resampling: subclasses give the (N, 2, 3) output-to-input matrices."""
+
+    geometric = True
 
     def __init__(
         self,
@@ -127,6 +131,9 @@ class _AffineLayer(ImageLayer):
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         matrix = self.matrices(images, generator)
         return affine_transform(images, matrix, self.interpolation, self.fill_mode, self.fill_value)
+
+    def augment_boxes(self, boxes: Any, images: Any, generator: Any) -> torch.Tensor:
+        return affine_boxes(boxes, self.matrices(images, generator))
 
     @staticmethod
     def _matrix(a: list[torch.Tensor]) -> torch.Tensor:
@@ -166,6 +173,7 @@ class RandomTranslation(_AffineLayer):
 
     # Keras 3.15.1's order of the get_config() keys
     _config_order = "data_format height_factor width_factor fill_mode interpolation seed fill_value"
+    transforms_boxes = True
 
     def __init__(
         self,
@@ -196,75 +204,6 @@ class RandomTranslation(_AffineLayer):
         config = super().get_config()
         config.update(
             height_factor=as_config(self.height_factor), width_factor=as_config(self.width_factor)
-        )
-        return config
-
-
-class RandomShift(ImageLayer):
-    """Shifts each image by whole pixels in training: dx, dy drawn uniformly from the integers
-    in [-max_shift, max_shift], content moved exactly, no interpolation (lamina's own layer).
-
-    The "random shifts by up to 2 px" of the ConvNetJS CIFAR-10 demo: cheap translation
-    invariance that keeps every pixel value intact.
-
-    Args:
-        max_shift: the largest shift in pixels, on each axis (>= 0).
-        {fill}
-        fill_value: the value of 'constant' filling.
-        seed: makes the draws reproducible.
-        data_format: 'channels_last' (default) or 'channels_first'.
-
-    Input shape:
-        (batch, height, width, channels), or one (height, width, channels) image.
-    Output shape:
-        Same as the input.
-
-    >>> import torch
-    >>> y = RandomShift(max_shift=1, seed=0)(torch.ones(4, 5, 5, 1), training=True)
-    >>> sorted(set(y.flatten().tolist()))   # shifted ones, zeros filled in
-    [0.0, 1.0]
-    """
-
-    def __init__(
-        self,
-        max_shift: int = 2,
-        fill_mode: str = "constant",
-        fill_value: float = 0.0,
-        seed: int | None = None,
-        data_format: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(seed=seed, data_format=data_format, **kwargs)
-        if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
-            raise ValueError(
-                f"{self._describe()}: max_shift must be a non-negative int; "
-                f"got max_shift={max_shift!r}"
-            )
-        self.max_shift = max_shift
-        self.fill_mode = check_choice(self._describe(), "fill_mode", fill_mode, FILL_MODES)
-        self.fill_value = float(fill_value)
-
-    def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        n, _, height, width = images.shape
-        m = self.max_shift
-        shifts = torch.randint(-m, m + 1, (2, n), generator=generator, device=images.device)
-        # Pixel i of the output reads pixel i - dy of the image, i - dy + m of it padded by m.
-        return crop_windows(
-            images,
-            m - shifts[0],
-            m - shifts[1],
-            height,
-            width,
-            m,
-            m,
-            self.fill_mode,
-            self.fill_value,
-        )
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(
-            max_shift=self.max_shift, fill_mode=self.fill_mode, fill_value=self.fill_value
         )
         return config
 
@@ -303,6 +242,7 @@ class RandomCrop(ImageLayer):
 
     identity_in_inference = False
     casts_int_images = False  # as Keras: inference keeps integer images' dtype, training casts
+    geometric = transforms_boxes = masks_to_compute_dtype = True
 
     def __init__(
         self,
@@ -331,18 +271,35 @@ class RandomCrop(ImageLayer):
     def inference(self, images: torch.Tensor) -> torch.Tensor:
         return smart_resize(images, self.height, self.width)
 
-    def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        images = images.to(self._compute_dtype)
+    def inference_boxes(self, boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        if (height, width) == (self.height, self.width):
+            return boxes
+        top, left, crop_h, crop_w = aspect_crop_box(height, width, self.height, self.width)
+        return crop_resize_boxes(boxes, top, left, self.height / crop_h, self.width / crop_w)
+
+    def windows(self, images: torch.Tensor, generator: torch.Generator | None) -> Any:
+        """(top, left) (N,) of the windows in the padded images; None where they don't fit."""
         n, _, height, width = images.shape
-        pad_h, pad_w = self._pads
-        room_h = height + 2 * pad_h - self.height
-        room_w = width + 2 * pad_w - self.width
+        room_h = height + 2 * self._pads[0] - self.height
+        room_w = width + 2 * self._pads[1] - self.width
         if room_h < 0 or room_w < 0:
-            return self.inference(images)
+            return None
         device = images.device
         top = torch.randint(0, room_h + 1, (n,), generator=generator, device=device)
-        left = torch.randint(0, room_w + 1, (n,), generator=generator, device=device)
-        return crop_windows(images, top, left, self.height, self.width, pad_h, pad_w)
+        return top, torch.randint(0, room_w + 1, (n,), generator=generator, device=device)
+
+    def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        images = images.to(self._compute_dtype)
+        windows = self.windows(images, generator)
+        if windows is None:
+            return self.inference(images)
+        return crop_windows(images, *windows, self.height, self.width, *self._pads)
+
+    def augment_boxes(self, boxes: Any, images: Any, generator: Any) -> torch.Tensor:
+        windows = self.windows(images, generator)
+        if windows is None:
+            return self.inference_boxes(boxes, *images.shape[-2:])
+        return crop_resize_boxes(boxes, windows[0] - self._pads[0], windows[1] - self._pads[1])
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -439,6 +396,7 @@ class RandomZoom(_AffineLayer):
 
     # Keras 3.15.1's order of the get_config() keys
     _config_order = "data_format height_factor width_factor fill_mode interpolation seed fill_value"
+    transforms_boxes = True
 
     def __init__(
         self,
@@ -486,5 +444,5 @@ class RandomZoom(_AffineLayer):
         return config
 
 
-for _cls in (RandomTranslation, RandomShift, RandomRotation, RandomZoom):
+for _cls in (RandomTranslation, RandomRotation, RandomZoom):
     _cls.__doc__ = _cls.__doc__.replace("{fill}", _FILL_DOC)

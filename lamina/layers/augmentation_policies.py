@@ -190,6 +190,8 @@ def _operations(
 class _PolicyLayer(ImageLayer):
     """RandAugment and AugMix: a factor, a value range, an interpolation and the operations."""
 
+    geometric = True  # masks follow the geometric operations; boxes are not supported
+
     def __init__(
         self,
         value_range: Any,
@@ -312,10 +314,13 @@ class RandAugment(_PolicyLayer):
             _take_keras_names(_RANDAUGMENT_KERAS)
 
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        return self.augment_targets(images, None, None, generator)[0]
+
+    def augment_targets(self, images: Any, masks: Any, boxes: Any, generator: Any) -> tuple:
         operations = list(self._operations.values())
         for index in self._choices(self.num_ops, len(operations), images.device):
-            images = operations[index].augment(images, generator)
-        return images
+            images, masks, _ = operations[index].augment_targets(images, masks, None, generator)
+        return images, masks, boxes
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -399,6 +404,9 @@ class AugMix(_PolicyLayer):
             self._operations = {key: self._operations[key] for key in _AUGMIX_BASIC}
 
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        return self.augment_targets(images, None, None, generator)[0]
+
+    def augment_targets(self, images: Any, masks: Any, boxes: Any, generator: Any) -> tuple:
         n, device = images.shape[0], images.device
         operations = list(self._operations.values())
         # As Keras: one set of chain weights and one own weight for the whole batch.
@@ -409,14 +417,21 @@ class AugMix(_PolicyLayer):
         own_weight = sample_beta(self.alpha, 1, generator, device).to(images.dtype).expand(n)
         steps = self._choices(self.num_chains * self.chain_depth, len(operations) + 1, device)
         mixed = torch.zeros_like(images)
+        mixed_masks = None if masks is None else torch.zeros_like(masks)
         for chain in range(self.num_chains):
-            chained = images
+            chained, chained_masks = images, masks
             for index in steps[chain * self.chain_depth : (chain + 1) * self.chain_depth]:
                 if index < len(operations):  # the last choice: no operation at this step
-                    chained = operations[index].augment(chained, generator)
+                    chained, chained_masks, _ = operations[index].augment_targets(
+                        chained, chained_masks, None, generator
+                    )
             mixed = mixed + chained * chain_weights[:, chain].view(n, 1, 1, 1)
+            if masks is not None:
+                mixed_masks = mixed_masks + chained_masks * chain_weights[:, chain].view(n, 1, 1, 1)
         weight = own_weight.view(n, 1, 1, 1)
-        return (weight * images + (1.0 - weight) * mixed).clamp(*self._values)
+        if masks is not None:  # as Keras: mixed as the images, not clipped
+            masks = weight * masks + (1.0 - weight) * mixed_masks
+        return (weight * images + (1.0 - weight) * mixed).clamp(*self._values), masks, boxes
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

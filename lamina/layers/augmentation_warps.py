@@ -1,4 +1,4 @@
-"""Warping augmentation: RandomShear, RandomPerspective, RandomElasticTransform.
+"""Warping augmentation: RandomShift, RandomShear, RandomPerspective, RandomElasticTransform.
 
 Each acts in training (`fit()`, or a direct call, which defaults to training as in Keras)
 and returns its input unchanged in inference (`predict()`, `evaluate()`, `training=False`).
@@ -23,10 +23,12 @@ from ..ops._image_extra import FILL_MODES as OPS_FILL_MODES
 from ..ops._image_extra import perspective_transform
 from ..ops._image_warps import elastic_displacements, elastic_kernel_size, elastic_resample
 from ._image_utils import (
+    FILL_MODES,
     INTERPOLATIONS,
     ImageLayer,
     as_config,
     check_choice,
+    crop_windows,
     parse_factor,
     parse_strict_factor,
     uniform,
@@ -34,7 +36,78 @@ from ._image_utils import (
 from .augmentation import _value_range
 from .augmentation_geometric import _FILL_DOC, _AffineLayer
 
-__all__ = ["RandomElasticTransform", "RandomPerspective", "RandomShear"]
+__all__ = ["RandomElasticTransform", "RandomPerspective", "RandomShear", "RandomShift"]
+
+
+class RandomShift(ImageLayer):
+    """Shifts each image by whole pixels in training: dx, dy drawn uniformly from the integers
+    in [-max_shift, max_shift], content moved exactly, no interpolation (lamina's own layer).
+
+    The "random shifts by up to 2 px" of the ConvNetJS CIFAR-10 demo: cheap translation
+    invariance that keeps every pixel value intact.
+
+    Args:
+        max_shift: the largest shift in pixels, on each axis (>= 0).
+        {fill}
+        fill_value: the value of 'constant' filling.
+        seed: makes the draws reproducible.
+        data_format: 'channels_last' (default) or 'channels_first'.
+
+    Input shape:
+        (batch, height, width, channels), or one (height, width, channels) image.
+    Output shape:
+        Same as the input.
+
+    >>> import torch
+    >>> y = RandomShift(max_shift=1, seed=0)(torch.ones(4, 5, 5, 1), training=True)
+    >>> sorted(set(y.flatten().tolist()))   # shifted ones, zeros filled in
+    [0.0, 1.0]
+    """
+
+    geometric = True
+
+    def __init__(
+        self,
+        max_shift: int = 2,
+        fill_mode: str = "constant",
+        fill_value: float = 0.0,
+        seed: int | None = None,
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
+            raise ValueError(
+                f"{self._describe()}: max_shift must be a non-negative int; "
+                f"got max_shift={max_shift!r}"
+            )
+        self.max_shift = max_shift
+        self.fill_mode = check_choice(self._describe(), "fill_mode", fill_mode, FILL_MODES)
+        self.fill_value = float(fill_value)
+
+    def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        n, _, height, width = images.shape
+        m = self.max_shift
+        shifts = torch.randint(-m, m + 1, (2, n), generator=generator, device=images.device)
+        # Pixel i of the output reads pixel i - dy of the image, i - dy + m of it padded by m.
+        return crop_windows(
+            images,
+            m - shifts[0],
+            m - shifts[1],
+            height,
+            width,
+            m,
+            m,
+            self.fill_mode,
+            self.fill_value,
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            max_shift=self.max_shift, fill_mode=self.fill_mode, fill_value=self.fill_value
+        )
+        return config
 
 
 class RandomShear(_AffineLayer):
@@ -145,6 +218,7 @@ class RandomPerspective(ImageLayer):
 
     # Keras 3.15.1's order of the get_config() keys
     _config_order = "data_format factor scale interpolation fill_value seed"
+    geometric = True
 
     def __init__(
         self,
@@ -249,6 +323,7 @@ class RandomElasticTransform(ImageLayer):
 
     # Keras 3.15.1's order of the get_config() keys
     _config_order = "data_format factor scale interpolation fill_mode fill_value value_range seed"
+    geometric = True
 
     def __init__(
         self,
@@ -327,3 +402,4 @@ class RandomElasticTransform(ImageLayer):
 
 
 RandomShear.__doc__ = RandomShear.__doc__.replace("{fill}", _FILL_DOC)
+RandomShift.__doc__ = RandomShift.__doc__.replace("{fill}", _FILL_DOC)

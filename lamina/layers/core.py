@@ -373,9 +373,14 @@ class Lambda(Layer):
         from ..saving.registry import get_registered_name
 
         config = super().get_config()
-        config.update(function=get_registered_name(self.function), arguments=self.arguments)
+        # Keras' entry for a named function (and its key order: function, output_shape,
+        # arguments); a file still carries only the function's name.
+        name = get_registered_name(self.function)
+        config["function"] = {"module": "builtins", "class_name": "function", "config": name,
+                              "registered_name": "function"}  # fmt: skip
         if self._output_shape is not None:  # Keras writes it only when given
             config["output_shape"] = self._output_shape
+        config["arguments"] = self.arguments
         return config
 
     @classmethod
@@ -386,6 +391,8 @@ class Lambda(Layer):
 
         name = config.get("name", "lambda")
         function = config.get("function")
+        if isinstance(function, dict) and function.get("class_name") == "function":
+            function = function.get("config")  # Keras' entry of a named function
         if in_safe_mode():
             raise ValueError(
                 f"Lambda layer '{name}' wraps Python code (function {function!r}); loading it "

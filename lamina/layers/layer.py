@@ -418,7 +418,8 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
                 self._check_input(inputs)  # as for tensors: the rank and the built sizes
             shapes = self._shapes_of(inputs)
             self._maybe_build(shapes)  # as Keras, also where compute_output_shape is the user's
-            output_shapes = as_shapes(self.compute_output_shape(shapes))
+            with self._passing_on(args[1:], kwargs):  # `call(anchor, positive, negative)`
+                output_shapes = as_shapes(self.compute_output_shape(shapes))
         except ValueError as error:
             sources = [
                 f"'{t.layer.name}' ({type(t.layer).__name__}) with shape {t.shape}"

@@ -44,7 +44,7 @@ class MaxNumBoundingBoxes(Layer):
     """
 
     # Keras 3.15.1's order of the get_config() keys
-    _config_order = "data_format max_number"
+    _config_order = "data_format bounding_box_format max_number"
 
     def __init__(
         self,

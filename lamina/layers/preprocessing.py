@@ -1,7 +1,5 @@
-"""Preprocessing layers: Rescaling, Normalization, Resizing, CenterCrop.
-
-They compute the same in training and inference, so they can sit at the start of a model and
-travel with it when it is saved.
+"""Preprocessing layers: Rescaling, Normalization, Resizing, CenterCrop (the same in training
+and inference, so they can sit at the start of a model and travel with it when it is saved).
 
 >>> import torch
 >>> Rescaling(1 / 255)(torch.full((1, 2, 2, 3), 255.0)).max().item()
@@ -19,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import config as lamina_config
+from ._image_dicts import call_on_dict, center_crop_boxes, resizing_boxes
 from ._image_utils import (
     ImageLayer,
     aspect_crop_box,
@@ -49,10 +48,7 @@ class Rescaling(Layer):
         scale: a number, or one number per channel.
         offset: a number, or one number per channel.
 
-    Input shape:
-        Any; integer inputs are cast to the layer's float dtype.
-    Output shape:
-        Same as the input.
+    Input and output shape: any, the same; integer inputs are cast to the layer's float dtype.
 
     >>> import torch
     >>> Rescaling(1 / 127.5, offset=-1)(torch.tensor([[0.0, 127.5, 255.0]])).tolist()
@@ -364,9 +360,8 @@ class Resizing(ImageLayer):
         pad_to_aspect_ratio: True first pads the short side evenly with `fill_value` instead.
         fill_mode: how padding is filled; only 'constant' (Keras has no other).
         fill_value: the padding value.
-        antialias: low-pass filter when downsampling ('bilinear' and 'bicubic'). The default,
-            False, matches Keras' PyTorch backend exactly; Keras' TensorFlow and JAX backends
-            resize with their own kernels, whose downsampled values differ slightly.
+        antialias: low-pass filter when downsampling ('bilinear', 'bicubic'); False (default)
+            matches Keras' PyTorch backend (its TensorFlow and JAX kernels differ slightly).
         data_format: 'channels_last' (default) or 'channels_first'.
 
     Input shape:
@@ -381,6 +376,8 @@ class Resizing(ImageLayer):
     """
 
     identity_in_inference = False
+    geometric = transforms_boxes = True
+    _augments_in_call = False
 
     def __init__(
         self,
@@ -410,11 +407,16 @@ class Resizing(ImageLayer):
         self.fill_value = float(fill_value)
         self.antialias = bool(antialias)
 
-    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if isinstance(inputs, dict):
+            return call_on_dict(self, inputs, training)
         dtype = inputs.dtype
         images, unbatched = self._to_nchw(inputs)
         if not dtype.is_floating_point:
             images = images.to(dtype)  # resize() rounds and casts integer images back
+        return self._from_nchw(self.inference(images), unbatched)
+
+    def inference(self, images: torch.Tensor) -> torch.Tensor:
         height, width = images.shape[-2:]
         if self.crop_to_aspect_ratio:
             top, left, crop_height, crop_width = aspect_crop_box(
@@ -425,8 +427,10 @@ class Resizing(ImageLayer):
             top, left = aspect_pad(height, width, self.height, self.width)
             if top or left:
                 images = F.pad(images, (left, left, top, top), value=self.fill_value)
-        out = resize(images, self.height, self.width, self.interpolation, self.antialias)
-        return self._from_nchw(out, unbatched)
+        return resize(images, self.height, self.width, self.interpolation, self.antialias)
+
+    def inference_boxes(self, boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        return resizing_boxes(self, boxes, height, width)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -447,8 +451,8 @@ class Resizing(ImageLayer):
 class CenterCrop(ImageLayer):
     """Crops the centre (height, width) window of each image.
 
-    An image smaller than the window on either side is instead centre-cropped to the window's
-    aspect ratio and resized bilinearly to (height, width), as Keras.
+    An image smaller than the window on either side is centre-cropped to the window's aspect
+    ratio and resized bilinearly to (height, width) instead, as Keras.
 
     Args:
         height: the output height.
@@ -466,6 +470,7 @@ class CenterCrop(ImageLayer):
     """
 
     identity_in_inference = False
+    geometric = transforms_boxes = masks_to_compute_dtype = True
 
     def __init__(
         self, height: int, width: int, data_format: str | None = None, **kwargs: Any
@@ -483,6 +488,9 @@ class CenterCrop(ImageLayer):
 
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         return self.inference(images)
+
+    def inference_boxes(self, boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        return center_crop_boxes(self, boxes, height, width)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -281,11 +281,18 @@ def _serialize_layer(layer: Layer) -> dict[str, Any]:
     if getattr(module, cls.__name__, None) is not cls:
         from ..saving.registry import get_registered_name
 
-        entry["module"] = module.__name__
+        # lamina's own classes name lamina's module; a user's class its own, None for
+        # __main__ (Keras' `record_object_after_serialization`).
+        own = cls.__module__.startswith("lamina.")
+        entry["module"] = module.__name__ if own else _user_module(cls)
         entry["registered_name"] = get_registered_name(layer)
     elif cls.__name__ == "Functional":
         entry["registered_name"] = "Functional"  # as Keras writes it
     return entry
+
+
+def _user_module(cls: type) -> str | None:
+    return None if cls.__module__ == "__main__" else cls.__module__
 
 
 # The module Keras 3 writes for each class, so Keras reads lamina's configs (lamina resolves

@@ -76,3 +76,8 @@ def test_what_epoch_callbacks_add_reaches_history_but_not_on_train_end():
     history = model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0, callbacks=[reduce, Spy()])
     assert seen == {"epoch": ["learning_rate", "loss"], "train_end": ["loss"]}
     assert sorted(history.history) == ["learning_rate", "loss"]
+
+
+def test_params_are_none_until_fit_sets_them():
+    # Keras 3.15.1: Callback().params is None.
+    assert Callback().params is None

@@ -262,3 +262,20 @@ def test_input_shape_advice_points_at_the_layer_class_as_keras():
     assert files[0].endswith("lamina/layers/core.py")
     assert files[1].endswith(("lamina/layers/_conv_base.py", "lamina/layers/convolution.py"))
     assert __file__ not in files
+
+
+def test_a_symbolic_call_passes_every_argument_to_shape_inference():
+    # The Siamese triplet example's DistanceLayer(anchor, positive, negative); Keras 3.15.1
+    # gives outputs of shape (None,) twice and [10, 10], [20, 20] below.
+    class DistanceLayer(Layer):
+        def call(self, anchor, positive, negative=None, scale=1.0):
+            ap = lamina.ops.sum(lamina.ops.square(anchor - positive), -1) * scale
+            return ap, lamina.ops.sum(lamina.ops.square(anchor - negative), -1)
+
+    a, p, n = Input((5,)), Input((5,)), Input((5,))
+    outputs = DistanceLayer()(a, p, negative=n, scale=2.0)
+    assert [tuple(t.shape) for t in outputs] == [(None,), (None,)]
+    model = lamina.Model([a, p, n], outputs)
+    x = np.ones((2, 5), "float32")
+    ap, an = model([x, x * 2, x * 3])
+    assert ap.tolist() == [10.0, 10.0] and an.tolist() == [20.0, 20.0]

@@ -154,3 +154,34 @@ def test_softmax_refuses_a_mask_that_does_not_broadcast_as_keras():
     scores = torch.zeros(3, 4, 4)
     out = layers.Softmax()(scores, mask=torch.as_tensor(IDS != 0)[:, None, :])
     np.testing.assert_allclose(out[1, 0].numpy(), [1.0, 0.0, 0.0, 0.0])
+
+
+def test_a_layer_returning_a_list_gives_each_output_its_own_mask():
+    # The masking guide's TemporalSplit; Keras 3.15.1 printed these two masks.
+    class TemporalSplit(layers.Layer):
+        def call(self, inputs):
+            return lamina.ops.split(inputs, 2, axis=1)
+
+        def compute_mask(self, inputs, mask=None):
+            return None if mask is None else lamina.ops.split(mask, 2, axis=1)
+
+    padded = np.array(
+        [[711, 632, 71, 0, 0, 0], [73, 8, 3215, 55, 927, 0], [83, 91, 1, 645, 1253, 927]]
+    )
+    x = np.tile(padded[..., None], (1, 1, 10)).astype("float32")
+    first, second = TemporalSplit()(layers.Masking()(torch.tensor(x)))
+    assert first._keras_mask.tolist() == [[True] * 3] * 3
+    assert second._keras_mask.tolist() == [[False] * 3, [True, True, False], [True] * 3]
+
+
+def test_a_mask_set_in_call_is_kept():
+    class OwnMask(layers.Layer):
+        supports_masking = True
+
+        def call(self, inputs):
+            out = inputs * 1.0
+            out._keras_mask = torch.tensor([[False, True]])
+            return out
+
+    out = OwnMask()(layers.Embedding(5, 2, mask_zero=True)(torch.tensor([[1, 0]])))
+    assert out._keras_mask.tolist() == [[False, True]]

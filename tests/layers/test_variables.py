@@ -135,3 +135,23 @@ def test_compiled_training_with_variable_weights_matches_eager():
         return model.fit(x, x[:, :1], epochs=2, verbose=0).history["loss"]
 
     np.testing.assert_allclose(run(True), run(False), rtol=1e-5)
+
+
+def test_add_weight_keeps_aggregation_and_checks_it():
+    # Keras 3.15.1: v.aggregation is 'mean' / 'sum' as given, 'none' by default.
+    class AllArgs(layers.Layer):
+        def build(self, input_shape):
+            self.k = self.add_weight(shape=(input_shape[-1], 3), initializer="ones",
+                                     aggregation="mean", name="kern")  # fmt: skip
+            self.c = self.add_weight(shape=(), trainable=False, aggregation="sum", name="cnt")
+            self.d = self.add_weight(shape=(), name="plain")
+
+        def call(self, x):
+            return x
+
+    layer = AllArgs()
+    layer(np.ones((2, 4), "float32"))
+    assert [w.aggregation for w in (layer.k, layer.c, layer.d)] == ["mean", "sum", "none"]
+    assert lamina.Variable(1.0).synchronization == "auto"
+    with pytest.raises(ValueError, match="Invalid value for argument `aggregation`"):
+        layers.Dense(2).add_weight(shape=(1,), aggregation="max")

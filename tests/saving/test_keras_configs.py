@@ -328,3 +328,36 @@ def test_regularizer_names_and_unknown_keys():
     assert regularizers.get({**config, "config": {"l1": 0.1, "l2": 0.2}}).l2 == 0.2
     with pytest.raises(ValueError, match="L2: unknown config key"):
         regularizers.get({"class_name": "L2", "config": {"l3": 0.1}})
+
+
+def euclidean_distance(vects):
+    x, y = vects
+    return lamina.ops.sqrt(lamina.ops.sum(lamina.ops.square(x - y), axis=1, keepdims=True))
+
+
+def test_lambda_config_names_its_function_as_keras_does():
+    # Keras 3.15.1 (the Siamese contrastive-loss example): the function's entry, then
+    # output_shape, then arguments.
+    layer = lamina.layers.Lambda(euclidean_distance, output_shape=(1,), name="lambda")
+    config = layer.get_config()
+    assert list(config)[-3:] == ["function", "output_shape", "arguments"]
+    function = {"module": "builtins", "class_name": "function", "config": "euclidean_distance"}
+    assert config["function"] == {**function, "registered_name": "function"}
+    with (
+        lamina.saving.SafeModeScope(False),
+        lamina.saving.custom_object_scope({"euclidean_distance": euclidean_distance}),
+    ):
+        assert lamina.layers.Lambda.from_config(config).function is euclidean_distance
+
+
+def test_a_users_layer_entry_names_its_module_as_keras_does():
+    # Keras 3.15.1: module None for a class of __main__, else the class's module.
+    @lamina.saving.register_keras_serializable(package="MyLayers")
+    class Scale(lamina.layers.Layer):
+        def call(self, x):
+            return x
+
+    entry = lamina.saving.serialize_keras_object(Scale(name="cl"))
+    assert (entry["module"], entry["registered_name"]) == (__name__, "MyLayers>Scale")
+    Scale.__module__ = "__main__"
+    assert lamina.saving.serialize_keras_object(Scale(name="c2"))["module"] is None
