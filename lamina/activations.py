@@ -299,7 +299,10 @@ def get(identifier: str | Callable[..., Tensor] | None) -> Callable[..., Tensor]
         )
     if callable(identifier):
         return identifier
-    raise TypeError(f"activation must be a name or a callable; got {identifier!r}")
+    raise ValueError(
+        f"Could not interpret activation function identifier: {identifier!r}; an activation "
+        "must be a name or a callable"
+    )
 
 
 def serialize(activation: Callable[..., Tensor]) -> str:

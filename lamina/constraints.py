@@ -285,7 +285,7 @@ def get(identifier: Any) -> Any:
         return identifier()
     if callable(identifier):
         return identifier
-    raise TypeError(
-        f"Could not interpret constraint identifier {identifier!r}: expected None, a name such "
+    raise ValueError(  # a ValueError, as Keras
+        f"Could not interpret constraint identifier: {identifier!r}; expected None, a name such "
         "as 'max_norm', a config dict, a Constraint or a function of the weight tensor"
     )

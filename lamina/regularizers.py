@@ -200,7 +200,7 @@ def get(identifier: Any) -> Regularizer | None:
         return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
     if callable(identifier):
         return identifier
-    raise TypeError(f"Cannot interpret {identifier!r} as a regularizer")
+    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")  # as Keras
 
 
 def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Regularizer | None:

@@ -365,7 +365,8 @@ def test_registered_constraint_function_by_name():
         ("max_nrom", ValueError, r"Unknown constraint 'max_nrom'. Valid names: .*max_norm"),
         ({"class_name": "Nope", "config": {}}, ValueError, r"Unknown constraint 'Nope'"),
         ({"config": {}}, TypeError, r"'class_name'"),
-        (3, TypeError, r"Could not interpret constraint identifier 3"),
+        # Keras 3.15.1: "ValueError: Could not interpret constraint identifier: 3"
+        (3, ValueError, r"Could not interpret constraint identifier: 3"),
     ],
 )
 def test_bad_identifiers_give_clear_errors(identifier, error, message):

@@ -164,6 +164,8 @@ class CallbackList(Callback):
         **params: Any,
     ) -> None:
         super().__init__()
+        if isinstance(callbacks, Callback):  # one callback, not in a list: Keras takes it
+            callbacks = [callbacks]
         self.callbacks = list(callbacks or [])
         for callback in self.callbacks:
             if not isinstance(callback, Callback):

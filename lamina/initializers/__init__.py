@@ -160,7 +160,7 @@ def get(identifier: Any) -> Initializer:
         return cls(**config)
     if callable(identifier):
         return identifier
-    raise TypeError(f"Cannot interpret {identifier!r} as an initializer")
+    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")  # as Keras
 
 
 def serialize(initializer: Any) -> Any:

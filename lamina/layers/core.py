@@ -67,6 +67,14 @@ class InputLayer(Layer):
             raise NotImplementedError("InputLayer: sparse inputs are not supported")
         if input_tensor is not None:
             raise NotImplementedError("InputLayer: input_tensor is not supported; use shape=")
+        if shape is not None and batch_shape is not None:  # Keras' check and words
+            raise ValueError("You cannot pass both `shape` and `batch_shape` at the same time.")
+        for given in (shape, batch_shape):
+            if given is not None and not hasattr(given, "__iter__"):  # Input(3): as Keras
+                raise ValueError(
+                    f"Cannot convert '{given}' to a shape. InputLayer '{self.name}' takes one "
+                    f"sample's shape as a tuple, e.g. shape=({given},)"
+                )
         if batch_shape is not None:
             self.batch_shape = standardize_shape(batch_shape, "batch_shape")
         elif shape is not None:

@@ -44,8 +44,7 @@ from .input_spec import assert_input_compatibility
 Shape = tuple[int | None, ...]
 
 _CALL_CONTEXT = threading.local()
-# Set once a layer that makes masks exists (Embedding(mask_zero=True), Masking): until then
-# no call looks for masks (see _masking).
+# Set once a layer that makes masks exists (Embedding(mask_zero=True), Masking): see _masking.
 MASKS_IN_USE = [False]
 _NO_CONTEXT = contextlib.nullcontext()
 
@@ -107,18 +106,19 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
         activity_regularizer: Any = None,
         **kwargs: Any,
     ) -> None:
-        if kwargs:
-            raise TypeError(
-                f"{type(self).__name__}() got unexpected keyword argument(s) "
-                f"{', '.join(sorted(kwargs))}"
+        if kwargs:  # a ValueError, as Keras
+            raise ValueError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
             )
         super().__init__()
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a string; got {name!r}")
+        if name is not None and not isinstance(name, str):  # Keras' error and words
+            raise ValueError(
+                "Argument `name` must be a string and cannot contain character `/`. "
+                f"Received: name={name} (of type {type(name)})"
+            )
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.built = False
         self._trainable = bool(trainable)
-        # Keras semantics: calling a layer or model outside fit() is inference.
         self.training = False
         self._dtype_policy = mixed_precision.resolve(dtype)
         mixed_precision.note_policy(self._dtype_policy)

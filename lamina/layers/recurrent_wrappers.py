@@ -113,6 +113,11 @@ class Bidirectional(_Wrapper):
             )
         if backward_layer is not None and not isinstance(backward_layer, Layer):
             raise ValueError(f"Bidirectional '{self.name}': backward_layer must be a layer")
+        if not hasattr(layer, "go_backwards"):  # a TypeError, as Keras (its config copy fails)
+            raise TypeError(
+                f"Bidirectional '{self.name}' wraps a recurrent layer (LSTM, GRU, RNN...); got "
+                f"{type(layer).__name__} '{layer.name}', which has no `go_backwards`"
+            )
         config = layer.get_config()
         name = layer.name.removeprefix("forward_")
         # Copies (new weights), built as `layer` is, as Keras copies it through its config.

@@ -57,10 +57,16 @@ class _RandomLayer(Layer):
             self._generators[device] = generator
         return generator
 
-    def _check_rate(self, rate: Any) -> float:
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+    def _check_rate(self, rate: Any, one: bool = False) -> float:
+        """`rate` as a float in [0, 1), or [0, 1] when `one` (Dropout's range in Keras)."""
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, (int, float))
+            or not (0 <= rate <= 1 if one else 0 <= rate < 1)
+        ):
+            top = "1]" if one else "1)"
             raise ValueError(
-                f"{type(self).__name__} '{self.name}': rate must be a number in [0, 1), the "
+                f"{type(self).__name__} '{self.name}': rate must be a number in [0, {top}, the "
                 f"fraction of the inputs to drop; got rate={rate!r}"
             )
         return float(rate)
@@ -76,7 +82,7 @@ class Dropout(_RandomLayer):
     1 / (1 - rate), so that the expected sum is unchanged (inverted dropout, as `F.dropout`).
 
     Args:
-        rate: the fraction of the inputs to drop, in [0, 1).
+        rate: the fraction of the inputs to drop, in [0, 1] (1 drops all).
         noise_shape: the shape of the keep/drop mask, broadcast over the input; None entries take
             the input's size. `(None, 1, None)` on (batch, steps, features) drops the same
             features at every step.
@@ -106,7 +112,7 @@ class Dropout(_RandomLayer):
         **kwargs: Any,
     ) -> None:
         super().__init__(seed=seed, **kwargs)
-        self.rate = self._check_rate(rate)
+        self.rate = self._check_rate(rate, one=True)  # Keras takes 1: all dropped
         if noise_shape is not None:
             if isinstance(noise_shape, (str, bytes)) or not isinstance(noise_shape, Sequence):
                 raise ValueError(
@@ -138,6 +144,8 @@ class Dropout(_RandomLayer):
     def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         if not training or self.rate == 0:
             return inputs
+        if self.rate == 1:
+            return torch.zeros_like(inputs)
         mask_shape = self._mask_shape(inputs)
         generator = self._generator(inputs.device)
         if inputs.device.type == "cpu" and inputs.dtype in (torch.float32, torch.float64):

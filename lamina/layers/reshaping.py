@@ -87,11 +87,13 @@ class Reshape(Layer):
 
     def __init__(self, target_shape: Sequence[int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if _is_int(target_shape):
-            target_shape = (target_shape,)
+        if not isinstance(target_shape, Sequence):  # Keras iterates it: a TypeError
+            raise TypeError(
+                f"Reshape '{self.name}': target_shape must be a tuple of ints (one sample's "
+                f"shape, e.g. (12,)); got {target_shape!r}, which is not iterable"
+            )
         if (
-            not isinstance(target_shape, Sequence)
-            or not all(_is_int(d) and (d > 0 or d == -1) for d in target_shape)
+            not all(_is_int(d) and (d > 0 or d == -1) for d in target_shape)
             or list(target_shape).count(-1) > 1
         ):
             raise ValueError(

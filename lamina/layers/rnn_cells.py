@@ -90,9 +90,10 @@ class _Cell(DropoutCellMixin, _RNN):
     def __init__(self, units: int, **kwargs: Any) -> None:
         given = sorted(set(kwargs) & set(_SEQUENCE_ARGUMENTS))
         if given:
-            raise TypeError(
-                f"{type(self).__name__}() got unexpected keyword argument(s) {', '.join(given)}: "
-                "a cell computes one step; pass them to RNN(cell, ...)"
+            raise ValueError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                f"{ {key: kwargs[key] for key in given} }; a cell computes one step: pass them "
+                "to RNN(cell, ...)"
             )
         kwargs.pop("implementation", None)  # Keras' choice of matmul grouping: one here
         super().__init__(units, **kwargs)

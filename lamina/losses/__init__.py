@@ -256,8 +256,9 @@ def to_loss(identifier: str | LossFunction | Loss | dict[str, Any] | None) -> Lo
         if identifier in _FUNCTION_CLASSES:
             return _FUNCTION_CLASSES[identifier]()
         return LossFunctionWrapper(identifier)
-    raise TypeError(
-        f"Cannot interpret {identifier!r} as a loss: give a name, a function, a Loss or a config"
+    raise ValueError(  # Keras' words (a ValueError in Keras)
+        f"Could not interpret loss identifier: {identifier!r}; give a name, a function, a Loss "
+        "or a config"
     )
 
 

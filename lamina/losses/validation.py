@@ -21,7 +21,12 @@ from .probabilistic import (
     SparseCategoricalCrossentropy,
 )
 
-__all__ = ["validate_targets"]
+__all__ = ["LabelRangeError", "validate_targets"]
+
+
+class LabelRangeError(ValueError, IndexError):
+    """A class label outside [0, classes): Keras (torch) raises an IndexError ('Target 6 is out
+    of bounds'), lamina a ValueError before; this is both (as NumPy's AxisError)."""
 
 
 def _host_array(y: Any) -> np.ndarray:
@@ -109,7 +114,7 @@ def _validate_sparse(
     low, high = labels.min(), labels.max()
     if low < 0 or high >= width:
         bad = low if low < 0 else high
-        raise ValueError(
+        raise LabelRangeError(
             f"{what} got the label {bad.item()!r}, but the model outputs {width} classes, so "
             f"labels must lie in [0, {width}). Check the labels, or give the last layer as many "
             "units as there are classes."

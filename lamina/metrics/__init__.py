@@ -370,9 +370,9 @@ def compile_metric(identifier: Any) -> Metric | None:
         return identifier()
     if callable(identifier):
         return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", None))
-    raise TypeError(
-        f"Cannot interpret {identifier!r} as a metric: give a name, a function, a Metric or a "
-        "config dict"
+    raise ValueError(  # Keras' words (a ValueError in Keras)
+        f"Could not interpret metric identifier: {identifier!r}; give a name, a function, a "
+        "Metric or a config dict"
     )
 
 

@@ -231,25 +231,24 @@ class Functional(Model):
 
     def _flat_inputs(self, inputs: Any) -> list[Any]:
         structure = self._input_structure
-        if isinstance(structure, dict):
-            if not isinstance(inputs, dict):
-                raise ValueError(
-                    f"Model '{self.name}' takes a dict of inputs with keys {sorted(structure)}; "
-                    f"got {type(inputs).__name__}"
-                )
-            missing = sorted(set(structure) - set(inputs))
-            if missing:
-                raise ValueError(f"Model '{self.name}': missing inputs {missing}")
-            return [inputs[key] for key in sorted(structure)]
+        # As Keras: a dict's extra keys are ignored; a list fits a dict of inputs whose keys
+        # come in sorted order (Keras' flat order).
+        names = sorted(structure) if isinstance(structure, dict) else self.input_names
         if isinstance(inputs, dict):
-            by_name = {t.layer.name: t for t in self.inputs}
-            unknown = sorted(set(inputs) - set(by_name))
-            if unknown:
-                raise ValueError(
-                    f"Model '{self.name}': unknown input names {unknown}; inputs are "
-                    f"{sorted(by_name)}"
-                )
-            return [inputs[t.layer.name] for t in self.inputs]
+            for name in names:
+                if name not in inputs:
+                    raise ValueError(
+                        f"Model '{self.name}': missing data for input {name!r}. You passed a "
+                        f"data dictionary with keys {list(inputs)}. Expected the following keys: "
+                        f"{names}"
+                    )
+            return [inputs[name] for name in names]
+        if isinstance(structure, dict) and list(structure) != names:
+            raise ValueError(
+                f"Model '{self.name}' takes a dict of inputs with keys {list(structure)}, "
+                f"which are not in sorted order, so a {type(inputs).__name__} cannot be matched "
+                "to them; pass a dict"
+            )
         flat = flatten_structure(inputs)
         if len(flat) != len(self.inputs):
             raise ValueError(

@@ -42,8 +42,8 @@ def _resolve_verbose(verbose: Any) -> int | str:
     """0, 1, 2, or 'auto' kept as it is (Keras' History.params shows it; the bar reads 1)."""
     if verbose == "auto":
         return "auto"
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"verbose must be 0, 1, 2 or 'auto'; got {verbose!r}")
+    if verbose not in (0, 1, 2):  # Keras takes any value: no bar (an epoch header if truthy)
+        return verbose
     return int(verbose)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..layers import _masking
@@ -20,9 +21,15 @@ from ..layers._symbolic import KerasTensor, Node, flatten_structure, map_structu
 from ..layers.core import InputLayer
 from ..layers.layer import Layer, Shape
 from . import _fusion
+from ._graph_tables import adjust_input_rank
 from .model import Model
 
 __all__ = ["Sequential"]
+
+
+class _PopError(ValueError, IndexError):
+    """`pop()` on an empty Sequential: an IndexError as in Keras (a list's pop), and a
+    ValueError as lamina raised before."""
 
 
 class Sequential(Model):
@@ -98,9 +105,10 @@ class Sequential(Model):
             self._input_layer = layer
             return
         if not isinstance(layer, Layer):
-            raise TypeError(
-                f"Sequential '{self.name}' takes lamina layers; got {type(layer).__name__}. "
-                "Wrap a torch module in lamina.layers.TorchModuleWrapper(module)."
+            raise ValueError(
+                "Only instances of `keras.Layer` can be added to a Sequential model "
+                f"'{self.name}'. Received: {layer!r} (of type {type(layer)}). Wrap a torch "
+                "module in lamina.layers.TorchModuleWrapper(module)."
             )
         if any(existing.name == layer.name for existing in self._stack) or layer is self:
             raise ValueError(
@@ -124,7 +132,7 @@ class Sequential(Model):
     def pop(self, rebuild: bool = True) -> Layer:
         """Remove and return the last layer (`rebuild` as in `add`)."""
         if not self._stack:
-            raise ValueError(f"Sequential '{self.name}' has no layers to pop")
+            raise _PopError(f"Sequential '{self.name}' has no layers to pop")
         layer = self._stack.pop()
         delattr(self, str(len(self._stack)))
         if len(self._nodes) > len(self._stack):
@@ -199,7 +207,32 @@ class Sequential(Model):
 
     # ------------------------------------------------------------------ computation
 
+    def _standardize(self, inputs: Any) -> Any:
+        """As Keras once the input shape is known: one tensor, whose rank is made the
+        Input's (a last axis of size 1 added or removed), else a clear error."""
+        reference = self._input_layer
+        if reference is None:
+            return inputs
+        if isinstance(inputs, torch.Tensor):
+            if inputs.dim() != len(reference.batch_shape):
+                inputs = adjust_input_rank(self.name, reference.output, inputs)
+            return inputs
+        if isinstance(inputs, dict) or (
+            isinstance(inputs, (list, tuple))
+            and all(isinstance(v, (torch.Tensor, np.ndarray)) for v in inputs)
+        ):  # several arrays (a list of strings is one text input)
+            received = map_structure(
+                lambda x: f"Tensor(shape={tuple(x.shape)})" if hasattr(x, "shape") else x, inputs
+            )
+            raise ValueError(
+                f"Sequential '{self.name}': the structure of `inputs` doesn't match the "
+                f"expected structure. Expected: one tensor of shape {reference.batch_shape}. "
+                f"Received: inputs={received}"
+            )
+        return inputs
+
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
+        inputs = self._standardize(inputs)
         _masking.attach_call_mask(inputs, mask)
         return _run_stack(self._stack, inputs, training)
 
@@ -211,7 +244,7 @@ class Sequential(Model):
 
     def call_with_logits(self, x: Any, training: bool | None = None) -> tuple[Any, Any]:
         """Predictions and the logits before the last layer's softmax/sigmoid."""
-        x = _run_stack(self._stack[:-1], x, training)
+        x = _run_stack(self._stack[:-1], self._standardize(x), training)
         last = self._stack[-1]
         logits = last.call_pre_activation(last._prepare_inputs(x))
         return last.activation(logits), logits

@@ -187,9 +187,11 @@ class Optimizer(OptimizerState):
         try:
             self._learning_rate = float(value)
         except (TypeError, ValueError):
-            raise TypeError(
-                f"{type(self).__name__}: `learning_rate` must be a float or a schedule (a callable "
-                f"taking the iteration count); got {value!r}"
+            raise ValueError(  # Keras' words (a ValueError in Keras)
+                f"{type(self).__name__}: Argument `learning_rate` should be float, or an "
+                "instance of LearningRateSchedule, or a callable (that takes in the current "
+                f"iteration value and returns the corresponding learning rate value). Received "
+                f"instead: learning_rate={value!r}"
             ) from None
 
     @property

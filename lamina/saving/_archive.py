@@ -23,7 +23,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_write", "is_writer", "read_archive", "write_archive"]
+__all__ = ["MissingFileError", "atomic_write", "is_writer", "read_archive", "write_archive"]
+
+
+class MissingFileError(FileNotFoundError, ValueError):
+    """No file to load: Keras' load_model raises a ValueError ('File not found: ...'); this is
+    also the FileNotFoundError lamina raised before."""
+
 
 # A deflated member may expand at most this much; JSON compresses ~5-20x, weights are stored.
 MAX_COMPRESSION_RATIO = 200
@@ -138,7 +144,7 @@ def read_archive(
     source = f"{what} {str(path)!r}"
     file = Path(path)
     if not file.is_file():
-        raise FileNotFoundError(f"No {what} at {str(path)!r}")
+        raise MissingFileError(f"File not found: filepath={path}. No {what} at {str(path)!r}")
     size = file.stat().st_size
     with open(file, "rb") as raw:
         data = raw.read()

@@ -159,6 +159,11 @@ def load_weights(
             file written by lamina's `save_weights`).
     """
     path = Path(filepath)
+    if not (is_weights_path(path) or path.suffix in (".h5", ".pt", ".pth")):  # Keras: first
+        raise ValueError(
+            f"File format not supported: filepath={filepath}. load_weights reads .safetensors "
+            "(or lamina's .weights.h5), Keras .h5, .pt or .pth files"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"No weights file at {str(path)!r}")
     if path.suffix == ".h5" and _is_hdf5(path):  # written by Keras (3, or 2 by layer name)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import types
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -65,6 +66,12 @@ def input_kind(x: Any) -> str | None:
     if hasattr(x, "__next__"):
         return "generator"
     return None
+
+
+def _describe_item(item: Any) -> str:
+    """A yielded item for messages: arrays by shape, other values as they print."""
+    shape = getattr(item, "shape", None)
+    return f"{type(item).__name__} of shape {tuple(shape)}" if shape is not None else repr(item)
 
 
 def unpack_data(item: Any) -> tuple[Any, Any, Any]:
@@ -165,6 +172,14 @@ class IteratorBatches:
                     "When passing a Python generator to a model, the generator must yield at "
                     "least one batch. Received an empty generator (a generator is read once: "
                     "pass a new one to each fit, evaluate or predict)."
+                )
+            if isinstance(self.source, types.GeneratorType) and not isinstance(
+                self._head[0], tuple
+            ):
+                raise ValueError(
+                    "When passing a Python generator to a model, the generator must return a "
+                    "tuple, either (input,) or (inputs, targets) or (inputs, targets, "
+                    f"sample_weights). Received: {_describe_item(self._head[0])}"
                 )
         return self
 

@@ -84,13 +84,29 @@ def to_tensor_structure(data: Any, device: torch.device, name: str) -> Any:
     return map_structure(lambda leaf: _to_tensor(leaf, device, name), data)
 
 
+def _scalar(leaf: Any) -> Any:
+    """A 0-d array's value, for messages."""
+    return leaf.item() if hasattr(leaf, "item") else leaf
+
+
 def num_samples(data: Any, name: str) -> int | None:
     """The common first dimension of every array in `data`; a clear error if they differ."""
-    sizes = {int(leaf.shape[0]) for leaf in flatten_structure(data) if leaf is not None}
+    leaves = [leaf for leaf in flatten_structure(data) if leaf is not None]
+    for leaf in leaves:
+        if not getattr(leaf, "ndim", 0):  # a Python number or string: no sample axis
+            raise ValueError(
+                f"Unrecognized data type: {name} holds {_scalar(leaf)!r}, which has no "
+                "sample axis; pass NumPy arrays or tensors whose first axis is the samples "
+                "(a list of them for several inputs)"
+            )
+    sizes = {int(leaf.shape[0]) for leaf in leaves}
     if not sizes:
         return None
     if len(sizes) > 1:
-        raise ValueError(f"All arrays in {name} must have the same number of samples; got {sizes}")
+        raise ValueError(
+            "Data cardinality is ambiguous: all arrays in "
+            f"{name} must have the same number of samples; got {sorted(sizes)}"
+        )
     return sizes.pop()
 
 
@@ -221,15 +237,16 @@ def arrays_to_device(
         y_size = num_samples(y, "y")
         if y_size != size:
             raise ValueError(
-                f"x and y must hold the same number of samples; got x with {size} and "
-                f"y with {y_size}"
+                "Data cardinality is ambiguous: x and y must hold the same number of "
+                f"samples; got x with {size} and y with {y_size}"
             )
     if sample_weight is not None:
         sample_weight = to_tensor_structure(sample_weight, device, "sample_weight")
         weights = num_samples(sample_weight, "sample_weight")
         if weights != size:
             raise ValueError(
-                f"sample_weight must hold one weight per sample ({size}); got {weights}"
+                "Data cardinality is ambiguous: sample_weight must hold one weight per "
+                f"sample ({size}); got {weights}"
             )
     return x, y, sample_weight
 

@@ -16,6 +16,8 @@ import torch
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers
+from ..layers._added_losses import in_use as added_losses_in_use
+from .custom_steps import overrides_step
 
 __all__ = ["CompileState", "OutputSpec"]
 
@@ -71,6 +73,18 @@ def _per_output(value: Any, names: list[str], what: str, *, nested: bool) -> lis
     return [value] * len(names)
 
 
+def _check_loss_weights(loss: Any, loss_weights: Any) -> None:
+    """Keras' error for a list of loss weights whose length is not the number of losses."""
+    if not isinstance(loss_weights, (list, tuple)):
+        return
+    count = len(loss) if isinstance(loss, (list, tuple, dict)) else 1
+    if count != len(loss_weights):
+        raise ValueError(
+            f"`loss_weights` must match the number of losses, got {count} losses and "
+            f"{len(loss_weights)} weights."
+        )
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -114,6 +128,16 @@ class CompileState:
             self.compile_arguments["cuda_graphs"] = True
         names = list(output_names or ["output"])
         self.multi_output = len(names) > 1
+        for what, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if value and not isinstance(value, (list, tuple, dict)):  # Keras' check and words
+                raise ValueError(
+                    f"Expected `{what}` argument to be a list, tuple, or dict. Received "
+                    f"instead: {what}={value} of type {type(value)}"
+                )
+        if not self.multi_output and isinstance(loss, (list, tuple)) and len(loss) == 1:
+            loss = loss[0]  # [loss] for the one output, as Keras takes it
+        if not self.multi_output:
+            _check_loss_weights(loss, loss_weights)
         # Keras lists the outputs' losses in its loss dict's order (else the outputs' order).
         self.loss_order = [k for k in loss if k in names] if isinstance(loss, dict) else names
         # Keras' errors for a graph model's targets, raised at the first step (not compile):
@@ -163,10 +187,26 @@ class CompileState:
         self.steps_per_execution = steps_per_execution
         self.auto_scale_loss = bool(auto_scale_loss)
 
+    def check_has_loss(self, model: Any) -> None:
+        """Keras' error for fit or evaluate with nothing to minimise: no compiled loss, weight
+        penalty, activity penalty or `add_loss` term (a step of the model's own may need none)."""
+        if any(spec.loss is not None for spec in self.outputs) or added_losses_in_use():
+            return
+        if any(overrides_step(model, n) for n in ("train_step", "test_step", "compute_loss")):
+            return
+        if any(info.regularizer is not None for *_, info in model._all_weights()) or any(
+            getattr(m, "activity_regularizer", None) is not None for m in model.modules()
+        ):
+            return
+        raise ValueError(
+            "No loss to compute. Provide a `loss` argument in `compile()` (model "
+            f"'{model.name}' has no compiled loss, weight penalty or added loss)."
+        )
+
     def check_targets(self, y: Any, what: str) -> None:
         """Keras' errors for `y` (`what` == 'y') at the first step: a y dict's keys that name
-        no output, a KeyError naming the first output a y dict lacks when metrics were
-        compiled, else a loss dict's missing keys."""
+        no output; for one output, a y list of several arrays; a KeyError naming the first
+        output a y dict lacks when metrics were compiled, else a loss dict's missing keys."""
         if what != "y":
             return
         names = [spec.name for spec in self.outputs]
@@ -175,6 +215,12 @@ class CompileState:
                 "y_true and y_pred have different structures: y names outputs "
                 f"{[key for key in y if key not in names]} that the model lacks; its outputs "
                 f"are {names}"
+            )
+        if not self.multi_output and isinstance(y, (list, tuple)) and len(y) > 1:
+            raise ValueError(
+                "y_true and y_pred have different structures: the model has one output "
+                f"('{self.outputs[0].name}'), but y is a {type(y).__name__} of {len(y)} arrays "
+                f"of shapes {[tuple(getattr(v, 'shape', ())) for v in y]}"
             )
         if self.metrics_read_y and isinstance(y, dict):
             missing = [spec.name for spec in self.outputs if spec.name not in y]

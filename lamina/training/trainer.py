@@ -89,8 +89,7 @@ class Trainer(StepFunctions):
         return None if logs is None else {k: logs[k] for k in keras_log_order(self._custom_logs)}
 
     def _shard(self) -> tuple[int, int] | None:
-        """Join torchrun's process group if launched by it; (rank, world size) when
-        distributed (and this process's GPU as the device), else None."""
+        """(rank, world size) under torchrun (its group joined, its GPU the device), else None."""
         if not distributed.init_from_environment():
             return None
         self.device = distributed.local_device(self.device)
@@ -105,6 +104,7 @@ class Trainer(StepFunctions):
             build_for_fit(model, x)
         if not tensors_on(model, self.device):
             model.to(self.device)
+        self.state.check_has_loss(model)  # fit/evaluate only: Keras' error at the first step
         self.setup_steps()  # memory format, loss scaling, compiled steps (steps.py)
         self._loss_sum = self._loss_sum.to(self.device)
         self._count = self._count.to(self.device)

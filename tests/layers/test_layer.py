@@ -58,9 +58,17 @@ def test_touching_a_weight_before_build_explains_how_to_build():
         _ = Dense(3).kernel
 
 
-def test_unknown_constructor_argument_is_a_type_error():
-    with pytest.raises(TypeError, match="unexpected keyword argument.*unitz"):
+def test_unknown_constructor_argument_is_a_value_error():
+    # Keras 3.15.1: "ValueError: Unrecognized keyword arguments passed to Dense: {'unitz': 4}"
+    with pytest.raises(ValueError, match=r"Unrecognized keyword arguments passed to Dense: "):
         Dense(3, unitz=4)
+
+
+def test_layer_name_not_a_string_is_a_value_error():
+    # Keras 3.15.1: "ValueError: Argument `name` must be a string and cannot contain
+    # character `/`. Received: name=3 (of type <class 'int'>)"
+    with pytest.raises(ValueError, match=r"Argument `name` must be a string and cannot"):
+        Dense(3, name=3)
 
 
 def test_get_weights_uses_keras_layout_and_set_weights_round_trips():

@@ -166,8 +166,12 @@ def test_config_keys_match_keras():
 @pytest.mark.parametrize("cls", [Dropout, SpatialDropout2D, GaussianDropout])
 @pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5, "half"])
 def test_rate_outside_zero_one_is_rejected(cls, rate):
+    if cls is not GaussianDropout and rate == 1.0:
+        cls(rate, name="ok")  # Keras 3.15.1 takes Dropout(1.0): everything dropped
+        return
+    top = r"1\)" if cls is GaussianDropout else r"1\]"
     with pytest.raises(
-        ValueError, match=rf"{cls.__name__} 'bad'.*rate must be a number in \[0, 1\)"
+        ValueError, match=rf"{cls.__name__} 'bad'.*rate must be a number in \[0, {top}"
     ):
         cls(rate, name="bad")
 

@@ -184,7 +184,7 @@ def test_evaluate_and_predict_on_pipelines_match_arrays():
         Dataset.from_tensor_slices((X, Y)).batch(16),
         Dataset.from_tensor_slices(X),
         loader,
-        (X[i : i + 16] for i in range(0, 40, 16)),
+        ((X[i : i + 16],) for i in range(0, 40, 16)),  # a generator yields tuples (Keras)
     ):
         np.testing.assert_allclose(model.predict(inputs, verbose=0), expected, rtol=1e-5)
     dataset = Dataset.from_tensor_slices((X, Y)).batch(16)
