@@ -44,6 +44,9 @@ class OutputSpec:
 
 def _per_output(value: Any, names: list[str], what: str, *, nested: bool) -> list[Any]:
     """Spread a compile argument over the outputs: one value, a list, or a dict by name."""
+    if isinstance(value, dict) and nested and len(names) == 1:
+        # Keras 3.15.1 reads a one-output model's metrics dict whatever its keys say
+        return [[entry for entries in value.values() for entry in _as_list(entries)]]
     if isinstance(value, dict):
         unknown = sorted(set(value) - set(names))
         if unknown:

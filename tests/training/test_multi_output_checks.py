@@ -100,3 +100,19 @@ def test_a_y_dict_entry_that_names_no_output_is_refused(dict_outputs, loss):
         model.evaluate(X, y, verbose=0)
     for old, new in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(old, new)  # nothing trained
+
+
+@pytest.mark.parametrize("metrics", [{"d": ["mae"]}, {"zz": ["mae"]}, {"d": "mae"}])
+@pytest.mark.parametrize("functional", [False, True])
+def test_a_one_output_models_metrics_dict_is_read_whatever_its_keys(metrics, functional):
+    # Keras 3.15.1: {'loss': 1.0867769718170166, 'mae': 0.8636363744735718} in every case.
+    dense = layers.Dense(1, name="d", kernel_initializer="ones")
+    if functional:
+        inputs = lamina.Input((3,))
+        model = lamina.Model(inputs, dense(inputs))
+    else:
+        model = lamina.Sequential([lamina.Input((3,)), dense])
+    model.compile(optimizer="sgd", loss="mse", metrics=metrics)
+    x = np.linspace(0, 1, 12, dtype="float32").reshape(4, 3)
+    logs = model.evaluate(x, np.ones((4, 1), "float32"), verbose=0, return_dict=True)
+    assert logs == pytest.approx({"loss": 1.0867769718170166, "mae": 0.8636363744735718})
