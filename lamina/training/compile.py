@@ -195,6 +195,8 @@ class CompileState:
         penalty, activity penalty or `add_loss` term (a step of the model's own may need none)."""
         if any(spec.loss is not None for spec in self.outputs) or added_losses_in_use():
             return
+        if self.loss_keys_error is not None:  # a loss dict naming no output: Keras says that
+            raise ValueError(self.loss_keys_error)
         if any(overrides_step(model, n) for n in ("train_step", "test_step", "compute_loss")):
             return
         if any(info.regularizer is not None for *_, info in model._all_weights()) or any(

@@ -116,3 +116,16 @@ def test_a_one_output_models_metrics_dict_is_read_whatever_its_keys(metrics, fun
     x = np.linspace(0, 1, 12, dtype="float32").reshape(4, 3)
     logs = model.evaluate(x, np.ones((4, 1), "float32"), verbose=0, return_dict=True)
     assert logs == pytest.approx({"loss": 1.0867769718170166, "mae": 0.8636363744735718})
+
+
+def test_a_one_output_models_loss_dict_naming_no_output_gives_keras_error():
+    inputs = lamina.Input((3,))
+    model = lamina.Model(inputs, layers.Dense(1, name="d")(inputs))
+    model.compile(optimizer="sgd", loss={"zz": "mse"})
+    x = np.linspace(0, 1, 12, dtype="float32").reshape(4, 3)
+    # Keras 3.15.1, at evaluate and fit:
+    message = r"^Expected keys \['d'\] in loss dict, but found loss.keys\(\)=\['zz'\]"
+    with pytest.raises(ValueError, match=message):
+        model.evaluate(x, np.ones((4, 1), "float32"), verbose=0)
+    with pytest.raises(ValueError, match=message):
+        model.fit(x, np.ones((4, 1), "float32"), verbose=0)
