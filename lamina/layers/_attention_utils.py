@@ -88,7 +88,11 @@ def is_symbolic(*values: Any) -> bool:
 def record_symbolic_call(
     layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any], output_shapes: Any
 ) -> Any:
-    """Record `layer(*args, **kwargs)` on KerasTensors in the graph; return its outputs."""
+    """Record `layer(*args, **kwargs)` on KerasTensors in the graph; return its outputs,
+    with Keras' masks (the query's, for attention) on them."""
+    from . import _masking
+
+    _, previous_mask = _masking.symbolic_call_masks(layer, args, kwargs)
     node = Node(layer, args, kwargs)
     counter = itertools.count()
 
@@ -103,6 +107,7 @@ def record_symbolic_call(
 
     node.outputs = map_shapes(make, output_shapes)
     layer._inbound_nodes.append(node)
+    _masking.attach_output_mask(layer, args[0], previous_mask, node.outputs)
     return node.outputs
 
 

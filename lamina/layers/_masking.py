@@ -21,7 +21,16 @@ from typing import Any
 
 import torch
 
-__all__ = ["attach_call_mask", "attach_output_mask", "get_mask", "input_mask", "set_mask"]
+from ._symbolic import KerasTensor, flatten_structure, map_structure
+
+__all__ = [
+    "attach_call_mask",
+    "attach_output_mask",
+    "get_mask",
+    "input_mask",
+    "set_mask",
+    "symbolic_call_masks",
+]
 
 
 def get_mask(tensor: Any) -> torch.Tensor | None:
@@ -30,9 +39,17 @@ def get_mask(tensor: Any) -> torch.Tensor | None:
 
 
 def set_mask(tensor: Any, mask: torch.Tensor | None) -> None:
-    """Attach `mask` to `tensor` (Keras' `backend.set_keras_mask`)."""
-    if isinstance(tensor, torch.Tensor) and mask is not None:
+    """Attach `mask` to `tensor` (Keras' `backend.set_keras_mask`): a symbolic tensor
+    carries a symbolic (bool KerasTensor) mask."""
+    if mask is None:
+        return
+    if isinstance(tensor, torch.Tensor):
         tensor._keras_mask = mask
+    elif isinstance(tensor, KerasTensor) and isinstance(mask, KerasTensor):
+        tensor._keras_mask = mask
+        from . import layer as layer_module
+
+        layer_module.MASKS_IN_USE[0] = True  # the model's run carries masks too
 
 
 def attach_call_mask(inputs: Any, mask: Any) -> None:
@@ -74,8 +91,6 @@ def attach_output_mask(layer: Any, inputs: Any, mask: Any, outputs: Any) -> None
                 "see the mask.",
                 stacklevel=4,
             )
-    from ._symbolic import flatten_structure
-
     flat_outputs = flatten_structure(outputs)
     if all(get_mask(t) is not None for t in flat_outputs):
         return  # masks set in `call` stay (Keras)
@@ -87,3 +102,51 @@ def attach_output_mask(layer: Any, inputs: Any, mask: Any, outputs: Any) -> None
     for tensor, one in zip(flat_outputs, flatten_structure(out_mask), strict=False):
         if get_mask(tensor) is None:
             set_mask(tensor, one)
+
+
+def symbolic_call_masks(
+    layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[dict[str, Any], Any]:
+    """Keras' masks for a call on symbolic tensors, before it runs: the `_keras_mask` of the
+    one tensor argument goes to `call`'s `mask` (of each of several, to `<name>_mask`) where
+    `call` takes it and none was given. Returns the keyword arguments for `call` and the mask
+    the outputs' masks are computed from (`attach_output_mask`).
+
+    As in Keras, the graph records the masks (they are then `kwargs` itself, filled in) only
+    for a call on one tensor of the layer's compute dtype and nothing else; otherwise the
+    layer takes them from its inputs when the model runs.
+    """
+    leaves = flatten_structure((args, kwargs))
+    if not any(get_mask(leaf) is not None for leaf in leaves):
+        return kwargs, kwargs.get("mask")
+    from ._call_arguments import call_arguments, tensor_arguments
+
+    recorded = (
+        not kwargs
+        and len(args) == 1
+        and isinstance(args[0], KerasTensor)
+        and args[0].dtype == layer.compute_dtype
+    )
+    call_kwargs = kwargs if recorded else dict(kwargs)
+    arguments = call_arguments(layer, args, kwargs)
+    tensors = tensor_arguments(arguments)
+    if len(tensors) == 1:
+        if "mask" in arguments and arguments["mask"] is None:
+            mask = _masks_of(next(iter(tensors.values())))
+            if mask is not None:
+                call_kwargs["mask"] = mask
+    else:
+        for name, value in tensors.items():
+            if arguments.get(f"{name}_mask", 0) is None:
+                mask = _masks_of(value)
+                if mask is not None:
+                    call_kwargs[f"{name}_mask"] = mask
+    if call_kwargs.get("mask") is not None:
+        return call_kwargs, call_kwargs["mask"]
+    return call_kwargs, _masks_of(args[0] if args else next(iter(arguments.values()), None))
+
+
+def _masks_of(value: Any) -> Any:
+    """The masks of a tensor or structure of tensors; None when there are none."""
+    masks = map_structure(get_mask, value)
+    return None if all(m is None for m in flatten_structure(masks)) else masks

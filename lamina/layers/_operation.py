@@ -105,7 +105,8 @@ class OperationLayer(Layer):
         constants: list[Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("name", unique_name(operation.rpartition(".")[2]))
+        if kwargs.get("name") is None:  # a given name takes no number (Keras' auto_name)
+            kwargs["name"] = unique_name(operation.rpartition(".")[2])
         super().__init__(**kwargs)
         function = _resolve(operation)
         if function is None:
@@ -267,7 +268,10 @@ def symbolic_operation(name: str, operands: tuple[Any, ...], kwargs: dict[str, A
         elif parameter.kind is inspect.Parameter.VAR_KEYWORD:
             for k, v in bound.get(key, {}).items():
                 (keywords if _holds_tensor(v) else arguments)[k] = v
-        elif parameter.default is not inspect.Parameter.empty and not _holds_tensor(bound.get(key)):
+        elif (
+            parameter.default is not inspect.Parameter.empty
+            or key in _REQUIRED_ARGUMENTS.get(name, ())
+        ) and not _holds_tensor(bound.get(key)):
             arguments[key] = bound.get(key, parameter.default)
         elif key in bound:
             # an operand: positional while nothing before it went to the arguments
@@ -276,6 +280,11 @@ def symbolic_operation(name: str, operands: tuple[Any, ...], kwargs: dict[str, A
             else:
                 positional.append(bound[key])
     return OperationLayer(name, arguments)(*positional, **keywords)
+
+
+# Required parameters that Keras' op takes in its constructor (written in its config), not
+# in the call: ExpandDims(axis).
+_REQUIRED_ARGUMENTS = {"expand_dims": ("axis",)}
 
 
 def _holds_tensor(value: Any) -> bool:

@@ -91,6 +91,7 @@ class ShapeInference:
     """`compute_output_shape` by meta inference, and calls of layers first built during it."""
 
     _compute_dtype: torch.dtype
+    _build_by_name: bool = False  # whether `build` takes shapes by name (see Layer)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """Output shape(s) for `input_shape`, found by running `call` on the `meta` device.
@@ -115,6 +116,85 @@ class ShapeInference:
             return tuple(a if a == b else None for a, b in zip(shape, other, strict=True))
 
         return map_shapes(merge, first)
+
+    def _symbolic_call(self, *args: Any, **kwargs: Any) -> Any:
+        """Call on KerasTensors: infer the output shape on `meta` and record the call, with
+        Keras' masks: the inputs' masks passed to `call` (and recorded), the outputs' set by
+        `compute_mask`."""
+        from . import _masking
+        from ._call_arguments import shape_arguments, takes_named_shapes
+        from ._naming import tensor_name
+        from ._string_arrays import check_string_inputs
+        from ._symbolic import KerasTensor, Node, flatten_structure
+        from ._symbolic import shape_structure as as_shapes
+        from .input_spec import assert_input_compatibility
+
+        inputs = args[0]
+        leaves = flatten_structure(inputs)
+        check_string_inputs(self, leaves, ShapeInference.compute_output_shape)
+        call_kwargs, previous_mask = _masking.symbolic_call_masks(self, args, kwargs)
+        try:
+            if self.input_spec is not None:
+                assert_input_compatibility(self.input_spec, inputs, self.name)
+            if isinstance(inputs, KerasTensor):
+                self._check_input(inputs)  # as for tensors: the rank and the built sizes
+            shapes = self._shapes_of(inputs)
+            # As Keras, also where compute_output_shape is the user's.
+            self._maybe_build(shapes, self._named_build_shapes(args, kwargs))
+            compute = self.compute_output_shape
+            own = str(getattr(compute, "__module__", "")).startswith("lamina.")
+            if not own and takes_named_shapes(compute):
+                # a user's `compute_output_shape(self, anchor_shape, positive_shape)`
+                output_shapes = compute(**shape_arguments(self, compute, args, kwargs))
+            else:
+                with self._passing_on(args[1:], call_kwargs):  # `call(anchor, positive, ...)`
+                    output_shapes = compute(shapes)
+            output_shapes = as_shapes(output_shapes)
+        except ValueError as error:
+            sources = [
+                f"'{t.layer.name}' ({type(t.layer).__name__}) with shape {t.shape}"
+                for t in flatten_structure(inputs)
+                if isinstance(t, KerasTensor) and t.layer is not None
+            ]
+            if not sources:
+                raise
+            raise ValueError(
+                f"{error}\n  ({type(self).__name__} '{self.name}' was called on the output of "
+                f"{', '.join(sources)})"
+            ) from None
+        dtype = self._symbolic_dtype(leaves)
+        if kwargs.get("mask", 0) is None and "mask" not in self._call_parameters:
+            kwargs = {k: v for k, v in kwargs.items() if k != "mask"}  # Keras writes mask=None
+        node = Node(self, args, kwargs)
+        counter = iter(range(1 << 30))
+        # A batch size fixed by Input(batch_size=...) carries on to the outputs, as in Keras.
+        batches = {t.shape[0] for t in leaves if isinstance(t, KerasTensor) and t.shape}
+        batch = batches.pop() if len(batches) == 1 else None
+
+        def make(shape: Any) -> KerasTensor:
+            if batch is not None and shape and shape[0] is None:
+                shape = (batch, *tuple(shape)[1:])
+            return KerasTensor(
+                shape=tuple(shape),
+                dtype=dtype,
+                name=tensor_name(),
+                node=node,
+                output_index=next(counter),
+            )
+
+        node.outputs = map_shapes(make, output_shapes)
+        self._inbound_nodes.append(node)
+        _masking.attach_output_mask(self, inputs, previous_mask, node.outputs)
+        return node.outputs
+
+    def _named_build_shapes(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """`build`'s shapes by name where it takes several (`build(self, a_shape, b_shape)`,
+        Keras' rule), else None: it gets the first input's shape."""
+        if self.built or not type(self)._build_by_name:
+            return None
+        from ._call_arguments import shape_arguments
+
+        return shape_arguments(self, self.build, args, kwargs)
 
     def _meta_output_shapes(self, input_shape: Any, unknown_size: int) -> Any:
         def meta(shape: Any) -> Any:

@@ -144,6 +144,10 @@ class Attention(Layer):
         self._validate(inputs, mask)
         if mask is None or mask[0] is None:
             return None
+        if isinstance(mask[0], KerasTensor):  # a `convert_to_tensor` node, as Keras records
+            from ._operation import symbolic_operation
+
+            return symbolic_operation("convert_to_tensor", (mask[0],), {})
         return torch.as_tensor(mask[0])
 
     # ---------------------------------------------------------------- computation

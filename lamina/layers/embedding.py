@@ -21,6 +21,7 @@ from ._quantization import (
     embedding_lookup,
     split_quantized_dtype,
 )
+from ._symbolic import KerasTensor
 from .layer import Layer, Shape
 
 __all__ = ["Embedding"]
@@ -171,6 +172,8 @@ class Embedding(QuantizableMixin, Layer):
         """`inputs != 0` when `mask_zero`, else None (Keras' padding mask)."""
         if not self.mask_zero:
             return None
+        if isinstance(inputs, KerasTensor):
+            return inputs != 0  # a `not_equal` node in the graph, as Keras' ops.not_equal
         return torch.as_tensor(inputs) != 0
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:

@@ -16,6 +16,7 @@ torch.Size([2, 4])
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import threading
 from collections.abc import Callable
@@ -28,15 +29,15 @@ from .. import mixed_precision, regularizers
 from . import _masking
 from ._added_losses import _USED as _LOSSES_USED
 from ._added_losses import AddedLosses, OutermostCall
+from ._call_arguments import takes_named_shapes
 from ._layer_extras import LayerExtras
 from ._name_scope import current_path, in_own_scope, open_name_scope
-from ._naming import tensor_name, to_snake_case, unique_name
+from ._naming import to_snake_case, unique_name
 from ._remat import get_current_remat_mode, rematerialized_method
 from ._shape_inference import _STATE as _SHAPE_STATE
 from ._shape_inference import ShapeInference, auto_config, real_device, warn_input_shape_argument
-from ._string_arrays import check_string_inputs, holds_strings
-from ._symbolic import KerasTensor, Node, flatten_structure, map_shapes, map_structure
-from ._symbolic import shape_structure as as_shapes
+from ._string_arrays import holds_strings
+from ._symbolic import KerasTensor, Node, flatten_structure, map_structure
 from ._variables import Variable
 from ._weights import WeightsMixin, _WeightInfo, tensors_on
 from .input_spec import assert_input_compatibility
@@ -204,24 +205,30 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
         build = cls.__dict__.get("build")
         if build is None or getattr(build, "_lamina_wrapped", False):
             return
+        # A user's `build(self, anchor_shape, positive_shape)`: shapes by call argument name.
+        cls._build_by_name = takes_named_shapes(functools.partial(build, None))
 
-        def wrapped_build(self: Layer, input_shape: Any = None) -> None:
+        def wrapped_build(self: Layer, *args: Any, **shapes: Any) -> None:
             # As in Keras, a hand call to build() marks the layer built, and a second call does
             # not replace weights that may already have been trained or loaded.
             if self.built:
                 return
+            if not args and not shapes and not cls._build_by_name:
+                args = (None,)
             with (
                 real_device(),
                 _outside_inference_mode(),
                 open_name_scope(self),
             ):  # real, trainable weights (see _maybe_build)
                 self.__dict__["_layer_path"] = current_path()
-                build(self, input_shape)
+                build(self, *args, **shapes)
             self.built = True
-            self._build_input_shape = input_shape
+            self._build_input_shape = args[0] if args else next(iter(shapes.values()), None)
+            if len(shapes) > 1:  # Keras' build_config then holds the shapes by name
+                self._build_shapes_dict = shapes
 
         wrapped_build._lamina_wrapped = True  # type: ignore[attr-defined]
-        wrapped_build.__doc__ = build.__doc__
+        wrapped_build.__doc__, wrapped_build.__name__ = build.__doc__, build.__name__
         wrapped_build.__wrapped__ = build  # type: ignore[attr-defined]
         cls.build = wrapped_build  # type: ignore[method-assign]
 
@@ -230,14 +237,17 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
         as in Keras, a call marks the layer built."""
         self.built = True
 
-    def _maybe_build(self, input_shape: Any) -> None:
+    def _maybe_build(self, input_shape: Any, named: dict[str, Any] | None = None) -> None:
         if self.built:
             return
         # Real weights also when built during shape inference, and trainable ones also when
         # first built by predict() (which runs in inference mode).
         with real_device(), _outside_inference_mode(), open_name_scope(self):
             self.__dict__["_layer_path"] = current_path()
-            self.build(input_shape)
+            if named is None:
+                self.build(input_shape)
+            else:
+                self.build(**named)
         self.built = True
         self._build_input_shape = input_shape
 
@@ -306,7 +316,7 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
             inputs = self._prepare_inputs(inputs)
         if not self.built:
             with real_device():  # weights are real, also when built during shape inference
-                self._maybe_build(self._shapes_of(inputs))
+                self._maybe_build(self._shapes_of(inputs), self._named_build_shapes(args, kwargs))
             if self.input_spec is not None:  # build may set it: Keras checks again
                 assert_input_compatibility(self.input_spec, inputs, self.name)
             leaves = flatten_structure(inputs)
@@ -405,56 +415,6 @@ class Layer(ShapeInference, AddedLosses, WeightsMixin, LayerExtras, torch.nn.Mod
 
     def _expected_axes(self) -> str:
         return f" {self.input_description}" if self.input_description else ""
-
-    def _symbolic_call(self, *args: Any, **kwargs: Any) -> Any:
-        """Call on KerasTensors: infer the output shape on `meta` and record the call."""
-        inputs = args[0]
-        leaves = flatten_structure(inputs)
-        check_string_inputs(self, leaves, ShapeInference.compute_output_shape)
-        try:
-            if self.input_spec is not None:
-                assert_input_compatibility(self.input_spec, inputs, self.name)
-            if isinstance(inputs, KerasTensor):
-                self._check_input(inputs)  # as for tensors: the rank and the built sizes
-            shapes = self._shapes_of(inputs)
-            self._maybe_build(shapes)  # as Keras, also where compute_output_shape is the user's
-            with self._passing_on(args[1:], kwargs):  # `call(anchor, positive, negative)`
-                output_shapes = as_shapes(self.compute_output_shape(shapes))
-        except ValueError as error:
-            sources = [
-                f"'{t.layer.name}' ({type(t.layer).__name__}) with shape {t.shape}"
-                for t in flatten_structure(inputs)
-                if isinstance(t, KerasTensor) and t.layer is not None
-            ]
-            if not sources:
-                raise
-            raise ValueError(
-                f"{error}\n  ({type(self).__name__} '{self.name}' was called on the output of "
-                f"{', '.join(sources)})"
-            ) from None
-        dtype = self._symbolic_dtype(leaves)
-        if kwargs.get("mask", 0) is None and "mask" not in self._call_parameters:
-            kwargs = {k: v for k, v in kwargs.items() if k != "mask"}  # Keras writes mask=None
-        node = Node(self, args, kwargs)
-        counter = iter(range(1 << 30))
-        # A batch size fixed by Input(batch_size=...) carries on to the outputs, as in Keras.
-        batches = {t.shape[0] for t in leaves if isinstance(t, KerasTensor) and t.shape}
-        batch = batches.pop() if len(batches) == 1 else None
-
-        def make(shape: Any) -> KerasTensor:
-            if batch is not None and shape and shape[0] is None:
-                shape = (batch, *tuple(shape)[1:])
-            return KerasTensor(
-                shape=tuple(shape),
-                dtype=dtype,
-                name=tensor_name(),
-                node=node,
-                output_index=next(counter),
-            )
-
-        node.outputs = map_shapes(make, output_shapes)
-        self._inbound_nodes.append(node)
-        return node.outputs
 
     # ---------------------------------------------------------------- config
 

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from . import layer as layer_module
+from ._symbolic import KerasTensor
 from .layer import Layer
 
 __all__ = ["Masking"]
@@ -38,7 +39,11 @@ class Masking(Layer):
         self.mask_value = mask_value
         layer_module.MASKS_IN_USE[0] = True
 
-    def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor:
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if isinstance(inputs, KerasTensor):  # `not_equal` and `any` nodes, as in Keras
+            from .. import ops
+
+            return ops.any(ops.not_equal(inputs, self.mask_value), axis=-1)
         return torch.any(inputs != self.mask_value, dim=-1)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:

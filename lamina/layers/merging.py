@@ -96,6 +96,10 @@ class _Merge(Layer):
         masks = mask if isinstance(mask, (list, tuple)) else [mask]
         if mask is None or any(m is None for m in masks):
             return None
+        if any(isinstance(m, KerasTensor) for m in masks):  # `logical_or` nodes, as in Keras
+            from .. import ops
+
+            return functools.reduce(ops.logical_or, masks)
         return functools.reduce(torch.logical_or, masks)
 
     # ------------------------------------------------------------------ input checks
@@ -367,6 +371,8 @@ class Concatenate(_Merge):
         concatenated on `axis`, then any() over the last axis."""
         if mask is None or all(m is None for m in mask):
             return None
+        if any(isinstance(t, KerasTensor) for t in inputs):
+            return self._symbolic_mask(inputs, mask)
         full = []
         for tensor, one in zip(inputs, mask, strict=True):
             if one is None:
@@ -375,6 +381,20 @@ class Concatenate(_Merge):
                 one = one.unsqueeze(-1).expand(tensor.shape)
             full.append(one.bool())
         return torch.cat(full, dim=self.axis).any(dim=-1)
+
+    def _symbolic_mask(self, inputs: Any, mask: Any) -> Any:
+        """`compute_mask` on symbolic tensors: Keras' ops, recorded in the graph."""
+        from .. import ops
+
+        full = []
+        for tensor, one in zip(inputs, mask, strict=True):
+            if one is None:
+                one = ops.ones_like(tensor, dtype="bool")
+            elif one.ndim < tensor.ndim:
+                zeros = ops.zeros_like(tensor, dtype="bool")
+                one = ops.logical_or(ops.expand_dims(one, axis=-1), zeros)
+            full.append(one)
+        return ops.any(ops.concatenate(full, axis=self.axis), axis=-1, keepdims=False)
 
     def _merged_shape(self, shapes: list[Shape]) -> Shape:
         first = shapes[0]

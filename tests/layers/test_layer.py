@@ -287,3 +287,106 @@ def test_a_symbolic_call_passes_every_argument_to_shape_inference():
     x = np.ones((2, 5), "float32")
     ap, an = model([x, x * 2, x * 3])
     assert ap.tolist() == [10.0, 10.0] and an.tolist() == [20.0, 20.0]
+
+
+class _Distance(Layer):
+    """build / compute_output_shape take the shapes of call's arguments by name (Keras)."""
+
+    def build(self, anchor_shape, positive_shape, negative_shape):
+        self.shapes = (anchor_shape, positive_shape, negative_shape)
+        self.w = self.add_weight(shape=(anchor_shape[-1],), initializer="ones")
+
+    def call(self, anchor, positive, negative):
+        ap = lamina.ops.sum(lamina.ops.square(anchor - positive) * self.w, -1)
+        an = lamina.ops.sum(lamina.ops.square(anchor - negative) * self.w, -1)
+        return (ap, an)
+
+    def compute_output_shape(self, anchor_shape, positive_shape, negative_shape):
+        return (anchor_shape[:-1], anchor_shape[:-1])
+
+
+def test_build_and_compute_output_shape_take_shapes_by_call_argument_name():
+    a, p, n = (Input((5,), name=name) for name in ("anchor", "positive", "negative"))
+    layer = _Distance()
+    outputs = layer(a, p, n)
+    assert layer.shapes == ((None, 5), (None, 5), (None, 5))  # Keras 3.15.1
+    assert isinstance(outputs, tuple) and [o.shape for o in outputs] == [(None,), (None,)]
+    assert layer.get_build_config() == {  # Keras 3.15.1
+        "shapes_dict": {
+            "anchor_shape": (None, 5),
+            "positive_shape": (None, 5),
+            "negative_shape": (None, 5),
+        }
+    }
+    model = lamina.Model([a, p, n], outputs)
+    x = np.arange(10, dtype="float32").reshape(2, 5)
+    values = [lamina.ops.convert_to_numpy(t).tolist() for t in model([x, x + 1, x - 2])]
+    assert values == [[5.0, 5.0], [20.0, 20.0]]  # Keras 3.15.1
+
+
+def test_build_by_name_on_an_eager_call():
+    layer = _Distance()
+    x = torch.arange(10, dtype=torch.float32).reshape(2, 5)
+    ap, an = layer(x, x + 1, negative=x * 2)
+    assert layer.shapes == ((2, 5), (2, 5), (2, 5))  # Keras 3.15.1
+    assert (ap.tolist(), an.tolist(), len(layer.weights)) == ([5.0, 5.0], [30.0, 255.0], 1)
+
+
+def test_build_with_one_argument_gets_the_first_shape():
+    class OneArgument(Layer):
+        def build(self, whatever):
+            self.seen = whatever
+
+        def call(self, a, b):
+            return a * b
+
+    layer = OneArgument()
+    assert layer(Input((5,)), Input((5,))).shape == (None, 5)
+    assert layer.seen == (None, 5)
+
+
+def test_build_argument_names_must_match_call_arguments():
+    class Bad(Layer):
+        def build(self, first, second_shape):
+            pass
+
+        def call(self, first, second):
+            return first + second
+
+    class Bad2(Layer):
+        def build(self, a_shape, z_shape):
+            pass
+
+        def call(self, a, b):
+            return a + b
+
+    x = torch.ones(2, 5)
+    preamble = (
+        "For a `build()` method with more than one argument, all arguments should have a "
+        "`_shape` suffix and match an argument from `call()`. E.g. `build(self, foo_shape, "
+        "bar_shape)`  For layer "
+    )
+    with pytest.raises(ValueError) as error:  # Keras 3.15.1's words
+        Bad()(x, x)
+    assert str(error.value) == (
+        preamble + "'Bad', Received `build()` argument `first`, which does not end in `_shape`."
+    )
+    with pytest.raises(ValueError) as error:
+        Bad2()(x, x)
+    assert str(error.value) == (
+        preamble + "'Bad2', received `build()` argument `z_shape`, but `call()` does not have "
+        "argument `z`."
+    )
+
+
+def test_nested_call_argument_shapes():
+    class Nested(Layer):
+        def build(self, pair_shape, extra_shape):
+            self.seen = (pair_shape, extra_shape)
+
+        def call(self, pair, extra):
+            return pair[0] + pair[1] + extra
+
+    layer = Nested()
+    assert layer([Input((5,)), Input((5,))], Input((5,))).shape == (None, 5)
+    assert layer.seen == ([(None, 5), (None, 5)], (None, 5))  # Keras 3.15.1
