@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -25,10 +26,11 @@ def relu(
     x: Tensor, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0
 ) -> Tensor:
     """Rectified linear unit, with Keras' optional slope, ceiling and threshold."""
-    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
-        return F.relu(x)
-    below = negative_slope * (x - threshold) if negative_slope else x.new_zeros(())
-    y = torch.where(x > threshold, x, below)
+    if negative_slope == 0.0 and threshold == 0.0:
+        y = F.relu(x)  # a NaN stays NaN under a ceiling too, as Keras' relu6
+    else:
+        below = negative_slope * (x - threshold) if negative_slope else x.new_zeros(())
+        y = torch.where(x > threshold, x, below)
     if max_value is not None:
         y = y.clamp(max=max_value)
     return y
@@ -274,6 +276,31 @@ _ACTIVATIONS: dict[str, Callable[..., Tensor]] = {
     "sparse_sigmoid": sparse_sigmoid,
     "threshold": threshold,
 }
+
+
+def _accepting_arrays(function: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """`function` taking NumPy arrays, lists and numbers too (as tensors), as Keras'."""
+
+    @functools.wraps(function)
+    def wrapper(x: Any, *args: Any, **kwargs: Any) -> Tensor:
+        if not isinstance(x, Tensor):
+            from .ops.core import convert_to_tensor
+
+            x = convert_to_tensor(x)
+        return function(x, *args, **kwargs)
+
+    return wrapper
+
+
+_wrapped: dict[int, Callable[..., Tensor]] = {}
+for _name, _function in list(_ACTIVATIONS.items()):
+    if _function is linear:  # Keras' linear gives its input back as it is
+        continue
+    if id(_function) not in _wrapped:  # swish is silu: one wrapper for both names
+        _wrapped[id(_function)] = _accepting_arrays(_function)
+        globals()[_function.__name__] = _wrapped[id(_function)]
+    _ACTIVATIONS[_name] = _wrapped[id(_function)]
+del _wrapped, _name, _function
 # Keras' other names of the same functions (serialized under the first name, as Keras does).
 swish = silu
 hard_swish = hard_silu

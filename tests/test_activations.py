@@ -149,3 +149,26 @@ def test_lower_case_initializer_and_deserialize_names_are_keras_aliases():
     assert isinstance(initializers.deserialize("he_normal"), initializers.HeNormal)
     regularizer = lamina.regularizers.deserialize({"class_name": "L2", "config": {"l2": 0.1}})
     assert regularizer.get_config() == {"l2": 0.1}
+
+
+def test_activations_take_numpy_arrays_lists_and_numbers():
+    # Keras 3.15.1 (torch backend): NumPy in, torch tensor out; float64 stays float64.
+    x = np.array([[-2.0, -0.5, 0.0, 0.5, 3.0, 7.0]], "float32")
+    y = activations.relu6(x)
+    assert isinstance(y, torch.Tensor) and y.tolist() == [[0.0, 0.0, 0.0, 0.5, 3.0, 6.0]]
+    assert activations.relu(np.array([-1.0, 2.0])).dtype == torch.float64
+    assert activations.relu([-1.0, 2.0]).tolist() == [0.0, 2.0]
+    expected = [[-0.6667, -0.3333, 0.0, 0.3333, 0.75, 0.875]]
+    np.testing.assert_allclose(activations.softsign(x).numpy(), expected, atol=1e-4)
+    assert activations.get("swish") is activations.silu is activations.swish
+    assert activations.serialize(activations.hard_swish) == "hard_silu"
+    assert activations.linear(x) is x  # as Keras: its input back
+
+
+def test_relu_with_a_ceiling_keeps_nan():
+    # Keras 3.15.1: relu6 and relu(max_value=6) give nan for nan; a threshold gives 0.
+    x = torch.tensor([float("nan"), 1.0])
+    assert torch.isnan(activations.relu(x, max_value=6.0)[0])
+    assert torch.isnan(activations.relu6(x)[0])
+    assert activations.relu(x, threshold=0.5)[0].item() == 0.0
+    assert torch.isnan(activations.relu(x, negative_slope=0.2, max_value=6.0, threshold=1.0)[0])

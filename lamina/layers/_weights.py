@@ -296,12 +296,19 @@ class WeightsMixin:
 
     @property
     def trainable_weights(self) -> list[torch.Tensor]:
+        """Weights that training updates; none when this layer is frozen, as Keras (a
+        sublayer set trainable again inside a frozen model counts only for its parents)."""
+        if not self.trainable:
+            return []
         return [
             t for owner, _, t, info in self._all_weights() if info.trainable and owner.trainable
         ]
 
     @property
     def non_trainable_weights(self) -> list[torch.Tensor]:
+        """The other weights; all of them when this layer is frozen, as Keras."""
+        if not self.trainable:
+            return self.weights
         return [
             t
             for owner, _, t, info in self._all_weights()
@@ -322,6 +329,14 @@ class WeightsMixin:
             parameter.requires_grad_(self._trainable)
         for layer in self._sublayers():
             layer.trainable = value
+        # A functional model's InputLayers sit outside the module tree; Keras' setter sets them too.
+        order = self.__dict__.get("_layer_order")
+        if order:
+            from .core import InputLayer  # core imports this module
+
+            for layer in order:
+                if isinstance(layer, InputLayer):
+                    layer.trainable = value
 
     def count_params(self) -> int:
         """Number of scalars in all weights; the layer must be built."""

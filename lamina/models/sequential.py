@@ -188,14 +188,21 @@ class Sequential(Model):
 
     @property
     def input(self) -> Any:
-        """The symbolic input (Keras' `model.input`), for feature-extraction models."""
+        """The symbolic input (Keras' `model.input`), for feature-extraction models. Once the
+        model is called on a symbolic tensor (nested in another model), its first call's
+        input, as Keras (`inputs` stays the model's own)."""
+        if self.__dict__.get("_inbound_nodes"):
+            return super().input
         if self._input_layer is None:
             raise AttributeError(f"Sequential '{self.name}' has no input shape yet")
         return self._input_layer.output
 
     @property
     def output(self) -> Any:
-        """The symbolic output of the last layer (Keras' `model.output`)."""
+        """The symbolic output of the last layer (Keras' `model.output`); once the model is
+        called on a symbolic tensor, its first call's output, as Keras."""
+        if self.__dict__.get("_inbound_nodes"):
+            return super().output
         if not self._nodes:
             raise AttributeError(f"Sequential '{self.name}' is not built yet")
         return self._nodes[-1].outputs
@@ -278,7 +285,9 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
-        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        # Keras' Sequential.from_config leaves out the model's own "trainable": the layers
+        # keep theirs, and the model is trainable (its trainable_weights are theirs).
+        model = cls(name=config.get("name"))
         for entry in config["layers"]:
             layer = _deserialize_layer(entry)
             # Built from its build_config before it joins the model, as Keras' deserialization

@@ -306,7 +306,11 @@ def concatenate_outputs(outputs: list[Any]) -> Any:
     if isinstance(first, np.ndarray):  # tokens from StringLookup(invert=True)
         return np.concatenate(outputs)
     if isinstance(first, (list, tuple)):
-        return [concatenate_outputs([o[i] for o in outputs]) for i in range(len(first))]
+        joined = [concatenate_outputs([o[i] for o in outputs]) for i in range(len(first))]
+        if not isinstance(first, tuple):
+            return joined
+        # a tuple stays a tuple (a namedtuple its own type), as Keras' predict keeps it
+        return type(first)(*joined) if hasattr(first, "_fields") else tuple(joined)
     if isinstance(first, dict):  # keys sorted, as Keras' predict returns them
         return {k: concatenate_outputs([o[k] for o in outputs]) for k in sorted(first)}
     return np.asarray(outputs)

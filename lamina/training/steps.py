@@ -300,7 +300,7 @@ class StepFunctions(CustomSteps):
     def _backward_and_update(self, loss: torch.Tensor) -> None:
         """Backward pass (a compiled forward's backward graph runs here) and optimizer step,
         with loss scaling for float16 (steps with inf gradients are skipped)."""
-        if not loss.requires_grad:  # nothing to train (an add_loss-only model): as Keras
+        if not (loss.requires_grad and self.model.trainable):  # nothing to train, as Keras
             warnings.warn("The model does not have any trainable weights.", stacklevel=2)
             return
         optimizer = self.state.optimizer
