@@ -120,13 +120,6 @@ class _DatasetPasses:
         return math.ceil(len(self.dataset) / self.batch_size)
 
 
-def _converted(data: Any, device: torch.device, name: str) -> Any:
-    try:
-        return to_tensor_structure(data, device, name)
-    except (TypeError, ValueError):
-        return data
-
-
 class IteratorBatches:
     """(x, y, sample_weight) device batches of a re-iterable source or a one-shot iterator: a
     source for `EpochIterator` (`new_pass`, `num_batches`, epoch hooks).
@@ -139,8 +132,8 @@ class IteratorBatches:
         source: a DataLoader, a re-iterable with or without `len`, or an iterator.
         device: where the batches go (copies are non-blocking: fast from pinned memory).
         class_weight: {class: weight}, turned into per-sample weights batch by batch.
-        for_predict: batches for predict: x on the device, y and sample_weight as well when
-            they convert (a model's own `predict_step` gets the whole batch, as in Keras).
+        for_predict: batches for predict: x on the device, y and sample_weight as the source
+            gives them (only a model's own `predict_step` reads them: `step_data`).
     """
 
     collates_lists = True  # Keras' torch backend hands a pipeline's batches on as lists
@@ -186,9 +179,8 @@ class IteratorBatches:
     def _convert(self, item: Any) -> tuple[Any, Any, Any]:
         x, y, weight = unpack_data(item)
         x = to_tensor_structure(x, self.device, "x")
-        if self.for_predict:  # predict reads x only: what does not convert stays as it is
-            device = self.device
-            return x, _converted(y, device, "y"), _converted(weight, device, "sample_weight")
+        if self.for_predict:  # predict reads x only; no copies of y and weights to the device
+            return x, y, weight
         y = to_tensor_structure(y, self.device, "y")
         weight = to_tensor_structure(weight, self.device, "sample_weight")
         if self.class_weight is not None and y is not None:

@@ -214,13 +214,14 @@ class CompileState:
         output a y dict lacks when metrics were compiled, else a loss dict's missing keys."""
         if what != "y":
             return
-        names = [spec.name for spec in self.outputs]
-        if self.multi_output and isinstance(y, dict) and not set(y) <= set(names):
-            raise ValueError(  # Keras: "y_true and y_pred have different structures"
-                "y_true and y_pred have different structures: y names outputs "
-                f"{[key for key in y if key not in names]} that the model lacks; its outputs "
-                f"are {names}"
-            )
+        if self.multi_output and isinstance(y, dict):
+            names = [spec.name for spec in self.outputs]
+            extra = [key for key in y if key not in names]
+            if extra:  # Keras: "y_true and y_pred have different structures"
+                raise ValueError(
+                    f"y_true and y_pred have different structures: y names outputs {extra} "
+                    f"that the model lacks; its outputs are {names}"
+                )
         if not self.multi_output and isinstance(y, (list, tuple)) and len(y) > 1:
             raise ValueError(
                 "y_true and y_pred have different structures: the model has one output "

@@ -27,7 +27,9 @@ from typing import Any
 
 import torch
 
+from ..layers._symbolic import flatten_structure
 from ..layers._variables import discarding_updates
+from .adapters import to_tensor_structure
 from .data_packing import pack_x_y_sample_weight
 
 __all__ = [
@@ -71,8 +73,19 @@ def step_data(x: Any, y: Any = None, sample_weight: Any = None, predict: bool = 
         return (x,) if predict else (x, y, sample_weight)
     if not _LISTS.get():
         return pack_x_y_sample_weight(x) if predict else pack_x_y_sample_weight(x, y, sample_weight)
+    if predict:  # predict's batches leave y and weights on the host: moved for this step only
+        y, sample_weight = (_on_device_of(x, value) for value in (y, sample_weight))
     data = pack_x_y_sample_weight(x, y, sample_weight)
     return list(data) if isinstance(data, tuple) else data
+
+
+def _on_device_of(x: Any, data: Any) -> Any:
+    """`data` as tensors on `x`'s device (as it is where it does not convert)."""
+    tensors = [t for t in flatten_structure(x) if isinstance(t, torch.Tensor)]
+    try:
+        return to_tensor_structure(data, tensors[0].device if tensors else "cpu", "y")
+    except (TypeError, ValueError):
+        return data
 
 
 def overrides_step(model: Any, name: str) -> bool:

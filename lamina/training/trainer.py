@@ -109,7 +109,7 @@ class Trainer(StepFunctions):
         self._loss_sum = self._loss_sum.to(self.device)
         self._count = self._count.to(self.device)
         self._output_loss_sums = self._output_loss_sums.to(self.device)
-        params = [p for p in model.parameters() if p.requires_grad and model.trainable]
+        params = [p for p in model.parameters() if p.requires_grad] if model.trainable else []
         self.state.optimizer.build(params)
         self._logits_activation = self.state.logits_activation(
             getattr(model, "output_activation", None)
